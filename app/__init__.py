@@ -1,0 +1,89 @@
+"""Sanquan (三权): the county registry of rural households' three rights.
+
+create_app(): config -> extensions -> blueprints -> CLI. Nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app import config as config_module
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    # 1. defaults -> instance/config.py -> environment -> test overrides
+    app.config.from_object(config_module.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = config_module.default_sqlite_url(app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+
+    # 2. extensions
+    from app import models as _models  # noqa: F401  (complete the metadata first)
+    from app.core import database
+    from app.extensions import babel, csrf, db, login_manager, migrate
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app)
+    db.init_app(app)
+    with app.app_context():
+        database.configure_engine(app, db.engine)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from app.core import i18n, spatial, web
+
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    spatial.apply_registry_srid(app.config["REGISTRY_SRID"])
+
+    from app.audit import trail
+
+    trail.install()
+
+    from app.auth.scope import set_household_resolver
+    from app.registry.scope import farmer_households
+
+    set_household_resolver(farmer_households)
+
+    # 3. blueprints
+    from app.api import bp as api_bp
+    from app.audit.views import bp as audit_bp
+    from app.auth.admin import bp as auth_admin_bp
+    from app.auth.views import bp as auth_bp
+    from app.divisions.views import bp as divisions_bp
+    from app.main.views import bp as main_bp
+    from app.registry.views import bp as registry_bp
+
+    for bp in (main_bp, auth_bp, auth_admin_bp, divisions_bp, audit_bp, registry_bp):
+        app.register_blueprint(bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie
+
+    web.install(app)
+
+    # 4. CLI
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A per-installation secret kept in instance/, made on first start."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        os.chmod(path, 0o600)
+    return path.read_text().strip()

@@ -1,0 +1,7 @@
+"""JSON API under /api/v1: Bearer tokens only; the same service functions as the HTML views."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from app.api import core  # noqa: E402,F401  (routes register on import of the blueprint)

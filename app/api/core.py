@@ -1,0 +1,43 @@
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.api import bp
+from app.auth import services as auth_services
+from app.auth.scope import roles_required  # noqa: F401  (re-exported for API modules)
+from app.core.errors import DomainError
+from app.extensions import db
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a clear 400-class error."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise DomainError("body", _("Send a JSON object as the request body."))
+    return body
+
+
+@bp.post("/auth/token")
+def issue_token():
+    """Exchange a username and password for a Bearer token."""
+    body = json_body()
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise DomainError("body", _("Give username and password as strings."))
+    user = auth_services.authenticate(username, password)
+    from app.audit import trail
+
+    with trail.acting(trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)):
+        token = auth_services.issue_token(user, label="api")
+    db.session.commit()
+    return jsonify(token=token, token_type="Bearer", username=user.username, role=user.role), 201
+
+
+@bp.get("/me")
+def me():
+    return jsonify(
+        username=current_user.username,
+        display_name=current_user.display_name,
+        role=current_user.role,
+        collectives=sorted(current_user.collective_ids),
+    )

@@ -1,0 +1,152 @@
+"""Command line: flask users …, flask audit …, flask divisions …, flask demo …
+
+Every command that writes runs as the system actor with a reason, so it lands in the audit trail.
+Bad arguments get a clear message and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.audit import services as audit_services
+from app.audit import trail
+from app.auth import services as auth_services
+from app.auth.models import Role, User
+from app.core.errors import DomainError
+from app.divisions import loader
+from app.divisions.models import Collective
+from app.extensions import db
+
+users_cli = AppGroup("users", help="Accounts.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+divisions_cli = AppGroup("divisions", help="Administrative divisions.")
+
+
+def system(event: str, reason: str | None = None):
+    return trail.acting(trail.AuditContext(actor="cli", role="system", event=event, reason=reason))
+
+
+def fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(2)
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", default=None, help="Display name.")
+@click.option(
+    "--collective",
+    "collectives",
+    multiple=True,
+    help="FBFBM of a collective this user works for (repeatable; farmers and collective admins).",
+)
+def users_create(username, role, password, display_name, collectives):
+    """Create an account."""
+    ids = []
+    for code in collectives:
+        cid = db.session.scalar(select(Collective.id).where(Collective.fbfbm == code))
+        if cid is None:
+            fail(f"no collective with code {code}")
+        ids.append(cid)
+    try:
+        with system("user.create"):
+            user = auth_services.create_user(
+                username, password, role, display_name=display_name, collective_ids=ids
+            )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        fail(exc.message)
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@users_cli.command("list")
+def users_list():
+    """One user a line, username first."""
+    for u in db.session.scalars(select(User).order_by(User.username)):
+        scope = ",".join(sorted(c.fbfbm for c in u.collectives)) or "-"
+        state = "active" if u.is_active else "disabled"
+        click.echo(f"{u.username}\t{u.role}\t{scope}\t{state}\t{u.display_name}")
+
+
+@users_cli.command("token")
+@click.argument("username")
+@click.option("--label", default="cli")
+def users_token(username, label):
+    """Issue a new API token; it is printed once, on the last line."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        fail(f"no user {username}")
+    with system("auth.token_issue", reason=f"token for {username} from the command line"):
+        token = auth_services.issue_token(user, label=label)
+    db.session.commit()
+    click.echo(f"token for {username} (shown once; keep it secret):")
+    click.echo(token)
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Recompute the hash chain; exit 1 naming the first bad entry."""
+    count, problem = audit_services.verify_database()
+    if problem is not None:
+        click.echo(f"FAILED: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {count} entries, chain intact")
+
+
+@audit_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def audit_export(file: Path):
+    """Write the whole trail as JSON Lines, for python3 app/audit/verify.py FILE."""
+    try:
+        with file.open("w", encoding="utf-8") as out:
+            count = audit_services.export_jsonl(out)
+    except OSError as exc:
+        fail(f"cannot write {file}: {exc.strerror}")
+    click.echo(f"exported {count} entries to {file}")
+
+
+@divisions_cli.command("load")
+@click.argument("source", default="440222")
+def divisions_load(source: str):
+    """Load a county's division codes: a bundled county code (440222) or a CSV path."""
+    path = Path(source)
+    if not path.exists():
+        path = loader.bundled_file(source)
+    if not path.exists():
+        fail(f"no such file or bundled county: {source}")
+    with system("divisions.load"):
+        report = loader.load_divisions(path)
+    db.session.commit()
+    print_division_report(report)
+
+
+def print_division_report(report: loader.LoadReport) -> None:
+    levels = ", ".join(f"{k} {v}" for k, v in sorted(report.by_level.items()))
+    click.echo(
+        f"{report.rows} rows ({levels}): {report.inserted} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged"
+    )
+    if report.quirks:
+        click.echo(f"{len(report.quirks)} quirks in the source (kept as published):")
+        missing = [q.code for q in report.quirks if q.kind == "missing_coordinates"]
+        for q in report.quirks:
+            if q.kind != "missing_coordinates":
+                click.echo(f"  {q.kind:20} {q.code} {q.detail}")
+        if missing:
+            click.echo(f"  {'missing_coordinates':20} {len(missing)} units: {', '.join(missing)}")
+
+
+def register_cli(app: Flask) -> None:
+    from app.demo.seed import demo_cli
+
+    for group in (users_cli, audit_cli, divisions_cli, demo_cli):
+        app.cli.add_command(group)

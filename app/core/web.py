@@ -1,0 +1,194 @@
+"""The request lifecycle: who is asking, what they may reach, headers, errors.
+
+Deny by default: every endpoint needs a logged-in user unless it is named in PUBLIC_ENDPOINTS.
+The JSON API authenticates by Bearer token only (never the session cookie), so it can be exempt
+from CSRF. Each request runs under an audit context naming the user, and says whether it may
+write (GET/HEAD/OPTIONS do not take SQLite's write lock).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.audit import trail
+from app.auth.models import Role, User
+from app.core import database
+from app.core.errors import DomainError
+from app.core.i18n import current_language
+from app.extensions import db, login_manager
+
+log = logging.getLogger(__name__)
+
+PUBLIC_ENDPOINTS = {
+    "static",
+    "auth.login",
+    "main.healthz",
+    "main.set_language",
+    "api.issue_token",
+    "api.openapi",
+}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def is_api() -> bool:
+    return request.blueprint == "api" or request.path.startswith("/api/")
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> User | None:
+    user_id, _, nonce = (session_id or "").partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_nonce != nonce:
+        return None
+    return user
+
+
+def _bearer_user() -> User | None:
+    from app.auth.services import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return user_for_token(token.strip())
+
+
+NAV: list[tuple[str, object, set[Role]]] = [
+    ("registry.my_household", lambda: _("My household"), {Role.FARMER}),
+    ("divisions.county", lambda: _("County"), {Role.BUREAU_REVIEWER, Role.AUDITOR}),
+    (
+        "divisions.collectives",
+        lambda: _("Collectives"),
+        {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
+    ),
+    (
+        "registry.search",
+        lambda: _("Search"),
+        {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
+    ),
+    ("main.settlement_desk", lambda: _("Settlement desk"), {Role.SETTLEMENT_OFFICER}),
+    ("audit.log", lambda: _("Audit trail"), {Role.AUDITOR}),
+    ("auth_admin.users", lambda: _("Users"), {Role.SYSTEM_ADMIN}),
+]
+
+
+def install(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @app.context_processor
+    def _template_helpers() -> dict:
+        def nav_items() -> list[tuple[str, str]]:
+            if not current_user.is_authenticated:
+                return []
+            role = Role(current_user.role)
+            return [
+                (endpoint, label())
+                for endpoint, label, roles in NAV
+                if role in roles and endpoint in app.view_functions
+            ]
+
+        def role_label(role: str) -> str:
+            try:
+                return Role(role).label
+            except ValueError:
+                return role
+
+        return {
+            "nav_items": nav_items,
+            "role_label": role_label,
+            "current_locale": current_language,
+        }
+
+    @app.before_request
+    def _before() -> object:
+        database.set_write_intent(request.method not in SAFE_METHODS)
+        if is_api():
+            # Only a Bearer token authenticates the API; a browser cookie is ignored there.
+            g._login_user = _bearer_user() or login_manager.anonymous_user()
+        user = current_user
+        if user.is_authenticated:
+            trail.set_context(
+                trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)
+            )
+        else:
+            trail.set_context(None)
+            if request.endpoint not in PUBLIC_ENDPOINTS:
+                if is_api() or request.endpoint is None:
+                    return _error(401 if request.endpoint else 404)
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return None
+
+    @app.after_request
+    def _headers(response):
+        h = response.headers
+        h["Content-Security-Policy"] = CSP
+        h["X-Content-Type-Options"] = "nosniff"
+        h["X-Frame-Options"] = "DENY"
+        h["Referrer-Policy"] = "no-referrer"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Permissions-Policy"] = "geolocation=(), camera=(), microphone=()"
+        if current_user and current_user.is_authenticated:
+            h["Cache-Control"] = "no-store"
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return response
+
+    @app.teardown_request
+    def _teardown(_exc) -> None:
+        trail.set_context(None)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_e):
+        return _error(400, _("The form expired or was sent from elsewhere. Please try again."))
+
+    @app.errorhandler(DomainError)
+    def _domain(e: DomainError):
+        db.session.rollback()
+        if is_api():
+            return jsonify(error=e.as_dict()), e.status
+        return _error(e.status, e.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        return _error(e.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception):
+        log.exception("unhandled error")
+        db.session.rollback()
+        return _error(500)
+
+
+MESSAGES = {
+    400: lambda: _("The request could not be understood."),
+    401: lambda: _("Please log in."),
+    403: lambda: _("You may not do this."),
+    404: lambda: _("Not found."),
+    405: lambda: _("This action is not allowed here."),
+    413: lambda: _("The upload is too large."),
+    422: lambda: _("The input was not accepted."),
+    429: lambda: _("Too many requests. Please wait a moment."),
+    500: lambda: _("Something went wrong on our side. Nothing was saved."),
+}
+
+
+def _error(status: int, message: str | None = None):
+    text = message or MESSAGES.get(status, MESSAGES[500])()
+    if is_api():
+        return jsonify(error={"code": str(status), "message": text}), status
+    return render_template("error.html", status=status, message=text), status

@@ -1,0 +1,502 @@
+"""The registry of the three rights (DOMAIN §3).
+
+Every class that mixes in ``Versioned`` is a chain of versions (see versioning.py). References
+between registry objects go to the stable ``uid`` (registry_object.id), never to a version row, so
+a new version of a household does not orphan its plots.
+
+Nothing here refers to a settlement event (R12): settlement depends on people, never the reverse.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import utcnow
+from app.core.spatial import registry_geometry
+from app.extensions import db
+from app.registry.versioning import Versioned
+
+
+class HukouType(enum.StrEnum):
+    RURAL = "rural"
+    URBAN = "urban"
+
+
+class MembershipBasis(enum.StrEnum):
+    BIRTH = "birth"
+    MARRIAGE = "marriage"
+    ADOPTION = "adoption"
+    ALLOCATION = "allocation"
+    RESOLUTION = "resolution"
+
+
+# 与户主关系 (GB/T 4761 family relation codes, the ones NY/T 2539 uses)
+RELATIONS = {
+    "01": _l("Self"),
+    "02": _l("Head of household"),
+    "10": _l("Spouse"),
+    "20": _l("Son"),
+    "30": _l("Daughter"),
+    "40": _l("Grandchild"),
+    "50": _l("Parent"),
+    "60": _l("Grandparent"),
+    "70": _l("Sibling"),
+    "80": _l("Other relative"),
+    "99": _l("Other"),
+}
+
+# 地块类别 DKLB
+LAND_CLASSES = {
+    "10": _l("Contracted land"),
+    "21": _l("Private plot"),
+    "22": _l("Reserve land"),
+    "23": _l("Reclaimed land"),
+    "99": _l("Other collective land"),
+}
+
+# Homestead terrain classes and their Guangdong caps for new approvals (R7), m².
+TERRAIN_CAPS = {"plain": 80.0, "hill": 120.0, "mountain": 150.0}
+
+
+class Person(Versioned, db.Model):
+    """成员 / 自然人. The ID number is personal data: masked for roles that do not need it."""
+
+    __tablename__ = "person"
+    __kind__ = "person"
+
+    name: Mapped[str] = mapped_column(String(80))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    sex: Mapped[str] = mapped_column(String(1))  # M / F
+    birth_date: Mapped[date] = mapped_column(Date)
+    hukou_type: Mapped[str] = mapped_column(String(8), default=HukouType.RURAL)
+    hukou_place: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        Versioned.current_version_index("person"),
+        Index(
+            "uq_person_id_number_current",
+            "id_number",
+            unique=True,
+            sqlite_where=db.text("end_lifespan IS NULL"),
+            postgresql_where=db.text("end_lifespan IS NULL"),
+        ),
+    )
+
+
+class Membership(Versioned, db.Model):
+    """成员资格: a person's membership of one collective. Settling in town does not end it."""
+
+    __tablename__ = "membership"
+    __kind__ = "membership"
+
+    person_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    since: Mapped[date] = mapped_column(Date)
+    basis: Mapped[str] = mapped_column(String(16))
+    until: Mapped[date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Versioned.current_version_index("membership"),)
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class Household(Versioned, db.Model):
+    """承包方 / 农户, code CBFBM = FBFBM + 4-digit sequence."""
+
+    __tablename__ = "household"
+    __kind__ = "household"
+
+    cbfbm: Mapped[str] = mapped_column(String(18), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))  # 承包方名称: usually the head's name
+    address: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Versioned.current_version_index("household"),
+        Index(
+            "uq_household_cbfbm_current",
+            "cbfbm",
+            unique=True,
+            sqlite_where=db.text("end_lifespan IS NULL"),
+            postgresql_where=db.text("end_lifespan IS NULL"),
+        ),
+    )
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def scope_household_id(self) -> int:
+        return self.uid
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class HouseholdMember(Versioned, db.Model):
+    """A person in a household: relation to the head (YHZGX) and co-holder flag (SFGYR), R1."""
+
+    __tablename__ = "household_member"
+    __kind__ = "household_member"
+
+    household_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    person_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(2))
+    is_co_holder: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (Versioned.current_version_index("household_member"),)
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def scope_household_id(self) -> int:
+        return self.household_uid
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class LandContract(Versioned, db.Model):
+    """土地承包经营权: contract code CBHTBM = certificate code = CBFBM + 'J' (R1, R2)."""
+
+    __tablename__ = "land_contract"
+    __kind__ = "land_contract"
+
+    cbhtbm: Mapped[str] = mapped_column(String(19), index=True)
+    household_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    term_start: Mapped[date] = mapped_column(Date)
+    term_end: Mapped[date] = mapped_column(Date)
+    contract_area_m2: Mapped[float] = mapped_column(Float, default=0.0)  # HTZMJ
+    status: Mapped[str] = mapped_column(String(16), default="confirmed")  # pending/confirmed
+
+    __table_args__ = (
+        Versioned.current_version_index("land_contract"),
+        CheckConstraint("term_end > term_start", name="term_order"),
+    )
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def scope_household_id(self) -> int:
+        return self.household_uid
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class Plot(Versioned, db.Model):
+    """地块, DKBM = FBFBM + 5-digit sequence. Contract and measured areas are kept apart."""
+
+    __tablename__ = "plot"
+    __kind__ = "plot"
+
+    dkbm: Mapped[str] = mapped_column(String(19), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    contract_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(80))  # DKMC
+    land_class: Mapped[str] = mapped_column(String(2), default="10")  # DKLB
+    land_use: Mapped[str | None] = mapped_column(String(8))  # TDLYLX
+    is_basic_farmland: Mapped[bool] = mapped_column(Boolean, default=False)  # SFJBNT
+    contract_area_m2: Mapped[float | None] = mapped_column(Float)  # HTMJ
+    measured_area_m2: Mapped[float | None] = mapped_column(Float)  # SCMJ
+    east: Mapped[str | None] = mapped_column(String(100))  # DKDZ
+    south: Mapped[str | None] = mapped_column(String(100))  # DKNZ
+    west: Mapped[str | None] = mapped_column(String(100))  # DKXZ
+    north: Mapped[str | None] = mapped_column(String(100))  # DKBZ
+    geom = mapped_column(registry_geometry("MULTIPOLYGON"), nullable=True)
+
+    __table_args__ = (
+        Versioned.current_version_index("plot"),
+        Index(
+            "uq_plot_dkbm_current",
+            "dkbm",
+            unique=True,
+            sqlite_where=db.text("end_lifespan IS NULL"),
+            postgresql_where=db.text("end_lifespan IS NULL"),
+        ),
+    )
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def scope_household_id(self) -> int | None:
+        return self.household_uid
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class Homestead(Versioned, db.Model):
+    """宅基地使用权, 28-char real-estate unit number with 'JC' (R7, R8, R9)."""
+
+    __tablename__ = "homestead"
+    __kind__ = "homestead"
+
+    unit_number: Mapped[str] = mapped_column(String(28), index=True)
+    household_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    approval_number: Mapped[str | None] = mapped_column(String(64))  # 宅基地批准书号
+    approved_on: Mapped[date | None] = mapped_column(Date)
+    terrain: Mapped[str] = mapped_column(String(10))  # plain / hill / mountain
+    area_m2: Mapped[float] = mapped_column(Float)
+    floor_area_m2: Mapped[float | None] = mapped_column(Float)
+    # How this version ended, for R8: sold / leased / gifted / returned / transferred / corrected
+    disposal: Mapped[str | None] = mapped_column(String(16))
+    geom = mapped_column(registry_geometry("MULTIPOLYGON"), nullable=True)
+
+    __table_args__ = (
+        Versioned.current_version_index("homestead"),
+        # R7 one homestead per household: at most one current homestead per household.
+        Index(
+            "uq_homestead_household_current",
+            "household_uid",
+            unique=True,
+            sqlite_where=db.text("end_lifespan IS NULL AND disposal IS NULL"),
+            postgresql_where=db.text("end_lifespan IS NULL AND disposal IS NULL"),
+        ),
+    )
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def scope_household_id(self) -> int:
+        return self.household_uid
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class ShareHolding(Versioned, db.Model):
+    """集体收益分配权 / 股权: shares of one holder (household or person) in one collective."""
+
+    __tablename__ = "share_holding"
+    __kind__ = "share_holding"
+
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    person_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    shares: Mapped[float] = mapped_column(Float)
+    share_type: Mapped[str] = mapped_column(String(16))  # 人口股 population / 农龄股 seniority / …
+    certificate_number: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        Versioned.current_version_index("share_holding"),
+        CheckConstraint("shares >= 0", name="shares_nonnegative"),
+        CheckConstraint("(household_uid IS NULL) <> (person_uid IS NULL)", name="one_holder"),
+    )
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def scope_household_id(self) -> int | None:
+        return self.household_uid
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class ShareRegister(db.Model):
+    """A collective's fixed total of shares (股权固化, 生不增、死不减): R10 conserves it."""
+
+    __tablename__ = "share_register"
+
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), primary_key=True)
+    total_shares: Mapped[float] = mapped_column(Float)
+    fixed_on: Mapped[date] = mapped_column(Date)
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class SourceDocument(db.Model):
+    """来源材料: a contract, resolution, approval or declaration, stored with its SHA-256."""
+
+    __tablename__ = "source_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int | None] = mapped_column(ForeignKey("collective.id"), index=True)
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # contract / resolution / approval / declaration / survey
+    title: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str | None] = mapped_column(String(200))
+    media_type: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_key: Mapped[str | None] = mapped_column(String(200))  # path under instance/documents
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    uploaded_by: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def scope_collective_id(self) -> int | None:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int | None:
+        return self.collective_id
+
+
+class Certificate(db.Model):
+    """A certificate for a right: issued, re-issued (补发), replaced (换发), cancelled (注销)."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    right_kind: Mapped[str] = mapped_column(String(20))  # land_contract / homestead / share_holding
+    right_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    number: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(
+        String(12), default="valid"
+    )  # valid / superseded / cancelled
+    issue_kind: Mapped[str] = mapped_column(String(12), default="issue")  # issue/reissue/replace
+    issued_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+
+    __table_args__ = (
+        Index(
+            "uq_certificate_valid",
+            "right_uid",
+            unique=True,
+            sqlite_where=db.text("status = 'valid'"),
+            postgresql_where=db.text("status = 'valid'"),
+        ),
+    )
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def scope_household_id(self) -> int | None:
+        return self.household_uid
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class PublicNotice(db.Model):
+    """公示: a registration shown publicly before it is confirmed; objections must be resolved."""
+
+    __tablename__ = "public_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    right_kind: Mapped[str] = mapped_column(String(20))
+    right_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open / confirmed / withdrawn
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class Objection(db.Model):
+    __tablename__ = "objection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("public_notice.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    lodged_by: Mapped[str] = mapped_column(String(80))
+    lodged_on: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open / upheld / dismissed
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class GeometryFinding(db.Model):
+    """A quality finding on a plot's geometry: invalid, or overlapping another current plot."""
+
+    __tablename__ = "geometry_finding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    plot_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    other_plot_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    kind: Mapped[str] = mapped_column(String(24))  # overlap / invalid / tiny / area_mismatch
+    detail: Mapped[str | None] = mapped_column(Text)
+    overlap_m2: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open / accepted / resolved
+    found_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("plot_uid", "other_plot_uid", "kind", name="uq_finding"),)
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id

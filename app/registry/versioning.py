@@ -1,0 +1,110 @@
+"""History, never overwrite (DOMAIN §3): every registry object is a chain of versions.
+
+A registry object has a stable ``uid`` (a row of ``registry_object``, so references between
+objects are real foreign keys) and one row per version. A version is current while its
+``end_lifespan`` is empty; a partial unique index lets the database itself refuse a second current
+version. A change ends the current version and inserts the next one in the same transaction
+(LADM beginLifespanVersion / endLifespanVersion; NY/T 2539's valid / historical).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, and_, or_, select, text
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from app.core.models import utcnow
+from app.extensions import db
+
+V = TypeVar("V", bound="Versioned")
+
+
+class RegistryObject(db.Model):
+    """Identity of one registry object across all its versions."""
+
+    __tablename__ = "registry_object"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Versioned:
+    """Mixin for version rows. Subclasses set ``__kind__``."""
+
+    __kind__: str = ""
+    # Columns that are bookkeeping, not content: ignored when diffing versions.
+    VERSION_COLUMNS = frozenset(
+        {
+            "id",
+            "uid",
+            "version",
+            "begin_lifespan",
+            "end_lifespan",
+            "change_reason",
+            "source_document_id",
+            "changed_by",
+        }
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+    @declared_attr
+    def uid(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("registry_object.id"), index=True)
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    begin_lifespan: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    end_lifespan: Mapped[datetime | None] = mapped_column(DateTime)
+    change_reason: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr
+    def source_document_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("source_document.id"))
+
+    changed_by: Mapped[str | None] = mapped_column(String(64))
+
+    @classmethod
+    def current_version_index(cls, table: str) -> Index:
+        """At most one current version per object, enforced by the database."""
+        return Index(
+            f"uq_{table}_current",
+            "uid",
+            unique=True,
+            sqlite_where=text("end_lifespan IS NULL"),
+            postgresql_where=text("end_lifespan IS NULL"),
+        )
+
+    @property
+    def is_current(self) -> bool:
+        return self.end_lifespan is None
+
+    def content(self) -> dict[str, Any]:
+        return {
+            c.key: getattr(self, c.key)
+            for c in self.__mapper__.column_attrs  # type: ignore[attr-defined]
+            if c.key not in self.VERSION_COLUMNS
+        }
+
+    @classmethod
+    def current(cls: type[V]):
+        return select(cls).where(cls.end_lifespan.is_(None))
+
+    @classmethod
+    def as_of(cls: type[V], when: datetime):
+        """The version of each object that was current at ``when``."""
+        return select(cls).where(
+            and_(
+                cls.begin_lifespan <= when,
+                or_(cls.end_lifespan.is_(None), cls.end_lifespan > when),
+            )
+        )
+
+
+def new_uid(kind: str) -> int:
+    obj = RegistryObject(kind=kind)
+    db.session.add(obj)
+    db.session.flush()
+    return obj.id

@@ -1,0 +1,15 @@
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from app.auth.models import Role
+from app.auth.scope import farmer_household_ids, roles_required
+
+bp = Blueprint("registry", __name__)
+
+
+@bp.route("/my")
+@roles_required(Role.FARMER)
+def my_household():
+    return render_template(
+        "registry/my_household.html", household_ids=sorted(farmer_household_ids(current_user))
+    )

@@ -1,0 +1,60 @@
+"""Alembic environment, wired for GeoAlchemy2 on SpatiaLite and PostGIS."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+from geoalchemy2 import alembic_helpers
+
+config = context.config
+if config.config_file_name and not config.attributes.get("skip_logging_config"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+target_db = current_app.extensions["migrate"].db
+
+# Tables the spatial extensions own; never part of our schema.
+SPATIAL_SYSTEM_PREFIXES = (
+    "spatial_ref_sys", "geometry_columns", "geom_cols_ref_sys", "spatialite_history",
+    "sql_statements_log", "views_geometry_columns", "virts_geometry_columns", "vector_layers",
+    "spatial_", "sqlite_", "idx_", "data_licenses", "raster_coverages", "rl2map_configurations",
+    "SE_", "se_", "topologies", "networks", "wms_", "ISO_metadata", "KNN", "knn", "SpatialIndex",
+    "ElementaryGeometries", "geography_columns", "raster_columns", "raster_overviews",
+)
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    if type_ == "table" and name and name.startswith(SPATIAL_SYSTEM_PREFIXES):
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def run_migrations_online():
+    def process_revision_directives(ctx, revision, directives):
+        if getattr(config.cmd_opts, "autogenerate", False):
+            script = directives[0]
+            if script.upgrade_ops.is_empty():
+                directives[:] = []
+                logger.info("No changes in schema detected.")
+                return
+        alembic_helpers.writer.process_revision_directives(ctx, revision, directives)
+
+    connectable = target_db.engine
+    with connectable.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_db.metadata,
+            include_object=include_object,
+            process_revision_directives=process_revision_directives,
+            render_item=alembic_helpers.render_item,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported: run against a database")
+run_migrations_online()

@@ -1,0 +1,20 @@
+def test_healthz_reports_backend_and_revision(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["status"] == "ok"
+    assert body["schema_revision"] == "0002"
+    assert body["database"] in {"sqlite+spatialite", "postgresql+postgis"}
+
+
+def test_login_page_is_chinese(client):
+    r = client.get("/login")
+    assert r.status_code == 200
+    assert "登录" in r.get_data(as_text=True)
+
+
+def test_admin_logs_in_and_lands_on_collectives(auth, client):
+    r = auth.login("admin_a")
+    assert r.status_code == 302
+    r = client.get("/", follow_redirects=True)
+    assert "东湖坪村第一村民小组" in r.get_data(as_text=True)
