@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from app.api import core  # noqa: E402,F401  (routes register on import of the blueprint)
+from app.api import (  # noqa: E402,F401  (routes register on import of the blueprint)
+    core,
+    documents,
+    homesteads,
+    land,
+    people,
+    shares,
+)

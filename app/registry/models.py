@@ -192,6 +192,7 @@ class LandContract(Versioned, db.Model):
 
     __tablename__ = "land_contract"
     __kind__ = "land_contract"
+    __requires_source__ = True
 
     cbhtbm: Mapped[str] = mapped_column(String(19), index=True)
     household_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
@@ -224,6 +225,7 @@ class Plot(Versioned, db.Model):
 
     __tablename__ = "plot"
     __kind__ = "plot"
+    __requires_source__ = True
 
     dkbm: Mapped[str] = mapped_column(String(19), index=True)
     collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
@@ -270,6 +272,7 @@ class Homestead(Versioned, db.Model):
 
     __tablename__ = "homestead"
     __kind__ = "homestead"
+    __requires_source__ = True
 
     unit_number: Mapped[str] = mapped_column(String(28), index=True)
     household_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
@@ -313,6 +316,7 @@ class ShareHolding(Versioned, db.Model):
 
     __tablename__ = "share_holding"
     __kind__ = "share_holding"
+    __requires_source__ = True
 
     collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
     household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)

@@ -1,0 +1,3 @@
+"""API routes are added here."""
+
+from app.api import bp  # noqa: F401

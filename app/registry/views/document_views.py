@@ -1,0 +1,3 @@
+"""Routes are added here."""
+
+from app.registry.views import bp  # noqa: F401

@@ -1,0 +1,23 @@
+"""Objects of every kind in one collective, for scope tests over the whole URL map.
+
+Each part of the registry has a module here with ``make(collective_id) -> dict`` that creates
+its objects in the given collective (inside the caller's audit context and transaction) and
+returns {url argument name: value}, e.g. {"household_uid": 12}. The scope matrix test builds
+every URL of the app from these; a route whose argument no factory provides fails that test.
+"""
+
+from __future__ import annotations
+
+from tests.factories import documents, homesteads, land, people, shares
+
+AREAS = (people, land, homesteads, shares, documents)
+
+
+def make_world(collective_id: int) -> dict[str, object]:
+    out: dict[str, object] = {"collective_id": collective_id}
+    ctx: dict[str, object] = {"collective_id": collective_id}
+    for area in AREAS:
+        made = area.make(collective_id, ctx)
+        ctx.update(made)
+        out.update(made)
+    return out
