@@ -42,6 +42,10 @@ class Defaults:
 
     API_TOKEN_DAYS = 90
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # Source documents (来源材料): largest accepted file, and where the files are kept
+    # (None = instance/documents). Files are content-addressed by their SHA-256.
+    DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
+    DOCUMENT_STORE: str | None = None
 
     # Policy choices of DOMAIN.md, kept configurable.
     OVERLAP_TOLERANCE_M2 = 1.0
@@ -62,6 +66,8 @@ _ENV: dict[str, type] = {
     "OVERLAP_TOLERANCE_M2": float,
     "SHARE_CAP_PERCENT": float,
     "PUBLIC_NOTICE_DAYS": int,
+    "DOCUMENT_MAX_BYTES": int,
+    "DOCUMENT_STORE": str,
     "COOLING_OFF_DAYS": int,
     "SETTLEMENT_FLAG_DAYS": int,
     "LOGIN_MAX_FAILURES": int,

@@ -143,25 +143,30 @@ def baseline(app) -> Baseline:
 
 @pytest.fixture(autouse=True)
 def _transaction(request, app) -> Iterator[None]:
-    """Each test inside one outer transaction, rolled back at the end."""
+    """Each test inside one outer transaction, rolled back at the end.
+
+    No application context stays pushed during the test, so every test-client request gets its
+    own (and its own g, login and locale), as in production.
+    """
     if "fresh_app" in request.fixturenames:
         yield
         return
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
-        original = db.session
-        db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
-        )
-        try:
-            yield
-        finally:
-            db.session.remove()
-            db.session = original
+    original = db.session
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+    )
+    try:
+        yield
+    finally:
+        db.session.remove()
+        db.session = original
+        with app.app_context():
             outer.rollback()
             connection.close()
-            trail.set_context(None)
+        trail.set_context(None)
 
 
 @pytest.fixture
@@ -220,6 +225,8 @@ def token_for(app: Flask, username: str) -> str:
     from app.auth.models import User
     from app.auth.services import issue_token
 
-    user = db.session.scalar(sa.select(User).where(User.username == username))
-    with trail.acting(trail.AuditContext(actor="test-setup", role="system")):
-        return issue_token(user)
+    with app.app_context(), trail.acting(trail.AuditContext(actor="test-setup", role="system")):
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        token = issue_token(user)
+        db.session.commit()  # in the harness: releases a savepoint; still rolled back after the test
+        return token

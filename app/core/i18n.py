@@ -6,7 +6,11 @@ from flask import current_app, request
 
 
 def select_locale() -> str:
+    from flask import has_request_context
+
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get("lang")
     if chosen in languages:
         return chosen
@@ -23,8 +27,9 @@ def current_language() -> str:
     from flask_babel import get_locale
 
     if not has_request_context():
-        return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN") if current_app else "zh_CN"
-    return str(get_locale() or "zh_CN")
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh_CN"
 
 
 def pick(message_zh: str, message_en: str) -> str:

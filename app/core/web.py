@@ -116,6 +116,10 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _before() -> object:
+        # Identity is decided afresh for every request, even when an application context
+        # outlives one (a test client inside an app context reuses it, and its g).
+        g.pop("_login_user", None)
+        g.pop("_farmer_households", None)
         database.set_write_intent(request.method not in SAFE_METHODS)
         if is_api():
             # Only a Bearer token authenticates the API; a browser cookie is ignored there.

@@ -100,6 +100,20 @@ class Person(Versioned, db.Model):
         ),
     )
 
+    @property
+    def scope_collective_ids(self) -> set[int]:
+        """The collectives the person is a member of now: their admins may reach the person."""
+        from app.registry.lookup import person_collective_ids
+
+        return person_collective_ids(self.uid)
+
+    @property
+    def scope_household_id(self) -> int | None:
+        """The household the person lives in now: its farmer account may read the person."""
+        from app.registry.lookup import person_household_id
+
+        return person_household_id(self.uid)
+
 
 class Membership(Versioned, db.Model):
     """成员资格: a person's membership of one collective. Settling in town does not end it."""
@@ -114,7 +128,18 @@ class Membership(Versioned, db.Model):
     until: Mapped[date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Versioned.current_version_index("membership"),)
+    __table_args__ = (
+        Versioned.current_version_index("membership"),
+        # One open membership of a collective per person (an ended one ends its last version).
+        Index(
+            "uq_membership_person_collective_current",
+            "person_uid",
+            "collective_id",
+            unique=True,
+            sqlite_where=db.text("end_lifespan IS NULL"),
+            postgresql_where=db.text("end_lifespan IS NULL"),
+        ),
+    )
 
     @property
     def scope_collective_id(self) -> int:
@@ -171,8 +196,21 @@ class HouseholdMember(Versioned, db.Model):
     collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
     relation: Mapped[str] = mapped_column(String(2))
     is_co_holder: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the person moved to another household (e.g. on marriage) but keeps co-holding
+    # this household's rights (Art. 31): still listed here, no longer living here.
+    moved_out_on: Mapped[date | None] = mapped_column(Date)
 
-    __table_args__ = (Versioned.current_version_index("household_member"),)
+    __table_args__ = (
+        Versioned.current_version_index("household_member"),
+        # A person lives in at most one household at a time.
+        Index(
+            "uq_household_member_resident_current",
+            "person_uid",
+            unique=True,
+            sqlite_where=db.text("end_lifespan IS NULL AND moved_out_on IS NULL"),
+            postgresql_where=db.text("end_lifespan IS NULL AND moved_out_on IS NULL"),
+        ),
+    )
 
     @property
     def scope_collective_id(self) -> int:

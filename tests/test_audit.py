@@ -1,0 +1,184 @@
+"""R16: every write is in the audit trail — append-only, hash-chained, verifiable offline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app.audit import services as audit_services
+from app.audit import trail
+from app.audit.models import AuditEntry
+from app.divisions.services import create_collective
+from app.extensions import db
+
+VERIFY = Path(__file__).resolve().parent.parent / "app" / "audit" / "verify.py"
+
+
+def entries_for(object_type: str) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry)
+            .where(AuditEntry.object_type == object_type)
+            .order_by(AuditEntry.seq)
+        )
+    )
+
+
+def test_r16_write_and_its_entry_land_together(ctx):
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+    with trail.because("collective.create", reason="村民代表会议决议"):
+        c = create_collective("44022210020502", "东湖坪村第二村民小组")
+    rows = [e for e in entries_for("collective") if e.object_id == str(c.id)]
+    assert len(rows) == 1
+    entry = rows[0]
+    assert entry.actor == "tester" and entry.role == "collective_admin"
+    assert entry.action == "insert" and entry.event == "collective.create"
+    assert json.loads(entry.after)["fbfbm"] == "44022210020502"
+    assert entry.collective_id == c.id
+    # And a rolled-back write leaves no entry behind.
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == before
+
+
+def test_r16_update_records_before_and_after(ctx, baseline):
+    from app.divisions.models import Collective
+
+    c = db.session.get(Collective, baseline.collective_a)
+    with trail.because("collective.rename", reason="更名"):
+        c.name = "东湖坪村一组"
+        db.session.flush()
+    entry = entries_for("collective")[-1]
+    assert entry.action == "update"
+    assert json.loads(entry.before) == {"name": "东湖坪村第一村民小组"}
+    assert json.loads(entry.after) == {"name": "东湖坪村一组"}
+    assert entry.reason == "更名"
+
+
+def test_r16_write_without_an_actor_is_refused(app, baseline):
+    from app.divisions.models import Collective
+
+    with app.app_context():
+        trail.set_context(None)
+        c = db.session.get(Collective, baseline.collective_a)
+        c.name = "nobody did this"
+        with pytest.raises(trail.AuditContextMissing):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_r16_secrets_are_redacted(ctx):
+    from app.auth.services import create_user
+
+    create_user("newclerk", "abcdef12345", "bureau_reviewer")
+    entry = entries_for("app_user")[-1]
+    after = json.loads(entry.after)
+    assert after["password_hash"] == "[redacted]"
+    assert "scrypt" not in entry.after and "pbkdf2" not in entry.after
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_entry SET actor = 'x'", "DELETE FROM audit_entry"]
+)
+def test_r16_database_refuses_changes_to_the_log(app, statement):
+    with app.app_context():
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            db.session.execute(sa.text(statement))
+        db.session.rollback()
+
+
+def test_r16_chain_verifies(app):
+    with app.app_context():
+        count, problem = audit_services.verify_database()
+    assert problem is None and count > 100  # the baseline alone writes the divisions
+
+
+def _drop_triggers() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
+    else:
+        db.session.execute(sa.text("DROP TRIGGER audit_entry_no_update"))
+        db.session.execute(sa.text("DROP TRIGGER audit_entry_no_delete"))
+
+
+@pytest.mark.hostile
+def test_r16_cli_verify_names_an_entry_edited_in_the_database(app):
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert "OK" in ok.output
+    with app.app_context():
+        _drop_triggers()
+        # One byte of one entry, as an attacker with database access would change it.
+        db.session.execute(sa.text("UPDATE audit_entry SET actor = 'clj' WHERE seq = 7"))
+        result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "seq 7" in result.output and "edited" in result.output
+
+
+def _export(app, tmp_path) -> list[str]:
+    path = tmp_path / "audit.jsonl"
+    result = app.test_cli_runner().invoke(args=["audit", "export", str(path)])
+    assert result.exit_code == 0, result.output
+    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+# The system interpreter in isolated mode, outside the virtualenv: the standard library only.
+PLAIN_PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+
+
+def _standalone(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PLAIN_PYTHON, "-I", str(VERIFY), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={},
+    )
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("tamper", ["edit", "delete", "insert", "reorder"])
+def test_r16_standalone_verifier_locates_tampering(app, tmp_path, tamper):
+    lines = _export(app, tmp_path)
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("".join(lines), encoding="utf-8")
+    good = _standalone(clean)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert f"{len(lines)} entries" in good.stdout
+
+    bad = list(lines)
+    if tamper == "edit":
+        entry = json.loads(bad[9])
+        entry["reason"] = (entry["reason"] or "") + "!"
+        bad[9] = json.dumps(entry, ensure_ascii=False) + "\n"
+        expect = "seq 10"
+    elif tamper == "delete":
+        del bad[9]
+        expect = "missing"
+    elif tamper == "insert":
+        forged = json.loads(bad[9])
+        forged["actor"] = "mallory"
+        bad.insert(10, json.dumps(forged, ensure_ascii=False) + "\n")
+        expect = "position 11"
+    else:
+        bad[9], bad[10] = bad[10], bad[9]
+        expect = "position 10"
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text("".join(bad), encoding="utf-8")
+    result = _standalone(tampered)
+    assert result.returncode == 1, result.stdout
+    assert expect in result.stdout
+
+
+def test_r16_standalone_verifier_reports_unreadable_input(tmp_path):
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("not json\n", encoding="utf-8")
+    result = _standalone(junk)
+    assert result.returncode == 2
+    assert "line 1" in result.stderr
