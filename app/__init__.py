@@ -16,7 +16,12 @@ from app import config as config_module
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # SANQUAN_INSTANCE moves the instance folder (database, secret, documents), e.g. to a volume.
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("SANQUAN_INSTANCE") or None,
+    )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     # 1. defaults -> instance/config.py -> environment -> test overrides

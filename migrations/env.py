@@ -7,27 +7,14 @@ from alembic import context
 from flask import current_app
 from geoalchemy2 import alembic_helpers
 
+from app.core.schema import include_object
+
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging_config"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db
-
-# Tables the spatial extensions own; never part of our schema.
-SPATIAL_SYSTEM_PREFIXES = (
-    "spatial_ref_sys", "geometry_columns", "geom_cols_ref_sys", "spatialite_history",
-    "sql_statements_log", "views_geometry_columns", "virts_geometry_columns", "vector_layers",
-    "spatial_", "sqlite_", "idx_", "data_licenses", "raster_coverages", "rl2map_configurations",
-    "SE_", "se_", "topologies", "networks", "wms_", "ISO_metadata", "KNN", "knn", "SpatialIndex",
-    "ElementaryGeometries", "geography_columns", "raster_columns", "raster_overviews",
-)
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    if type_ == "table" and name and name.startswith(SPATIAL_SYSTEM_PREFIXES):
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online():

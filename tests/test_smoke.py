@@ -18,3 +18,20 @@ def test_admin_logs_in_and_lands_on_collectives(auth, client):
     assert r.status_code == 302
     r = client.get("/", follow_redirects=True)
     assert "东湖坪村第一村民小组" in r.get_data(as_text=True)
+
+
+def test_healthz_refuses_a_database_built_for_another_crs(app, database_url):
+    from app.core import spatial
+    from tests.conftest import app_for
+
+    other = app_for(database_url, REGISTRY_SRID=4546)
+    try:
+        r = other.test_client().get("/healthz")
+        assert r.status_code == 503
+        assert "EPSG:4547" in r.get_json()["problem"]
+    finally:
+        spatial.apply_registry_srid(app.config["REGISTRY_SRID"])
+        with other.app_context():
+            from app.extensions import db
+
+            db.engine.dispose()

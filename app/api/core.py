@@ -41,3 +41,47 @@ def me():
         role=current_user.role,
         collectives=sorted(current_user.collective_ids),
     )
+
+
+_JSON_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+OPENAPI_PATHS = {
+    "/auth/token": {
+        "post": {
+            "summary": "Exchange a username and password for a Bearer token",
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["username", "password"],
+                            "properties": {
+                                "username": {"type": "string"},
+                                "password": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": {"description": "A new token (shown once)"},
+                "422": {"description": "Wrong credentials or body", **_JSON_ERROR},
+            },
+        }
+    },
+    "/me": {
+        "get": {
+            "summary": "The caller's account, role and collectives",
+            "responses": {"200": {"description": "The account"}, "401": {"description": "No token"}},
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1"}},
+        }
+    },
+}

@@ -24,3 +24,15 @@ def apply_registry_srid(srid: int) -> None:
 
 def registry_srid() -> int:
     return _srid
+
+
+def database_srid(connection) -> int | None:
+    """The SRID the plot geometry column was created with (None before migrations)."""
+    from sqlalchemy import text
+
+    # Both PostGIS and SpatiaLite keep a geometry_columns catalogue with these column names.
+    sql = (
+        "SELECT srid FROM geometry_columns "
+        "WHERE lower(f_table_name) = 'plot' AND lower(f_geometry_column) = 'geom'"
+    )
+    return connection.execute(text(sql)).scalar()

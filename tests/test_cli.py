@@ -1,0 +1,89 @@
+"""The command line: users, divisions, audit — clear messages on bad arguments."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.auth.models import User
+from app.extensions import db
+
+
+@pytest.fixture
+def cli(app):
+    return app.test_cli_runner()
+
+
+def test_users_create_then_list_shows_username_first(cli):
+    r = cli.invoke(
+        args=["users", "create", "clerk2", "--role", "bureau_reviewer", "--password", "clerk-pass-99"]
+    )
+    assert r.exit_code == 0, r.output
+    lines = cli.invoke(args=["users", "list"]).output.splitlines()
+    assert any(line.split("\t")[0] == "clerk2" for line in lines)
+    assert all(line.split("\t")[0] for line in lines)
+
+
+def test_scoped_user_needs_a_real_collective(cli):
+    r = cli.invoke(
+        args=["users", "create", "clerk3", "--role", "collective_admin", "--password", "clerk-pass-99",
+              "--collective", "44022299999999"]
+    )
+    assert r.exit_code == 2
+    assert "no collective" in r.output
+    r = cli.invoke(
+        args=["users", "create", "clerk3", "--role", "collective_admin", "--password", "clerk-pass-99"]
+    )
+    assert r.exit_code == 2
+    assert "至少关联一个集体经济组织" in r.output
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["users", "create", "x", "--role", "farmer", "--password", "abcdefghij1"], "用户名"),
+        (["users", "create", "okname", "--role", "bureau_reviewer", "--password", "short1"], "至少 10 位"),
+        (["users", "create", "admin_a", "--role", "bureau_reviewer", "--password", "abcdefghij1"], "已被占用"),
+        (["users", "token", "ghost"], "no user ghost"),
+        (["divisions", "load", "/no/such/file.csv"], "no such file"),
+    ],
+)
+def test_bad_arguments_get_a_message_not_a_traceback(cli, args, message):
+    r = cli.invoke(args=args)
+    assert r.exit_code == 2
+    assert message in r.output
+    assert "Traceback" not in r.output
+
+
+def test_users_create_rejects_an_unknown_role(cli):
+    r = cli.invoke(args=["users", "create", "someone", "--role", "king", "--password", "abcdefghij1"])
+    assert r.exit_code == 2 and "king" in r.output
+
+
+def test_token_printed_on_last_line_opens_the_api(app, cli):
+    r = cli.invoke(args=["users", "token", "auditor"])
+    assert r.exit_code == 0
+    token = r.output.strip().splitlines()[-1]
+    db.session.commit()
+    me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.get_json()["username"] == "auditor"
+
+
+def test_divisions_load_is_idempotent_and_reports_quirks(cli):
+    r = cli.invoke(args=["divisions", "load", "440222"])
+    assert r.exit_code == 0
+    assert "0 new" in r.output and "140 unchanged" in r.output
+    assert "隘了镇居委会" in r.output and "新村委会村委会" in r.output
+    assert "瑶民村委会" in r.output and "missing_coordinates" in r.output
+
+
+def test_users_created_on_the_cli_are_audited(cli):
+    from app.audit.models import AuditEntry
+
+    cli.invoke(args=["users", "create", "clerk9", "--role", "auditor", "--password", "clerk-pass-99"])
+    user = db.session.scalar(sa.select(User).where(User.username == "clerk9"))
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.object_type == "app_user", AuditEntry.object_id == str(user.id))
+    ).one()
+    assert entry.actor == "cli" and entry.event == "user.create"
