@@ -134,7 +134,7 @@ ensure_venv() {
     :
   else
     say "installing Python packages (pip install -e '.[dev]')"
-    "$VENV/bin/python" -m pip install -q -e '.[dev]' </dev/null
+    "$VENV/bin/python" -m pip install -qq -e '.[dev]' </dev/null
     touch "$STAMP"
   fi
   export VIRTUAL_ENV=$VENV

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _instance_secret(instance_path: str) -> str:
     """A per-installation secret kept in instance/, made on first start."""
     path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        os.chmod(path, 0o600)
-    return path.read_text().strip()
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes and all read the same.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    for _ in range(50):
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.01)  # another worker is between creating and writing the file
+    raise RuntimeError(f"{path} is empty")
