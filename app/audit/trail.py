@@ -97,11 +97,24 @@ def _column_value(obj: Any, attr: Any, value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    data = getattr(value, "data", None)  # GeoAlchemy2 WKBElement
+    data = getattr(value, "data", None)  # GeoAlchemy2 WKBElement / WKTElement
     if data is not None and hasattr(value, "srid"):
-        raw = data.encode() if isinstance(data, str) else bytes(data)
-        return {"wkb_sha256": hashlib.sha256(raw).hexdigest(), "srid": value.srid}
+        return {"wkb_sha256": hashlib.sha256(_canonical_wkb(data)).hexdigest(), "srid": value.srid}
     return iso(value)
+
+
+def _canonical_wkb(data: Any) -> bytes:
+    """The same bytes for the same shape, whether it came as WKB, hex EWKB text or WKT."""
+    import shapely
+
+    if isinstance(data, str):
+        try:
+            geom = shapely.from_wkb(bytes.fromhex(data))
+        except ValueError:
+            geom = shapely.from_wkt(data.split(";", 1)[-1])
+    else:
+        geom = shapely.from_wkb(bytes(data))
+    return shapely.to_wkb(geom, include_srid=False, byte_order=1)
 
 
 def _snapshot(obj: Any, *, committed: bool) -> dict[str, Any]:
