@@ -147,6 +147,7 @@ def print_division_report(report: loader.LoadReport) -> None:
 
 def register_cli(app: Flask) -> None:
     from app.demo.seed import demo_cli
+    from app.imports.cli import export_cli, import_cli
 
-    for group in (users_cli, audit_cli, divisions_cli, demo_cli):
+    for group in (users_cli, audit_cli, divisions_cli, demo_cli, import_cli, export_cli):
         app.cli.add_command(group)

@@ -3,5 +3,6 @@
 from app.audit.models import AuditEntry  # noqa: F401
 from app.auth.models import ApiToken, User, user_collective  # noqa: F401
 from app.divisions.models import Collective, Division  # noqa: F401
+from app.imports import models as import_models  # noqa: F401
 from app.registry import models as registry_models  # noqa: F401
 from app.registry.versioning import RegistryObject  # noqa: F401

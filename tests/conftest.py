@@ -11,6 +11,7 @@ transaction that is rolled back, so tests do not see each other's writes.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,10 +71,14 @@ def make_database(tmp_path_factory) -> tuple[str, callable]:
     return url.render_as_string(hide_password=False), drop
 
 
+_DOCUMENTS = tempfile.mkdtemp(prefix="sanquan-test-documents-")
+
+
 def app_for(url: str, **extra) -> Flask:
     return create_app(
         {
             "TESTING": True,
+            "DOCUMENT_STORE": _DOCUMENTS,
             "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
@@ -148,8 +153,8 @@ def _transaction(request, app) -> Iterator[None]:
     No application context stays pushed during the test, so every test-client request gets its
     own (and its own g, login and locale), as in production.
     """
-    if "fresh_app" in request.fixturenames:
-        yield
+    if any(name.startswith("fresh_") for name in request.fixturenames):
+        yield  # tests on their own database commit for real
         return
     with app.app_context():
         connection = db.engine.connect()

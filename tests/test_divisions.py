@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import DomainError
-from app.divisions.loader import bundled_file, find_quirks, read_rows, LoadReport
+from app.divisions.loader import LoadReport, bundled_file, find_quirks, read_rows
 from app.divisions.services import create_collective
 
 

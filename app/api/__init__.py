@@ -6,10 +6,10 @@ bp = Blueprint("api", __name__)
 
 from app.api import (  # noqa: E402,F401  (routes register on import of the blueprint)
     core,
-    openapi,
     documents,
     homesteads,
     land,
+    openapi,
     people,
     shares,
 )

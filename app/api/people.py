@@ -1,3 +1,501 @@
-"""API routes are added here."""
+"""JSON API for people and households: the same services and serialisation as the HTML pages."""
 
-from app.api import bp  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.api import bp
+from app.api.core import json_body
+from app.auth.models import Role
+from app.auth.scope import can_edit, load_or_404, roles_required
+from app.core.errors import DomainError
+from app.divisions.models import Collective
+from app.extensions import db
+from app.registry import people, present
+from app.registry.lookup import load_current_or_404
+from app.registry.models import Household, Person
+
+READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
+SEARCHERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
+PAGE = 50
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise DomainError(
+            "query", _("%(name)s must be a whole number.", name=name), field=name
+        ) from None
+
+
+def _limit() -> int:
+    value = _int_arg("limit")
+    return PAGE if value is None else max(1, min(value, 200))
+
+
+def _int_field(body: dict, name: str, *, required: bool = True) -> int | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError("body", _("%(name)s must be a whole number.", name=name), field=name)
+    return value
+
+
+def _str_field(body: dict, name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise DomainError("body", _("%(name)s must be text.", name=name), field=name)
+    return value
+
+
+def _editable_collective(collective_id: int) -> Collective:
+    collective = load_or_404(Collective, collective_id)
+    if not can_edit(current_user, collective):
+        abort(404)
+    return collective
+
+
+def _household_json(household: Household) -> dict:
+    members = people.household_members(household.uid)
+    rights = people.household_rights(household.uid, [r.person.uid for r in members])
+    return present.household_view(household, current_user, members=members, rights=rights)
+
+
+def _person_json(person: Person) -> dict:
+    out = present.person_view(person, current_user)
+    out["memberships"] = [present.membership_view(m) for m in people.person_memberships(person.uid)]
+    out["households"] = [
+        {
+            "household_uid": hh.uid,
+            "cbfbm": hh.cbfbm,
+            "relation": m.relation,
+            "is_co_holder": bool(m.is_co_holder),
+            "moved_out_on": m.moved_out_on.isoformat() if m.moved_out_on else None,
+        }
+        for m, hh in people.person_households(person.uid)
+    ]
+    return out
+
+
+@bp.get("/persons")
+@roles_required(*READERS)
+def list_persons():
+    limit = _limit()
+    rows = people.visible_persons(
+        current_user,
+        collective_id=_int_arg("collective_id"),
+        after=_int_arg("cursor"),
+        limit=limit + 1,
+    )
+    page = rows[:limit]
+    scopes = present.collective_ids_of(p.uid for p in page)
+    return jsonify(
+        items=[present.person_view(p, current_user, scopes[p.uid]) for p in page],
+        next=str(page[-1].uid) if len(rows) > limit else None,
+    )
+
+
+@bp.post("/persons")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def create_person():
+    body = json_body()
+    collective = _editable_collective(_int_field(body, "collective_id"))
+    reason = _str_field(body, "reason")
+    person = people.register_person(
+        _str_field(body, "name"),
+        _str_field(body, "id_number"),
+        _str_field(body, "sex"),
+        _str_field(body, "birth_date"),
+        _str_field(body, "hukou_type") or "rural",
+        _str_field(body, "hukou_place"),
+        _str_field(body, "phone"),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+        reason=reason,
+    )
+    people.admit_member(
+        person.uid,
+        collective.id,
+        _str_field(body, "since"),
+        _str_field(body, "basis"),
+        reason,
+        source_document_id=_int_field(body, "source_document_id", required=False),
+    )
+    db.session.commit()
+    return jsonify(_person_json(person)), 201
+
+
+@bp.get("/persons/<int:person_uid>")
+@roles_required(*READERS)
+def get_person(person_uid: int):
+    return jsonify(_person_json(load_current_or_404(Person, person_uid)))
+
+
+@bp.get("/households")
+@roles_required(*READERS)
+def list_households():
+    limit = _limit()
+    rows = people.visible_households(
+        current_user,
+        collective_id=_int_arg("collective_id"),
+        after=_int_arg("cursor"),
+        limit=limit + 1,
+    )
+    page = rows[:limit]
+    return jsonify(
+        items=[present.household_view(h, current_user) for h in page],
+        next=str(page[-1].uid) if len(rows) > limit else None,
+    )
+
+
+@bp.post("/households")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def create_household():
+    body = json_body()
+    collective = _editable_collective(_int_field(body, "collective_id"))
+    household = people.create_household(
+        collective.id,
+        _str_field(body, "cbfbm"),
+        _str_field(body, "name"),
+        _str_field(body, "address"),
+        _int_field(body, "head_person_uid"),
+        _str_field(body, "reason"),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+    )
+    db.session.commit()
+    return jsonify(_household_json(household)), 201
+
+
+@bp.get("/households/<int:household_uid>")
+@roles_required(*READERS)
+def get_household(household_uid: int):
+    return jsonify(_household_json(load_current_or_404(Household, household_uid)))
+
+
+@bp.post("/households/<int:household_uid>/members")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def add_household_member(household_uid: int):
+    household = load_current_or_404(Household, household_uid, edit=True)
+    body = json_body()
+    co_holder = body.get("is_co_holder", True)
+    if not isinstance(co_holder, bool):
+        raise DomainError(
+            "body", _("%(name)s must be true or false.", name="is_co_holder"), field="is_co_holder"
+        )
+    people.add_household_member(
+        household.uid,
+        _int_field(body, "person_uid"),
+        _str_field(body, "relation"),
+        co_holder,
+        _str_field(body, "reason"),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+    )
+    db.session.commit()
+    return jsonify(_household_json(household)), 201
+
+
+@bp.get("/search")
+@roles_required(*SEARCHERS)
+def search():
+    q = request.args.get("q", "")
+    page = _int_arg("cursor") or 1
+    hits, more = people.search(current_user, q, page=max(page, 1))
+    scopes = present.collective_ids_of(h.uid for h in hits if h.kind == "person")
+    items: list[dict[str, Any]] = []
+    for h in hits:
+        item: dict[str, Any] = {
+            "kind": h.kind,
+            "uid": h.uid,
+            "label": h.label,
+            "code": h.code,
+            "collective_id": h.collective_id,
+            "household_uid": h.household_uid,
+        }
+        if h.kind == "person":
+            item["person"] = present.person_view(h.obj, current_user, scopes[h.uid])
+            item["code"] = item["person"]["id_number"]
+        items.append(item)
+    return jsonify(items=items, next=str(page + 1) if more else None)
+
+
+# --- OpenAPI description of exactly the routes above (merged by the lead into openapi.json)
+
+_ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": "string"},
+                "rule": {"type": "string"},
+            },
+        }
+    },
+}
+_ERR = {
+    "404": {"description": "Not found or outside your reach"},
+    "422": {
+        "description": "Refused: a rule or a field check said no",
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+}
+_UID = {"type": "integer"}
+_AREA = {
+    "type": "object",
+    "properties": {"m2": {"type": ["number", "null"]}, "mu": {"type": ["string", "null"]}},
+}
+_PERSON = {
+    "type": "object",
+    "properties": {
+        "uid": _UID,
+        "version": {"type": "integer"},
+        "name": {"type": "string"},
+        "id_number": {"type": "string", "description": "Masked unless you may see it in full"},
+        "id_number_masked": {"type": "boolean"},
+        "sex": {"type": "string", "enum": ["M", "F"]},
+        "birth_date": {"type": "string", "format": "date"},
+        "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
+        "hukou_place": {"type": ["string", "null"]},
+        "phone": {"type": ["string", "null"]},
+    },
+}
+_HOUSEHOLD = {
+    "type": "object",
+    "properties": {
+        "uid": _UID,
+        "version": {"type": "integer"},
+        "cbfbm": {"type": "string"},
+        "name": {"type": "string"},
+        "address": {"type": ["string", "null"]},
+        "collective_id": {"type": "integer"},
+        "members": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "person": _PERSON,
+                    "relation": {"type": "string"},
+                    "is_co_holder": {"type": "boolean"},
+                    "moved_out_on": {"type": ["string", "null"], "format": "date"},
+                },
+            },
+        },
+        "rights": {
+            "type": "object",
+            "properties": {
+                "contract": {"type": ["object", "null"]},
+                "plots": {"type": "array", "items": {"type": "object"}},
+                "plots_contract_area": _AREA,
+                "plots_measured_area": _AREA,
+                "homestead": {"type": ["object", "null"]},
+                "shares": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    },
+}
+
+
+def _list_of(schema: dict) -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": schema},
+            "next": {"type": ["string", "null"]},
+        },
+    }
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _q(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema or {"type": "integer"},
+    }
+
+
+def _path(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+_PAGING = [
+    _q("collective_id", "Only this collective"),
+    _q("cursor", "The `next` value of the previous page", {"type": "string"}),
+    _q("limit", "Page size (1-200, default 50)"),
+]
+
+OPENAPI_PATHS: dict[str, dict] = {
+    "/persons": {
+        "get": {
+            "summary": "Persons within your reach",
+            "tags": ["people"],
+            "parameters": _PAGING,
+            "responses": {"200": _json(_list_of(_PERSON))},
+        },
+        "post": {
+            "summary": "Register a person and admit them as a member of a collective",
+            "tags": ["people"],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": [
+                                "collective_id",
+                                "name",
+                                "id_number",
+                                "since",
+                                "basis",
+                                "reason",
+                            ],
+                            "properties": {
+                                "collective_id": {"type": "integer"},
+                                "name": {"type": "string", "maxLength": 80},
+                                "id_number": {
+                                    "type": "string",
+                                    "description": "18 chars, GB 11643",
+                                },
+                                "sex": {"type": "string", "enum": ["M", "F"]},
+                                "birth_date": {"type": "string", "format": "date"},
+                                "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
+                                "hukou_place": {"type": "string"},
+                                "phone": {"type": "string"},
+                                "since": {"type": "string", "format": "date"},
+                                "basis": {
+                                    "type": "string",
+                                    "enum": [
+                                        "birth",
+                                        "marriage",
+                                        "adoption",
+                                        "allocation",
+                                        "resolution",
+                                    ],
+                                },
+                                "reason": {"type": "string"},
+                                "source_document_id": {"type": "integer"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {"201": _json(_PERSON, "Registered"), **_ERR},
+        },
+    },
+    "/persons/{person_uid}": {
+        "get": {
+            "summary": "One person, with memberships and households",
+            "tags": ["people"],
+            "parameters": [_path("person_uid")],
+            "responses": {"200": _json(_PERSON), **_ERR},
+        }
+    },
+    "/households": {
+        "get": {
+            "summary": "Households within your reach",
+            "tags": ["people"],
+            "parameters": _PAGING,
+            "responses": {"200": _json(_list_of(_HOUSEHOLD))},
+        },
+        "post": {
+            "summary": "Create a household with its head (R1)",
+            "tags": ["people"],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["collective_id", "cbfbm", "head_person_uid", "reason"],
+                            "properties": {
+                                "collective_id": {"type": "integer"},
+                                "cbfbm": {"type": "string", "description": "FBFBM + 4 digits"},
+                                "name": {"type": "string"},
+                                "address": {"type": "string"},
+                                "head_person_uid": {"type": "integer"},
+                                "reason": {"type": "string"},
+                                "source_document_id": {"type": "integer"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {"201": _json(_HOUSEHOLD, "Created"), **_ERR},
+        },
+    },
+    "/households/{household_uid}": {
+        "get": {
+            "summary": "One household with members and a summary of its rights",
+            "tags": ["people"],
+            "parameters": [_path("household_uid")],
+            "responses": {"200": _json(_HOUSEHOLD), **_ERR},
+        }
+    },
+    "/households/{household_uid}/members": {
+        "post": {
+            "summary": "Add a member of the collective to the household (R1)",
+            "tags": ["people"],
+            "parameters": [_path("household_uid")],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["person_uid", "relation", "reason"],
+                            "properties": {
+                                "person_uid": {"type": "integer"},
+                                "relation": {"type": "string", "description": "GB/T 4761 code"},
+                                "is_co_holder": {"type": "boolean", "default": True},
+                                "reason": {"type": "string"},
+                                "source_document_id": {"type": "integer"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {"201": _json(_HOUSEHOLD, "Added"), **_ERR},
+        }
+    },
+    "/search": {
+        "get": {
+            "summary": "Search by name, full ID number or code (CBFBM, DKBM, CBHTBM, unit number)",
+            "tags": ["people"],
+            "parameters": [
+                _q("q", "What to look for", {"type": "string"}, required=True),
+                _q("cursor", "The `next` value of the previous page", {"type": "string"}),
+            ],
+            "responses": {
+                "200": _json(
+                    _list_of(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "kind": {"type": "string"},
+                                "uid": {"type": "integer"},
+                                "label": {"type": "string"},
+                                "code": {"type": ["string", "null"]},
+                            },
+                        }
+                    )
+                )
+            },
+        }
+    },
+}

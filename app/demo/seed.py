@@ -1,3 +1,276 @@
+"""`flask demo seed`: the Shixing (始兴县) demo county.
+
+Real division codes; synthetic households, persons (valid ID check digits), plots in the registry
+CRS near each village's published centre, homesteads, a fixed share register with allocations,
+certificates, and one registration still on public notice. Everything goes through the same
+service functions as the app (so the demo obeys every rule) and lands in the audit trail.
+Idempotent: a second run only prints the logins.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+
+import click
 from flask.cli import AppGroup
+from pyproj import Transformer
+from shapely.affinity import rotate
+from shapely.geometry import box
+from sqlalchemy import select
+
+from app.audit import trail
+from app.auth.models import Role, User
+from app.auth.services import create_user
+from app.core.codes import id_number_check_char
+from app.divisions.loader import bundled_file, load_divisions
+from app.divisions.models import Collective, Division
+from app.divisions.services import create_collective
+from app.extensions import db
 
 demo_cli = AppGroup("demo", help="The Shixing demo county.")
+
+PASSWORD = "demo-pass-2026"
+SEED = 440222
+TERM = (date(2018, 1, 1), date(2047, 12, 31))
+TODAY = date(2026, 11, 25)
+
+# (FBFBM, name, households): groups of two villages of 太平镇 and one of 马市镇.
+COLLECTIVES = [
+    ("44022210020501", "东湖坪村第一村民小组", 14),
+    ("44022210020502", "东湖坪村第二村民小组", 10),
+    ("44022210021100", "瑶村村股份经济合作社", 12),
+]
+USERS = [
+    ("farmer", Role.FARMER, "李建华", ["44022210020501"]),
+    ("village_admin", Role.COLLECTIVE_ADMIN, "刘秀英（村会计）", ["44022210020501", "44022210020502"]),
+    ("yaocun_admin", Role.COLLECTIVE_ADMIN, "邓国强（合作社）", ["44022210021100"]),
+    ("bureau", Role.BUREAU_REVIEWER, "县农业农村局 审核员", []),
+    ("hukou", Role.SETTLEMENT_OFFICER, "太平派出所 户政民警", []),
+    ("auditor", Role.AUDITOR, "县审计局 审计员", []),
+    ("itadmin", Role.SYSTEM_ADMIN, "信息中心 管理员", []),
+]
+SURNAMES = "李刘邓张陈曾黄华官何钟赖"
+GIVEN_M = ["建华", "国强", "志明", "永福", "家豪", "伟东", "金生", "海军", "文彬", "春生"]
+GIVEN_F = ["秀英", "桂兰", "美玲", "丽华", "春梅", "小红", "玉珍", "凤娇", "慧敏", "翠萍"]
+
+
+@dataclass
+class Tally:
+    persons: int = 0
+    households: int = 0
+    plots: int = 0
+    homesteads: int = 0
+    holdings: int = 0
+    certificates: int = 0
+
+
+def id_number(rng: random.Random, birth: date, female: bool) -> str:
+    seq = rng.randrange(0, 500) * 2 + (0 if female else 1)
+    first17 = f"440222{birth:%Y%m%d}{seq:03d}"
+    return first17 + id_number_check_char(first17)
+
+
+def print_logins() -> None:
+    click.echo(f"Demo logins (password {PASSWORD}) at http://127.0.0.1:5000 :")
+    for username, role, name, _ in USERS:
+        click.echo(f"  {username:14} {role.label}  {name}")
+
+
+@demo_cli.command("seed")
+def seed() -> None:
+    """Build the Shixing demo county (idempotent) and print the demo logins."""
+    if db.session.scalar(select(User.id).where(User.username == "village_admin")):
+        click.echo("The demo county is already there.")
+        print_logins()
+        return
+    with trail.acting(
+        trail.AuditContext(actor="demo-seed", role="system", reason="演示数据 / demo data")
+    ):
+        tally = build()
+    db.session.commit()
+    click.echo(
+        f"Demo county built: {tally.households} households, {tally.persons} persons, "
+        f"{tally.plots} plots, {tally.homesteads} homesteads, {tally.holdings} share holdings, "
+        f"{tally.certificates} certificates."
+    )
+    print_logins()
+
+
+def build() -> Tally:
+    from app.registry import certificates, documents, homesteads, land, notices, people, shares
+
+    rng = random.Random(SEED)
+    tally = Tally()
+    if db.session.get(Division, "440222000000") is None:
+        load_divisions(bundled_file("440222"))
+    to_grid = Transformer.from_crs("EPSG:4490", "EPSG:4547", always_xy=True)
+    heads: dict[str, int] = {}
+    for fbfbm, name, n_households in COLLECTIVES:
+        collective = db.session.scalar(select(Collective).where(Collective.fbfbm == fbfbm))
+        if collective is None:
+            collective = create_collective(fbfbm, name)
+        village = collective.village
+        # Village centres are published in GCJ-02; for a demo the few hundred metres do not matter.
+        lon = village.longitude or 114.07
+        lat = village.latitude or 24.95
+        x0, y0 = to_grid.transform(lon, lat)
+        x0 += int(fbfbm[-2:]) * 2500.0  # groups of one village side by side
+        survey = documents.store_document(
+            collective.id,
+            "survey",
+            f"{name} 承包地确权调查成果",
+            "survey.pdf",
+            _pdf(f"Survey results {fbfbm}"),
+        )
+        shares.fix_share_register(
+            collective.id, 1000.0, date(2019, 12, 31), "股权固化：成员大会决议",
+            source_document_id=survey.id,
+        )
+        for h in range(n_households):
+            surname = SURNAMES[(h + int(fbfbm[-4:])) % len(SURNAMES)]
+            head_birth = date(rng.randrange(1950, 1985), rng.randrange(1, 13), rng.randrange(1, 28))
+            members = [(surname + rng.choice(GIVEN_M), head_birth, False, "02")]
+            if rng.random() < 0.85:
+                members.append((rng.choice(SURNAMES) + rng.choice(GIVEN_F),
+                                date(head_birth.year + rng.randrange(0, 4), rng.randrange(1, 13), 15),
+                                True, "10"))
+            for _ in range(rng.randrange(0, 3)):
+                female = rng.random() < 0.5
+                members.append((surname + rng.choice(GIVEN_F if female else GIVEN_M),
+                                date(head_birth.year + rng.randrange(22, 32), rng.randrange(1, 13), 8),
+                                female, "30" if female else "20"))
+            if h == 0 and fbfbm == "44022210020501":
+                members[0] = ("李建华", date(1968, 4, 12), False, "02")
+            persons = []
+            for person_name, birth, female, relation in members:
+                # Some children have taken urban hukou (进城落户): their rights stay as they are.
+                urban = relation in ("20", "30") and rng.random() < 0.4
+                p = people.register_person(
+                    person_name, id_number(rng, birth, female),
+                    hukou_type="urban" if urban else "rural",
+                    hukou_place="始兴县太平镇" if urban else f"始兴县{village.name}",
+                    reason="确权登记",
+                )
+                people.admit_member(p.uid, collective.id, max(birth, date(1985, 1, 1)), "birth",
+                                    "成员资格确认")
+                persons.append((p, relation))
+                tally.persons += 1
+            head = persons[0][0]
+            cbfbm = f"{fbfbm}{h + 1:04d}"
+            household = people.create_household(
+                collective.id, cbfbm, None, f"{village.name}{h + 1}号", head.uid, "确权登记"
+            )
+            for p, relation in persons[1:]:
+                people.add_household_member(household.uid, p.uid, relation, True, "确权登记")
+            tally.households += 1
+            if h == 0:
+                heads[fbfbm] = head.uid
+
+            contract = land.create_contract(
+                household.uid, *TERM, source_document_id=survey.id, reason="二轮延包确权",
+                today=TODAY,
+            )
+            # Plots: a strip per household, 2-4 fields each, measured area a little off the contract.
+            for k in range(rng.randrange(2, 5)):
+                w, d = rng.uniform(25, 60), rng.uniform(20, 45)
+                px = x0 + (h % 7) * 320.0 + k * 75.0
+                py = y0 + (h // 7) * 160.0 + rng.uniform(0, 8)
+                shape = rotate(box(px, py, px + w * 0.9, py + d), rng.uniform(-6, 6))
+                area = shape.area
+                land.add_plot(
+                    collective.id, f"{fbfbm}{h * 10 + k + 1:05d}", shape.wkt, "EPSG:4547",
+                    contract_uid=contract.uid, name=f"{['上坝', '下垌', '塘尾', '岭背'][k]}田",
+                    land_class="10", land_use="011", is_basic_farmland=rng.random() < 0.7,
+                    contract_area_m2=round(area * rng.uniform(0.95, 1.05), 1),
+                    east="水渠", south="机耕路", west="邻户田", north="山脚",
+                    source_document_id=survey.id, reason="确权测绘", today=TODAY,
+                )
+                tally.plots += 1
+            certificates.issue_certificate(
+                "land_contract", contract.uid, issued_on=date(2019, 6, 30), reason="确权颁证"
+            )
+            tally.certificates += 1
+
+            if rng.random() < 0.8:
+                terrain = "hill"
+                hs = homesteads.grant_homestead(
+                    household.uid,
+                    f"440222{101:03d}{int(fbfbm[8:11]):03d}JC{h + 1 + int(fbfbm[-2:]) * 100:05d}F00010001",
+                    terrain, round(rng.uniform(70, 118), 1),
+                    approval_number=f"始宅批〔2015〕{rng.randrange(10, 999)}号",
+                    approved_on=date(2015, 5, 20), floor_area_m2=round(rng.uniform(90, 240), 1),
+                    source_document_id=survey.id, reason="宅基地确权", today=TODAY,
+                )
+                certificates.issue_certificate(
+                    "homestead", hs.uid, issued_on=date(2020, 3, 1), reason="宅基地确权颁证"
+                )
+                tally.homesteads += 1
+                tally.certificates += 1
+
+            holding = shares.allocate_shares(
+                collective.id, household_uid=household.uid, shares=10.0 * len(persons),
+                share_type="population", certificate_number=f"GQ{cbfbm}",
+                source_document_id=survey.id, reason="股权量化到户", today=TODAY,
+            )
+            tally.holdings += 1
+            del holding
+
+    # One new contract still on public notice (公示), with an objection to resolve.
+    coll = db.session.scalar(select(Collective).where(Collective.fbfbm == "44022210020502"))
+    newcomer = people.register_person(
+        "钟丽华", id_number(rng, date(1996, 9, 9), True), reason="婚入登记"
+    )
+    people.admit_member(newcomer.uid, coll.id, date(2024, 1, 1), "marriage", "婚入成员资格")
+    hh = people.create_household(coll.id, "440222100205020099", None, "东湖坪村新屋", newcomer.uid,
+                                 "分户")
+    survey_doc = db.session.scalar(
+        select(documents.SourceDocument).where(documents.SourceDocument.collective_id == coll.id)
+    )
+    pending = land.create_contract(hh.uid, date(2026, 1, 1), date(2047, 12, 31),
+                                   source_document_id=survey_doc.id, reason="机动地发包",
+                                   today=TODAY)
+    if pending.status != "pending":
+        from app.registry import history
+
+        pending = history.revise(pending, reason="待公示", status="pending",
+                                 source_document_id=survey_doc.id)
+    notice = notices.open_notice("land_contract", pending.uid, TODAY)
+    notices.lodge_objection(notice.id, "邓国华（邻户）", "东至界址与本户田埂有争议，请复核。", TODAY)
+
+    for username, role, display, codes in USERS:
+        ids = [
+            db.session.scalar(select(Collective.id).where(Collective.fbfbm == code))
+            for code in codes
+        ]
+        user = create_user(username, PASSWORD, role, display_name=display, collective_ids=ids)
+        if username == "farmer":
+            with trail.because("user.link_person", reason="农户本人账号"):
+                user.person_uid = heads["44022210020501"]
+                db.session.flush()
+    return tally
+
+
+def _pdf(text: str) -> bytes:
+    """A small valid one-page PDF standing in for a scanned survey report."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

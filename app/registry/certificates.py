@@ -1,4 +1,5 @@
-"""Certificates (证书) of the three rights: issued, re-issued (补发), replaced (换发), cancelled (注销).
+"""Certificates (证书) of the three rights: issued, re-issued (补发), replaced (换发),
+cancelled (注销).
 
 A right has at most one valid certificate at a time; the database holds that too (the partial
 unique index ``uq_certificate_valid``), so two clerks issuing at once still get one certificate.
@@ -93,7 +94,8 @@ def current_right(right_kind: str, right_uid: Any, *, lock: bool = False) -> Any
 
 
 def latest_right(right_kind: str, right_uid: int) -> Any | None:
-    """The newest version of a right, current or ended (an ended right's certificate still shows)."""
+    """The newest version of a right, current or ended (an ended right's certificate still
+    shows)."""
     model = right_model(right_kind)
     return db.session.scalar(
         select(model).where(model.uid == right_uid).order_by(model.version.desc()).limit(1)
@@ -243,7 +245,9 @@ def _successor(
             _("The new certificate cannot be dated before the one it replaces."),
             field="issued_on",
         )
-    right = current_right(old.right_kind, old.right_uid, lock=True)
+    right = history.current_of(right_model(old.right_kind), old.right_uid, lock=True)
+    if right is None:
+        raise DomainError("right_ended", _("The right has ended: cancel its certificate instead."))
     _check_registered(old.right_kind, right)
     sha = check_source_document(source_document_id, old.collective_id)
     with trail.because(event, reason=reason, source_sha256=sha):
@@ -374,6 +378,7 @@ def certificate_view(cert: Certificate) -> CertificateView:
             .where(
                 HouseholdMember.household_uid == household_uid,
                 HouseholdMember.end_lifespan.is_(None),
+                HouseholdMember.is_co_holder.is_(True),
                 Person.end_lifespan.is_(None),
             )
             .order_by(HouseholdMember.relation, Person.name)

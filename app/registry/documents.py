@@ -208,7 +208,7 @@ def _write_content_addressed(data: bytes | bytearray | memoryview | BinaryIO) ->
         sha = digest.hexdigest()
         target = root / sha[:2] / sha
         target.parent.mkdir(exist_ok=True)
-        if target.exists() and target.stat().st_size == size:
+        if target.exists() and _file_sha256(target) == sha:
             tmp.unlink()  # the same bytes are already stored
         else:
             # A missing or damaged copy is replaced whole; readers never see a partial file.
@@ -218,6 +218,17 @@ def _write_content_addressed(data: bytes | bytearray | memoryview | BinaryIO) ->
         tmp.unlink(missing_ok=True)
         raise
     return _Stored(sha, size, media_type, f"{sha[:2]}/{sha}")
+
+
+def _file_sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(CHUNK), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -303,13 +314,9 @@ def verify_document(doc: SourceDocument) -> bool:
     """Whether the stored file still has the SHA-256 recorded for it (missing = False)."""
     try:
         path = document_path(doc)
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(CHUNK), b""):
-                digest.update(chunk)
-    except (OSError, DomainError):
+    except DomainError:
         return False
-    return digest.hexdigest() == doc.sha256
+    return _file_sha256(path) == doc.sha256
 
 
 @dataclass(frozen=True)

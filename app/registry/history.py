@@ -147,6 +147,16 @@ def as_of(model: type[V], uid: int, when: datetime) -> V | None:
     return db.session.scalar(model.as_of(when).where(model.uid == uid))
 
 
+def _geometry_wkb(value: Any) -> bytes | None:
+    """Plain WKB of a geometry column value, whatever form it is in: SpatiaLite returns hex EWKB
+    text, PostGIS EWKB bytes, and a freshly written value is plain WKB."""
+    if value is None:
+        return None
+    from geoalchemy2.shape import to_shape
+
+    return to_shape(value).wkb
+
+
 def diff(older: Versioned | None, newer: Versioned) -> dict[str, tuple[Any, Any]]:
     """Fields that differ between two versions: {name: (before, after)}."""
     after = newer.content()
@@ -155,9 +165,7 @@ def diff(older: Versioned | None, newer: Versioned) -> dict[str, tuple[Any, Any]
     for key, value in after.items():
         old = before.get(key)
         if key == "geom":
-            old_b = bytes(old.data) if old is not None else None
-            new_b = bytes(value.data) if value is not None else None
-            if old_b != new_b:
+            if _geometry_wkb(old) != _geometry_wkb(value):
                 out[key] = ("…", "…")
             continue
         if old != value:

@@ -18,17 +18,13 @@ Services flush and never commit; the caller commits once.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-import shapely
 from flask_babel import gettext as _
 from geoalchemy2.shape import from_shape
-from shapely.geometry import shape as geojson_shape
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
@@ -38,14 +34,6 @@ from app.core.errors import DomainError
 from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
-from app.geo.geometry import (
-    GeoError,
-    check_geometry,
-    has_errors,
-    normalize_polygonal,
-    parse_crs,
-    to_registry_crs,
-)
 from app.registry import history
 from app.registry.models import (
     TERRAIN_CAPS,
@@ -57,6 +45,9 @@ from app.registry.models import (
     Person,
     SourceDocument,
 )
+from app.registry.versioning import Versioned
+
+V = TypeVar("V", bound=Versioned)
 
 #: How a homestead version can end. "corrected" is reserved for data fixes, not a disposal.
 DISPOSALS = ("sold", "leased", "gifted", "returned", "transferred")
@@ -84,9 +75,19 @@ def _today(today: date | None) -> date:
     return today or date.today()
 
 
+#: Identifiers are 32-bit on PostgreSQL; a larger number can name nothing (and must not reach
+#: the database, which would fail on it instead of answering "not found").
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: Any) -> bool:
+    """Whether ``value`` can be the id / uid of a stored object."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
 def current_household(household_uid: Any, *, lock: bool = False) -> Household:
     """The current version of a household, or a DomainError naming the field."""
-    if not isinstance(household_uid, int) or isinstance(household_uid, bool):
+    if not is_id(household_uid):
         raise DomainError("household_unknown", _("No such household."), field="household_uid")
     household = history.current_of(Household, household_uid, lock=lock)
     if household is None:
@@ -96,7 +97,7 @@ def current_household(household_uid: Any, *, lock: bool = False) -> Household:
 
 def source_document(source_document_id: Any, collective_id: int) -> SourceDocument:
     """The cited source document; it must exist and belong to this collective (or the county)."""
-    if not isinstance(source_document_id, int) or isinstance(source_document_id, bool):
+    if not is_id(source_document_id):
         raise DomainError(
             "source_required",
             _("Every right and every change must cite a source document."),
@@ -125,26 +126,42 @@ def members_on_roll(collective_id: int, person_uids: list[int] | set[int], day: 
         select(Membership.person_uid).where(
             Membership.collective_id == collective_id,
             Membership.person_uid.in_(list(person_uids)),
-            Membership.end_lifespan.is_(None),
+            # the open version, or the last version of an ended membership (it carries until)
+            Membership.end_lifespan.is_(None) | Membership.until.is_not(None),
             Membership.since <= day,
-            (Membership.until.is_(None)) | (Membership.until > day),
+            Membership.until.is_(None) | (Membership.until > day),
         )
     )
     return set(rows)
 
 
 def household_people(household_uid: int) -> list[tuple[int, str]]:
-    """(person_uid, hukou_type) of the household's current members, in one query."""
+    """(person_uid, hukou_type) of the people living in the household now, in one query.
+
+    Members who moved out (e.g. married into another household) but keep co-holding this
+    household's rights are left out: they live, and qualify, elsewhere.
+    """
     rows = db.session.execute(
         select(Person.uid, Person.hukou_type)
         .join(HouseholdMember, HouseholdMember.person_uid == Person.uid)
         .where(
             HouseholdMember.household_uid == household_uid,
             HouseholdMember.end_lifespan.is_(None),
+            HouseholdMember.moved_out_on.is_(None),
             Person.end_lifespan.is_(None),
         )
     ).all()
     return [(uid, hukou) for uid, hukou in rows]
+
+
+def latest_version(model: type[V], uid: int) -> V | None:
+    """The latest version of an object, current or ended (a disposed homestead, an emptied
+    share holding): its page and history stay readable."""
+    if not is_id(uid):
+        return None
+    return db.session.scalar(
+        select(model).where(model.uid == uid).order_by(model.version.desc()).limit(1)
+    )
 
 
 def current_homestead_of(household_uid: int) -> Homestead | None:
@@ -167,15 +184,13 @@ def _r08_barring_disposal(household_uid: int) -> str | None:
     )
 
 
-def _disposal_label(disposal: str) -> str:
-    labels = {
-        "sold": _("sold"),
-        "leased": _("leased"),
-        "gifted": _("gave away"),
-        "returned": _("returned"),
-        "transferred": _("transferred"),
+def _r08_message(disposal: str) -> str:
+    messages = {
+        "sold": _("This household sold its house before and may not have a new homestead."),
+        "leased": _("This household leased out its house before and may not have a new homestead."),
+        "gifted": _("This household gave its house away before and may not have a new homestead."),
     }
-    return labels.get(disposal, disposal)
+    return messages[disposal]
 
 
 def terrain_label(terrain: str) -> str:
@@ -218,10 +233,7 @@ def _ineligibility(household: Household, day: date) -> Ineligibility | None:
     if barring is not None:
         return Ineligibility(
             "r08_barred",
-            _(
-                "This household %(disposal)s its house before and may not have a new homestead.",
-                disposal=_disposal_label(barring),
-            ),
+            _r08_message(barring),
         )
     return None
 
@@ -238,7 +250,7 @@ def may_apply_for_homestead(household_uid: int, today: date | None = None) -> tu
     Returns (True, "") or (False, reason). This is the one eligibility test: the marketplace and
     transfer_homestead_check call it instead of repeating the rule.
     """
-    household = history.current_of(Household, household_uid)
+    household = history.current_of(Household, household_uid) if is_id(household_uid) else None
     if household is None:
         return False, _("No such household.")
     why = _ineligibility(household, _today(today))
@@ -254,10 +266,10 @@ def transfer_homestead_check(
     which members were on the roll) for it to store (R15); raises DomainError(rule="R09").
     """
     day = _today(today)
-    homestead = history.current_of(Homestead, homestead_uid)
+    homestead = history.current_of(Homestead, homestead_uid) if is_id(homestead_uid) else None
     if homestead is None:
         raise DomainError("homestead_unknown", _("No such homestead."), field="homestead_uid")
-    recipient = history.current_of(Household, to_household_uid)
+    recipient = history.current_of(Household, to_household_uid) if is_id(to_household_uid) else None
     if recipient is None:
         raise DomainError("household_unknown", _("No such household."), field="to_household_uid")
     if recipient.uid == homestead.household_uid:
@@ -294,50 +306,17 @@ def transfer_homestead_check(
 # --------------------------------------------------------------------------------------------
 
 
-def _read_geometry(geometry: Any) -> BaseGeometry:
-    """A shapely geometry from a shapely object, a GeoJSON mapping/string, or WKT."""
-    try:
-        if isinstance(geometry, BaseGeometry):
-            return geometry
-        if isinstance(geometry, dict):
-            return geojson_shape(geometry)
-        if isinstance(geometry, str):
-            text = geometry.strip()
-            if text.startswith("{"):
-                return geojson_shape(json.loads(text))
-            return shapely.from_wkt(text)
-    except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.ShapelyError):
-        pass
-    raise DomainError(
-        "geometry_unreadable",
-        _("The geometry could not be read: give a GeoJSON polygon or WKT."),
-        field="geometry",
-    )
-
-
 def homestead_geometry(geometry: Any, crs: Any) -> tuple[Any, float]:
-    """Parse, reproject into the registry CRS and check a homestead outline.
+    """Parse, check and reproject a homestead outline into the registry CRS.
 
-    Same rules as plots: the CRS must be named (never guessed), the outline must be a valid
-    polygon. Returns (stored geometry element, area in m²).
+    The very same rules as plots (app.registry.land.prepare_geometry): the CRS must be named or
+    declared (never guessed), the outline must be a valid polygon inside the registry CRS's area.
+    Returns (stored geometry element, area in m²).
     """
-    if crs is None or (isinstance(crs, str) and not crs.strip()):
-        raise DomainError(
-            "crs_missing",
-            _("Say which coordinate reference system the geometry is in (e.g. EPSG:4490)."),
-            field="crs",
-        )
-    geom = _read_geometry(geometry)
-    try:
-        projected = to_registry_crs(geom, parse_crs(crs), registry_srid())
-    except GeoError as exc:
-        raise DomainError.from_check(exc, field="crs") from None
-    findings = check_geometry(projected)
-    if has_errors(findings):
-        first = next(f for f in findings if f.is_error)
-        raise DomainError.from_check(first, field="geometry")
-    multi = normalize_polygonal(projected)
-    return from_shape(multi, srid=registry_srid()), float(multi.area)
+    from app.registry.land import prepare_geometry
+
+    prepared = prepare_geometry(geometry, crs)
+    return from_shape(prepared.geom, srid=registry_srid()), float(prepared.geom.area)
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,10 +425,7 @@ def grant_homestead(
     if barring is not None:
         raise DomainError(
             "r08_barred",
-            _(
-                "This household %(disposal)s its house before and may not have a new homestead.",
-                disposal=_disposal_label(barring),
-            ),
+            _r08_message(barring),
             field="household_uid",
             rule="R08",
         )
@@ -500,7 +476,9 @@ def dispose_homestead(
     The recorded disposal is what R8 reads later: sold / leased / gifted bar the household from a
     new homestead; returned / transferred do not.
     """
-    homestead = history.current_of(Homestead, homestead_uid, lock=True)
+    homestead = (
+        history.current_of(Homestead, homestead_uid, lock=True) if is_id(homestead_uid) else None
+    )
     if homestead is None:
         raise DomainError("homestead_unknown", _("No such homestead."), field="homestead_uid")
     if disposal not in DISPOSALS:

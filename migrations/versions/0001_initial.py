@@ -446,6 +446,7 @@ def upgrade():
         sa.Column("collective_id", sa.Integer(), nullable=False),
         sa.Column("relation", sa.String(length=2), nullable=False),
         sa.Column("is_co_holder", sa.Boolean(), nullable=False),
+        sa.Column("moved_out_on", sa.Date(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("begin_lifespan", sa.DateTime(), nullable=False),
@@ -496,6 +497,58 @@ def upgrade():
             unique=True,
             sqlite_where=sa.text("end_lifespan IS NULL"),
             postgresql_where=sa.text("end_lifespan IS NULL"),
+        )
+        batch_op.create_index(
+            "uq_household_member_resident_current",
+            ["person_uid"],
+            unique=True,
+            sqlite_where=sa.text("end_lifespan IS NULL AND moved_out_on IS NULL"),
+            postgresql_where=sa.text("end_lifespan IS NULL AND moved_out_on IS NULL"),
+        )
+
+    op.create_table(
+        "import_job",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("collective_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("phase", sa.String(length=32), nullable=True),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("path", sa.String(length=500), nullable=False),
+        sa.Column("members_path", sa.String(length=500), nullable=True),
+        sa.Column("members_filename", sa.String(length=200), nullable=True),
+        sa.Column("options_json", sa.Text(), nullable=False),
+        sa.Column("summary_json", sa.Text(), nullable=True),
+        sa.Column("error_code", sa.String(length=40), nullable=True),
+        sa.Column("error_zh", sa.Text(), nullable=True),
+        sa.Column("error_en", sa.Text(), nullable=True),
+        sa.Column("promoted", sa.Integer(), nullable=False),
+        sa.Column("source_document_id", sa.Integer(), nullable=True),
+        sa.Column("created_by", sa.String(length=80), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_by_role", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=True),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["collective_id"],
+            ["collective.id"],
+            name=op.f("fk_import_job_collective_id_collective"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_document_id"],
+            ["source_document.id"],
+            name=op.f("fk_import_job_source_document_id_source_document"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_job")),
+    )
+    with op.batch_alter_table("import_job", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_import_job_collective_id"), ["collective_id"], unique=False
         )
 
     op.create_table(
@@ -598,6 +651,13 @@ def upgrade():
         batch_op.create_index(
             "uq_membership_current",
             ["uid"],
+            unique=True,
+            sqlite_where=sa.text("end_lifespan IS NULL"),
+            postgresql_where=sa.text("end_lifespan IS NULL"),
+        )
+        batch_op.create_index(
+            "uq_membership_person_collective_current",
+            ["person_uid", "collective_id"],
             unique=True,
             sqlite_where=sa.text("end_lifespan IS NULL"),
             postgresql_where=sa.text("end_lifespan IS NULL"),
@@ -821,11 +881,80 @@ def upgrade():
             postgresql_where=sa.text("end_lifespan IS NULL"),
         )
 
+    op.create_table(
+        "import_problem",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("idx", sa.Integer(), nullable=True),
+        sa.Column("code", sa.String(length=64), nullable=True),
+        sa.Column("problem", sa.String(length=40), nullable=False),
+        sa.Column("severity", sa.String(length=8), nullable=False),
+        sa.Column("message_zh", sa.Text(), nullable=False),
+        sa.Column("message_en", sa.Text(), nullable=False),
+        sa.Column("other_idx", sa.Integer(), nullable=True),
+        sa.Column("other_code", sa.String(length=64), nullable=True),
+        sa.Column("other_uid", sa.Integer(), nullable=True),
+        sa.Column("area_m2", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["job_id"],
+            ["import_job.id"],
+            name=op.f("fk_import_problem_job_id_import_job"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_problem")),
+    )
+    with op.batch_alter_table("import_problem", schema=None) as batch_op:
+        batch_op.create_index("ix_import_problem_job_idx", ["job_id", "idx"], unique=False)
+
+    op.create_table(
+        "import_staging",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("idx", sa.Integer(), nullable=False),
+        sa.Column("batch", sa.Integer(), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("valid_geom", sa.Boolean(), nullable=False),
+        sa.Column("collective_id", sa.Integer(), nullable=True),
+        sa.Column("dkbm", sa.String(length=64), nullable=True),
+        sa.Column("name", sa.String(length=80), nullable=True),
+        sa.Column("land_class", sa.String(length=2), nullable=True),
+        sa.Column("land_use", sa.String(length=8), nullable=True),
+        sa.Column("is_basic_farmland", sa.Boolean(), nullable=False),
+        sa.Column("contract_area_m2", sa.Float(), nullable=True),
+        sa.Column("measured_area_m2", sa.Float(), nullable=True),
+        sa.Column("east", sa.String(length=100), nullable=True),
+        sa.Column("south", sa.String(length=100), nullable=True),
+        sa.Column("west", sa.String(length=100), nullable=True),
+        sa.Column("north", sa.String(length=100), nullable=True),
+        sa.Column("cbfbm", sa.String(length=64), nullable=True),
+        sa.Column("wkb_sha256", sa.String(length=64), nullable=True),
+        sa.Column("wkb", sa.LargeBinary(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["job_id"],
+            ["import_job.id"],
+            name=op.f("fk_import_staging_job_id_import_job"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_staging")),
+    )
+    with op.batch_alter_table("import_staging", schema=None) as batch_op:
+        batch_op.create_index("ix_import_staging_job_dkbm", ["job_id", "dkbm"], unique=False)
+        batch_op.create_index("ix_import_staging_job_idx", ["job_id", "idx"], unique=True)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("import_staging", schema=None) as batch_op:
+        batch_op.drop_index("ix_import_staging_job_idx")
+        batch_op.drop_index("ix_import_staging_job_dkbm")
+
+    op.drop_table("import_staging")
+    with op.batch_alter_table("import_problem", schema=None) as batch_op:
+        batch_op.drop_index("ix_import_problem_job_idx")
+
+    op.drop_table("import_problem")
     with op.batch_alter_table("share_holding", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_share_holding_current",
@@ -879,6 +1008,11 @@ def downgrade():
     op.drop_table("objection")
     with op.batch_alter_table("membership", schema=None) as batch_op:
         batch_op.drop_index(
+            "uq_membership_person_collective_current",
+            sqlite_where=sa.text("end_lifespan IS NULL"),
+            postgresql_where=sa.text("end_lifespan IS NULL"),
+        )
+        batch_op.drop_index(
             "uq_membership_current",
             sqlite_where=sa.text("end_lifespan IS NULL"),
             postgresql_where=sa.text("end_lifespan IS NULL"),
@@ -900,7 +1034,16 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_land_contract_cbhtbm"))
 
     op.drop_table("land_contract")
+    with op.batch_alter_table("import_job", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_import_job_collective_id"))
+
+    op.drop_table("import_job")
     with op.batch_alter_table("household_member", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_household_member_resident_current",
+            sqlite_where=sa.text("end_lifespan IS NULL AND moved_out_on IS NULL"),
+            postgresql_where=sa.text("end_lifespan IS NULL AND moved_out_on IS NULL"),
+        )
         batch_op.drop_index(
             "uq_household_member_current",
             sqlite_where=sa.text("end_lifespan IS NULL"),

@@ -1,3 +1,494 @@
-"""Routes are added here."""
+"""HTML views of source documents, certificates and public notices.
 
-from app.registry.views import bp  # noqa: F401
+Each view loads what the user may reach (anything else is a 404), calls one service function and
+commits once. A refused action shows the same page again with the reason, and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.auth.models import Role
+from app.auth.scope import can_edit, load_or_404, roles_required
+from app.core.codes import format_mu
+from app.core.errors import DomainError
+from app.divisions.models import Collective
+from app.extensions import db
+from app.registry import certificates as cert_service
+from app.registry import documents as doc_service
+from app.registry import notices as notice_service
+from app.registry.models import (
+    LAND_CLASSES,
+    RELATIONS,
+    Certificate,
+    Objection,
+    PublicNotice,
+    SourceDocument,
+)
+from app.registry.present import collective_ids_of, show_id_number
+from app.registry.views import bp
+
+READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
+PAGE = 50
+
+KIND_LABELS = {
+    "person": _l("Person"),
+    "membership": _l("Membership"),
+    "household": _l("Household"),
+    "household_member": _l("Household member"),
+    "land_contract": _l("Land contract right"),
+    "plot": _l("Plot"),
+    "homestead": _l("Homestead use right"),
+    "share_holding": _l("Collective income share"),
+    "certificate": _l("Certificate"),
+}
+
+
+# --- forms
+
+
+class UploadForm(FlaskForm):
+    kind = SelectField(
+        _l("Kind"),
+        choices=[SelectChoice(k, v) for k, v in doc_service.KINDS.items()],
+        default="contract",
+    )
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    file = FileField(_l("File (PDF, JPEG or PNG)"), validators=[FileRequired()])
+
+
+class CertificateActionForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    on = DateField(_l("Date"), validators=[DataRequired()], default=date.today)
+    source_document_id = IntegerField(
+        _l("Source document no. (optional)"), validators=[Optional(), NumberRange(min=1)]
+    )
+
+
+class OpenNoticeForm(FlaskForm):
+    right_kind = SelectField(
+        _l("Right"), choices=[SelectChoice(k, v) for k, v in cert_service.RIGHT_LABELS.items()]
+    )
+    code = StringField(_l("Code of the right"), validators=[Optional(), Length(max=40)])
+    right_uid = HiddenField()
+    starts_on = DateField(_l("Notice starts on"), validators=[DataRequired()], default=date.today)
+    days = IntegerField(_l("Days"), validators=[Optional(), NumberRange(min=1, max=90)])
+
+
+class ObjectionForm(FlaskForm):
+    lodged_by = StringField(_l("Objector's name"), validators=[DataRequired(), Length(max=80)])
+    text = TextAreaField(_l("Objection"), validators=[DataRequired(), Length(max=4000)])
+    lodged_on = DateField(_l("Lodged on"), validators=[DataRequired()], default=date.today)
+
+
+class ResolveForm(FlaskForm):
+    status = SelectField(
+        _l("Decision"),
+        choices=[SelectChoice("dismissed", _l("Dismissed")), SelectChoice("upheld", _l("Upheld"))],
+    )
+    resolution = TextAreaField(_l("Reasons"), validators=[DataRequired(), Length(max=4000)])
+    resolved_on = DateField(_l("Decided on"), validators=[DataRequired()], default=date.today)
+
+
+class ConfirmForm(FlaskForm):
+    reason = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class WithdrawForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+def _form_error(form: FlaskForm) -> str | None:
+    for field_name, errors in form.errors.items():
+        field = getattr(form, field_name, None)
+        label = field.label.text if field is not None else field_name
+        return f"{label}: {errors[0]}"
+    return None
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+# --- source documents
+
+
+@bp.route("/collectives/<int:collective_id>/documents", methods=["GET", "POST"])
+@roles_required(*READERS)
+def collective_documents(collective_id: int):
+    collective = load_or_404(Collective, collective_id)
+    may_edit = can_edit(current_user, collective)
+    form = UploadForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        if not may_edit:
+            abort(404)
+        if form.validate_on_submit():
+            upload = form.file.data
+            try:
+                doc = doc_service.store_document(
+                    collective.id,
+                    form.kind.data,
+                    form.title.data,
+                    upload.filename,
+                    upload.stream,
+                    declared_media_type=upload.mimetype,
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                error, status = exc.message, exc.status
+            else:
+                db.session.commit()
+                return redirect(url_for("registry.document", document_id=doc.id))
+        else:
+            error, status = _form_error(form), 422
+    page = _page()
+    docs = doc_service.collective_documents(collective.id, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    return render_template(
+        "registry/document_list.html",
+        collective=collective,
+        documents=docs[:PAGE],
+        has_next=len(docs) > PAGE,
+        page=page,
+        form=form if may_edit else None,
+        error=error,
+        kinds=doc_service.KINDS,
+        max_mb=f"{doc_service.max_bytes() / 1048576:g}",
+    ), status
+
+
+@bp.route("/documents/<int:document_id>")
+@roles_required(*READERS)
+def document(document_id: int):
+    doc = load_or_404(SourceDocument, document_id)
+    return render_template(
+        "registry/document.html",
+        doc=doc,
+        collective=db.session.get(Collective, doc.collective_id) if doc.collective_id else None,
+        verified=doc_service.verify_document(doc),
+        citations=doc_service.citations(doc.id),
+        kinds=doc_service.KINDS,
+        kind_labels=KIND_LABELS,
+    )
+
+
+@bp.route("/documents/<int:document_id>/content")
+@roles_required(*READERS)
+def document_content(document_id: int):
+    doc = load_or_404(SourceDocument, document_id)
+    path = doc_service.document_path(doc)
+    if not path.is_file():
+        abort(404)
+    return send_file(
+        path,
+        mimetype=doc.media_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=doc_service.download_name(doc),
+        etag=doc.sha256,
+        max_age=0,
+    )
+
+
+# --- certificates
+
+
+def _certificate_page(cert: Certificate, *, error: str | None = None, status: int = 200):
+    view = cert_service.certificate_view(cert)
+    may_edit = can_edit(current_user, cert)
+    person_collectives = collective_ids_of(h.person.uid for h in view.holders)
+
+    def id_shown(person) -> str:
+        return show_id_number(current_user, person, person_collectives.get(person.uid, set()))
+
+    return render_template(
+        "registry/certificate.html",
+        view=view,
+        cert=cert,
+        collective=db.session.get(Collective, cert.collective_id),
+        title=cert_service.CERTIFICATE_TITLES[cert.right_kind],
+        status_labels=cert_service.STATUS_LABELS,
+        issue_kind_labels=cert_service.ISSUE_KIND_LABELS,
+        relations=RELATIONS,
+        land_classes=LAND_CLASSES,
+        mu=format_mu,
+        id_shown=id_shown,
+        forms={
+            "reissue": CertificateActionForm(prefix="reissue"),
+            "replace": CertificateActionForm(prefix="replace"),
+            "cancel": CertificateActionForm(prefix="cancel"),
+        }
+        if may_edit and cert.status == "valid"
+        else None,
+        error=error,
+    ), status
+
+
+@bp.route("/collectives/<int:collective_id>/certificates")
+@roles_required(*READERS)
+def collective_certificates(collective_id: int):
+    collective = load_or_404(Collective, collective_id)
+    page = _page()
+    certs = cert_service.certificates_of_collective(
+        collective.id, limit=PAGE + 1, offset=(page - 1) * PAGE
+    )
+    return render_template(
+        "registry/certificate_list.html",
+        collective=collective,
+        certificates=certs[:PAGE],
+        has_next=len(certs) > PAGE,
+        page=page,
+        status_labels=cert_service.STATUS_LABELS,
+        issue_kind_labels=cert_service.ISSUE_KIND_LABELS,
+        right_labels=cert_service.RIGHT_LABELS,
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>")
+@roles_required(*READERS, Role.FARMER)
+def certificate(certificate_id: int):
+    return _certificate_page(load_or_404(Certificate, certificate_id))
+
+
+_CERT_ACTIONS = {
+    "reissue": cert_service.reissue_certificate,
+    "replace": cert_service.replace_certificate,
+    "cancel": cert_service.cancel_certificate,
+}
+
+
+def _certificate_action(certificate_id: int, action: str):
+    cert = load_or_404(Certificate, certificate_id, edit=True)
+    form = CertificateActionForm(prefix=action)
+    if not form.validate_on_submit():
+        return _certificate_page(cert, error=_form_error(form), status=422)
+    try:
+        result = _CERT_ACTIONS[action](
+            cert.id,
+            form.reason.data,
+            form.on.data,
+            source_document_id=form.source_document_id.data,
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        cert = load_or_404(Certificate, certificate_id)
+        return _certificate_page(cert, error=exc.message, status=exc.status)
+    db.session.commit()
+    return redirect(url_for("registry.certificate", certificate_id=result.id))
+
+
+@bp.post("/certificates/<int:certificate_id>/reissue")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def certificate_reissue(certificate_id: int):
+    return _certificate_action(certificate_id, "reissue")
+
+
+@bp.post("/certificates/<int:certificate_id>/replace")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def certificate_replace(certificate_id: int):
+    return _certificate_action(certificate_id, "replace")
+
+
+@bp.post("/certificates/<int:certificate_id>/cancel")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def certificate_cancel(certificate_id: int):
+    return _certificate_action(certificate_id, "cancel")
+
+
+# --- public notices
+
+
+@bp.route("/collectives/<int:collective_id>/notices", methods=["GET", "POST"])
+@roles_required(*READERS)
+def collective_notices(collective_id: int):
+    collective = load_or_404(Collective, collective_id)
+    may_edit = can_edit(current_user, collective)
+    form = OpenNoticeForm()
+    error, status = None, 200
+    if request.method == "POST":
+        if not may_edit:
+            abort(404)
+        if form.validate_on_submit():
+            try:
+                if form.right_uid.data:
+                    right_uid = int(form.right_uid.data) if form.right_uid.data.isdigit() else 0
+                    right = cert_service.current_right(form.right_kind.data, right_uid)
+                else:
+                    right = cert_service.find_right(
+                        collective.id, form.right_kind.data, form.code.data or ""
+                    )
+                if right.collective_id != collective.id:
+                    abort(404)
+                notice = notice_service.open_notice(
+                    form.right_kind.data, right.uid, form.starts_on.data, form.days.data
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                error, status = exc.message, exc.status
+            else:
+                db.session.commit()
+                return redirect(url_for("registry.notice", notice_id=notice.id))
+        else:
+            error, status = _form_error(form), 422
+    page = _page()
+    items = notice_service.notices_of_collective(
+        collective.id, limit=PAGE + 1, offset=(page - 1) * PAGE
+    )
+    return render_template(
+        "registry/notice_list.html",
+        collective=collective,
+        notices=items[:PAGE],
+        codes=notice_service.right_codes(items[:PAGE]),
+        has_next=len(items) > PAGE,
+        page=page,
+        pending=notice_service.pending_contracts(collective.id) if may_edit else [],
+        form=form if may_edit else None,
+        error=error,
+        status_labels=notice_service.NOTICE_STATUS_LABELS,
+        right_labels=cert_service.RIGHT_LABELS,
+        default_days=notice_service.notice_days(),
+    ), status
+
+
+def _notice_page(notice: PublicNotice, *, error: str | None = None, status: int = 200):
+    may_edit = can_edit(current_user, notice)
+    objections = notice_service.objections_of(notice.id)
+    today = date.today()
+    certificate_of_right = db.session.scalar(
+        db.select(Certificate).where(
+            Certificate.right_uid == notice.right_uid, Certificate.status == "valid"
+        )
+    )
+    return render_template(
+        "registry/notice.html",
+        notice=notice,
+        collective=db.session.get(Collective, notice.collective_id),
+        code=notice_service.right_codes([notice]).get(notice.right_uid),
+        objections=objections,
+        today=today,
+        may_edit=may_edit,
+        objection_form=ObjectionForm(prefix="objection"),
+        resolve_forms={o.id: ResolveForm(prefix=f"resolve{o.id}") for o in objections},
+        confirm_form=ConfirmForm(prefix="confirm"),
+        withdraw_form=WithdrawForm(prefix="withdraw"),
+        issue_form=CertificateActionForm(prefix="issue"),
+        certificate_of_right=certificate_of_right,
+        status_labels=notice_service.NOTICE_STATUS_LABELS,
+        objection_labels=notice_service.OBJECTION_STATUS_LABELS,
+        right_labels=cert_service.RIGHT_LABELS,
+        error=error,
+    ), status
+
+
+@bp.route("/notices/<int:notice_id>")
+@roles_required(*READERS)
+def notice(notice_id: int):
+    return _notice_page(load_or_404(PublicNotice, notice_id))
+
+
+def _notice_action(notice: PublicNotice, form: FlaskForm, call):
+    """Run one service call for a notice form; show the notice again with the reason if refused."""
+    notice_id = notice.id
+    if not form.validate_on_submit():
+        return _notice_page(notice, error=_form_error(form), status=422)
+    try:
+        call()
+    except DomainError as exc:
+        db.session.rollback()
+        return _notice_page(
+            load_or_404(PublicNotice, notice_id), error=exc.message, status=exc.status
+        )
+    db.session.commit()
+    return redirect(url_for("registry.notice", notice_id=notice_id))
+
+
+@bp.post("/notices/<int:notice_id>/objections")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def notice_objection(notice_id: int):
+    notice = load_or_404(PublicNotice, notice_id, edit=True)
+    form = ObjectionForm(prefix="objection")
+    return _notice_action(
+        notice,
+        form,
+        lambda: notice_service.lodge_objection(
+            notice.id, form.lodged_by.data, form.text.data, form.lodged_on.data
+        ),
+    )
+
+
+@bp.post("/objections/<int:objection_id>/resolve")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def objection_resolve(objection_id: int):
+    objection = load_or_404(Objection, objection_id, edit=True)
+    notice = load_or_404(PublicNotice, objection.notice_id, edit=True)
+    form = ResolveForm(prefix=f"resolve{objection.id}")
+    return _notice_action(
+        notice,
+        form,
+        lambda: notice_service.resolve_objection(
+            objection.id, form.status.data, form.resolution.data, form.resolved_on.data
+        ),
+    )
+
+
+@bp.post("/notices/<int:notice_id>/confirm")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def notice_confirm(notice_id: int):
+    notice = load_or_404(PublicNotice, notice_id, edit=True)
+    form = ConfirmForm(prefix="confirm")
+    return _notice_action(
+        notice,
+        form,
+        lambda: notice_service.confirm_registration(notice.id, reason=form.reason.data),
+    )
+
+
+@bp.post("/notices/<int:notice_id>/withdraw")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def notice_withdraw(notice_id: int):
+    notice = load_or_404(PublicNotice, notice_id, edit=True)
+    form = WithdrawForm(prefix="withdraw")
+    return _notice_action(
+        notice, form, lambda: notice_service.withdraw_notice(notice.id, form.reason.data)
+    )
+
+
+@bp.post("/notices/<int:notice_id>/certificate")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def notice_certificate(notice_id: int):
+    """Issue the certificate of a registration confirmed by this notice."""
+    notice = load_or_404(PublicNotice, notice_id, edit=True)
+    form = CertificateActionForm(prefix="issue")
+    if not form.validate_on_submit():
+        return _notice_page(notice, error=_form_error(form), status=422)
+    if notice.status != "confirmed":
+        return _notice_page(
+            notice,
+            error=_("The registration is not confirmed yet: finish the public notice first."),
+            status=422,
+        )
+    try:
+        cert = cert_service.issue_certificate(
+            notice.right_kind,
+            notice.right_uid,
+            issued_on=form.on.data,
+            reason=form.reason.data,
+            source_document_id=form.source_document_id.data,
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        return _notice_page(
+            load_or_404(PublicNotice, notice_id), error=exc.message, status=exc.status
+        )
+    db.session.commit()
+    return redirect(url_for("registry.certificate", certificate_id=cert.id))

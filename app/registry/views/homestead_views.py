@@ -1,3 +1,313 @@
-"""Routes are added here."""
+"""HTML pages for homestead use rights: the homestead page with its history and map, the
+collective's list, and the admin forms to grant (R7, R8) and to record a disposal.
 
-from app.registry.views import bp  # noqa: F401
+Views translate HTTP to one service call in app.registry.homesteads and commit once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+from wtforms import DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.auth.models import Role
+from app.auth.scope import can_edit, can_read, load_or_404, roles_required
+from app.core.codes import format_mu
+from app.core.errors import DomainError
+from app.divisions.models import Collective
+from app.extensions import db
+from app.geo.geometry import svg_path
+from app.registry import history
+from app.registry import homesteads as service
+from app.registry.lookup import load_current_or_404
+from app.registry.models import TERRAIN_CAPS, Homestead, Household, SourceDocument
+from app.registry.versioning import Versioned
+from app.registry.views import bp
+from app.registry.views.land_views import history_page
+
+READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
+LIST_READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
+PAGE = 50
+
+V = TypeVar("V", bound=Versioned)
+
+DISPOSAL_LABELS = {
+    "sold": _l("Sold (出卖)"),
+    "leased": _l("Leased (出租)"),
+    "gifted": _l("Given away (赠与)"),
+    "returned": _l("Returned to the collective (交回)"),
+    "transferred": _l("Transferred (转让)"),
+}
+#: Field names for the generic history page.
+HOMESTEAD_LABELS = {
+    "unit_number": _l("Real-estate unit number"),
+    "household_uid": _l("Household"),
+    "collective_id": _l("Collective"),
+    "approval_number": _l("Approval document no."),
+    "approved_on": _l("Approved on"),
+    "terrain": _l("Terrain"),
+    "area_m2": _l("Homestead area (m²)"),
+    "floor_area_m2": _l("House floor area (m²)"),
+    "disposal": _l("Disposal"),
+    "geom": _l("Outline"),
+}
+TERRAIN_LABELS = {
+    "plain": _l("Plain or city outskirts"),
+    "hill": _l("Hills"),
+    "mountain": _l("Mountains"),
+}
+
+
+# --- shared by the homestead and share pages
+
+
+def latest_or_404(model: type[V], uid: int) -> V:
+    """The latest version of an object, current or ended, scope-checked; else 404.
+
+    A disposed homestead or an emptied share holding has no current version but its page (and
+    history) must stay readable.
+    """
+    obj = service.latest_version(model, uid)
+    if obj is None or not can_read(current_user, obj):
+        abort(404)
+    return obj
+
+
+def require_id(value: int) -> int:
+    """404 for a number in the URL that cannot name a stored object (beyond 32 bits)."""
+    if not service.is_id(value):
+        abort(404)
+    return value
+
+
+def document_choices(collective_id: int) -> list[tuple[int, str]]:
+    """The collective's source documents (and county-wide ones), newest first, for a select."""
+    docs = db.session.scalars(
+        select(SourceDocument)
+        .where(
+            (SourceDocument.collective_id == collective_id) | SourceDocument.collective_id.is_(None)
+        )
+        .order_by(SourceDocument.id.desc())
+        .limit(200)
+    )
+    return choices((d.id, f"#{d.id} {d.title}") for d in docs)
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """Select options from (value, label) pairs (wtforms 3.3 deprecates plain tuples)."""
+    return [SelectChoice(value, str(label)) for value, label in pairs]
+
+
+def fail(form: FlaskForm, err: DomainError) -> None:
+    """Roll back what the service wrote; show its message at the field it names."""
+    db.session.rollback()
+    target = getattr(form, err.field, None) if err.field else None
+    if target is not None and hasattr(target, "errors") and not callable(target):
+        target.errors = [*list(target.errors or []), err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+def number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+# --- forms
+
+
+class GrantForm(FlaskForm):
+    unit_number = StringField(
+        _l("Real-estate unit number (28 characters)"),
+        validators=[DataRequired(), Length(max=40)],
+    )
+    terrain = SelectField(_l("Terrain"), choices=[], default="plain")
+    area_m2 = DecimalField(
+        _l("Homestead area (m²)"), validators=[Optional(), NumberRange(min=0)], places=2
+    )
+    floor_area_m2 = DecimalField(
+        _l("House floor area (m²)"), validators=[Optional(), NumberRange(min=0)], places=2
+    )
+    approval_number = StringField(
+        _l("Approval document no. (宅基地批准书)"), validators=[DataRequired(), Length(max=64)]
+    )
+    approved_on = DateField(_l("Approved on"), validators=[DataRequired()])
+    geometry = TextAreaField(_l("Outline (GeoJSON or WKT, optional)"), validators=[Optional()])
+    crs = StringField(
+        _l("Coordinate reference system of the outline (e.g. EPSG:4490)"),
+        validators=[Optional(), Length(max=200)],
+    )
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class DisposeForm(FlaskForm):
+    disposal = SelectField(_l("How the homestead was disposed of"), choices=[])
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+# --- pages
+
+
+@bp.route("/homesteads/<int:homestead_uid>")
+@roles_required(*READERS)
+def homestead(homestead_uid: int):
+    obj = latest_or_404(Homestead, homestead_uid)
+    household = db.session.scalar(
+        select(Household)
+        .where(Household.uid == obj.household_uid)
+        .order_by(Household.version.desc())
+        .limit(1)
+    )
+    collective = db.session.get(Collective, obj.collective_id)
+    svg = None
+    if obj.geom is not None:
+        view_box, paths = svg_path([to_shape(obj.geom)], 360, 260)
+        svg = {"view_box": view_box, "d": paths[0]}
+    editable = obj.is_current and can_edit(current_user, obj)
+    # The household's homesteads over time and how each ended: what R8 looks at.
+    disposals = db.session.execute(
+        select(Homestead.uid, Homestead.unit_number, Homestead.disposal, Homestead.end_lifespan)
+        .where(Homestead.household_uid == obj.household_uid, Homestead.disposal.is_not(None))
+        .order_by(Homestead.end_lifespan)
+    ).all()
+    return render_template(
+        "registry/homestead.html",
+        h=obj,
+        household=household,
+        collective=collective,
+        cap=TERRAIN_CAPS.get(obj.terrain),
+        terrain_label=TERRAIN_LABELS.get(obj.terrain, obj.terrain),
+        disposal_labels=DISPOSAL_LABELS,
+        area_mu=format_mu(obj.area_m2),
+        svg=svg,
+        disposals=disposals,
+        r8_barring=service.R8_BARRING,
+        versions=len(history.versions(Homestead, obj.uid)),
+        editable=editable,
+        household_readable=household is not None and can_read(current_user, household),
+    )
+
+
+@bp.route("/homesteads/<int:homestead_uid>/history")
+@roles_required(*READERS)
+def homestead_history(homestead_uid: int):
+    obj = latest_or_404(Homestead, homestead_uid)
+    return history_page(
+        Homestead,
+        obj.uid,
+        title=_("History of homestead %(code)s", code=obj.unit_number),
+        code=obj.unit_number,
+        back_url=url_for("registry.homestead", homestead_uid=obj.uid),
+        labels=HOMESTEAD_LABELS,
+    )
+
+
+@bp.route("/collectives/<int:collective_id>/homesteads")
+@roles_required(*LIST_READERS)
+def collective_homesteads(collective_id: int):
+    collective = load_or_404(Collective, require_id(collective_id))
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows = db.session.execute(
+        select(Homestead, Household.name)
+        .join(
+            Household,
+            (Household.uid == Homestead.household_uid) & Household.end_lifespan.is_(None),
+            isouter=True,
+        )
+        .where(Homestead.collective_id == collective.id, Homestead.end_lifespan.is_(None))
+        .order_by(Homestead.unit_number)
+        .limit(PAGE + 1)
+        .offset((page - 1) * PAGE)
+    ).all()
+    return render_template(
+        "registry/homestead_list.html",
+        collective=collective,
+        rows=rows[:PAGE],
+        page=page,
+        more=len(rows) > PAGE,
+        terrain_labels=TERRAIN_LABELS,
+        editable=can_edit(current_user, collective),
+    )
+
+
+@bp.route("/households/<int:household_uid>/homestead/new", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def homestead_new(household_uid: int):
+    household = load_current_or_404(Household, require_id(household_uid), edit=True)
+    collective = db.session.get(Collective, household.collective_id)
+    form = GrantForm()
+    form.terrain.choices = choices(TERRAIN_LABELS.items())
+    form.source_document_id.choices = document_choices(collective.id)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            obj = service.grant_homestead(
+                household.uid,
+                form.unit_number.data,
+                form.terrain.data,
+                number(form.area_m2.data),
+                approval_number=form.approval_number.data,
+                approved_on=form.approved_on.data,
+                floor_area_m2=number(form.floor_area_m2.data),
+                geometry=(form.geometry.data or "").strip() or None,
+                crs=(form.crs.data or "").strip() or None,
+                source_document_id=form.source_document_id.data,
+                reason=form.reason.data,
+            )
+        except DomainError as err:
+            fail(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The homestead %(unit)s was registered.", unit=obj.unit_number))
+            return redirect(url_for("registry.homestead", homestead_uid=obj.uid))
+    elif request.method == "POST":
+        status = 422
+    eligible, why = service.may_apply_for_homestead(household.uid)
+    return (
+        render_template(
+            "registry/homestead_form.html",
+            form=form,
+            household=household,
+            collective=collective,
+            eligible=eligible,
+            why=why,
+            caps=[(TERRAIN_LABELS[t], cap) for t, cap in TERRAIN_CAPS.items()],
+        ),
+        status,
+    )
+
+
+@bp.route("/homesteads/<int:homestead_uid>/dispose", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def homestead_dispose(homestead_uid: int):
+    obj = load_current_or_404(Homestead, require_id(homestead_uid), edit=True)
+    form = DisposeForm()
+    form.disposal.choices = choices(DISPOSAL_LABELS.items())
+    form.source_document_id.choices = document_choices(obj.collective_id)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.dispose_homestead(
+                obj.uid, form.disposal.data, form.reason.data, form.source_document_id.data
+            )
+        except DomainError as err:
+            fail(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The disposal was recorded."))
+            return redirect(url_for("registry.homestead", homestead_uid=obj.uid))
+    elif request.method == "POST":
+        status = 422
+    return render_template("registry/homestead_dispose.html", form=form, h=obj), status

@@ -1,3 +1,870 @@
-"""Routes are added here."""
+"""HTML pages for contracted land: contracts, plots, geometry findings, history, admin forms.
 
-from app.registry.views import bp  # noqa: F401
+Views only translate HTTP to a service call in app.registry.land and back, and commit once.
+``history_page`` renders the generic registry/history.html for any versioned object; other parts
+of the registry may use it for their own history pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+from werkzeug.routing import BuildError
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import Optional
+
+from app.auth.models import Role
+from app.auth.scope import can_edit, can_read, load_or_404, roles_required
+from app.core.codes import format_mu
+from app.core.errors import DomainError
+from app.divisions.models import Collective
+from app.extensions import db
+from app.geo.geometry import svg_path
+from app.registry import history, land
+from app.registry.documents import collective_documents, documents_by_id
+from app.registry.lookup import load_current_or_404
+from app.registry.models import (
+    LAND_CLASSES,
+    Certificate,
+    GeometryFinding,
+    Household,
+    LandContract,
+    Plot,
+)
+from app.registry.spatial_checks import plots_near
+from app.registry.views import bp
+
+READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
+STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
+PAGE = 50
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+CRS_CHOICES = [
+    ("", _l("— as declared in the file —")),
+    ("EPSG:4490", _l("EPSG:4490 · CGCS2000 longitude/latitude")),
+    ("EPSG:4326", _l("EPSG:4326 · WGS 84 longitude/latitude")),
+    ("EPSG:4547", _l("EPSG:4547 · CGCS2000 3° Gauss-Krüger CM 114E")),
+    ("EPSG:4546", _l("EPSG:4546 · CGCS2000 3° Gauss-Krüger CM 111E")),
+    ("EPSG:4548", _l("EPSG:4548 · CGCS2000 3° Gauss-Krüger CM 117E")),
+]
+
+PLOT_LABELS = {
+    "dkbm": _l("Plot code (DKBM)"),
+    "collective_id": _l("Collective"),
+    "contract_uid": _l("Contract"),
+    "household_uid": _l("Household"),
+    "name": _l("Plot name"),
+    "land_class": _l("Land class"),
+    "land_use": _l("Land use"),
+    "is_basic_farmland": _l("Basic farmland"),
+    "contract_area_m2": _l("Contract area (m²)"),
+    "measured_area_m2": _l("Measured area (m²)"),
+    "east": _l("East boundary"),
+    "south": _l("South boundary"),
+    "west": _l("West boundary"),
+    "north": _l("North boundary"),
+    "geom": _l("Boundary (geometry)"),
+}
+
+CONTRACT_LABELS = {
+    "cbhtbm": _l("Contract code (CBHTBM)"),
+    "household_uid": _l("Household"),
+    "collective_id": _l("Collective"),
+    "term_start": _l("Term start"),
+    "term_end": _l("Term end"),
+    "contract_area_m2": _l("Contract area (m²)"),
+    "status": _l("Status"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers shared by the pages
+# --------------------------------------------------------------------------------------------
+
+
+def _url(endpoint: str, **values: Any) -> str | None:
+    """A link to a page another part of the registry provides, or None if it does not exist."""
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def fmt_m2(m2: float | None) -> str:
+    return "" if m2 is None else f"{float(m2):,.2f}"
+
+
+def fmt_mu(m2: float | None) -> str:
+    return "" if m2 is None else format_mu(float(m2))
+
+
+def _fmt_value(key: str, value: Any) -> str:
+    if key == "geom":
+        return _("(boundary)") if value is not None else "—"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, datetime):
+        return format_datetime(value, "yyyy-MM-dd HH:mm")
+    if isinstance(value, date):
+        return value.isoformat()
+    if key == "land_class":
+        return f"{value} {LAND_CLASSES.get(value, '')}".strip()
+    return str(value)
+
+
+def history_context(
+    model: type,
+    uid: int,
+    *,
+    labels: dict[str, Any],
+    as_of_raw: str | None = None,
+) -> dict[str, Any]:
+    """Versions of one object (newest first), each with its diff against the one before, the
+    cited documents (one query), and the version current at ``as_of``."""
+    versions = history.versions(model, uid)
+    if not versions or not can_read(current_user, versions[-1]):
+        abort(404)
+    docs = documents_by_id([v.source_document_id for v in versions])
+    rows = []
+    previous = None
+    for v in versions:
+        changes = history.diff(previous, v)
+        doc = docs.get(v.source_document_id) if v.source_document_id else None
+        rows.append(
+            {
+                "version": v.version,
+                "begin": v.begin_lifespan,
+                "end": v.end_lifespan,
+                "reason": v.change_reason,
+                "changed_by": v.changed_by,
+                "document": doc,
+                "document_url": _url("registry.document", document_id=doc.id) if doc else None,
+                "changes": [
+                    (
+                        str(labels.get(k, k)),
+                        _fmt_value(k, before) if previous is not None else "",
+                        _fmt_value(k, after),
+                    )
+                    for k, (before, after) in changes.items()
+                ],
+            }
+        )
+        previous = v
+    rows.reverse()
+    as_of_error = None
+    selected = None
+    as_of = None
+    try:
+        as_of = land.parse_as_of(as_of_raw)
+    except DomainError as err:
+        as_of_error = err.message
+    if as_of is not None:
+        selected = next(
+            (
+                v
+                for v in versions
+                if v.begin_lifespan <= as_of and (v.end_lifespan is None or v.end_lifespan > as_of)
+            ),
+            None,
+        )
+    return {
+        "rows": rows,
+        "as_of_raw": (as_of_raw or "").strip(),
+        "as_of_error": as_of_error,
+        "selected": selected,
+        "selected_fields": (
+            [(str(labels.get(k, k)), _fmt_value(k, val)) for k, val in selected.content().items()]
+            if selected is not None
+            else []
+        ),
+    }
+
+
+def history_page(
+    model: type,
+    uid: int,
+    *,
+    title: str,
+    code: str,
+    back_url: str,
+    labels: dict[str, Any],
+) -> Any:
+    """Render registry/history.html for any versioned object (also for other rights)."""
+    ctx = history_context(model, uid, labels=labels, as_of_raw=request.args.get("as_of"))
+    status = 422 if ctx["as_of_error"] else 200
+    return render_template(
+        "registry/history.html", title=title, code=code, back_url=back_url, **ctx
+    ), status
+
+
+def _map(shapes: list[tuple[Any, str, str | None, str]]) -> dict | None:
+    """A server-side SVG: [(geometry, title, href, css class)]."""
+    shapes = [s for s in shapes if s[0] is not None]
+    if not shapes:
+        return None
+    view_box, ds = svg_path([s[0] for s in shapes], 480, 320)
+    return {
+        "view_box": view_box,
+        "paths": [
+            {"d": d, "title": title, "href": href, "cls": cls}
+            for (_g, title, href, cls), d in zip(shapes, ds, strict=True)
+            if d
+        ],
+    }
+
+
+def _editable_collective(collective_id: int) -> Collective:
+    collective = load_or_404(Collective, collective_id)
+    if not can_edit(current_user, collective):
+        abort(404)
+    return collective
+
+
+def _document_choices(collective_id: int) -> list[tuple[int, str]]:
+    return [
+        (d.id, f"{d.title} · {d.kind} · {d.uploaded_at:%Y-%m-%d}")
+        for d in collective_documents(collective_id, limit=100)
+    ]
+
+
+def _fail(form: FlaskForm, err: DomainError) -> None:
+    """Undo what the service wrote; show its message at the field it names."""
+    db.session.rollback()
+    target = getattr(form, err.field, None) if err.field else None
+    if target is not None and hasattr(target, "errors"):
+        target.errors = [*list(target.errors or []), err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+def _raw_date(f: Any) -> Any:
+    """A date field's value, or what was typed (the service explains what is wrong with it)."""
+    if f.data is not None:
+        return f.data
+    return (f.raw_data or [""])[0]
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Forms
+# --------------------------------------------------------------------------------------------
+
+
+class ContractForm(FlaskForm):
+    household_uid = SelectField(_l("Household (承包方)"), coerce=int)
+    term_start = DateField(_l("Term start"), validators=[Optional()])
+    term_end = DateField(_l("Term end"), validators=[Optional()])
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = TextAreaField(_l("Reason"))
+
+
+class PlotForm(FlaskForm):
+    dkbm = StringField(_l("Plot code (DKBM)"))
+    name = StringField(_l("Plot name"))
+    land_class = SelectField(_l("Land class"), choices=list(LAND_CLASSES.items()), default="10")
+    land_use = StringField(_l("Land use (TDLYLX code)"))
+    is_basic_farmland = BooleanField(_l("Basic farmland"))
+    contract_area_m2 = StringField(_l("Contract area (m²)"))
+    measured_area_m2 = StringField(_l("Measured area (m²), empty = from the geometry"))
+    east = StringField(_l("East boundary"))
+    south = StringField(_l("South boundary"))
+    west = StringField(_l("West boundary"))
+    north = StringField(_l("North boundary"))
+    contract_uid = SelectField(_l("Contract"), coerce=int, default=0)
+    geometry = TextAreaField(_l("Geometry (GeoJSON or WKT)"))
+    geometry_file = FileField(_l("…or upload a .geojson file"))
+    crs = SelectField(_l("Coordinate reference system"), choices=CRS_CHOICES, default="")
+    accept_repair = BooleanField(_l("Apply the suggested repair"))
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = TextAreaField(_l("Reason"))
+
+
+class GeometryForm(FlaskForm):
+    geometry = TextAreaField(_l("Geometry (GeoJSON or WKT)"))
+    geometry_file = FileField(_l("…or upload a .geojson file"))
+    crs = SelectField(_l("Coordinate reference system"), choices=CRS_CHOICES, default="")
+    measured_area_m2 = StringField(_l("Measured area (m²), empty = from the geometry"))
+    accept_repair = BooleanField(_l("Apply the suggested repair"))
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = TextAreaField(_l("Reason"))
+
+
+class AssignForm(FlaskForm):
+    contract_uid = SelectField(_l("Contract"), coerce=int, default=0)
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = StringField(_l("Reason"))
+
+
+class RenewForm(FlaskForm):
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = StringField(_l("Reason"))
+
+
+class DecisionForm(FlaskForm):
+    state = SelectField(
+        _l("Decision"),
+        choices=[("accepted", _l("Accept as an exception")), ("resolved", _l("Resolved"))],
+    )
+    reason = StringField(_l("Reason"))
+
+
+def _contract_choices(collective_id: int) -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        select(LandContract.uid, LandContract.cbhtbm, Household.name)
+        .join(
+            Household,
+            (Household.uid == LandContract.household_uid) & Household.end_lifespan.is_(None),
+        )
+        .where(LandContract.collective_id == collective_id, LandContract.end_lifespan.is_(None))
+        .order_by(LandContract.cbhtbm)
+        .limit(2000)
+    ).all()
+    return [(0, _("— none —"))] + [(uid, f"{code} · {name}") for uid, code, name in rows]
+
+
+def _uploaded_geometry(form: Any) -> str:
+    """The geometry text: an uploaded file wins over the text area; it is copied into the text
+    area so that a re-submission (e.g. accepting a repair) needs no second upload."""
+    upload = form.geometry_file.data
+    if upload and getattr(upload, "filename", ""):
+        data = upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise DomainError(
+                "upload_too_large",
+                _("The file is too large for one plot (at most 2 MB)."),
+                field="geometry",
+            )
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DomainError(
+                "geometry_unreadable",
+                _("The file is not UTF-8 text GeoJSON."),
+                field="geometry",
+            ) from None
+        form.geometry.data = text
+        return text
+    return form.geometry.data or ""
+
+
+# --------------------------------------------------------------------------------------------
+# Contracts
+# --------------------------------------------------------------------------------------------
+
+
+@bp.route("/contracts/<int:contract_uid>")
+@roles_required(*READERS)
+def contract(contract_uid: int):
+    obj = load_current_or_404(LandContract, contract_uid)
+    return _contract_page(obj)
+
+
+def _contract_page(obj: LandContract, *, renew_form: RenewForm | None = None, status: int = 200):
+    household = history.current_of(Household, obj.household_uid)
+    collective = db.session.get(Collective, obj.collective_id)
+    plots = land.contract_plots(obj.uid)
+    certificate = db.session.scalar(
+        select(Certificate).where(
+            Certificate.right_uid == obj.uid,
+            Certificate.right_kind == "land_contract",
+            Certificate.status == "valid",
+        )
+    )
+    editable = can_edit(current_user, obj)
+    if editable and renew_form is None:
+        renew_form = RenewForm(formdata=None)
+    if renew_form is not None:
+        renew_form.source_document_id.choices = _document_choices(obj.collective_id)
+    shapes = [
+        (to_shape(p.geom) if p.geom is not None else None, p.dkbm, None, "own") for p in plots
+    ]
+    shapes = [
+        (g, title, url_for("registry.plot", plot_uid=p.uid), cls)
+        for (g, title, _h, cls), p in zip(shapes, plots, strict=True)
+    ]
+    return render_template(
+        "registry/contract.html",
+        contract=obj,
+        household=household,
+        household_url=_url("registry.household", household_uid=obj.household_uid),
+        collective=collective,
+        plots=plots,
+        total_contract=sum(p.contract_area_m2 or 0.0 for p in plots),
+        total_measured=sum(p.measured_area_m2 or 0.0 for p in plots),
+        plot_map=_map(shapes),
+        certificate=certificate,
+        certificate_url=(
+            _url("registry.certificate", certificate_id=certificate.id) if certificate else None
+        ),
+        can_edit=editable,
+        renew_form=renew_form if editable else None,
+        land_classes=LAND_CLASSES,
+        fmt_m2=fmt_m2,
+        fmt_mu=fmt_mu,
+    ), status
+
+
+@bp.route("/contracts/<int:contract_uid>/history")
+@roles_required(*READERS)
+def contract_history(contract_uid: int):
+    obj = load_latest_or_404(LandContract, contract_uid)
+    return history_page(
+        LandContract,
+        contract_uid,
+        title=_("History of contract %(code)s", code=obj.cbhtbm),
+        code=obj.cbhtbm,
+        back_url=url_for("registry.contract", contract_uid=contract_uid)
+        if obj.end_lifespan is None
+        else "",
+        labels=CONTRACT_LABELS,
+    )
+
+
+@bp.post("/contracts/<int:contract_uid>/renew")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def contract_renew(contract_uid: int):
+    obj = load_current_or_404(LandContract, contract_uid, edit=True)
+    form = RenewForm()
+    form.source_document_id.choices = _document_choices(obj.collective_id)
+    try:
+        new = land.renew_contract(
+            obj.uid, source_document_id=form.source_document_id.data, reason=form.reason.data
+        )
+    except DomainError as err:
+        _fail(form, err)
+        obj = load_current_or_404(LandContract, contract_uid)
+        return _contract_page(obj, renew_form=form, status=422)
+    db.session.commit()
+    flash(_("The contract was renewed until %(end)s.", end=new.term_end.isoformat()))
+    return redirect(url_for("registry.contract", contract_uid=new.uid))
+
+
+@bp.route("/collectives/<int:collective_id>/contracts")
+@roles_required(*STAFF)
+def collective_contracts(collective_id: int):
+    collective = load_or_404(Collective, collective_id)
+    page = _page()
+    rows = db.session.execute(
+        select(LandContract, Household.name)
+        .outerjoin(
+            Household,
+            (Household.uid == LandContract.household_uid) & Household.end_lifespan.is_(None),
+        )
+        .where(LandContract.collective_id == collective.id, LandContract.end_lifespan.is_(None))
+        .order_by(LandContract.cbhtbm)
+        .limit(PAGE + 1)
+        .offset((page - 1) * PAGE)
+    ).all()
+    return render_template(
+        "registry/contract_list.html",
+        collective=collective,
+        rows=rows[:PAGE],
+        page=page,
+        has_next=len(rows) > PAGE,
+        can_edit=can_edit(current_user, collective),
+        fmt_m2=fmt_m2,
+        fmt_mu=fmt_mu,
+    )
+
+
+@bp.route("/collectives/<int:collective_id>/contracts/new", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def contract_new(collective_id: int):
+    collective = _editable_collective(collective_id)
+    form = ContractForm()
+    with_contract = select(LandContract.household_uid).where(LandContract.end_lifespan.is_(None))
+    households = db.session.execute(
+        select(Household.uid, Household.cbfbm, Household.name)
+        .where(
+            Household.collective_id == collective.id,
+            Household.end_lifespan.is_(None),
+            Household.uid.not_in(with_contract),
+        )
+        .order_by(Household.cbfbm)
+        .limit(2000)
+    ).all()
+    form.household_uid.choices = [(uid, f"{code} · {name}") for uid, code, name in households]
+    form.source_document_id.choices = _document_choices(collective.id)
+    if request.method == "GET":
+        wanted = request.args.get("household_uid", type=int)
+        if wanted:
+            form.household_uid.data = wanted
+    status = 200
+    if request.method == "POST":
+        form.validate_on_submit()  # CSRF and types; the rules are the service's
+        try:
+            obj = land.create_contract(
+                form.household_uid.data,
+                _raw_date(form.term_start),
+                _raw_date(form.term_end),
+                source_document_id=form.source_document_id.data,
+                reason=form.reason.data,
+            )
+        except DomainError as err:
+            _fail(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Contract %(code)s was created.", code=obj.cbhtbm))
+            return redirect(url_for("registry.contract", contract_uid=obj.uid))
+    return render_template(
+        "registry/contract_form.html",
+        form=form,
+        collective=collective,
+        documents_url=_url("registry.collective_documents", collective_id=collective.id),
+    ), status
+
+
+# --------------------------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------------------------
+
+
+def load_latest_or_404(model: type, uid: int) -> Any:
+    """The newest version (current or ended) of an object, scope-checked: history pages must
+    also work for an object whose life has ended."""
+    obj = db.session.scalar(
+        select(model).where(model.uid == uid).order_by(model.version.desc()).limit(1)
+    )
+    if obj is None or not can_read(current_user, obj):
+        abort(404)
+    return obj
+
+
+@bp.route("/plots/<int:plot_uid>")
+@roles_required(*READERS)
+def plot(plot_uid: int):
+    obj = load_current_or_404(Plot, plot_uid)
+    return _plot_page(obj)
+
+
+def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int = 200):
+    collective = db.session.get(Collective, obj.collective_id)
+    contract_obj = history.current_of(LandContract, obj.contract_uid) if obj.contract_uid else None
+    household = history.current_of(Household, obj.household_uid) if obj.household_uid else None
+    shape = to_shape(obj.geom) if obj.geom is not None else None
+    shapes: list[tuple[Any, str, str | None, str]] = []
+    if shape is not None:
+        for n in plots_near(shape, collective_id=obj.collective_id):
+            if n.uid != obj.uid:
+                shapes.append((n.geom, "", None, ""))
+        shapes.append((shape, obj.dkbm, None, "own"))
+    findings = land.findings_of_plot(obj.uid)
+    other_uids = {f.other_plot_uid for f in findings} | {f.plot_uid for f in findings}
+    codes = dict(
+        db.session.execute(
+            select(Plot.uid, Plot.dkbm).where(
+                Plot.uid.in_(list(other_uids) or [0]), Plot.end_lifespan.is_(None)
+            )
+        ).all()
+    )
+    editable = can_edit(current_user, obj)
+    if editable and assign_form is None:
+        assign_form = AssignForm(formdata=None)
+        assign_form.contract_uid.data = obj.contract_uid or 0
+    if editable and assign_form is not None:
+        assign_form.contract_uid.choices = _contract_choices(obj.collective_id)
+        assign_form.source_document_id.choices = _document_choices(obj.collective_id)
+    return render_template(
+        "registry/plot.html",
+        plot=obj,
+        collective=collective,
+        contract=contract_obj,
+        household=household,
+        household_url=(
+            _url("registry.household", household_uid=obj.household_uid)
+            if obj.household_uid
+            else None
+        ),
+        plot_map=_map(shapes),
+        findings=findings,
+        codes=codes,
+        state_label=land.finding_state_label,
+        can_edit=editable,
+        assign_form=assign_form if editable else None,
+        land_classes=LAND_CLASSES,
+        fmt_m2=fmt_m2,
+        fmt_mu=fmt_mu,
+    ), status
+
+
+@bp.route("/plots/<int:plot_uid>/history")
+@roles_required(*READERS)
+def plot_history(plot_uid: int):
+    obj = load_latest_or_404(Plot, plot_uid)
+    return history_page(
+        Plot,
+        plot_uid,
+        title=_("History of plot %(code)s", code=obj.dkbm),
+        code=obj.dkbm,
+        back_url=url_for("registry.plot", plot_uid=plot_uid) if obj.end_lifespan is None else "",
+        labels=PLOT_LABELS,
+    )
+
+
+@bp.route("/collectives/<int:collective_id>/plots")
+@roles_required(*STAFF)
+def collective_plots(collective_id: int):
+    collective = load_or_404(Collective, collective_id)
+    page = _page()
+    plots = list(
+        db.session.scalars(
+            select(Plot)
+            .where(Plot.collective_id == collective.id, Plot.end_lifespan.is_(None))
+            .order_by(Plot.dkbm)
+            .limit(PAGE + 1)
+            .offset((page - 1) * PAGE)
+        )
+    )
+    open_findings = db.session.scalar(
+        select(func.count(GeometryFinding.id)).where(
+            GeometryFinding.collective_id == collective.id, GeometryFinding.state == "open"
+        )
+    )
+    return render_template(
+        "registry/plot_list.html",
+        collective=collective,
+        plots=plots[:PAGE],
+        page=page,
+        has_next=len(plots) > PAGE,
+        open_findings=open_findings,
+        can_edit=can_edit(current_user, collective),
+        land_classes=LAND_CLASSES,
+        fmt_m2=fmt_m2,
+        fmt_mu=fmt_mu,
+    )
+
+
+def _report_change(change: land.PlotChange) -> None:
+    """Tell the user what the checks found: overlaps (recorded for review) and warnings."""
+    if change.repaired:
+        flash(_("The geometry was repaired as you asked; the change reason records it."), "warn")
+    for f in change.findings:
+        flash(
+            _(
+                "Overlap of %(area)s m² with another plot recorded for review (finding %(id)s).",
+                area=f"{f.overlap_m2:.2f}",
+                id=f.id,
+            ),
+            "warn",
+        )
+    from app.core.i18n import pick
+
+    for w in change.warnings:
+        flash(pick(w.message_zh, w.message_en), "warn")
+
+
+def _geometry_error(err: DomainError) -> dict | None:
+    if isinstance(err, land.GeometryRejected):
+        return {
+            "message": err.message,
+            "reason": err.reason,
+            "location": err.location,
+            "repair_available": err.repair_available,
+        }
+    return None
+
+
+@bp.route("/collectives/<int:collective_id>/plots/new", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def plot_new(collective_id: int):
+    collective = _editable_collective(collective_id)
+    form = PlotForm()
+    form.contract_uid.choices = _contract_choices(collective.id)
+    form.source_document_id.choices = _document_choices(collective.id)
+    if request.method == "GET":
+        form.contract_uid.data = request.args.get("contract_uid", 0, type=int)
+    status = 200
+    geometry_error = None
+    if request.method == "POST":
+        form.validate_on_submit()  # CSRF and types; the rules are the service's
+        try:
+            change = land.add_plot(
+                collective.id,
+                form.dkbm.data or "",
+                _uploaded_geometry(form),
+                form.crs.data,
+                contract_uid=form.contract_uid.data or None,
+                name=form.name.data,
+                land_class=form.land_class.data,
+                land_use=form.land_use.data,
+                is_basic_farmland=form.is_basic_farmland.data,
+                contract_area_m2=form.contract_area_m2.data,
+                measured_area_m2=form.measured_area_m2.data,
+                east=form.east.data,
+                south=form.south.data,
+                west=form.west.data,
+                north=form.north.data,
+                source_document_id=form.source_document_id.data,
+                reason=form.reason.data,
+                accept_repair=form.accept_repair.data,
+            )
+        except DomainError as err:
+            geometry_error = _geometry_error(err)
+            if geometry_error is None:
+                _fail(form, err)
+            else:
+                db.session.rollback()
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Plot %(code)s was registered.", code=change.plot.dkbm))
+            _report_change(change)
+            return redirect(url_for("registry.plot", plot_uid=change.plot.uid))
+    return render_template(
+        "registry/plot_form.html",
+        form=form,
+        collective=collective,
+        plot=None,
+        geometry_error=geometry_error,
+    ), status
+
+
+@bp.route("/plots/<int:plot_uid>/geometry", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def plot_geometry(plot_uid: int):
+    obj = load_current_or_404(Plot, plot_uid, edit=True)
+    collective = db.session.get(Collective, obj.collective_id)
+    form = GeometryForm()
+    form.source_document_id.choices = _document_choices(obj.collective_id)
+    status = 200
+    geometry_error = None
+    if request.method == "POST":
+        form.validate_on_submit()
+        try:
+            change = land.update_plot_geometry(
+                obj.uid,
+                _uploaded_geometry(form),
+                form.crs.data,
+                source_document_id=form.source_document_id.data,
+                reason=form.reason.data,
+                measured_area_m2=form.measured_area_m2.data,
+                accept_repair=form.accept_repair.data,
+            )
+        except DomainError as err:
+            geometry_error = _geometry_error(err)
+            if geometry_error is None:
+                _fail(form, err)
+            else:
+                db.session.rollback()
+            status = 422
+            obj = load_current_or_404(Plot, plot_uid, edit=True)
+        else:
+            db.session.commit()
+            flash(_("The boundary of plot %(code)s was revised.", code=change.plot.dkbm))
+            _report_change(change)
+            return redirect(url_for("registry.plot", plot_uid=change.plot.uid))
+    return render_template(
+        "registry/plot_form.html",
+        form=form,
+        collective=collective,
+        plot=obj,
+        geometry_error=geometry_error,
+    ), status
+
+
+@bp.post("/plots/<int:plot_uid>/contract")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def plot_assign(plot_uid: int):
+    obj = load_current_or_404(Plot, plot_uid, edit=True)
+    form = AssignForm()
+    form.contract_uid.choices = _contract_choices(obj.collective_id)
+    form.source_document_id.choices = _document_choices(obj.collective_id)
+    form.validate_on_submit()
+    try:
+        new = land.assign_plot_to_contract(
+            obj.uid,
+            form.contract_uid.data or None,
+            source_document_id=form.source_document_id.data,
+            reason=form.reason.data,
+        )
+    except DomainError as err:
+        _fail(form, err)
+        obj = load_current_or_404(Plot, plot_uid)
+        return _plot_page(obj, assign_form=form, status=422)
+    db.session.commit()
+    flash(_("The plot's contract was updated."))
+    return redirect(url_for("registry.plot", plot_uid=new.uid))
+
+
+# --------------------------------------------------------------------------------------------
+# Findings
+# --------------------------------------------------------------------------------------------
+
+FINDING_STATES: dict[str, Callable[[], str]] = {
+    "open": lambda: _("Open, to decide"),
+    "accepted": lambda: _("Accepted exception"),
+    "resolved": lambda: _("Resolved"),
+}
+
+
+@bp.route("/collectives/<int:collective_id>/findings")
+@roles_required(*STAFF)
+def collective_findings(collective_id: int):
+    collective = load_or_404(Collective, collective_id)
+    return _findings_page(collective)
+
+
+def _findings_page(
+    collective: Collective, *, error: str | None = None, error_id: int | None = None, status=200
+):
+    state = request.args.get("state") or None
+    if state not in (None, *land.FINDING_STATES):
+        state = None
+    page = _page()
+    rows = land.collective_findings(
+        collective.id, state=state, limit=PAGE + 1, offset=(page - 1) * PAGE
+    )
+    editable = can_edit(current_user, collective)
+    return render_template(
+        "registry/findings.html",
+        collective=collective,
+        rows=rows[:PAGE],
+        page=page,
+        has_next=len(rows) > PAGE,
+        state=state,
+        states={k: v() for k, v in FINDING_STATES.items()},
+        can_edit=editable,
+        decision_form=DecisionForm(formdata=None) if editable else None,
+        error=error,
+        error_id=error_id,
+    ), status
+
+
+@bp.post("/findings/<int:finding_id>/decision")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def finding_decide(finding_id: int):
+    finding = load_or_404(GeometryFinding, finding_id)
+    if not can_edit(current_user, finding):
+        abort(404)
+    form = DecisionForm()
+    form.validate_on_submit()
+    try:
+        land.decide_finding(finding.id, form.state.data or "", form.reason.data or "")
+    except DomainError as err:
+        db.session.rollback()
+        collective = db.session.get(Collective, finding.collective_id)
+        return _findings_page(collective, error=err.message, error_id=finding_id, status=422)
+    db.session.commit()
+    flash(_("The finding was decided."))
+    return redirect(url_for("registry.collective_findings", collective_id=finding.collective_id))

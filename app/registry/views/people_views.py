@@ -1,13 +1,385 @@
-from flask import render_template
+"""HTML pages for people and households: household, person, search, "my household", and the
+admin forms (register a person and admit them, create a household, add a member).
+
+Views only translate HTTP to a service call in app.registry.people and back; they commit once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth.models import Role
-from app.auth.scope import farmer_household_ids, roles_required
+from app.auth.scope import can_edit, farmer_household_ids, load_or_404, roles_required
+from app.core.codes import format_mu
+from app.core.errors import DomainError
+from app.divisions.models import Collective
+from app.extensions import db
+from app.geo.geometry import svg_path
+from app.registry import history, people, present
+from app.registry.lookup import load_current_or_404
+from app.registry.models import LAND_CLASSES, RELATIONS, Household, Membership, Person
 from app.registry.views import bp
+
+READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
+SEARCHERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
+
+# Pages of the rights, built by other parts of the registry: (path prefix, URL argument).
+RIGHT_ROUTES = {
+    "contract": ("/contracts/", "contract_uid"),
+    "plot": ("/plots/", "plot_uid"),
+    "homestead": ("/homesteads/", "homestead_uid"),
+    "share": ("/shares/", "holding_uid"),
+}
+
+
+def _right_endpoint(kind: str) -> str | None:
+    """The endpoint showing one right of ``kind``, if that page exists in this app."""
+    cache = current_app.extensions.setdefault("people_right_endpoints", {})
+    if kind not in cache:
+        prefix, arg = RIGHT_ROUTES[kind]
+        found = None
+        for rule in current_app.url_map.iter_rules():
+            if (
+                rule.rule.startswith(prefix)
+                and rule.arguments == {arg}
+                and rule.rule.count("/") == 2
+                and "GET" in (rule.methods or ())
+            ):
+                found = rule.endpoint
+                break
+        cache[kind] = found
+    return cache[kind]
+
+
+def right_href(kind: str, uid: int | None) -> str | None:
+    if uid is None:
+        return None
+    endpoint = _right_endpoint(kind)
+    if endpoint is None:
+        return None
+    return url_for(endpoint, **{RIGHT_ROUTES[kind][1]: uid})
+
+
+def fmt_m2(m2: float | None) -> str:
+    return "" if m2 is None else f"{float(m2):,.2f}"
+
+
+def fmt_mu(m2: float | None) -> str:
+    return "" if m2 is None else format_mu(float(m2))
+
+
+def plot_map(plots: list[Any], width: int = 480, height: int = 320) -> dict | None:
+    """Server-side SVG of plots: viewBox and one path per plot with geometry."""
+    shapes = [(p, to_shape(p.geom)) for p in plots if p.geom is not None]
+    if not shapes:
+        return None
+    view_box, ds = svg_path([s for _, s in shapes], width, height)
+    return {
+        "view_box": view_box,
+        "paths": [
+            {"d": d, "title": p.dkbm, "href": right_href("plot", p.uid)}
+            for (p, _s), d in zip(shapes, ds, strict=True)
+            if d
+        ],
+    }
+
+
+def helpers() -> dict:
+    return {
+        "fmt_m2": fmt_m2,
+        "fmt_mu": fmt_mu,
+        "right_href": right_href,
+        "land_classes": LAND_CLASSES,
+        "relations": RELATIONS,
+    }
+
+
+def household_context(household: Household) -> dict:
+    """Everything the household page (and "my household") shows, in a fixed number of queries."""
+    members = people.household_members(household.uid)
+    person_uids = [r.person.uid for r in members]
+    rights = people.household_rights(household.uid, person_uids)
+    view = present.household_view(household, current_user, members=members)
+    memberships = []
+    if person_uids:
+        memberships = db.session.execute(
+            select(Membership, Person.name, Collective.name)
+            .join(Person, (Person.uid == Membership.person_uid) & Person.end_lifespan.is_(None))
+            .join(Collective, Collective.id == Membership.collective_id)
+            .where(Membership.person_uid.in_(person_uids), Membership.end_lifespan.is_(None))
+            .order_by(Person.name, Membership.since)
+        ).all()
+    collective = db.session.get(Collective, household.collective_id)
+    return {
+        "household": household,
+        "collective": collective,
+        "view": view,
+        "rights": rights,
+        "memberships": [
+            {"person": name, "collective": cname, **present.membership_view(m)}
+            for m, name, cname in memberships
+        ],
+        "plot_map": plot_map(rights.plots),
+        "can_edit": can_edit(current_user, household),
+        "farmer": Role(current_user.role) == Role.FARMER,
+    }
+
+
+@bp.route("/households/<int:household_uid>")
+@roles_required(*READERS)
+def household(household_uid: int):
+    obj = load_current_or_404(Household, household_uid)
+    return render_template("registry/household.html", h=household_context(obj), **helpers())
 
 
 @bp.route("/my")
 @roles_required(Role.FARMER)
 def my_household():
-    ids = sorted(farmer_household_ids(current_user))
-    return render_template("registry/my_household.html", household_ids=ids)
+    households = []
+    for uid in sorted(farmer_household_ids(current_user)):
+        obj = history.current_of(Household, uid)
+        if obj is not None:
+            households.append(household_context(obj))
+    return render_template("registry/my_household.html", households=households, **helpers())
+
+
+@bp.route("/persons/<int:person_uid>")
+@roles_required(*READERS)
+def person(person_uid: int):
+    obj = load_current_or_404(Person, person_uid)
+    memberships = people.person_memberships(obj.uid)
+    open_ids = {m.collective_id for m in memberships if m.end_lifespan is None}
+    names = dict(
+        db.session.execute(
+            select(Collective.id, Collective.name).where(
+                Collective.id.in_({m.collective_id for m in memberships} or {-1})
+            )
+        ).all()
+    )
+    versions = history.versions(Person, obj.uid)
+    changes = []
+    previous = None
+    for v in versions:
+        changed = sorted(history.diff(previous, v)) if previous is not None else []
+        changes.append({"version": v, "fields": changed})
+        previous = v
+    return render_template(
+        "registry/person.html",
+        person=obj,
+        view=present.person_view(obj, current_user, open_ids),
+        memberships=[
+            {"collective": names.get(m.collective_id, ""), **present.membership_view(m)}
+            for m in memberships
+        ],
+        households=people.person_households(obj.uid),
+        changes=list(reversed(changes)),
+        **helpers(),
+    )
+
+
+@bp.route("/search")
+@roles_required(*SEARCHERS)
+def search():
+    q = request.args.get("q", "", type=str)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    hits, more = people.search(current_user, q, page=page)
+    scopes = present.collective_ids_of(h.uid for h in hits if h.kind == "person")
+    rows = []
+    for h in hits:
+        row = {"kind": h.kind, "label": h.label, "code": h.code, "href": None}
+        if h.kind == "person":
+            row["code"] = present.show_id_number(current_user, h.obj, scopes[h.uid])
+            row["href"] = url_for("registry.person", person_uid=h.uid)
+        elif h.kind == "household":
+            row["href"] = url_for("registry.household", household_uid=h.uid)
+        else:
+            row["href"] = right_href("share" if h.kind == "share" else h.kind, h.uid) or (
+                url_for("registry.household", household_uid=h.household_uid)
+                if h.household_uid
+                else None
+            )
+        rows.append(row)
+    return render_template(
+        "registry/search.html", q=q, rows=rows, page=page, more=more, searched=bool(q.strip())
+    )
+
+
+# --- admin forms
+
+
+def _choices(pairs: Any) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class RegisterPersonForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=80)])
+    id_number = StringField(_l("ID number"), validators=[DataRequired(), Length(max=40)])
+    sex = SelectField(
+        _l("Sex"),
+        choices=_choices(
+            [("", _l("(from the ID number)")), ("M", _l("Male")), ("F", _l("Female"))]
+        ),
+        validate_choice=True,
+    )
+    birth_date = DateField(_l("Birth date"), validators=[Optional()])
+    hukou_type = SelectField(
+        _l("Hukou"), choices=_choices(people.HUKOU_TYPES.items()), default="rural"
+    )
+    hukou_place = StringField(_l("Hukou place"), validators=[Optional(), Length(max=200)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    since = DateField(_l("Member since"), validators=[DataRequired()])
+    basis = SelectField(_l("Basis of membership"), choices=_choices(people.BASES.items()))
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class HouseholdForm(FlaskForm):
+    cbfbm = StringField(_l("Household code (CBFBM)"), validators=[DataRequired(), Length(max=40)])
+    name = StringField(_l("Household name"), validators=[Optional(), Length(max=80)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+    head_person_uid = SelectField(_l("Head of household"), coerce=int)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class MemberForm(FlaskForm):
+    person_uid = SelectField(_l("Person"), coerce=int)
+    relation = SelectField(
+        _l("Relation to the head"),
+        choices=_choices((k, v) for k, v in RELATIONS.items() if k != people.HEAD),
+    )
+    is_co_holder = BooleanField(_l("Co-holder of the household's rights"), default=True)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+def _fail(form: FlaskForm, err: DomainError) -> None:
+    """Roll back whatever the service wrote and show its message at the field it names."""
+    db.session.rollback()
+    target = getattr(form, err.field, None) if err.field else None
+    if target is not None and hasattr(target, "errors"):
+        target.errors = [*list(target.errors or []), err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+def _editable_collective(collective_id: int) -> Collective:
+    collective = load_or_404(Collective, collective_id)
+    if not can_edit(current_user, collective):
+        abort(404)
+    return collective
+
+
+def _person_choices(collective_id: int) -> list[SelectChoice]:
+    def text(p: Person) -> str:
+        return f"{p.name} ({present.show_id_number(current_user, p, [collective_id])})"
+
+    return _choices((p.uid, text(p)) for p in people.eligible_people(collective_id))
+
+
+@bp.route("/collectives/<int:collective_id>/persons/new", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def person_new(collective_id: int):
+    collective = _editable_collective(collective_id)
+    form = RegisterPersonForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            person_obj = people.register_person(
+                form.name.data,
+                form.id_number.data,
+                form.sex.data or None,
+                form.birth_date.data,
+                form.hukou_type.data,
+                form.hukou_place.data,
+                form.phone.data,
+                reason=form.reason.data,
+            )
+            people.admit_member(
+                person_obj.uid, collective.id, form.since.data, form.basis.data, form.reason.data
+            )
+        except DomainError as err:
+            _fail(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("%(name)s was registered as a member.", name=person_obj.name))
+            return redirect(url_for("registry.person", person_uid=person_obj.uid))
+    elif request.method == "POST":
+        status = 422
+    return render_template("registry/person_form.html", form=form, collective=collective), status
+
+
+def _next_cbfbm(collective: Collective) -> str:
+    top = db.session.scalar(
+        select(func.max(Household.cbfbm)).where(Household.collective_id == collective.id)
+    )
+    seq = int(top[14:]) + 1 if top and top[14:].isdigit() else 1
+    return f"{collective.fbfbm}{min(seq, 9999):04d}"
+
+
+@bp.route("/collectives/<int:collective_id>/households/new", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def household_new(collective_id: int):
+    collective = _editable_collective(collective_id)
+    form = HouseholdForm()
+    form.head_person_uid.choices = _person_choices(collective.id)
+    if request.method == "GET":
+        form.cbfbm.data = _next_cbfbm(collective)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            obj = people.create_household(
+                collective.id,
+                form.cbfbm.data,
+                form.name.data,
+                form.address.data,
+                form.head_person_uid.data,
+                form.reason.data,
+            )
+        except DomainError as err:
+            _fail(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Household %(code)s was created.", code=obj.cbfbm))
+            return redirect(url_for("registry.household", household_uid=obj.uid))
+    elif request.method == "POST":
+        status = 422
+    return render_template("registry/household_form.html", form=form, collective=collective), status
+
+
+@bp.route("/households/<int:household_uid>/members/new", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def household_member_new(household_uid: int):
+    obj = load_current_or_404(Household, household_uid, edit=True)
+    form = MemberForm()
+    form.person_uid.choices = _person_choices(obj.collective_id)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            people.add_household_member(
+                obj.uid,
+                form.person_uid.data,
+                form.relation.data,
+                form.is_co_holder.data,
+                form.reason.data,
+            )
+        except DomainError as err:
+            _fail(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The member was added."))
+            return redirect(url_for("registry.household", household_uid=obj.uid))
+    elif request.method == "POST":
+        status = 422
+    return render_template("registry/household_member_form.html", form=form, household=obj), status

@@ -1,0 +1,517 @@
+"""Import jobs: create, run (validate / promote), and hand long work to a background runner.
+
+The runner is chosen by configuration (IMPORT_RUNNER): ``rq`` when REDIS_URL is set (a worker
+started with ``flask import worker`` runs the jobs), otherwise a thread with its own app context
+in the web process (the embedded default). ``inline`` runs the job inside the caller (the command
+line does that, and so may tests). Whatever runs it, a job acts under the audit identity of the
+user who started it, and reports its progress in its own row (``done`` / ``total`` / ``phase``),
+committed once per window of features, which the job page shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import select, update
+
+from app.audit import trail
+from app.core.models import utcnow
+from app.divisions.models import Collective
+from app.extensions import db
+from app.geo import geometry as geo
+from app.imports import mapping as maps
+from app.imports import promote, staging
+from app.imports.models import ImportJob, ImportProblem, JobStatus
+from app.imports.readers import ImportRefused, StoredFile, open_vector, read_batches, store_root
+from app.imports.validate import ParcelSettings, ParcelValidator, Problem
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[ImportJob, str], None]
+
+_threads: dict[int, threading.Thread] = {}
+
+
+# --------------------------------------------------------------------------------------------
+# Creating jobs
+# --------------------------------------------------------------------------------------------
+
+
+def create_job(
+    kind: str,
+    stored: StoredFile,
+    *,
+    collective_id: int | None,
+    options: dict[str, Any],
+    members: StoredFile | None = None,
+) -> ImportJob:
+    """A queued job for a stored file, owned by the current audit actor."""
+    ctx = trail.current()
+    if ctx is None:
+        raise trail.AuditContextMissing("an import job needs an actor")
+    job = ImportJob(
+        kind=kind,
+        collective_id=collective_id,
+        status=JobStatus.QUEUED,
+        filename=stored.filename,
+        sha256=stored.sha256,
+        size=stored.size,
+        path=stored.key,
+        members_path=members.key if members else None,
+        members_filename=members.filename if members else None,
+        created_by=ctx.actor,
+        created_by_id=ctx.actor_id,
+        created_by_role=ctx.role,
+    )
+    job.options = options
+    db.session.add(job)
+    db.session.flush()
+    trail.record_event(
+        db.session,
+        "import.upload",
+        "import_job",
+        str(job.id),
+        details={"kind": kind, "file": stored.filename, "sha256": stored.sha256, **options},
+        collective_id=collective_id,
+    )
+    return job
+
+
+def job_file(job: ImportJob, members: bool = False) -> Path:
+    key = job.members_path if members else job.path
+    return store_root() / str(key)
+
+
+def _config(name: str, default: Any) -> Any:
+    return current_app.config.get(name, default)
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def _set(job: ImportJob, **fields: Any) -> None:
+    for k, v in fields.items():
+        setattr(job, k, v)
+    db.session.commit()
+
+
+def _fail(job: ImportJob, exc: ImportRefused | geo.GeoError) -> ImportJob:
+    db.session.rollback()
+    job = db.session.get(ImportJob, job.id)
+    _set(
+        job,
+        status=JobStatus.FAILED,
+        phase=None,
+        error_code=exc.code,
+        error_zh=exc.message_zh,
+        error_en=exc.message_en,
+        finished_at=utcnow(),
+    )
+    return job
+
+
+def _actor(job: ImportJob) -> trail.AuditContext:
+    return trail.AuditContext(
+        actor=job.created_by,
+        actor_id=job.created_by_id,
+        role=job.created_by_role,
+        reason=f"import job {job.id}: {job.filename}",
+        source_sha256=job.sha256,
+    )
+
+
+def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> ImportJob:
+    """Read, stage and check every feature; leave the job VALIDATED (or FAILED) with a summary."""
+    opts = job.options
+    _set(job, status=JobStatus.RUNNING, phase="reading", started_at=utcnow(), done=0)
+    staging.clear(db.session, job.id)
+    db.session.execute(ImportProblem.__table__.delete().where(ImportProblem.job_id == job.id))
+    try:
+        source = open_vector(job_file(job), job.filename, layer=opts.get("layer"))
+        crs = geo.require_crs(source.crs, opts.get("crs"))
+        mapping = maps.resolve(source.fields, opts.get("mapping"), maps.PARCEL_FIELDS)
+    except (ImportRefused, geo.GeoError) as exc:
+        return _fail(job, exc)
+
+    geometry_only = bool(opts.get("geometry_only"))
+    settings = ParcelSettings(
+        mapping=mapping,
+        source_crs=crs,
+        registry_srid=int(current_app.config["REGISTRY_SRID"]),
+        tolerance_m2=float(_config("OVERLAP_TOLERANCE_M2", 1.0)),
+        mismatch_percent=float(_config("IMPORT_AREA_MISMATCH_PERCENT", 10.0)),
+        geometry_only=geometry_only,
+    )
+    if job.collective_id is not None:
+        collective = db.session.get(Collective, job.collective_id)
+        settings.collective_id = collective.id
+        settings.fbfbm = collective.fbfbm
+    else:
+        settings.collectives = {
+            f: i for f, i in db.session.execute(select(Collective.fbfbm, Collective.id))
+        }
+    first_problems: list[Problem] = []
+    missing = maps.missing_required(mapping, maps.PARCEL_REQUIRED)
+    if missing and not geometry_only:
+        shown = ", ".join(source.fields[:30]) or "-"
+        first_problems.append(
+            Problem(
+                None,
+                None,
+                "missing_field",
+                "error",
+                f"文件缺少必填字段 {', '.join(missing)}，请指定字段对应关系（--map）。文件的字段：{shown}",
+                f"The file lacks the required field(s) {', '.join(missing)}; give a field "
+                f"mapping (--map). Its fields: {shown}",
+            )
+        )
+    staging.insert_problems(db.session, job.id, first_problems)
+
+    validator = ParcelValidator(
+        settings, fetch=lambda idx: staging.fetch_geometries(db.session, job.id, idx)
+    )
+    batch_size = int(
+        _config("IMPORT_BATCH_SEQUENTIAL", 100_000)
+        if source.sequential
+        else _config("IMPORT_BATCH", 20_000)
+    )
+    features = 0
+    total = max(source.features, 0)
+    _set(job, total=total)
+    try:
+        for batch in read_batches(
+            source, list(dict.fromkeys(mapping.values())), batch_size, encoding=opts.get("encoding")
+        ):
+            result = validator.check(batch)
+            staging.insert_rows(db.session, job.id, result.rows)
+            staging.insert_problems(db.session, job.id, result.problems)
+            features += len(batch)
+            _set(job, done=features, total=max(total, features))
+            if progress:
+                progress(job, "reading")
+    except (ImportRefused, geo.GeoError) as exc:
+        return _fail(job, exc)
+
+    _set(job, phase="checking")
+    if features == 0:
+        staging.insert_problems(
+            db.session,
+            job.id,
+            [
+                Problem(
+                    None, None, "no_features", "error", "文件中没有地块", "The file has no features"
+                )
+            ],
+        )
+    later: list[Problem] = []
+    if not geometry_only:
+        later += staging.duplicate_codes(db.session, job.id)
+        later += staging.codes_in_registry(db.session, job.id)
+        later += staging.unknown_households(db.session, job.id)
+    extent = validator.tracker.extent()
+    if validator.promotable_crs and extent is not None:
+        later += staging.registry_overlaps(
+            db.session, job.id, float(_config("OVERLAP_TOLERANCE_M2", 1.0)), extent
+        )
+    staging.insert_problems(db.session, job.id, later)
+    staging.mark_errors(db.session, job.id)
+    summary = staging.summarise(db.session, job.id, features)
+    summary.update(
+        crs=validator.describe_crs(),
+        mapping=mapping,
+        tolerance_m2=settings.tolerance_m2,
+        geometry_only=geometry_only,
+        driver=source.driver,
+        layer=source.layer,
+        extent=list(extent) if extent else None,
+    )
+    job.summary_json = _dumps(summary)
+    trail.record_event(
+        db.session,
+        "import.validate",
+        "import_job",
+        str(job.id),
+        details={k: summary[k] for k in ("features", "valid", "invalid", "warnings", "overlaps")}
+        | {"sha256": job.sha256},
+        collective_id=job.collective_id,
+    )
+    _set(job, status=JobStatus.VALIDATED, phase=None, finished_at=utcnow())
+    if progress:
+        progress(job, "validated")
+    return job
+
+
+def _dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def refusal(job: ImportJob, valid_only: bool) -> tuple[str, str, str] | None:
+    """Why this job may not be promoted (code, zh, en), or None."""
+    s = job.summary
+    if job.status != JobStatus.VALIDATED:
+        return (
+            "job_state",
+            f"导入任务当前状态为 {job.status}，不能入库",
+            f"The import job is {job.status} and cannot be promoted",
+        )
+    if s.get("file_errors"):
+        return (
+            "file_errors",
+            "文件整体存在错误（见报告），不能入库",
+            "The file as a whole has errors (see the report) and cannot be promoted",
+        )
+    if s.get("valid", 0) == 0:
+        return ("nothing_valid", "没有可入库的有效地块", "No valid feature to promote")
+    if s.get("invalid") and not valid_only:
+        return (
+            "has_errors",
+            f"{s['invalid']} 个要素有错误：默认全部入库或全部不入库；修正后重新导入，"
+            "或选择仅导入有效要素（--valid-only）",
+            f"{s['invalid']} features have errors: promotion is all or nothing by default; fix "
+            "them and import again, or promote only the valid ones (--valid-only)",
+        )
+    return None
+
+
+def promote_job(
+    job: ImportJob,
+    *,
+    valid_only: bool,
+    progress: ProgressFn | None = None,
+    recheck: bool = True,
+) -> ImportJob:
+    """Promote a VALIDATED job in one transaction (or refuse, saying why).
+
+    ``recheck`` repeats the registry checks (codes, overlaps) inside the promotion's transaction,
+    because the registry may have changed since the job was validated (the web flow: validate,
+    read the report, then promote). The command line validates and promotes back to back and
+    skips it; the unique index on current DKBM still guards codes there.
+    """
+    why = refusal(job, valid_only)
+    if why is not None:
+        if job.status == JobStatus.VALIDATED:
+            _set(job, error_code=why[0], error_zh=why[1], error_en=why[2])
+        return job
+    # Claim the job atomically: a second click (or worker) finds it no longer VALIDATED.
+    claimed = db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job.id, ImportJob.status == JobStatus.VALIDATED)
+        .values(status=JobStatus.PROMOTING, phase="promoting", done=0)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return db.session.get(ImportJob, job.id)
+    db.session.refresh(job)
+    try:
+        # The registry may have changed since validation: check codes and overlaps again,
+        # inside the promotion's own transaction.
+        if job.kind == "parcels":
+            n = _promote_parcels(job, valid_only, recheck)
+        else:
+            from app.imports.households import promote_households_job
+
+            n = promote_households_job(job, valid_only)
+        if n is None:
+            return job
+        job.promoted = n
+        job.status = JobStatus.PROMOTED
+        job.phase = None
+        job.error_code = job.error_zh = job.error_en = None
+        job.finished_at = utcnow()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        job = db.session.get(ImportJob, job.id)
+        _set(job, status=JobStatus.VALIDATED, phase=None)
+        raise
+    if progress:
+        progress(job, "promoted")
+    return job
+
+
+def _promote_parcels(job: ImportJob, valid_only: bool, recheck: bool) -> int | None:
+    s = job.summary
+    if not recheck:
+        with trail.because("import.promote", source_sha256=job.sha256):
+            n = promote.promote_parcels(db.session, job, valid_only=valid_only)
+        staging.clear(db.session, job.id)
+        return n
+    db.session.execute(
+        ImportProblem.__table__.delete().where(
+            ImportProblem.job_id == job.id,
+            ImportProblem.problem.in_(("code_in_registry", "registry_overlap")),
+        )
+    )
+    again = staging.codes_in_registry(db.session, job.id)
+    if s.get("crs", {}).get("validation") == s.get("crs", {}).get("registry") and s.get("extent"):
+        again += staging.registry_overlaps(
+            db.session, job.id, float(_config("OVERLAP_TOLERANCE_M2", 1.0)), tuple(s["extent"])
+        )
+    if again:
+        staging.insert_problems(db.session, job.id, again)
+        staging.mark_errors(db.session, job.id)
+        summary = staging.summarise(db.session, job.id, s["features"])
+        job.summary_json = _dumps({**s, **summary})
+        if not valid_only or summary["valid"] == 0:
+            job.status = JobStatus.VALIDATED
+            job.phase = None
+            why = refusal(job, valid_only) or ("changed", "", "")
+            job.error_code, job.error_zh, job.error_en = why
+            db.session.commit()
+            return None
+    with trail.because("import.promote", source_sha256=job.sha256):
+        n = promote.promote_parcels(db.session, job, valid_only=valid_only)
+    staging.clear(db.session, job.id)
+    return n
+
+
+def run_parcels(
+    job: ImportJob,
+    *,
+    dry_run: bool,
+    valid_only: bool,
+    progress: ProgressFn | None = None,
+) -> ImportJob:
+    """The command line's whole run: validate, then promote unless dry-run (or refused)."""
+    job = validate_parcels(job, progress)
+    if job.status != JobStatus.VALIDATED:
+        return job
+    if dry_run:
+        staging.clear(db.session, job.id)
+        db.session.commit()
+        return job
+    job = promote_job(job, valid_only=valid_only, progress=progress, recheck=False)
+    if job.status == JobStatus.VALIDATED:  # refused: say so, and free the scratch rows
+        staging.clear(db.session, job.id)
+        _set(job, status=JobStatus.REFUSED)
+    return job
+
+
+def discard(job: ImportJob) -> None:
+    """Drop a validated job's staged rows; the report stays."""
+    staging.clear(db.session, job.id)
+    job.status = JobStatus.DISCARDED
+    trail.record_event(
+        db.session, "import.discard", "import_job", str(job.id), collective_id=job.collective_id
+    )
+
+
+def execute(job_id: int, action: str, **kw: Any) -> None:
+    """Run one action of a job under its owner's audit identity (thread, RQ worker or inline)."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        return
+    with trail.acting(_actor(job)):
+        try:
+            if action == "validate":
+                if job.kind == "parcels":
+                    validate_parcels(job)
+                else:
+                    from app.imports.households import validate_households_job
+
+                    validate_households_job(job)
+            elif action == "promote":
+                promote_job(job, valid_only=bool(kw.get("valid_only")))
+            else:  # pragma: no cover - programming error
+                raise ValueError(action)
+        except Exception:
+            log.exception("import job %s failed", job_id)
+            db.session.rollback()
+            job = db.session.get(ImportJob, job_id)
+            if job is not None and job.status in JobStatus.ACTIVE:
+                _set(
+                    job,
+                    status=JobStatus.FAILED,
+                    phase=None,
+                    error_code="internal",
+                    error_zh="导入过程中出现内部错误，未写入任何登记数据",
+                    error_en="The import failed on our side; nothing was written to the registry",
+                    finished_at=utcnow(),
+                )
+
+
+# --------------------------------------------------------------------------------------------
+# Background runners
+# --------------------------------------------------------------------------------------------
+
+
+def runner(app: Flask) -> str:
+    chosen = app.config.get("IMPORT_RUNNER", "auto")
+    if chosen == "auto":
+        return "rq" if app.config.get("REDIS_URL") else "thread"
+    return chosen
+
+
+def queue(app: Flask):
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(
+        app.config.get("IMPORT_QUEUE", "sanquan-imports"),
+        connection=Redis.from_url(app.config["REDIS_URL"]),
+    )
+
+
+def enqueue(job_id: int, action: str, **kw: Any) -> str:
+    """Start a job's action in the background; returns the runner used."""
+    app = current_app._get_current_object()
+    how = runner(app)
+    if how == "rq":
+        queue(app).enqueue(rq_task, job_id, action, kw, job_timeout=6 * 3600)
+    elif how == "thread":
+        thread = threading.Thread(
+            target=_thread_main,
+            args=(app, job_id, action, kw),
+            name=f"import-{job_id}",
+            daemon=True,
+        )
+        _threads[job_id] = thread
+        thread.start()
+    else:
+        execute(job_id, action, **kw)
+    return how
+
+
+def _thread_main(app: Flask, job_id: int, action: str, kw: dict[str, Any]) -> None:
+    try:
+        with app.app_context():
+            try:
+                execute(job_id, action, **kw)
+            finally:
+                db.session.remove()
+    finally:
+        _threads.pop(job_id, None)
+
+
+def wait(job_id: int, timeout: float | None = None) -> None:
+    """Join a job's thread (tests, and a clean shutdown)."""
+    thread = _threads.get(job_id)
+    if thread is not None:
+        thread.join(timeout)
+
+
+def rq_task(job_id: int, action: str, kw: dict[str, Any]) -> None:
+    """The RQ entry point: inside the worker's app context (``flask import worker``), or a new
+    app built from the environment when the worker was started some other way."""
+    if has_app_context():
+        try:
+            execute(job_id, action, **kw)
+        finally:
+            db.session.remove()
+        return
+    from app import create_app
+
+    with create_app().app_context():
+        try:
+            execute(job_id, action, **kw)
+        finally:
+            db.session.remove()

@@ -1,0 +1,414 @@
+"""The staging table: features written window by window, then checked set-based in SQL.
+
+Everything that needs the whole file or the registry runs here as a handful of statements over
+the staged rows instead of a query per feature: duplicate codes inside the file (GROUP BY),
+codes already in the registry (a join on dkbm), overlaps with current plots (a spatial join that
+uses the plot table's spatial index: ``&&`` + ST_Relate on PostGIS, the SpatialIndex virtual table
+on SpatiaLite) and plots whose household (CBFBM) is unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import shapely
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from app.core.spatial import registry_srid
+from app.imports.models import ImportJob, ImportProblem, ImportStaging
+from app.imports.validate import Problem
+
+STAGING = ImportStaging.__table__
+PROBLEMS = ImportProblem.__table__
+
+#: Problem codes that are about the geometry (for the report's geometry count).
+GEOMETRY_PROBLEMS = frozenset(
+    {
+        "empty",
+        "not_polygon",
+        "ring_self_intersection",
+        "self_intersection",
+        "too_few_points",
+        "hole_outside_shell",
+        "nested_holes",
+        "disconnected_interior",
+        "nested_shells",
+        "duplicate_rings",
+        "invalid_coordinate",
+        "ring_not_closed",
+        "other",
+    }
+)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+#: Staged columns, in the order insert_rows() writes them.
+COLUMNS = (
+    "job_id",
+    "idx",
+    "batch",
+    "ok",
+    "valid_geom",
+    "collective_id",
+    "dkbm",
+    "name",
+    "land_class",
+    "land_use",
+    "is_basic_farmland",
+    "contract_area_m2",
+    "measured_area_m2",
+    "east",
+    "south",
+    "west",
+    "north",
+    "cbfbm",
+    "wkb_sha256",
+    "wkb",
+)
+_CHUNK = 10_000
+
+
+def insert_rows(session: Session, job_id: int, rows: list[tuple[Any, ...]]) -> None:
+    """Stage one window, as fast as each database takes rows in bulk.
+
+    PostgreSQL: COPY FROM STDIN on the session's own connection (same transaction). SQLite: the
+    driver's executemany with plain tuples, in chunks (SQLAlchemy's per-row parameter processing
+    would cost more than SQLite's insert itself). Scratch rows only: the registry is written by
+    promote.py with Core executemany.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    cols = ", ".join(COLUMNS)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY import_staging ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((job_id, *row[1:]))
+        return
+    sql = f"INSERT INTO import_staging ({cols}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    values = [(job_id, *row[1:]) for row in rows]
+    for part in _chunks(values, _CHUNK):
+        conn.exec_driver_sql(sql, part)
+
+
+def insert_problems(session: Session, job_id: int, problems: Iterable[Problem]) -> None:
+    rows = [p.row(job_id) for p in problems]
+    if rows:
+        session.execute(insert(PROBLEMS), rows)
+
+
+def fetch_geometries(
+    session: Session, job_id: int, indices: list[int]
+) -> dict[int, tuple[Any, str | None]]:
+    """{idx: (geometry, dkbm)} of staged features with valid geometry (for cross-window checks)."""
+    out: dict[int, tuple[Any, str | None]] = {}
+    for part in _chunks(indices, 5000):
+        result = session.execute(
+            select(STAGING.c.idx, STAGING.c.dkbm, STAGING.c.wkb).where(
+                STAGING.c.job_id == job_id,
+                STAGING.c.valid_geom.is_(True),
+                STAGING.c.idx.in_(part),
+            )
+        )
+        for idx, dkbm, wkb in result:
+            out[idx] = (shapely.from_wkb(bytes(wkb)), dkbm)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Set-based checks against the whole file and the registry
+# --------------------------------------------------------------------------------------------
+
+
+def duplicate_codes(session: Session, job_id: int) -> list[Problem]:
+    """Codes that occur more than once in the file: every occurrence is an error."""
+    dup = (
+        select(STAGING.c.dkbm, func.count().label("n"))
+        .where(STAGING.c.job_id == job_id, STAGING.c.dkbm.is_not(None))
+        .group_by(STAGING.c.dkbm)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    rows = session.execute(
+        select(STAGING.c.idx, STAGING.c.dkbm, dup.c.n)
+        .join(dup, dup.c.dkbm == STAGING.c.dkbm)
+        .where(STAGING.c.job_id == job_id)
+        .order_by(STAGING.c.idx)
+    )
+    return [
+        Problem(
+            idx,
+            code,
+            "duplicate_code",
+            "error",
+            f"地块编码 {code} 在文件中出现 {n} 次",
+            f"Plot code {code} occurs {n} times in the file",
+        )
+        for idx, code, n in rows
+    ]
+
+
+def codes_in_registry(session: Session, job_id: int) -> list[Problem]:
+    """Codes that a current plot of the registry already has."""
+    rows = session.execute(
+        text(
+            "SELECT s.idx, s.dkbm, p.uid FROM import_staging s JOIN plot p "
+            "ON p.dkbm = s.dkbm AND p.end_lifespan IS NULL "
+            "WHERE s.job_id = :job ORDER BY s.idx"
+        ),
+        {"job": job_id},
+    )
+    return [
+        Problem(
+            idx,
+            code,
+            "code_in_registry",
+            "error",
+            f"地块编码 {code} 已被登记库中的现有地块使用",
+            f"Plot code {code} is already used by a current plot of the registry",
+            other_uid=uid,
+            other_code=code,
+        )
+        for idx, code, uid in rows
+    ]
+
+
+_OVERLAP_SQL = {
+    # One set-based join: the GiST index on plot.geom answers &&, ST_Relate keeps pairs whose
+    # interiors meet (neighbours that only touch are dropped before the overlay).
+    "postgresql": """
+        SELECT idx, dkbm, uid, other, area FROM (
+          SELECT s.idx, s.dkbm, p.uid, p.dkbm AS other,
+                 ST_Area(ST_Intersection(s.g, p.geom)) AS area
+          FROM (SELECT idx, dkbm, ST_GeomFromWKB(wkb, :srid) AS g FROM import_staging
+                WHERE job_id = :job AND valid_geom) s
+          JOIN plot p ON p.geom && s.g AND ST_Relate(s.g, p.geom, 'T********')
+          WHERE p.end_lifespan IS NULL
+        ) q WHERE area > :tol ORDER BY idx, uid
+    """,
+    # SpatiaLite: the R*Tree of plot.geom through the SpatialIndex virtual table.
+    "sqlite": """
+        SELECT idx, dkbm, uid, other, area FROM (
+          SELECT s.idx AS idx, s.dkbm AS dkbm, p.uid AS uid, p.dkbm AS other,
+                 ST_Area(ST_Intersection(s.g, p.geom)) AS area
+          FROM (SELECT idx, dkbm, GeomFromWKB(wkb, :srid) AS g FROM import_staging
+                WHERE job_id = :job AND valid_geom) s
+          JOIN plot p ON p.ROWID IN (
+              SELECT ROWID FROM SpatialIndex
+              WHERE f_table_name = 'plot' AND f_geometry_column = 'geom'
+                AND search_frame = s.g)
+          WHERE p.end_lifespan IS NULL AND ST_Relate(s.g, p.geom, 'T********') = 1
+        ) q WHERE area > :tol ORDER BY idx, uid
+    """,
+}
+
+_ANY_PLOT_SQL = {
+    "postgresql": "SELECT 1 FROM plot WHERE geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, :srid) "
+    "AND end_lifespan IS NULL LIMIT 1",
+    "sqlite": "SELECT 1 FROM SpatialIndex WHERE f_table_name = 'plot' "
+    "AND f_geometry_column = 'geom' AND search_frame = BuildMbr(:x0, :y0, :x1, :y1, :srid) LIMIT 1",
+}
+
+
+def registry_overlaps(
+    session: Session,
+    job_id: int,
+    tolerance: float,
+    extent: tuple[float, float, float, float] | None = None,
+) -> list[Problem]:
+    """Staged plots overlapping current registry plots by more than ``tolerance`` m².
+
+    ``extent`` (the staged features' bounds) lets one index probe answer the common case, a
+    collective's first import into an area with no plots yet, without touching every row.
+    """
+    dialect = session.get_bind().dialect.name
+    srid = registry_srid()
+    if extent is not None:
+        x0, y0, x1, y1 = extent
+        near = session.execute(
+            text(_ANY_PLOT_SQL[dialect]),
+            {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "srid": srid},
+        ).first()
+        if near is None:
+            return []
+    rows = session.execute(
+        text(_OVERLAP_SQL[dialect]), {"job": job_id, "tol": tolerance, "srid": srid}
+    )
+    return [
+        Problem(
+            idx,
+            code,
+            "registry_overlap",
+            "error",
+            f"与登记库中的地块 {other} 重叠 {area:.2f} 平方米，超过容差",
+            f"Overlaps registry plot {other} by {area:.2f} m², more than the tolerance",
+            other_uid=uid,
+            other_code=other,
+            area_m2=float(area),
+        )
+        for idx, code, uid, other, area in rows
+    ]
+
+
+def unknown_households(session: Session, job_id: int) -> list[Problem]:
+    """CBFBM naming no current household of the plot's collective. A warning: the plot can be
+    registered unlinked (reserve land has no household), and linked once the household exists."""
+    rows = session.execute(
+        text(
+            "SELECT s.idx, s.dkbm, s.cbfbm FROM import_staging s "
+            "LEFT JOIN household h ON h.cbfbm = s.cbfbm AND h.end_lifespan IS NULL "
+            "AND h.collective_id = s.collective_id "
+            "WHERE s.job_id = :job AND s.cbfbm IS NOT NULL AND h.id IS NULL ORDER BY s.idx"
+        ),
+        {"job": job_id},
+    )
+    return [
+        Problem(
+            idx,
+            code,
+            "household_unknown",
+            "warning",
+            f"承包方编码 {cbfbm} 不是本集体的现有承包方，地块将不关联承包方",
+            f"Household code {cbfbm} is not a current household of the collective; the plot "
+            "will not be linked to a household",
+            other_code=cbfbm,
+        )
+        for idx, code, cbfbm in rows
+    ]
+
+
+def mark_errors(session: Session, job_id: int) -> None:
+    """A staged row is promotable only when no error names it."""
+    bad = select(PROBLEMS.c.idx).where(
+        PROBLEMS.c.job_id == job_id,
+        PROBLEMS.c.severity == "error",
+        PROBLEMS.c.idx.is_not(None),
+    )
+    session.execute(
+        update(STAGING).where(STAGING.c.job_id == job_id, STAGING.c.idx.in_(bad)).values(ok=False)
+    )
+
+
+def clear(session: Session, job_id: int) -> None:
+    session.execute(delete(STAGING).where(STAGING.c.job_id == job_id))
+
+
+# --------------------------------------------------------------------------------------------
+# Summary and report
+# --------------------------------------------------------------------------------------------
+
+
+def summarise(session: Session, job_id: int, features: int) -> dict[str, int]:
+    """Counts for the job page and the report."""
+
+    def count(*where: Any, distinct: bool = False) -> int:
+        col = func.count(func.distinct(PROBLEMS.c.idx)) if distinct else func.count()
+        return int(
+            session.scalar(
+                select(col).select_from(PROBLEMS).where(PROBLEMS.c.job_id == job_id, *where)
+            )
+            or 0
+        )
+
+    file_errors = count(PROBLEMS.c.idx.is_(None), PROBLEMS.c.severity == "error")
+    invalid = count(PROBLEMS.c.idx.is_not(None), PROBLEMS.c.severity == "error", distinct=True)
+    valid = 0 if file_errors else max(features - invalid, 0)
+    return {
+        "features": features,
+        "valid": valid,
+        "invalid": features - valid,
+        "file_errors": file_errors,
+        "errors": count(PROBLEMS.c.severity == "error"),
+        "warnings": count(PROBLEMS.c.severity == "warning"),
+        "geometry_invalid": count(
+            PROBLEMS.c.problem.in_(GEOMETRY_PROBLEMS), PROBLEMS.c.severity == "error", distinct=True
+        ),
+        "overlaps": count(PROBLEMS.c.problem == "overlap", PROBLEMS.c.idx < PROBLEMS.c.other_idx)
+        + count(PROBLEMS.c.problem == "registry_overlap"),
+    }
+
+
+def iter_problems(session: Session, job_id: int, *, limit: int | None = None, offset: int = 0):
+    q = (
+        select(ImportProblem)
+        .where(ImportProblem.job_id == job_id)
+        .order_by(ImportProblem.idx.is_not(None), ImportProblem.idx, ImportProblem.id)
+        .offset(offset)
+    )
+    if limit is not None:
+        q = q.limit(limit)
+        return list(session.scalars(q))
+    return session.scalars(q.execution_options(yield_per=2000))
+
+
+def problem_dict(p: ImportProblem) -> dict[str, Any]:
+    return {
+        "index": p.idx,
+        "code": p.code,
+        "problem": p.problem,
+        "severity": p.severity,
+        "message_zh": p.message_zh,
+        "message_en": p.message_en,
+    }
+
+
+def overlap_dict(p: ImportProblem) -> dict[str, Any]:
+    if p.problem == "overlap":
+        return {
+            "a": {"index": p.idx, "code": p.code},
+            "b": {"index": p.other_idx, "code": p.other_code},
+            "area_m2": round(p.area_m2 or 0.0, 4),
+            "with": "file",
+        }
+    return {
+        "a": {"index": p.idx, "code": p.code},
+        "b": {"uid": p.other_uid, "code": p.other_code},
+        "area_m2": round(p.area_m2 or 0.0, 4),
+        "with": "registry",
+    }
+
+
+def overlaps(session: Session, job_id: int) -> Iterator[ImportProblem]:
+    q = (
+        select(ImportProblem)
+        .where(
+            ImportProblem.job_id == job_id,
+            ((ImportProblem.problem == "overlap") & (ImportProblem.idx < ImportProblem.other_idx))
+            | (ImportProblem.problem == "registry_overlap"),
+        )
+        .order_by(ImportProblem.idx, ImportProblem.id)
+    )
+    return session.scalars(q.execution_options(yield_per=2000))
+
+
+def write_report(session: Session, job: ImportJob, out: IO[str]) -> None:
+    """The JSON report, streamed: problems and overlaps are written as they are read, so a file
+    with a problem on every one of 300k features does not build one huge list in memory."""
+    summary = job.summary
+    head = {
+        "job": job.id,
+        "kind": job.kind,
+        "file": job.filename,
+        "sha256": job.sha256,
+        "status": job.status,
+        "promoted": job.promoted,
+        **{k: v for k, v in summary.items() if k not in {"problems", "overlaps"}},
+    }
+    text_head = json.dumps(head, ensure_ascii=False, indent=1)
+    out.write(text_head[:-2] + ",\n")  # reopen the object to append the two lists
+    out.write(' "overlaps": [')
+    for i, p in enumerate(overlaps(session, job.id)):
+        out.write(("," if i else "") + "\n  " + json.dumps(overlap_dict(p), ensure_ascii=False))
+    out.write("\n ],\n")
+    out.write(' "problems": [')
+    for i, p in enumerate(iter_problems(session, job.id)):
+        out.write(("," if i else "") + "\n  " + json.dumps(problem_dict(p), ensure_ascii=False))
+    out.write("\n ]\n}\n")

@@ -1,0 +1,669 @@
+"""Checking a parcels file, one window of features at a time, vectorised.
+
+Per window (``ParcelValidator.check``): decode the WKB, choose the CRS to judge geometry in,
+reproject in one PROJ call, test validity / type / parts / size for the whole array at once (GEOS
+is only asked for a reason on the few features that fail), map and check the attributes, and find
+overlaps inside the window (app.geo.geometry.overlap_pairs) and with earlier windows
+(``OverlapTracker``, which keeps only each earlier feature's bounding box and fetches the few
+earlier geometries it needs back from the staging table). Checks that need the whole file or the
+registry (duplicate codes, overlaps with current plots, unknown households) run afterwards as
+set-based SQL in staging.py.
+
+CRS decision (documented in the report as ``crs``): geometry is judged in the registry CRS when
+the data lies inside that CRS's area of use (pyproj ``CRS.area_of_use``). Data outside it can never
+be promoted (a file-level error says why): a Gauss-Krüger zone far from its central meridian
+distorts areas beyond any tolerance, or cannot project at all. A dry run still judges such data
+honestly, in the file's own CRS when it is projected, else in the UTM zone of the data, so that
+validity, areas and overlap tolerances mean square metres.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
+
+from app.core import codes
+from app.geo import geometry as geo
+from app.registry.models import LAND_CLASSES
+
+__all__ = ["BatchResult", "OverlapTracker", "ParcelValidator", "Problem"]
+
+
+#: Text attributes and their column widths in the registry.
+TEXT_LIMITS = {"DKMC": 80, "TDLYLX": 8, "DKDZ": 100, "DKNZ": 100, "DKXZ": 100, "DKBZ": 100}
+
+
+@dataclass(slots=True)
+class Problem:
+    idx: int | None  # feature index in the file; None for the whole file
+    code: str | None  # the feature's DKBM / CBFBM as read
+    problem: str
+    severity: str  # "error" | "warning"
+    message_zh: str
+    message_en: str
+    other_idx: int | None = None
+    other_code: str | None = None
+    other_uid: int | None = None
+    area_m2: float | None = None
+
+    def row(self, job_id: int) -> dict[str, Any]:
+        return {
+            "job_id": job_id,
+            "idx": self.idx,
+            "code": self.code[:64] if self.code else self.code,
+            "problem": self.problem,
+            "severity": self.severity,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+            "other_idx": self.other_idx,
+            "other_code": self.other_code,
+            "other_uid": self.other_uid,
+            "area_m2": self.area_m2,
+        }
+
+
+@dataclass
+class BatchResult:
+    rows: list[tuple[Any, ...]]  # staging rows, in staging.COLUMNS order
+    problems: list[Problem]
+    valid_geoms: int
+
+
+# --------------------------------------------------------------------------------------------
+# Value conversion
+# --------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    """A cell as text; None for null/empty. Integral numbers lose their ".0"."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = str(value).strip()
+    return text or None
+
+
+def _number(value: Any) -> float | None | str:
+    """A numeric cell as float; None for null; the original text when it is not a number."""
+    if value is None:
+        return None
+    if isinstance(value, int | float | np.number):
+        v = float(value)
+        return None if math.isnan(v) else v
+    text = str(value).strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return str(value)
+
+
+_YES = {"1", "是", "Y", "YES", "TRUE", "T"}
+_NO = {"2", "0", "否", "N", "NO", "FALSE", "F"}
+
+
+def parse_flag(value: Any) -> bool | None:
+    """NY/T 2539 是否 codes (1 = yes, 2 = no) and the usual spellings; None if unreadable."""
+    text = _text(value)
+    if text is None:
+        return False
+    upper = text.upper()
+    if upper in _YES:
+        return True
+    if upper in _NO:
+        return False
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# CRS plan
+# --------------------------------------------------------------------------------------------
+
+
+def _lonlat_bounds(bounds: tuple[float, float, float, float], src: CRS) -> tuple[float, ...]:
+    t = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
+    return tuple(t.transform_bounds(*bounds, densify_pts=21))
+
+
+def _inside(lonlat: tuple[float, ...], crs: CRS) -> bool:
+    aou = crs.area_of_use
+    if aou is None:
+        return True
+    w, s, e, n = lonlat
+    return w >= aou.west and e <= aou.east and s >= aou.south and n <= aou.north
+
+
+def _utm_for(lonlat: tuple[float, ...]) -> CRS:
+    w, s, e, n = lonlat
+    found = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(
+            west_lon_degree=w, south_lat_degree=s, east_lon_degree=e, north_lat_degree=n
+        ),
+    )
+    if not found:  # pragma: no cover - every point on earth has a UTM zone
+        return CRS.from_epsg(3857)
+    return CRS.from_authority(found[0].auth_name, found[0].code)
+
+
+def _label(crs: CRS) -> str:
+    auth = crs.to_authority(min_confidence=70)
+    return f"{auth[0]}:{auth[1]}" if auth else crs.name
+
+
+# --------------------------------------------------------------------------------------------
+# Overlaps across windows
+# --------------------------------------------------------------------------------------------
+
+
+class OverlapTracker:
+    """Finds overlaps between a new window and all earlier ones, keeping only bounding boxes.
+
+    Memory is 40 bytes per valid earlier feature (four float64 bounds and the index). Earlier
+    geometries are fetched from staging only for the candidates whose box meets a new one.
+    """
+
+    def __init__(self) -> None:
+        self._bounds = np.empty((0, 4))
+        self._idx = np.empty(0, dtype=np.int64)
+        self._n = 0
+
+    def _append(self, bounds: np.ndarray, idx: np.ndarray) -> None:
+        need = self._n + len(idx)
+        if need > len(self._idx):
+            cap = max(need, 2 * len(self._idx), 1024)
+            nb = np.empty((cap, 4))
+            ni = np.empty(cap, dtype=np.int64)
+            nb[: self._n] = self._bounds[: self._n]
+            ni[: self._n] = self._idx[: self._n]
+            self._bounds, self._idx = nb, ni
+        self._bounds[self._n : need] = bounds
+        self._idx[self._n : need] = idx
+        self._n = need
+
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """Bounds of every valid feature seen so far (None before the first)."""
+        if not self._n:
+            return None
+        b = self._bounds[: self._n]
+        return (
+            float(b[:, 0].min()),
+            float(b[:, 1].min()),
+            float(b[:, 2].max()),
+            float(b[:, 3].max()),
+        )
+
+    def add_and_check(
+        self,
+        geoms: np.ndarray,
+        idx: np.ndarray,
+        tolerance: float,
+        fetch: Callable[[list[int]], dict[int, tuple[Any, str | None]]],
+    ) -> list[tuple[int, str | None, int, float]]:
+        """Pairs (earlier idx, its code, new idx, area) overlapping beyond ``tolerance``; then
+        remember the new window's boxes. ``geoms`` are the window's valid polygonal geometries,
+        ``idx`` their indices; ``fetch`` returns {idx: (geometry, code)} of earlier features."""
+        pairs: list[tuple[int, str | None, int, float]] = []
+        if len(geoms) and self._n:
+            nb = shapely.bounds(geoms)
+            minx, miny = nb[:, 0].min(), nb[:, 1].min()
+            maxx, maxy = nb[:, 2].max(), nb[:, 3].max()
+            old = self._bounds[: self._n]
+            near = np.flatnonzero(
+                (old[:, 0] <= maxx)
+                & (old[:, 2] >= minx)
+                & (old[:, 1] <= maxy)
+                & (old[:, 3] >= miny)
+            )
+            if near.size:
+                tree = shapely.STRtree(geoms)
+                boxes = shapely.box(old[near, 0], old[near, 1], old[near, 2], old[near, 3])
+                qi, ti = tree.query(boxes)
+                if qi.size:
+                    old_idx = np.unique(self._idx[near[qi]])
+                    new_local = np.unique(ti)
+                    earlier = fetch(old_idx.tolist())
+                    old_list = [i for i in old_idx.tolist() if i in earlier]
+                    group = np.empty(len(old_list) + len(new_local), dtype=object)
+                    group[: len(old_list)] = [earlier[i][0] for i in old_list]
+                    group[len(old_list) :] = geoms[new_local]
+                    k = len(old_list)
+                    for a, b, area in geo.overlap_pairs(group, tolerance):
+                        if a < k <= b:  # one earlier, one new: pairs inside a window are known
+                            first = old_list[a]
+                            pairs.append(
+                                (first, earlier[first][1], int(idx[new_local[b - k]]), area)
+                            )
+        if len(geoms):
+            self._append(shapely.bounds(geoms), idx)
+        return pairs
+
+
+# --------------------------------------------------------------------------------------------
+# The validator
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ParcelSettings:
+    mapping: dict[str, str]  # NY/T field -> file field
+    source_crs: CRS
+    registry_srid: int
+    tolerance_m2: float = 1.0
+    mismatch_percent: float = 10.0
+    geometry_only: bool = False
+    collective_id: int | None = None
+    fbfbm: str | None = None
+    collectives: dict[str, int] = field(default_factory=dict)  # county import: FBFBM -> id
+
+
+def overlap_problems(i: int, ci: str | None, j: int, cj: str | None, area: float) -> list[Problem]:
+    zh = "与文件中第 {o} 个地块（{c}）重叠 {a:.2f} 平方米，超过容差"
+    en = "Overlaps feature {o} ({c}) of the file by {a:.2f} m², more than the tolerance"
+    return [
+        Problem(
+            a,
+            ca,
+            "overlap",
+            "error",
+            zh.format(o=b, c=cb or "-", a=area),
+            en.format(o=b, c=cb or "-", a=area),
+            other_idx=b,
+            other_code=cb,
+            area_m2=area,
+        )
+        for a, ca, b, cb in ((i, ci, j, cj), (j, cj, i, ci))
+    ]
+
+
+class ParcelValidator:
+    """Stateful across windows: the CRS plan, the overlap tracker, file-level findings."""
+
+    def __init__(
+        self,
+        settings: ParcelSettings,
+        fetch: Callable[[list[int]], dict[int, tuple[Any, str | None]]],
+    ) -> None:
+        self.s = settings
+        self.fetch = fetch
+        self.registry_crs = CRS.from_epsg(settings.registry_srid)
+        self.validation_crs: CRS | None = None
+        self.inside_registry_area = True
+        self.file_problems: list[Problem] = []
+        self._reported: set[str] = set()
+        self.tracker = OverlapTracker()
+        self.codes: dict[int, str | None] = {}  # only for the current window
+
+    # ---- file level
+
+    def _file_problem(self, problem: str, zh: str, en: str) -> Problem | None:
+        if problem in self._reported:
+            return None
+        self._reported.add(problem)
+        p = Problem(None, None, problem, "error", zh, en)
+        self.file_problems.append(p)
+        return p
+
+    @property
+    def promotable_crs(self) -> bool:
+        return (
+            self.inside_registry_area
+            and self.validation_crs is not None
+            and self.validation_crs.equals(self.registry_crs)
+        )
+
+    def describe_crs(self) -> dict[str, str | None]:
+        return {
+            "source": _label(self.s.source_crs),
+            "validation": _label(self.validation_crs) if self.validation_crs else None,
+            "registry": f"EPSG:{self.s.registry_srid}",
+        }
+
+    def _plan(self, geoms: np.ndarray) -> list[Problem]:
+        """Choose the validation CRS from the first window with geometry; check each window lies
+        inside the registry CRS's area of use."""
+        present = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+        if present.size == 0:
+            return []
+        bounds = tuple(float(v) for v in shapely.total_bounds(present))
+        try:
+            lonlat = _lonlat_bounds(bounds, self.s.source_crs)
+        except Exception:  # noqa: BLE001 - PROJ cannot bound it: treat as outside
+            lonlat = (math.inf, math.inf, -math.inf, -math.inf)
+        inside = all(math.isfinite(v) for v in lonlat) and _inside(lonlat, self.registry_crs)
+        out: list[Problem] = []
+        if self.validation_crs is None:
+            if inside:
+                self.validation_crs = self.registry_crs
+            elif self.s.source_crs.is_projected:
+                self.validation_crs = self.s.source_crs
+            elif all(math.isfinite(v) for v in lonlat):
+                self.validation_crs = _utm_for(lonlat)
+            else:
+                self.validation_crs = self.s.source_crs
+        if not inside:
+            self.inside_registry_area = False
+            aou = self.registry_crs.area_of_use
+            where = f"{aou.west:g}°–{aou.east:g}°E, {aou.south:g}°–{aou.north:g}°N" if aou else "-"
+            shown = (
+                ", ".join(f"{v:.4f}" for v in lonlat) if all(map(math.isfinite, lonlat)) else "?"
+            )
+            p = self._file_problem(
+                "outside_crs_area",
+                f"数据范围（经纬度 {shown}）超出登记库坐标系 EPSG:{self.s.registry_srid} 的适用范围"
+                f"（{where}），不能入库；检查结果按 {_label(self.validation_crs)} 计算",
+                f"The data (lon/lat bounds {shown}) lies outside the area of use of the registry CRS "
+                f"EPSG:{self.s.registry_srid} ({where}) and cannot be promoted; it was checked in "
+                f"{_label(self.validation_crs)}",
+            )
+            if p:
+                out.append(p)
+        return out
+
+    # ---- one window
+
+    def check(self, batch: Any) -> BatchResult:
+        n = len(batch)
+        start = batch.start
+        indices = np.arange(start, start + n)
+        problems: list[Problem] = []
+
+        geoms = shapely.from_wkb(batch.wkb, on_invalid="ignore")
+        problems += self._plan(geoms)
+        vcrs = self.validation_crs or self.registry_crs
+        try:
+            if vcrs.equals(self.s.source_crs):
+                vg = shapely.force_2d(geoms)
+            else:
+                vg = geo.transform_array(geoms, self.s.source_crs, vcrs)
+        except geo.GeoError as exc:
+            p = self._file_problem(exc.code, exc.message_zh, exc.message_en)
+            problems += [p] if p else []
+            vg = np.full(n, None, dtype=object)
+
+        codes_list = self._codes(batch, n)
+        type_ids = shapely.get_type_id(vg)
+        polygonal = (type_ids == 3) | (type_ids == 6)
+        polygonal &= ~shapely.is_empty(vg)
+        valid = np.zeros(n, dtype=bool)
+        if polygonal.any():
+            valid[polygonal] = shapely.is_valid(vg[polygonal])
+        nparts = shapely.get_num_geometries(vg)
+        areas = np.where(valid, shapely.area(vg), np.nan)
+        suspicious = ~valid | ((type_ids == 6) & (nparts > 1)) | (valid & (areas < 1.0))
+        for i in np.flatnonzero(suspicious):
+            for f in geo.check_geometry(vg[i]):
+                problems.append(
+                    Problem(
+                        int(indices[i]),
+                        codes_list[i],
+                        f.code,
+                        f.severity,
+                        f.message_zh,
+                        f.message_en,
+                    )
+                )
+
+        # storage form: MultiPolygon, 2D, little-endian WKB with its SHA-256
+        store = np.full(n, None, dtype=object)
+        single = polygonal & (type_ids == 3)
+        if single.any():
+            store[single] = shapely.multipolygons(vg[single].reshape(-1, 1))
+        multi = polygonal & (type_ids == 6)
+        store[multi] = vg[multi]
+        wkb = shapely.to_wkb(store, byte_order=1, output_dimension=2)
+
+        attrs, attr_problems = self._attributes(batch, n, indices, codes_list, areas)
+        problems += attr_problems
+
+        # overlaps inside the window, then with earlier windows
+        ok_geoms = np.where(valid, vg, None)
+        for a, b, area in geo.overlap_pairs(ok_geoms, self.s.tolerance_m2):
+            problems += overlap_problems(
+                int(indices[a]), codes_list[a], int(indices[b]), codes_list[b], area
+            )
+        vi = np.flatnonzero(valid)
+        for a, code_a, b, area in self.tracker.add_and_check(
+            vg[vi], indices[vi], self.s.tolerance_m2, self.fetch
+        ):
+            problems += overlap_problems(a, code_a, b, codes_list[b - start], area)
+
+        errored = {p.idx for p in problems if p.severity == "error" and p.idx is not None}
+        sha = [hashlib.sha256(w).hexdigest() if w is not None else None for w in wkb]
+        ok = [int(indices[i]) not in errored and valid[i] for i in range(n)]
+        rows = [
+            (
+                None,  # job_id, filled in by staging.insert_rows
+                int(indices[i]),
+                batch.number,
+                bool(ok[i]),
+                bool(valid[i]),
+                *attrs[i],
+                sha[i],
+                wkb[i],
+            )
+            for i in range(n)
+        ]
+        return BatchResult(rows=rows, problems=problems, valid_geoms=int(valid.sum()))
+
+    # ---- attributes
+
+    def _column(self, batch: Any, target: str, n: int) -> list[Any]:
+        source = self.s.mapping.get(target)
+        if source is None or source not in batch.fields:
+            return [None] * n
+        return batch.fields[source].tolist()
+
+    def _codes(self, batch: Any, n: int) -> list[str | None]:
+        raw = self._column(batch, "DKBM", n)
+        return [_text(v) for v in raw]
+
+    def _attributes(
+        self,
+        batch: Any,
+        n: int,
+        indices: np.ndarray,
+        codes_list: list[str | None],
+        areas: np.ndarray,
+    ) -> tuple[list[tuple[Any, ...]], list[Problem]]:
+        """Map and check the attributes, column by column; one tuple per feature in the order
+        of ATTRIBUTE_COLUMNS. Only offenders get Python-level attention beyond one pass."""
+        s = self.s
+        check = not s.geometry_only
+        problems: list[Problem] = []
+        col = {t: self._column(batch, t, n) for t in s.mapping}
+
+        def err(i: int, problem: str, zh: str, en: str, severity: str = "error") -> None:
+            problems.append(Problem(int(indices[i]), codes_list[i], problem, severity, zh, en))
+
+        # DKBM -> (code, collective)
+        dkbms: list[str | None] = [c[:64] if c else None for c in codes_list]
+        collective_ids: list[int | None] = [s.collective_id] * n
+        if check and "DKBM" in s.mapping:
+            raw = col["DKBM"]
+            prefix = s.fbfbm
+            for i, code in enumerate(codes_list):
+                if code is None:
+                    err(i, "dkbm_missing", "地块编码（DKBM）为空", "The plot code (DKBM) is empty")
+                    continue
+                if isinstance(raw[i], float):
+                    err(
+                        i,
+                        "dkbm_number",
+                        "地块编码以数字类型存储，19 位编码会丢失精度；请将该字段改为文本",
+                        "The plot code is stored as a number, which loses digits of a "
+                        "19-digit code; store the field as text",
+                    )
+                    continue
+                fast = (
+                    len(code) == 19
+                    and code.isascii()
+                    and code.isdigit()
+                    and code[14:] != "00000"
+                    and (prefix is None or code.startswith(prefix))
+                )
+                if not fast:
+                    try:
+                        code = codes.validate_dkbm(code, prefix)
+                    except codes.CodeError as exc:
+                        err(i, f"dkbm_{exc.code}", exc.message_zh, exc.message_en)
+                        continue
+                    dkbms[i] = code
+                if prefix is None:
+                    cid = s.collectives.get(code[:14])
+                    collective_ids[i] = cid
+                    if cid is None:
+                        err(
+                            i,
+                            "dkbm_collective",
+                            f"地块编码前 14 位 {code[:14]} 不是本县已登记的发包方编码",
+                            f"The first 14 digits of the plot code, {code[:14]}, are not the "
+                            "code (FBFBM) of a registered collective",
+                        )
+
+        texts: dict[str, list[str | None]] = {}
+        for target, limit in TEXT_LIMITS.items():
+            values = [_text(v) for v in col[target]] if target in col else [None] * n
+            for i in [i for i, v in enumerate(values) if v is not None and len(v) > limit]:
+                if check:
+                    err(
+                        i,
+                        "too_long",
+                        f"{target} 超过 {limit} 个字符",
+                        f"{target} is longer than {limit} characters",
+                    )
+                values[i] = values[i][:limit]
+            texts[target] = values
+
+        classes: list[str | None] = ["10"] * n
+        if "DKLB" in col:
+            for i, v in enumerate(col["DKLB"]):
+                value = _text(v)
+                if value is None:
+                    continue
+                if value in LAND_CLASSES:
+                    classes[i] = value
+                    continue
+                classes[i] = None
+                if check:
+                    allowed = "/".join(LAND_CLASSES)
+                    err(
+                        i,
+                        "land_class",
+                        f"地块类别（DKLB）“{value}”无效，应为 {allowed} 之一",
+                        f"Land class (DKLB) {value!r} is not one of {allowed}",
+                    )
+
+        flags: list[bool] = [False] * n
+        if "SFJBNT" in col:
+            for i, v in enumerate(col["SFJBNT"]):
+                flag = parse_flag(v)
+                if flag is None and check:
+                    err(
+                        i,
+                        "sfjbnt",
+                        "是否基本农田（SFJBNT）应为 1（是）或 2（否）",
+                        "Basic farmland (SFJBNT) must be 1 (yes) or 2 (no)",
+                    )
+                flags[i] = bool(flag)
+
+        measured = self._areas(col, "SCMJ", "SCMJM", n, err)
+        contract = self._areas(col, "HTMJ", "HTMJM", n, err)
+        computed = np.round(areas, 2)
+        for i in range(n):
+            if measured[i] is None and not math.isnan(computed[i]):
+                measured[i] = float(computed[i])
+        if check:
+            limit = s.mismatch_percent / 100.0
+            for i in range(n):
+                c, m = contract[i], measured[i]
+                if c is None or not m:
+                    continue
+                diff = abs(c - m) / m
+                if diff > limit:
+                    err(
+                        i,
+                        "area_mismatch",
+                        f"合同面积 {c:.2f} 平方米与实测面积 {m:.2f} 平方米相差 "
+                        f"{diff * 100:.1f}%，超过 {s.mismatch_percent:g}%",
+                        f"Contract area {c:.2f} m² and measured area {m:.2f} m² "
+                        f"differ by {diff * 100:.1f}%, more than {s.mismatch_percent:g}%",
+                        severity="warning",
+                    )
+
+        households: list[str | None] = [None] * n
+        if "CBFBM" in col:
+            for i, v in enumerate(col["CBFBM"]):
+                value = _text(v)
+                if value is None:
+                    continue
+                if check:
+                    code = dkbms[i]
+                    owner = s.fbfbm or (code[:14] if code and len(code) >= 14 else None)
+                    try:
+                        value = codes.validate_cbfbm(value, owner)
+                    except codes.CodeError as exc:
+                        err(i, f"cbfbm_{exc.code}", exc.message_zh, exc.message_en)
+                households[i] = value[:64]
+
+        name, east, south = texts["DKMC"], texts["DKDZ"], texts["DKNZ"]
+        west, north, use = texts["DKXZ"], texts["DKBZ"], texts["TDLYLX"]
+        rows = [
+            (
+                collective_ids[i],
+                dkbms[i],
+                name[i],
+                classes[i],
+                use[i],
+                flags[i],
+                contract[i],
+                measured[i],
+                east[i],
+                south[i],
+                west[i],
+                north[i],
+                households[i],
+            )
+            for i in range(n)
+        ]
+        return rows, problems
+
+    def _areas(
+        self, col: dict, m2_field: str, mu_field: str, n: int, err: Callable
+    ) -> list[float | None]:
+        """m² from the m² column, else from the 亩 column; None where neither has a value."""
+        out: list[float | None] = [None] * n
+        for target, factor in ((mu_field, geo.MU_M2), (m2_field, 1.0)):  # m² wins: written last
+            if target not in col:
+                continue
+            for i, v in enumerate(col[target]):
+                value = _number(v)
+                if value is None:
+                    continue
+                if isinstance(value, str) or value < 0:
+                    if not self.s.geometry_only:
+                        err(
+                            i,
+                            "area_value",
+                            f"{target} 的值“{value}”不是有效面积",
+                            f"{target} value {value!r} is not a valid area",
+                        )
+                    continue
+                out[i] = round(value * factor, 2)
+        return out

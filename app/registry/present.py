@@ -1,0 +1,218 @@
+"""What each audience may see of people and households: the one place that decides.
+
+ID numbers (and phone numbers) are personal data. They are shown in full only to
+- the collective admin of one of the person's collectives (they keep the roll),
+- auditors (they check everything), and
+- the person themself (a farmer account linked to that person);
+everyone else, bureau reviewers included, sees them masked. Pages and the API both serialise
+through here, so the rule cannot be kept in one and forgotten in the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from app.auth.models import Role
+from app.core.codes import format_mu, mask_id_number
+from app.extensions import db
+from app.registry.models import RELATIONS, Household, Membership, Person
+from app.registry.people import (
+    BASES,
+    END_REASONS,
+    HUKOU_TYPES,
+    SEXES,
+    HouseholdRights,
+    MemberRow,
+)
+
+
+def collective_ids_of(person_uids: Iterable[int]) -> dict[int, set[int]]:
+    """Open memberships of many persons in one query: {person_uid: {collective_id, …}}."""
+    uids = sorted(set(person_uids))
+    out: dict[int, set[int]] = {uid: set() for uid in uids}
+    if not uids:
+        return out
+    rows = db.session.execute(
+        select(Membership.person_uid, Membership.collective_id).where(
+            Membership.person_uid.in_(uids), Membership.end_lifespan.is_(None)
+        )
+    )
+    for person_uid, collective_id in rows:
+        out[person_uid].add(collective_id)
+    return out
+
+
+def sees_personal_data(
+    viewer: Any, person: Person, collective_ids_of_person: Iterable[int] | None = None
+) -> bool:
+    """Whether ``viewer`` may see this person's ID number and phone in full."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    role = Role(viewer.role)
+    if role == Role.AUDITOR:
+        return True
+    if role == Role.FARMER:
+        return viewer.person_uid is not None and viewer.person_uid == person.uid
+    if role == Role.COLLECTIVE_ADMIN:
+        ids = (
+            set(collective_ids_of_person)
+            if collective_ids_of_person is not None
+            else person.scope_collective_ids
+        )
+        return not ids.isdisjoint(viewer.collective_ids)
+    return False
+
+
+def show_id_number(
+    viewer: Any, person: Person, collective_ids_of_person: Iterable[int] | None = None
+) -> str:
+    """The ID number as ``viewer`` may see it: in full or masked (first 6 + last 4)."""
+    if sees_personal_data(viewer, person, collective_ids_of_person):
+        return person.id_number
+    return mask_id_number(person.id_number)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return phone
+    digits = phone.strip()
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def label(table: dict, key: Any) -> str:
+    value = table.get(key)
+    return str(value) if value is not None else (key or "")
+
+
+def person_view(
+    person: Person, viewer: Any, collective_ids_of_person: Iterable[int] | None = None
+) -> dict:
+    """A person as ``viewer`` may see them."""
+    full = sees_personal_data(viewer, person, collective_ids_of_person)
+    return {
+        "uid": person.uid,
+        "version": person.version,
+        "name": person.name,
+        "id_number": person.id_number if full else mask_id_number(person.id_number),
+        "id_number_masked": not full,
+        "sex": person.sex,
+        "sex_label": label(SEXES, person.sex),
+        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "hukou_type": person.hukou_type,
+        "hukou_type_label": label(HUKOU_TYPES, person.hukou_type),
+        "hukou_place": person.hukou_place,
+        "phone": person.phone if full else mask_phone(person.phone),
+        "since": person.begin_lifespan.isoformat(timespec="seconds"),
+    }
+
+
+def membership_view(m: Membership) -> dict:
+    return {
+        "uid": m.uid,
+        "collective_id": m.collective_id,
+        "since": m.since.isoformat(),
+        "basis": m.basis,
+        "basis_label": label(BASES, m.basis),
+        "until": m.until.isoformat() if m.until else None,
+        "end_reason": m.end_reason,
+        "end_reason_label": label(END_REASONS, m.end_reason) if m.end_reason else None,
+        "open": m.end_lifespan is None,
+    }
+
+
+def area_view(m2: float | None) -> dict:
+    """An area as m² (the master value) and 亩 (two decimals)."""
+    if m2 is None:
+        return {"m2": None, "mu": None}
+    return {"m2": round(float(m2), 2), "mu": format_mu(float(m2))}
+
+
+def rights_view(rights: HouseholdRights) -> dict:
+    """A summary of the household's rights with codes and areas."""
+    contract = rights.contract
+    homestead = rights.homestead
+    return {
+        "contract": None
+        if contract is None
+        else {
+            "uid": contract.uid,
+            "cbhtbm": contract.cbhtbm,
+            "term_start": contract.term_start.isoformat(),
+            "term_end": contract.term_end.isoformat(),
+            "status": contract.status,
+            "contract_area": area_view(contract.contract_area_m2),
+        },
+        "plots": [
+            {
+                "uid": p.uid,
+                "dkbm": p.dkbm,
+                "name": p.name,
+                "land_class": p.land_class,
+                "is_basic_farmland": bool(p.is_basic_farmland),
+                "contract_area": area_view(p.contract_area_m2),
+                "measured_area": area_view(p.measured_area_m2),
+            }
+            for p in rights.plots
+        ],
+        "plots_contract_area": area_view(rights.contract_area_m2),
+        "plots_measured_area": area_view(rights.measured_area_m2),
+        "homestead": None
+        if homestead is None
+        else {
+            "uid": homestead.uid,
+            "unit_number": homestead.unit_number,
+            "area": area_view(homestead.area_m2),
+            "floor_area": area_view(homestead.floor_area_m2),
+            "terrain": homestead.terrain,
+        },
+        "shares": [
+            {
+                "uid": s.uid,
+                "shares": s.shares,
+                "share_type": s.share_type,
+                "certificate_number": s.certificate_number,
+                "household_uid": s.household_uid,
+                "person_uid": s.person_uid,
+            }
+            for s in rights.shares
+        ],
+    }
+
+
+def member_view(row: MemberRow, viewer: Any, collective_ids_of_person: Iterable[int]) -> dict:
+    m = row.member
+    return {
+        "person": person_view(row.person, viewer, collective_ids_of_person),
+        "relation": m.relation,
+        "relation_label": label(RELATIONS, m.relation),
+        "is_co_holder": bool(m.is_co_holder),
+        "moved_out_on": m.moved_out_on.isoformat() if m.moved_out_on else None,
+    }
+
+
+def household_view(
+    household: Household,
+    viewer: Any,
+    members: list[MemberRow] | None = None,
+    rights: HouseholdRights | None = None,
+) -> dict:
+    """A household as ``viewer`` may see it; members and rights when given."""
+    out: dict[str, Any] = {
+        "uid": household.uid,
+        "version": household.version,
+        "cbfbm": household.cbfbm,
+        "name": household.name,
+        "address": household.address,
+        "collective_id": household.collective_id,
+    }
+    if members is not None:
+        scopes = collective_ids_of(r.person.uid for r in members)
+        out["members"] = [member_view(r, viewer, scopes[r.person.uid]) for r in members]
+    if rights is not None:
+        out["rights"] = rights_view(rights)
+    return out

@@ -1,0 +1,606 @@
+"""Collective income shares (集体收益分配权 / 股权): the fixed register, allocation, transfer,
+buy-back.
+
+The rules of DOMAIN §5 that live here, each in one function:
+
+* 股权固化 (生不增、死不减): a collective fixes its total once (``fix_share_register``) and it never
+  changes afterwards.
+* R10 holders are members on the roll (``check_holder_eligible``); shares move only inside the
+  collective (``transfer_shares``) or back to it (``buy_back``), and the total of current holdings
+  plus the collective's unallocated pool always equals the fixed total (``conservation_check``).
+* R11 no holder above the charter's per-holder cap (``check_share_cap``).
+
+Every share write locks the collective's register row first (FOR UPDATE on PostgreSQL; on SQLite
+writers are serialised by BEGIN IMMEDIATE), so two concurrent writes in one collective cannot both
+pass the total and cap checks on stale sums; then the holdings it changes.
+
+Services flush and never commit; the caller commits once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.audit import trail
+from app.core.errors import DomainError
+from app.divisions.models import Collective
+from app.extensions import db
+from app.registry import history
+from app.registry.homesteads import is_id, members_on_roll, source_document
+from app.registry.models import Household, HouseholdMember, Person, ShareHolding, ShareRegister
+
+#: Share types (股份类型) a collective may allocate.
+SHARE_TYPES = {
+    "population": _l("Population share (人口股)"),
+    "seniority": _l("Farming-seniority share (农龄股)"),
+    "contribution": _l("Contribution share (贡献股)"),
+    "other": _l("Other share"),
+}
+
+# Shares are stored as floats (some charters allot half shares); sums are compared with this
+# tolerance so that 0.1 + 0.2 does not break the conservation check.
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds shares: a household or a person of the collective (exactly one of the two)."""
+
+    household_uid: int | None = None
+    person_uid: int | None = None
+
+    @classmethod
+    def of(cls, holding: ShareHolding) -> Holder:
+        return cls(household_uid=holding.household_uid, person_uid=holding.person_uid)
+
+    def where(self) -> Any:
+        if self.household_uid is not None:
+            return ShareHolding.household_uid == self.household_uid
+        return ShareHolding.person_uid == self.person_uid
+
+
+def _today(today: date | None) -> date:
+    return today or date.today()
+
+
+def _holder(household_uid: Any, person_uid: Any, *, prefix: str = "") -> Holder:
+    def given(v: Any) -> bool:
+        return v is not None and v != ""
+
+    if given(household_uid) == given(person_uid):
+        raise DomainError(
+            "holder",
+            _("Name exactly one holder: a household or a person."),
+            field=f"{prefix}household_uid",
+        )
+    for name, value in (
+        (f"{prefix}household_uid", household_uid),
+        (f"{prefix}person_uid", person_uid),
+    ):
+        if given(value) and not is_id(value):
+            raise DomainError("holder", _("No such holder."), field=name)
+    return Holder(household_uid=household_uid or None, person_uid=person_uid or None)
+
+
+def _shares(value: Any, field: str = "shares") -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value <= 0:
+        raise DomainError(
+            "shares", _("Give the number of shares as a positive number."), field=field
+        )
+    return float(value)
+
+
+def _reason(reason: Any) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise DomainError("reason_required", _("Give a reason for the change."), field="reason")
+    return reason.strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the register
+# --------------------------------------------------------------------------------------------
+
+
+def share_register(collective_id: int, *, lock: bool = False) -> ShareRegister | None:
+    q = select(ShareRegister).where(ShareRegister.collective_id == collective_id)
+    if lock:
+        q = q.with_for_update()
+    return db.session.scalar(q)
+
+
+def _locked_register(collective_id: int) -> ShareRegister:
+    register = share_register(collective_id, lock=True)
+    if register is None:
+        raise DomainError(
+            "no_register",
+            _("The collective's share register is not fixed yet."),
+            field="collective_id",
+            rule="R10",
+        )
+    return register
+
+
+def allocated_total(collective_id: int) -> float:
+    """Sum of the collective's current holdings."""
+    return float(
+        db.session.scalar(
+            select(func.coalesce(func.sum(ShareHolding.shares), 0.0)).where(
+                ShareHolding.collective_id == collective_id, ShareHolding.end_lifespan.is_(None)
+            )
+        )
+        or 0.0
+    )
+
+
+def holder_total(collective_id: int, holder: Holder) -> float:
+    """Sum of one holder's current holdings in the collective."""
+    return float(
+        db.session.scalar(
+            select(func.coalesce(func.sum(ShareHolding.shares), 0.0)).where(
+                ShareHolding.collective_id == collective_id,
+                ShareHolding.end_lifespan.is_(None),
+                holder.where(),
+            )
+        )
+        or 0.0
+    )
+
+
+def cap_percent(collective: Collective) -> float:
+    """R11: the charter's per-holder cap, else the county default SHARE_CAP_PERCENT."""
+    if collective.share_cap_percent is not None:
+        return float(collective.share_cap_percent)
+    return float(current_app.config.get("SHARE_CAP_PERCENT", 5.0))
+
+
+def conservation_check(collective_id: int) -> tuple[float, float, float]:
+    """R10 conservation: (allocated, unallocated pool, fixed total), allocated + pool == total.
+
+    The pool is what the collective holds back or bought back. It can never be negative: a
+    negative pool means more shares are held than exist, which the write paths refuse, so
+    finding one raises.
+    """
+    register = share_register(collective_id)
+    if register is None:
+        return 0.0, 0.0, 0.0
+    allocated = allocated_total(collective_id)
+    pool = register.total_shares - allocated
+    if pool < -EPS:
+        raise DomainError(
+            "conservation",
+            _(
+                "Current holdings (%(allocated)s) exceed the fixed total of %(total)s shares.",
+                allocated=f"{allocated:g}",
+                total=f"{register.total_shares:g}",
+            ),
+            rule="R10",
+        )
+    return allocated, max(pool, 0.0), register.total_shares
+
+
+# --------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------
+
+
+def check_holder_eligible(collective_id: int, holder: Holder, day: date, *, field: str) -> None:
+    """R10 / R15: a holder is on the collective's membership roll on ``day``.
+
+    A person needs a membership of this collective in force that day; a household must be a
+    current household of this collective with at least one member on the roll that day.
+    Settlement in town plays no part (R12): it does not end membership.
+    """
+    if holder.person_uid is not None:
+        if not members_on_roll(collective_id, {holder.person_uid}, day):
+            raise DomainError(
+                "not_member",
+                _("This person is not on the collective's membership roll."),
+                field=field,
+                rule="R10",
+            )
+        return
+    household = history.current_of(Household, holder.household_uid)
+    if household is None or household.collective_id != collective_id:
+        raise DomainError(
+            "not_member_household",
+            _("This household is not a household of the collective."),
+            field=field,
+            rule="R10",
+        )
+    people = set(
+        db.session.scalars(
+            select(HouseholdMember.person_uid).where(
+                HouseholdMember.household_uid == household.uid,
+                HouseholdMember.end_lifespan.is_(None),
+                HouseholdMember.moved_out_on.is_(None),
+            )
+        )
+    )
+    if not members_on_roll(collective_id, people, day):
+        raise DomainError(
+            "not_member_household",
+            _("No member of this household is on the collective's membership roll."),
+            field=field,
+            rule="R10",
+        )
+
+
+def check_share_cap(collective: Collective, holder: Holder, new_total: float) -> None:
+    """R11: no holder may exceed the charter's per-holder cap (default 5 % of the fixed total).
+
+    ``new_total`` is what the holder would hold in this collective after the change.
+    """
+    register = share_register(collective.id)
+    if register is None:
+        return
+    percent = cap_percent(collective)
+    limit = register.total_shares * percent / 100.0
+    if new_total > limit + EPS:
+        raise DomainError(
+            "share_cap",
+            _(
+                "A holder may hold at most %(percent)s %% of the shares (%(limit)s); this would "
+                "make %(total)s.",
+                percent=f"{percent:g}",
+                limit=f"{limit:g}",
+                total=f"{new_total:g}",
+            ),
+            field="shares",
+            rule="R11",
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Writes
+# --------------------------------------------------------------------------------------------
+
+
+def fix_share_register(
+    collective_id: int,
+    total_shares: float,
+    fixed_on: date,
+    reason: str,
+    *,
+    source_document_id: int | None = None,
+) -> ShareRegister:
+    """股权固化: fix the collective's total once; it never changes afterwards (R10)."""
+    collective = db.session.get(Collective, collective_id) if is_id(collective_id) else None
+    if collective is None:
+        raise DomainError("collective_unknown", _("No such collective."), field="collective_id")
+    total = _shares(total_shares, "total_shares")
+    if not isinstance(fixed_on, date):
+        raise DomainError("fixed_on", _("Give the date the shares were fixed."), field="fixed_on")
+    reason = _reason(reason)
+    sha = None
+    if source_document_id is not None:
+        sha = source_document(source_document_id, collective_id).sha256
+    if share_register(collective_id, lock=True) is not None:
+        raise DomainError(
+            "register_fixed",
+            _("The share register is fixed already; its total never changes."),
+            field="total_shares",
+            rule="R10",
+        )
+    register = ShareRegister(collective_id=collective_id, total_shares=total, fixed_on=fixed_on)
+    with trail.because("shares.fix_register", reason=reason, source_sha256=sha):
+        try:
+            with db.session.begin_nested():
+                db.session.add(register)
+                db.session.flush()
+        except IntegrityError:
+            raise DomainError(
+                "register_fixed",
+                _("The share register is fixed already; its total never changes."),
+                field="total_shares",
+                rule="R10",
+            ) from None
+    return register
+
+
+def allocate_shares(
+    collective_id: int,
+    *,
+    household_uid: int | None = None,
+    person_uid: int | None = None,
+    shares: float,
+    share_type: str,
+    certificate_number: str | None,
+    source_document_id: int,
+    reason: str,
+    today: date | None = None,
+) -> ShareHolding:
+    """Allocate shares from the collective's pool to a member holder.
+
+    R10: the holder is on the membership roll, and current holdings never exceed the fixed
+    total. R11: the holder stays within the per-holder cap.
+    """
+    collective = db.session.get(Collective, collective_id) if is_id(collective_id) else None
+    if collective is None:
+        raise DomainError("collective_unknown", _("No such collective."), field="collective_id")
+    holder = _holder(household_uid, person_uid)
+    amount = _shares(shares)
+    if share_type not in SHARE_TYPES:
+        raise DomainError("share_type", _("Choose a share type."), field="share_type")
+    if certificate_number is not None and not isinstance(certificate_number, str):
+        raise DomainError(
+            "certificate_number", _("No such certificate."), field="certificate_number"
+        )
+    certificate_number = (certificate_number or "").strip() or None
+    if certificate_number and len(certificate_number) > 40:
+        raise DomainError(
+            "certificate_number",
+            _("The certificate number has at most 40 characters."),
+            field="certificate_number",
+        )
+    reason = _reason(reason)
+    doc = source_document(source_document_id, collective_id)
+    register = _locked_register(collective_id)
+    check_holder_eligible(
+        collective_id,
+        holder,
+        _today(today),
+        field="household_uid" if holder.household_uid else "person_uid",
+    )
+    allocated = allocated_total(collective_id)
+    if allocated + amount > register.total_shares + EPS:
+        raise DomainError(
+            "pool_exhausted",
+            _(
+                "Only %(pool)s of the %(total)s shares are unallocated.",
+                pool=f"{register.total_shares - allocated:g}",
+                total=f"{register.total_shares:g}",
+            ),
+            field="shares",
+            rule="R10",
+        )
+    check_share_cap(collective, holder, holder_total(collective_id, holder) + amount)
+    with trail.because("shares.allocate", reason=reason, source_sha256=doc.sha256):
+        return history.create(
+            ShareHolding,
+            reason=reason,
+            source_document_id=doc.id,
+            collective_id=collective_id,
+            household_uid=holder.household_uid,
+            person_uid=holder.person_uid,
+            shares=amount,
+            share_type=share_type,
+            certificate_number=certificate_number,
+        )
+
+
+def _locked_holding(holding_uid: Any) -> ShareHolding:
+    if not is_id(holding_uid):
+        raise DomainError("holding_unknown", _("No such share holding."), field="holding_uid")
+    holding = history.current_of(ShareHolding, holding_uid, lock=True)
+    if holding is None:
+        raise DomainError(
+            "holding_ended",
+            _("This share holding has no shares any more (it was transferred or bought back)."),
+            field="holding_uid",
+        )
+    return holding
+
+
+def _collective_of(holding_uid: Any) -> int:
+    """The collective of a holding, read without locking (it never changes between versions)."""
+    collective_id = None
+    if is_id(holding_uid):
+        collective_id = db.session.scalar(
+            select(ShareHolding.collective_id).where(ShareHolding.uid == holding_uid).limit(1)
+        )
+    if collective_id is None:
+        raise DomainError("holding_unknown", _("No such share holding."), field="holding_uid")
+    return collective_id
+
+
+def _take(holding: ShareHolding, amount: float, *, reason: str, doc_id: int) -> None:
+    """Take ``amount`` shares off a locked holding: revise it, or end it when nothing is left."""
+    if amount > holding.shares + EPS:
+        raise DomainError(
+            "insufficient_shares",
+            _("The holding has only %(shares)s shares.", shares=f"{holding.shares:g}"),
+            field="shares",
+        )
+    remaining = holding.shares - amount
+    if remaining <= EPS:
+        history.end(holding, reason=reason, source_document_id=doc_id)
+    else:
+        history.revise(holding, reason=reason, source_document_id=doc_id, shares=remaining)
+
+
+def transfer_shares(
+    from_holding_uid: int,
+    *,
+    to_household_uid: int | None = None,
+    to_person_uid: int | None = None,
+    shares: float,
+    reason: str,
+    source_document_id: int,
+    certificate_number: str | None = None,
+    today: date | None = None,
+) -> ShareHolding:
+    """Transfer shares to another holder of the SAME collective (R10), within the cap (R11).
+
+    The recipient is checked against the membership roll on the day of the transfer (R15). The
+    source holding is revised (or ended when emptied) and the recipient's holding of the same
+    type is revised (or created) in one transaction, so the collective's total is conserved.
+    Returns the recipient's new holding version.
+    """
+    recipient = _holder(to_household_uid, to_person_uid, prefix="to_")
+    amount = _shares(shares)
+    reason = _reason(reason)
+    day = _today(today)
+    # Lock order, the same in every share write: the register, then the holdings.
+    collective_id = _collective_of(from_holding_uid)
+    _locked_register(collective_id)
+    source = _locked_holding(from_holding_uid)
+    if Holder.of(source) == recipient:
+        raise DomainError(
+            "same_holder",
+            _("The shares already belong to this holder."),
+            field="to_household_uid" if recipient.household_uid else "to_person_uid",
+            rule="R10",
+        )
+    field = "to_household_uid" if recipient.household_uid else "to_person_uid"
+    check_holder_eligible(collective_id, recipient, day, field=field)
+    collective = db.session.get(Collective, collective_id)
+    doc = source_document(source_document_id, collective_id)
+    check_share_cap(collective, recipient, holder_total(collective_id, recipient) + amount)
+    if certificate_number is not None and not isinstance(certificate_number, str):
+        raise DomainError(
+            "certificate_number", _("No such certificate."), field="certificate_number"
+        )
+    target_uid = db.session.scalar(
+        select(func.min(ShareHolding.uid)).where(
+            ShareHolding.collective_id == collective_id,
+            ShareHolding.end_lifespan.is_(None),
+            ShareHolding.share_type == source.share_type,
+            recipient.where(),
+        )
+    )
+    with trail.because("shares.transfer", reason=reason, source_sha256=doc.sha256):
+        _take(source, amount, reason=reason, doc_id=doc.id)
+        if target_uid is not None:
+            target = history.current_of(ShareHolding, target_uid, lock=True)
+            return history.revise(
+                target, reason=reason, source_document_id=doc.id, shares=target.shares + amount
+            )
+        return history.create(
+            ShareHolding,
+            reason=reason,
+            source_document_id=doc.id,
+            collective_id=collective_id,
+            household_uid=recipient.household_uid,
+            person_uid=recipient.person_uid,
+            shares=amount,
+            share_type=source.share_type,
+            certificate_number=(certificate_number or "").strip()[:40] or None,
+        )
+
+
+def buy_back(
+    holding_uid: int,
+    shares: float,
+    *,
+    reason: str,
+    source_document_id: int,
+    today: date | None = None,
+) -> ShareHolding:
+    """The collective buys shares back (R10): they return to its unallocated pool.
+
+    Returns the holding's last version (ended when all its shares were bought back).
+    """
+    amount = _shares(shares)
+    reason = _reason(reason)
+    _locked_register(_collective_of(holding_uid))
+    holding = _locked_holding(holding_uid)
+    doc = source_document(source_document_id, holding.collective_id)
+    with trail.because("shares.buy_back", reason=reason, source_sha256=doc.sha256):
+        _take(holding, amount, reason=reason, doc_id=doc.id)
+    latest = history.current_of(ShareHolding, holding.uid)
+    return latest if latest is not None else holding
+
+
+# --------------------------------------------------------------------------------------------
+# Listing
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class HolderRow:
+    holder: Holder
+    name: str
+    total: float
+    holdings: list[ShareHolding]
+
+
+def holder_name(holding: ShareHolding) -> str:
+    """Display name of a holding's holder (the household's name or the person's)."""
+    if holding.household_uid is not None:
+        return (
+            db.session.scalar(
+                select(Household.name).where(
+                    Household.uid == holding.household_uid, Household.end_lifespan.is_(None)
+                )
+            )
+            or f"#{holding.household_uid}"
+        )
+    return (
+        db.session.scalar(
+            select(Person.name).where(
+                Person.uid == holding.person_uid, Person.end_lifespan.is_(None)
+            )
+        )
+        or f"#{holding.person_uid}"
+    )
+
+
+def register_page(collective_id: int, *, limit: int = 50, offset: int = 0) -> list[HolderRow]:
+    """One page of holders, largest first, each with its current holdings (three queries)."""
+    totals = db.session.execute(
+        select(
+            ShareHolding.household_uid,
+            ShareHolding.person_uid,
+            func.sum(ShareHolding.shares).label("total"),
+        )
+        .where(ShareHolding.collective_id == collective_id, ShareHolding.end_lifespan.is_(None))
+        .group_by(ShareHolding.household_uid, ShareHolding.person_uid)
+        .order_by(
+            func.sum(ShareHolding.shares).desc(),
+            ShareHolding.household_uid,
+            ShareHolding.person_uid,
+        )
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    if not totals:
+        return []
+    hh = {r.household_uid for r in totals if r.household_uid is not None}
+    pp = {r.person_uid for r in totals if r.person_uid is not None}
+    holdings = list(
+        db.session.scalars(
+            select(ShareHolding)
+            .where(
+                ShareHolding.collective_id == collective_id,
+                ShareHolding.end_lifespan.is_(None),
+                ShareHolding.household_uid.in_(hh) | ShareHolding.person_uid.in_(pp),
+            )
+            .order_by(ShareHolding.uid)
+        )
+    )
+    names: dict[tuple[str, int], str] = {}
+    if hh:
+        for uid, name in db.session.execute(
+            select(Household.uid, Household.name).where(
+                Household.uid.in_(hh), Household.end_lifespan.is_(None)
+            )
+        ):
+            names[("h", uid)] = name
+    if pp:
+        for uid, name in db.session.execute(
+            select(Person.uid, Person.name).where(Person.uid.in_(pp), Person.end_lifespan.is_(None))
+        ):
+            names[("p", uid)] = name
+    rows = []
+    for r in totals:
+        holder = Holder(household_uid=r.household_uid, person_uid=r.person_uid)
+        key = ("h", r.household_uid) if r.household_uid is not None else ("p", r.person_uid)
+        rows.append(
+            HolderRow(
+                holder=holder,
+                name=names.get(key, f"#{key[1]}"),
+                total=float(r.total),
+                holdings=[h for h in holdings if Holder.of(h) == holder],
+            )
+        )
+    return rows

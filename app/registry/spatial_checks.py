@@ -1,0 +1,137 @@
+"""Spatial queries on plots that must stay fast at county scale (300k plots): overlaps and maps.
+
+Both databases answer through their spatial index, never a table scan:
+
+* PostGIS: ``geom && <probe>`` lets the planner use the GiST index ``idx_plot_geom``; the exact
+  ``ST_Intersects`` and the intersection area only run on the few candidates.
+* SpatiaLite: a plain ``ST_Intersects`` in a WHERE clause does *not* use the R*Tree (27 ms per
+  query at 100k plots); the index is reached through the ``SpatialIndex`` virtual table
+  (``search_frame``), which returns candidate ROWIDs from ``idx_plot_geom`` (0.24 ms p95).
+
+An overlap counts only when the *interior* intersection exceeds the tolerance (LADM-COL, SOLA):
+neighbours that share an edge have an intersection of zero area and never count. Only current
+plots (``end_lifespan IS NULL``) take part; historical versions stay in the index but are
+filtered out.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import TextClause, text
+from sqlalchemy.engine import Connection
+
+from app.core.spatial import registry_srid
+from app.extensions import db
+
+# The candidate filter for each backend; ``:wkb``/``:srid`` is the probe geometry.
+_SQLITE_CANDIDATES = (
+    "p.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'plot' "
+    "AND f_geometry_column = 'geom' AND search_frame = GeomFromWKB(:wkb, :srid))"
+)
+_PG_CANDIDATES = "p.geom && ST_GeomFromWKB(:wkb, :srid)"
+
+
+def overlap_sql(dialect: str, *, exclude: bool) -> str:
+    """The overlap query for a dialect (also used verbatim by bench/overlap.py)."""
+    if dialect == "sqlite":
+        probe = "GeomFromWKB(:wkb, :srid)"
+        candidates = _SQLITE_CANDIDATES
+    else:
+        probe = "ST_GeomFromWKB(:wkb, :srid)"
+        candidates = _PG_CANDIDATES
+    not_self = "AND p.uid <> :exclude_uid " if exclude else ""
+    # Only the constant fragments above are interpolated; every value is a bound parameter.
+    return (
+        "SELECT uid, area FROM ("  # noqa: S608
+        f"SELECT p.uid AS uid, ST_Area(ST_Intersection(p.geom, {probe})) AS area "
+        f"FROM plot AS p WHERE {candidates} AND p.end_lifespan IS NULL {not_self}"
+        f"AND ST_Intersects(p.geom, {probe})"
+        ") AS hits WHERE area > :tolerance ORDER BY uid"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _overlap_statement(dialect: str, exclude: bool) -> TextClause:
+    """The compiled-once text() of the overlap query (SQLAlchemy then caches its compilation)."""
+    return text(overlap_sql(dialect, exclude=exclude))
+
+
+def overlapping_plots(
+    geom: BaseGeometry,
+    *,
+    exclude_uid: int | None = None,
+    tolerance_m2: float | None = None,
+    connection: Connection | None = None,
+) -> list[tuple[int, float]]:
+    """Current plots whose interiors share more than ``tolerance_m2`` with ``geom``.
+
+    ``geom`` is in the registry CRS. Returns ``[(plot_uid, overlap_m2), ...]`` sorted by uid.
+    ``exclude_uid`` leaves out the plot being revised. The tolerance defaults to the app's
+    OVERLAP_TOLERANCE_M2.
+    """
+    if tolerance_m2 is None:
+        from app.registry.land import tolerance_m2 as configured
+
+        tolerance_m2 = configured()
+    conn = connection if connection is not None else db.session.connection()
+    statement = _overlap_statement(conn.dialect.name, exclude_uid is not None)
+    params: dict[str, object] = {
+        "wkb": shapely.to_wkb(geom, include_srid=False),
+        "srid": registry_srid(),
+        "tolerance": float(tolerance_m2),
+    }
+    if exclude_uid is not None:
+        params["exclude_uid"] = exclude_uid
+    return [(int(uid), float(area)) for uid, area in conn.execute(statement, params)]
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    uid: int
+    collective_id: int
+    dkbm: str
+    geom: BaseGeometry
+
+
+def plots_near(
+    geom: BaseGeometry,
+    *,
+    margin_m: float = 30.0,
+    collective_id: int | None = None,
+    limit: int = 60,
+) -> list[Neighbour]:
+    """Current plots whose bounding boxes come within ``margin_m`` of ``geom``'s, for maps.
+
+    Uses the same spatial index as the overlap query; at most ``limit`` plots.
+    """
+    minx, miny, maxx, maxy = geom.bounds
+    frame = shapely.box(minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
+    conn = db.session.connection()
+    if conn.dialect.name == "sqlite":
+        candidates = _SQLITE_CANDIDATES
+        as_binary = "AsBinary(p.geom)"
+    else:
+        candidates = _PG_CANDIDATES
+        as_binary = "ST_AsBinary(p.geom)"
+    same = "AND p.collective_id = :collective_id " if collective_id is not None else ""
+    # Constant fragments only; every value is a bound parameter.
+    sql = (
+        f"SELECT p.uid, p.collective_id, p.dkbm, {as_binary} FROM plot AS p "  # noqa: S608
+        f"WHERE {candidates} AND p.end_lifespan IS NULL {same}ORDER BY p.uid LIMIT :limit"
+    )
+    params: dict[str, object] = {
+        "wkb": shapely.to_wkb(frame, include_srid=False),
+        "srid": registry_srid(),
+        "limit": int(limit),
+    }
+    if collective_id is not None:
+        params["collective_id"] = collective_id
+    return [
+        Neighbour(int(uid), int(cid), dkbm, shapely.from_wkb(bytes(wkb)))
+        for uid, cid, dkbm, wkb in conn.execute(text(sql), params)
+        if wkb is not None
+    ]

@@ -1,0 +1,1 @@
+"""Benchmarks with their anchors (never timed assertions in tests/)."""

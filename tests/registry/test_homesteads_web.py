@@ -1,0 +1,392 @@
+"""Homesteads over HTTP: pages per role, the grant and disposal forms, and the JSON API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from shapely.geometry import Polygon, mapping
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.registry.homesteads import grant_homestead
+from app.registry.models import Homestead
+from tests.conftest import token_for
+from tests.factories import homesteads as b
+from tests.factories import people as fx
+
+pytestmark = pytest.mark.authz
+
+OUTLINE = Polygon([(386000, 2765000), (386009, 2765000), (386009, 2765008), (386000, 2765008)])
+
+
+class W(dict):
+    __getattr__ = dict.__getitem__
+
+
+@pytest.fixture
+def world(ctx, baseline) -> W:
+    a, bb = baseline.collective_a, baseline.collective_b
+    head, hh = fx.household(a, "李大山")
+    fx.link_farmer("farmer_a", head.uid)
+    doc = b.document(a)
+    unit = b.unit_number(a, parcel=4242)
+    h = grant_homestead(
+        hh.uid,
+        unit,
+        "hill",
+        110.0,
+        approval_number="始兴宅批〔2021〕7号",
+        approved_on=date(2021, 4, 2),
+        floor_area_m2=180.5,
+        geometry=mapping(OUTLINE),
+        crs="EPSG:4547",
+        source_document_id=doc,
+        reason="新批宅基地",
+    )
+    _head_b, hh_b = fx.household(bb, "王瑶")
+    free = b.household(a, name="赵家")
+    return W(
+        a=a,
+        hh=hh.uid,
+        homestead=h.uid,
+        unit=unit,
+        doc=doc,
+        hh_b=hh_b.uid,
+        free=free,
+        doc_b=b.document(bb),
+        unit_b=b.unit_number(bb),
+    )
+
+
+def text(r) -> str:
+    return r.get_data(as_text=True)
+
+
+def api(client, app, username):
+    token = token_for(app, username)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def homestead_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Homestead))
+
+
+# --- pages
+
+
+@pytest.mark.parametrize("username", ["admin_a", "bureau", "auditor", "farmer_a"])
+def test_homestead_page_renders_for_each_reader(world, client, auth, username):
+    auth.login(username)
+    r = client.get(f"/homesteads/{world.homestead}")
+    assert r.status_code == 200, username
+    page = text(r)
+    assert world.unit in page
+    assert "始兴宅批〔2021〕7号" in page and "2021-04-02" in page
+    assert "110.00" in page and "0.17" in page  # 110 m² = 0.17 亩
+    assert "180.50" in page
+    assert "120" in page  # the cap for hills
+    assert '<svg class="map"' in page and "<path" in page
+    assert f"/homesteads/{world.homestead}/history" in page
+    r = client.get(f"/homesteads/{world.homestead}/history")
+    assert r.status_code == 200 and "新批宅基地" in text(r)  # the generic history page
+    if username == "admin_a":
+        assert f"/homesteads/{world.homestead}/dispose" in page
+    else:
+        assert "/dispose" not in page
+
+
+@pytest.mark.parametrize("username", ["officer", "sysadmin", "admin_b", "farmer_b"])
+def test_homestead_page_is_404_outside_reach(world, client, auth, username):
+    auth.login(username)
+    assert client.get(f"/homesteads/{world.homestead}").status_code == 404
+    assert client.get(f"/homesteads/{world.homestead}/history").status_code == 404
+
+
+def test_collective_homestead_list(world, client, auth):
+    auth.login("admin_a")
+    r = client.get(f"/collectives/{world.a}/homesteads")
+    assert r.status_code == 200 and world.unit in text(r)
+    auth.logout()
+    auth.login("admin_b")
+    assert client.get(f"/collectives/{world.a}/homesteads").status_code == 404
+
+
+# --- forms
+
+
+def grant_form(world, **over):
+    data = {
+        "unit_number": b.unit_number(world.a),
+        "terrain": "plain",
+        "area_m2": "80",
+        "floor_area_m2": "",
+        "approval_number": "始兴宅批〔2025〕3号",
+        "approved_on": "2025-02-01",
+        "geometry": "",
+        "crs": "",
+        "source_document_id": str(world.doc),
+        "reason": "新批",
+    }
+    data.update(over)
+    return data
+
+
+def test_grant_form_registers_a_homestead(world, client, auth):
+    auth.login("admin_a")
+    r = client.get(f"/households/{world.free}/homestead/new")
+    assert r.status_code == 200
+    assert "80" in text(r) and "150" in text(r)  # the caps are shown
+    data = grant_form(world)
+    r = client.post(f"/households/{world.free}/homestead/new", data=data)
+    assert r.status_code == 302, text(r)
+    r = client.get(r.headers["Location"])
+    assert data["unit_number"] in text(r)
+
+
+def test_grant_form_over_cap_shows_the_reason_and_saves_nothing(world, client, auth):
+    auth.login("admin_a")
+    before = homestead_count()
+    r = client.post(
+        f"/households/{world.free}/homestead/new", data=grant_form(world, area_m2="80.5")
+    )
+    assert r.status_code == 422
+    assert "80" in text(r)
+    assert homestead_count() == before
+
+
+def test_grant_form_second_homestead_refused(world, client, auth):
+    auth.login("admin_a")
+    r = client.get(f"/households/{world.hh}/homestead/new")
+    assert r.status_code == 200  # the page says why it is not eligible
+    r = client.post(f"/households/{world.hh}/homestead/new", data=grant_form(world))
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("username", ["bureau", "auditor", "farmer_a", "admin_b"])
+def test_grant_form_is_404_for_non_editors(world, client, auth, username):
+    auth.login(username)
+    assert client.get(f"/households/{world.free}/homestead/new").status_code == 404
+    assert (
+        client.post(f"/households/{world.free}/homestead/new", data=grant_form(world)).status_code
+        == 404
+    )
+
+
+def test_dispose_form_ends_the_homestead_and_page_keeps_history(world, client, auth):
+    auth.login("admin_a")
+    r = client.post(
+        f"/homesteads/{world.homestead}/dispose",
+        data={"disposal": "sold", "source_document_id": str(world.doc), "reason": "卖给本村"},
+    )
+    assert r.status_code == 302
+    page = text(client.get(f"/homesteads/{world.homestead}"))
+    assert "/dispose" not in page
+    assert world.unit in page  # listed among the household's disposals, barring (R8)
+    history_page = text(client.get(f"/homesteads/{world.homestead}/history"))
+    assert "卖给本村" in history_page and "新批宅基地" in history_page
+    # R8: now a new homestead for the same household is refused
+    r = client.post(f"/households/{world.hh}/homestead/new", data=grant_form(world))
+    assert r.status_code == 422
+    assert client.get(f"/homesteads/{world.homestead}/dispose").status_code == 404
+
+
+# --- JSON API
+
+
+def test_api_grant_get_dispose(world, client, app):
+    headers = api(client, app, "admin_a")
+    body = {
+        "household_uid": world.free,
+        "unit_number": b.unit_number(world.a),
+        "terrain": "mountain",
+        "area_m2": 150,
+        "approval_number": "宅批-API-1",
+        "approved_on": "2024-08-08",
+        "source_document_id": world.doc,
+        "reason": "API 新批",
+    }
+    r = client.post("/api/v1/homesteads", json=body, headers=headers)
+    assert r.status_code == 201, r.get_json()
+    made = r.get_json()
+    assert made["area_m2"] == 150 and made["terrain_cap_m2"] == 150 and made["is_current"]
+    uid = made["homestead_uid"]
+    r = client.get(f"/api/v1/homesteads/{uid}", headers=headers)
+    assert r.status_code == 200 and r.get_json()["unit_number"] == body["unit_number"]
+    r = client.post(
+        f"/api/v1/homesteads/{uid}/disposal",
+        json={"disposal": "returned", "reason": "交回", "source_document_id": world.doc},
+        headers=headers,
+    )
+    assert r.status_code == 200
+    ended = r.get_json()
+    assert ended["disposal"] == "returned" and not ended["is_current"]
+    r = client.get(f"/api/v1/households/{world.free}/homestead-eligibility", headers=headers)
+    assert r.get_json()["eligible"] is True  # returned: R8 does not bar
+
+
+def test_api_over_cap_is_422_with_rule(world, client, app):
+    headers = api(client, app, "admin_a")
+    body = {
+        "household_uid": world.free,
+        "unit_number": b.unit_number(world.a),
+        "terrain": "plain",
+        "area_m2": 80.01,
+        "approval_number": "宅批",
+        "approved_on": "2024-08-08",
+        "source_document_id": world.doc,
+        "reason": "x",
+    }
+    r = client.post("/api/v1/homesteads", json=body, headers=headers)
+    assert r.status_code == 422
+    err = r.get_json()["error"]
+    assert err["rule"] == "R07" and err["field"] == "area_m2"
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"household_uid": "x"},
+        {"area_m2": "eighty"},
+        {"approved_on": "yesterday"},
+        {"approved_on": 20240101},
+        {"geometry": [1, 2]},
+        {"geometry": "POLYGON((0 0, 1 1"},
+        {"geometry": {"type": "Polygon", "coordinates": "junk"}, "crs": "EPSG:4547"},
+        {"crs": {"a": 1}},
+        {"crs": "EPSG:999999", "geometry": mapping(OUTLINE)},
+        {"unit_number": 12},
+        {"terrain": None},
+        {"source_document_id": "1"},
+        {"reason": ["x"]},
+    ],
+)
+def test_api_bad_input_is_422_never_500(world, client, app, over):
+    headers = api(client, app, "admin_a")
+    body = {
+        "household_uid": world.free,
+        "unit_number": b.unit_number(world.a),
+        "terrain": "plain",
+        "area_m2": 70,
+        "approval_number": "宅批",
+        "approved_on": "2024-08-08",
+        "source_document_id": world.doc,
+        "reason": "x",
+    }
+    body.update(over)
+    r = client.post("/api/v1/homesteads", json=body, headers=headers)
+    assert r.status_code == 422, r.get_json()
+    assert "error" in r.get_json()
+
+
+def test_api_list_is_scoped(world, client, app):
+    r = client.get("/api/v1/homesteads", headers=api(client, app, "admin_a"))
+    assert world.homestead in [i["homestead_uid"] for i in r.get_json()["items"]]
+    r = client.get("/api/v1/homesteads", headers=api(client, app, "admin_b"))
+    assert world.homestead not in [i["homestead_uid"] for i in r.get_json()["items"]]
+    r = client.get("/api/v1/homesteads", headers=api(client, app, "farmer_a"))
+    assert [i["homestead_uid"] for i in r.get_json()["items"]] == [world.homestead]
+    r = client.get(
+        f"/api/v1/homesteads?collective_id={world.a}&limit=1", headers=api(client, app, "bureau")
+    )
+    assert len(r.get_json()["items"]) == 1
+    assert (
+        client.get("/api/v1/homesteads?limit=x", headers=api(client, app, "bureau")).status_code
+        == 422
+    )
+
+
+def test_api_paging_follows_the_cursor(world, client, app, ctx):
+    for _ in range(2):
+        grant_homestead(
+            b.household(world.a),
+            b.unit_number(world.a),
+            "plain",
+            60.0,
+            approval_number="宅批",
+            approved_on=date(2020, 1, 1),
+            source_document_id=world.doc,
+            reason="x",
+        )
+    headers = api(client, app, "admin_a")
+    seen, cursor = [], None
+    while True:
+        url = f"/api/v1/homesteads?collective_id={world.a}&limit=2"
+        r = client.get(url + (f"&cursor={cursor}" if cursor else ""), headers=headers)
+        body = r.get_json()
+        seen += [i["homestead_uid"] for i in body["items"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 3
+
+
+def test_api_eligibility_by_role(world, client, app):
+    r = client.get(
+        f"/api/v1/households/{world.hh}/homestead-eligibility", headers=api(client, app, "farmer_a")
+    )
+    body = r.get_json()
+    assert r.status_code == 200 and body["eligible"] is False and body["reason"]
+    r = client.get(
+        f"/api/v1/households/{world.hh}/homestead-eligibility", headers=api(client, app, "officer")
+    )
+    assert r.status_code == 404
+    r = client.get(
+        f"/api/v1/households/{world.free}/homestead-eligibility?on=2025-01-01",
+        headers=api(client, app, "bureau"),
+    )
+    assert r.get_json() == {
+        "household_uid": world.free,
+        "checked_on": "2025-01-01",
+        "eligible": True,
+        "reason": None,
+        "rule": "R09",
+    }
+
+
+def test_api_other_collective_household_is_404(world, client, app):
+    headers = api(client, app, "admin_a")
+    body = {
+        "household_uid": world.hh_b,
+        "unit_number": world.unit_b,
+        "terrain": "plain",
+        "area_m2": 70,
+        "approval_number": "宅批",
+        "approved_on": "2024-08-08",
+        "source_document_id": world.doc_b,
+        "reason": "x",
+    }
+    assert client.post("/api/v1/homesteads", json=body, headers=headers).status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/homesteads/{world.homestead}", headers=api(client, app, "admin_b")
+        ).status_code
+        == 404
+    )
+
+
+@pytest.mark.hostile
+def test_ids_beyond_32_bits_are_404_or_422_never_500(world, client, app, auth):
+    huge = 2**31
+    auth.login("admin_a")
+    for url in (
+        f"/homesteads/{huge}",
+        f"/homesteads/{huge}/dispose",
+        f"/households/{huge}/homestead/new",
+        f"/collectives/{huge}/homesteads",
+    ):
+        assert client.get(url).status_code == 404, url
+    headers = api(client, app, "admin_a")
+    for url in (
+        f"/api/v1/homesteads/{huge}",
+        f"/api/v1/households/{huge}/homestead-eligibility",
+    ):
+        assert client.get(url, headers=headers).status_code == 404, url
+    for query in (f"cursor={huge}", f"collective_id={huge}", f"household_uid={10**30}"):
+        r = client.get(f"/api/v1/homesteads?{query}", headers=headers)
+        assert r.status_code == 422, query
+    body = {"household_uid": huge, "unit_number": world.unit, "terrain": "plain", "area_m2": 1}
+    assert client.post("/api/v1/homesteads", json=body, headers=headers).status_code == 422
+    body = {"disposal": "sold", "reason": "x", "source_document_id": huge}
+    r = client.post(f"/api/v1/homesteads/{world.homestead}/disposal", json=body, headers=headers)
+    assert r.status_code == 422

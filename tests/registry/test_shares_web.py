@@ -1,0 +1,374 @@
+"""Collective shares over HTTP: the register and holding pages, the admin forms and the JSON API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.audit import trail
+from app.registry import history
+from app.registry.models import ShareHolding
+from app.registry.shares import allocate_shares, conservation_check, fix_share_register
+from tests.conftest import token_for
+from tests.factories import homesteads as b
+from tests.factories import people as fx
+
+pytestmark = pytest.mark.authz
+
+
+class W(dict):
+    __getattr__ = dict.__getitem__
+
+
+@pytest.fixture
+def world(ctx, baseline) -> W:
+    a, bb = baseline.collective_a, baseline.collective_b
+    head, hh = fx.household(a, "李大山")
+    fx.link_farmer("farmer_a", head.uid)
+    doc = b.document(a)
+    fix_share_register(a, 1000, date(2019, 12, 31), "股权固化决议")
+    holding = allocate_shares(
+        a,
+        household_uid=hh.uid,
+        shares=40,
+        share_type="population",
+        certificate_number="GQ-A-0001",
+        source_document_id=doc,
+        reason="配股",
+    )
+    buyer = b.household(a, name="赵家")
+    member = b.person(a, name="钱七")
+    _head_b, hh_b = fx.household(bb, "王瑶")
+    return W(
+        a=a,
+        bb=bb,
+        hh=hh.uid,
+        holding=holding.uid,
+        doc=doc,
+        buyer=buyer,
+        member=member,
+        hh_b=hh_b.uid,
+        member_b=b.person(bb),
+        doc_b=b.document(bb),
+    )
+
+
+def text(r) -> str:
+    return r.get_data(as_text=True)
+
+
+def bearer(app, username):
+    return {"Authorization": f"Bearer {token_for(app, username)}"}
+
+
+# --- pages
+
+
+@pytest.mark.parametrize("username", ["admin_a", "bureau", "auditor", "farmer_a"])
+def test_holding_page_renders_for_each_reader(world, client, auth, username):
+    auth.login(username)
+    r = client.get(f"/shares/{world.holding}")
+    assert r.status_code == 200, username
+    page = text(r)
+    assert "李大山" in page and "GQ-A-0001" in page
+    assert "4.00 %" in page  # 40 of 1000
+    assert f"/shares/{world.holding}/history" in page
+    r = client.get(f"/shares/{world.holding}/history")
+    assert r.status_code == 200 and "配股" in text(r)
+    assert (f"/shares/{world.holding}/transfer" in page) == (username == "admin_a")
+
+
+@pytest.mark.parametrize("username", ["officer", "sysadmin", "admin_b", "farmer_b"])
+def test_holding_page_is_404_outside_reach(world, client, auth, username):
+    auth.login(username)
+    assert client.get(f"/shares/{world.holding}").status_code == 404
+    assert client.get(f"/shares/{world.holding}/history").status_code == 404
+
+
+@pytest.mark.parametrize("username", ["admin_a", "bureau", "auditor"])
+def test_register_page_shows_total_allocated_pool_and_cap(world, client, auth, username):
+    auth.login(username)
+    r = client.get(f"/collectives/{world.a}/shares")
+    assert r.status_code == 200
+    page = text(r)
+    assert "1000" in page and "960" in page and "40" in page  # total, pool, allocated
+    assert "5 %" in page and "= 50" in page  # cap: 5 % = 50 shares
+    assert "李大山" in page and "4.00" in page
+
+
+@pytest.mark.parametrize("username", ["admin_b", "farmer_a", "officer"])
+def test_register_page_is_404_outside_reach(world, client, auth, username):
+    auth.login(username)
+    assert client.get(f"/collectives/{world.a}/shares").status_code == 404
+
+
+def test_unfixed_register_offers_fixing(world, client, auth):
+    auth.login("admin_b")
+    r = client.get(f"/collectives/{world.bb}/shares")
+    assert r.status_code == 200
+    assert f"/collectives/{world.bb}/shares/fix" in text(r)
+    r = client.post(
+        f"/collectives/{world.bb}/shares/fix",
+        data={
+            "total_shares": "500",
+            "fixed_on": "2020-01-01",
+            "source_document_id": "0",
+            "reason": "固化",
+        },
+    )
+    assert r.status_code == 302, text(r)
+    r = client.post(
+        f"/collectives/{world.bb}/shares/fix",
+        data={
+            "total_shares": "900",
+            "fixed_on": "2020-01-01",
+            "source_document_id": "0",
+            "reason": "再次",
+        },
+    )
+    assert r.status_code == 422
+    with trail.acting(trail.AuditContext(actor="t", role="system")):
+        assert conservation_check(world.bb)[2] == 500
+
+
+# --- forms
+
+
+def test_allocate_transfer_and_buy_back_forms(world, client, auth):
+    auth.login("admin_a")
+    r = client.get(f"/collectives/{world.a}/shares/allocate")
+    assert r.status_code == 200 and "赵家" in text(r) and "钱七" in text(r)
+    r = client.post(
+        f"/collectives/{world.a}/shares/allocate",
+        data={
+            "holder": f"p:{world.member}",
+            "shares": "30",
+            "share_type": "seniority",
+            "certificate_number": "GQ-A-0002",
+            "source_document_id": str(world.doc),
+            "reason": "配农龄股",
+        },
+    )
+    assert r.status_code == 302, text(r)
+    r = client.post(
+        f"/shares/{world.holding}/transfer",
+        data={
+            "recipient": f"h:{world.buyer}",
+            "shares": "15",
+            "certificate_number": "GQ-A-0003",
+            "source_document_id": str(world.doc),
+            "reason": "转让",
+        },
+    )
+    assert r.status_code == 302, text(r)
+    r = client.post(
+        f"/shares/{world.holding}/buy-back",
+        data={"shares": "5", "source_document_id": str(world.doc), "reason": "回购"},
+    )
+    assert r.status_code == 302, text(r)
+    page = text(client.get(f"/collectives/{world.a}/shares"))
+    assert "65" in page and "935" in page  # allocated 40 + 30 - 5, pool 935
+    assert history.current_of(ShareHolding, world.holding).shares == 20
+    page = text(client.get(f"/shares/{world.holding}/history"))
+    assert "转让" in page and "回购" in page and "40.00" in page and "20.00" in page
+
+
+def test_transfer_form_refuses_over_cap_and_shows_why(world, client, auth):
+    auth.login("admin_a")
+    r = client.post(
+        f"/collectives/{world.a}/shares/allocate",
+        data={
+            "holder": f"h:{world.buyer}",
+            "shares": "45",
+            "share_type": "population",
+            "certificate_number": "",
+            "source_document_id": str(world.doc),
+            "reason": "配股",
+        },
+    )
+    assert r.status_code == 302
+    r = client.post(
+        f"/shares/{world.holding}/transfer",
+        data={
+            "recipient": f"h:{world.buyer}",
+            "shares": "10",
+            "source_document_id": str(world.doc),
+            "reason": "转让",
+        },
+    )
+    assert r.status_code == 422
+    assert "50" in text(r)
+    assert history.current_of(ShareHolding, world.holding).shares == 40
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/collectives/{a}/shares/allocate",
+        "/collectives/{a}/shares/fix",
+        "/shares/{holding}/transfer",
+        "/shares/{holding}/buy-back",
+    ],
+)
+@pytest.mark.parametrize("username", ["bureau", "auditor", "farmer_a", "admin_b"])
+def test_share_forms_are_404_for_non_editors(world, client, auth, path, username):
+    auth.login(username)
+    url = path.format(a=world.a, holding=world.holding)
+    assert client.get(url).status_code == 404
+    assert client.post(url, data={"shares": "1"}).status_code == 404
+
+
+# --- JSON API
+
+
+def test_api_register_allocate_transfer_buy_back(world, client, app):
+    h = bearer(app, "admin_a")
+    r = client.get(f"/api/v1/collectives/{world.a}/shares", headers=h)
+    reg = r.get_json()
+    assert (reg["total_shares"], reg["allocated"], reg["pool"]) == (1000, 40, 960)
+    assert reg["cap_percent"] == 5 and reg["cap_shares"] == 50
+    assert reg["items"][0]["holdings"][0]["holding_uid"] == world.holding
+    r = client.post(
+        "/api/v1/shares",
+        json={
+            "collective_id": world.a,
+            "person_uid": world.member,
+            "shares": 20,
+            "share_type": "population",
+            "source_document_id": world.doc,
+            "reason": "配股",
+        },
+        headers=h,
+    )
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["percent_of_total"] == 2
+    r = client.post(
+        f"/api/v1/shares/{world.holding}/transfer",
+        json={
+            "to_household_uid": world.buyer,
+            "shares": 40,
+            "source_document_id": world.doc,
+            "reason": "全部转让",
+        },
+        headers=h,
+    )
+    assert r.status_code == 200, r.get_json()
+    moved = r.get_json()
+    assert moved["from"]["is_current"] is False and moved["to"]["shares"] == 40
+    buyer_holding = moved["to"]["holding_uid"]
+    r = client.post(
+        f"/api/v1/shares/{buyer_holding}/buy-back",
+        json={"shares": 10, "source_document_id": world.doc, "reason": "回购"},
+        headers=h,
+    )
+    assert r.status_code == 200
+    assert r.get_json()["register"]["pool"] == 950
+    r = client.get(f"/api/v1/shares/{world.holding}", headers=h)
+    assert r.status_code == 200 and r.get_json()["is_current"] is False
+    # a transfer from the emptied holding is gone
+    r = client.post(
+        f"/api/v1/shares/{world.holding}/transfer",
+        json={
+            "to_household_uid": world.buyer,
+            "shares": 1,
+            "source_document_id": world.doc,
+            "reason": "x",
+        },
+        headers=h,
+    )
+    assert r.status_code == 404
+
+
+def test_api_transfer_to_other_collective_is_422_r10(world, client, app):
+    r = client.post(
+        f"/api/v1/shares/{world.holding}/transfer",
+        json={
+            "to_person_uid": world.member_b,
+            "shares": 5,
+            "source_document_id": world.doc,
+            "reason": "转让给外村",
+        },
+        headers=bearer(app, "admin_a"),
+    )
+    assert r.status_code == 422
+    err = r.get_json()["error"]
+    assert err["rule"] == "R10" and err["field"] == "to_person_uid"
+
+
+def test_api_fix_register_twice_is_refused(world, client, app):
+    h = bearer(app, "admin_b")
+    body = {"total_shares": 300, "fixed_on": "2020-06-30", "reason": "固化"}
+    r = client.post(f"/api/v1/collectives/{world.bb}/share-register", json=body, headers=h)
+    assert r.status_code == 201 and r.get_json()["total_shares"] == 300
+    r = client.post(
+        f"/api/v1/collectives/{world.bb}/share-register",
+        json={**body, "total_shares": 301},
+        headers=h,
+    )
+    assert r.status_code == 422 and r.get_json()["error"]["rule"] == "R10"
+    r = client.post(f"/api/v1/collectives/{world.a}/share-register", json=body, headers=h)
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"collective_id": "1"},
+        {"shares": "20"},
+        {"shares": None},
+        {"shares": 1e309},
+        {"household_uid": 1, "person_uid": None},
+        {"person_uid": True},
+        {"share_type": 3},
+        {"certificate_number": 5},
+        {"source_document_id": 10**12},
+        {"reason": None},
+    ],
+)
+def test_api_allocate_bad_input_is_422_never_500(world, client, app, over):
+    body = {
+        "collective_id": world.a,
+        "person_uid": world.member,
+        "shares": 20,
+        "share_type": "population",
+        "source_document_id": world.doc,
+        "reason": "配股",
+    }
+    body.update(over)
+    r = client.post("/api/v1/shares", json=body, headers=bearer(app, "admin_a"))
+    assert r.status_code == 422, r.get_json()
+
+
+@pytest.mark.parametrize(
+    "username,status", [("farmer_a", 200), ("farmer_b", 404), ("officer", 404)]
+)
+def test_api_holding_read_scope(world, client, app, username, status):
+    r = client.get(f"/api/v1/shares/{world.holding}", headers=bearer(app, username))
+    assert r.status_code == status
+
+
+@pytest.mark.hostile
+def test_ids_beyond_32_bits_are_404_or_422_never_500(world, client, app, auth):
+    huge = 2**31
+    auth.login("admin_a")
+    for url in (
+        f"/shares/{huge}",
+        f"/shares/{huge}/transfer",
+        f"/shares/{huge}/buy-back",
+        f"/collectives/{huge}/shares",
+        f"/collectives/{huge}/shares/allocate",
+        f"/collectives/{huge}/shares/fix",
+    ):
+        assert client.get(url).status_code == 404, url
+    h = bearer(app, "admin_a")
+    assert client.get(f"/api/v1/shares/{huge}", headers=h).status_code == 404
+    assert client.get(f"/api/v1/collectives/{huge}/shares", headers=h).status_code == 404
+    for body in (
+        {"to_household_uid": huge, "shares": 1, "source_document_id": world.doc, "reason": "x"},
+        {"to_person_uid": world.member, "shares": 1, "source_document_id": huge, "reason": "x"},
+    ):
+        r = client.post(f"/api/v1/shares/{world.holding}/transfer", json=body, headers=h)
+        assert r.status_code == 422, body
+    r = client.post("/api/v1/shares", json={"collective_id": huge}, headers=h)
+    assert r.status_code == 422
