@@ -63,7 +63,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     set_household_resolver(farmer_households)
 
-    # 3. blueprints
+    # 3. blueprints. Ids in URLs fit the database's INTEGER: a larger one is a 404, not a 500.
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseId(IntegerConverter):
+        def __init__(self, url_map, *args, **kwargs):
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseId
     from app.api import bp as api_bp
     from app.audit.views import bp as audit_bp
     from app.auth.admin import bp as auth_admin_bp

@@ -70,6 +70,7 @@ def make_database(backend: str, keep: bool) -> Database:
             if not keep:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
+                folder.rmdir()
 
         return Database(f"sqlite:///{path}", drop)
     name = f"sanquan_bench_{uuid.uuid4().hex[:8]}"
@@ -244,7 +245,9 @@ def run(args: argparse.Namespace) -> dict:
         "probes": args.probes,
         "seed": args.seed,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "repeat": args.repeat,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "load_average_start": os.getloadavg(),
     }
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": target.url, "SECRET_KEY": "bench", "TESTING": True}
@@ -299,22 +302,8 @@ def run(args: argparse.Namespace) -> dict:
                     ).all()
                     result["plan"] = [r[0] for r in plan]
 
-            # (a) service path
-            warm = probe_geoms[: min(50, len(probe_geoms))]
-            for g in warm:
-                overlapping_plots(g, tolerance_m2=tol)
-            db.session.rollback()
-            service_ns = []
-            service_hits = []
-            for g in probe_geoms:
-                s = time.perf_counter_ns()
-                hits = overlapping_plots(g, tolerance_m2=tol)
-                service_ns.append(time.perf_counter_ns() - s)
-                service_hits.append(hits)
-            db.session.rollback()
-            db.session.remove()
-
-            # (b) the same SQL through the driver
+            # (a) the service path and (b) the same SQL through the driver, interleaved probe by
+            # probe (so background load hits both alike) and repeated --repeat times.
             sql = to_driver_style(overlap_sql(args.backend, exclude=False), args.backend)
             params = [
                 {"wkb": shapely.to_wkb(g), "srid": SRID, "tolerance": tol} for g in probe_geoms
@@ -322,17 +311,26 @@ def run(args: argparse.Namespace) -> dict:
             raw = db.engine.raw_connection()
             try:
                 cur = raw.cursor()
-                for p in params[: len(warm)]:
+                for g, p in list(zip(probe_geoms, params, strict=True))[:50]:  # warm-up
+                    overlapping_plots(g, tolerance_m2=tol)
                     cur.execute(sql, p)
                     cur.fetchall()
-                raw_ns = []
-                raw_hits = []
-                for p in params:
-                    s = time.perf_counter_ns()
-                    cur.execute(sql, p)
-                    rows = cur.fetchall()
-                    raw_ns.append(time.perf_counter_ns() - s)
-                    raw_hits.append([(int(u), float(a)) for u, a in rows])
+                service_ns: list[list[int]] = [[] for _ in probe_geoms]
+                raw_ns: list[list[int]] = [[] for _ in probe_geoms]
+                service_hits: list = [None] * len(probe_geoms)
+                raw_hits: list = [None] * len(probe_geoms)
+                for _round in range(args.repeat):
+                    for i, (g, p) in enumerate(zip(probe_geoms, params, strict=True)):
+                        s = time.perf_counter_ns()
+                        hits = overlapping_plots(g, tolerance_m2=tol)
+                        service_ns[i].append(time.perf_counter_ns() - s)
+                        s = time.perf_counter_ns()
+                        cur.execute(sql, p)
+                        rows = cur.fetchall()
+                        raw_ns[i].append(time.perf_counter_ns() - s)
+                        service_hits[i] = hits
+                        raw_hits[i] = [(int(u), float(a)) for u, a in rows]
+                db.session.rollback()
                 naive_ns = []
                 if args.naive:
                     probe_fn = "GeomFromWKB" if args.backend == "sqlite" else "ST_GeomFromWKB"
@@ -353,18 +351,23 @@ def run(args: argparse.Namespace) -> dict:
                 raw.rollback()
             finally:
                 raw.close()
+                db.session.remove()
 
             mismatches = sum(
                 1
                 for a, b in zip(service_hits, raw_hits, strict=True)
                 if [u for u, _ in a] != [u for u, _ in b]
             )
-            result["service"] = stats(service_ns)
-            result["raw_sql"] = stats(raw_ns)
+            result["service"] = stats([v for runs in service_ns for v in runs])
+            result["raw_sql"] = stats([v for runs in raw_ns for v in runs])
             result["ratio_service_to_raw"] = {
                 "median": round(result["service"]["median_ms"] / result["raw_sql"]["median_ms"], 2),
                 "p95": round(result["service"]["p95_ms"] / result["raw_sql"]["p95_ms"], 2),
             }
+            # Per probe, the best of its --repeat runs: the query's own cost with scheduler noise
+            # (other processes on the machine) filtered out.
+            result["service_best_of_repeats"] = stats([min(runs) for runs in service_ns])
+            result["raw_sql_best_of_repeats"] = stats([min(runs) for runs in raw_ns])
             if naive_ns:
                 result["naive_no_index"] = stats(naive_ns)
             result["hits"] = {
@@ -372,8 +375,12 @@ def run(args: argparse.Namespace) -> dict:
                 "probes_with_overlap": sum(1 for h in service_hits if h),
                 "service_vs_raw_mismatches": mismatches,
             }
-            result["target"] = {"service_p95_ms_max": 2.0}
-            result["target"]["met"] = result["service"]["p95_ms"] <= 2.0
+            result["load_average_end"] = os.getloadavg()
+            result["target"] = {
+                "service_p95_ms_max": 2.0,
+                "met_all_samples": result["service"]["p95_ms"] <= 2.0,
+                "met_best_of_repeats": result["service_best_of_repeats"]["p95_ms"] <= 2.0,
+            }
     finally:
         with app.app_context():
             db.session.remove()
@@ -390,23 +397,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plots", type=int, default=300_000)
     parser.add_argument("--probes", type=int, default=1_000)
     parser.add_argument("--tolerance", type=float, default=1.0, help="overlap tolerance in m²")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of every probe")
     parser.add_argument("--naive", type=int, default=0, help="also time N probes without index")
     parser.add_argument("--seed", type=int, default=20260301)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
-    if args.plots < 1 or args.probes < 1:
-        parser.error("--plots and --probes must be positive")
+    if args.plots < 1 or args.probes < 1 or args.repeat < 1:
+        parser.error("--plots, --probes and --repeat must be positive")
     result = run(args)
     OUT.mkdir(parents=True, exist_ok=True)
     out = OUT / f"overlap-{args.backend}-{args.plots}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     s, r = result["service"], result["raw_sql"]
+    sb, rb = result["service_best_of_repeats"], result["raw_sql_best_of_repeats"]
     print(
-        f"[{args.backend}] {args.plots:,} plots, {args.probes:,} probes: "
+        f"[{args.backend}] {args.plots:,} plots, {args.probes:,} probes x {args.repeat}: "
         f"service median {s['median_ms']:.3f} ms p95 {s['p95_ms']:.3f} ms | "
         f"raw SQL median {r['median_ms']:.3f} ms p95 {r['p95_ms']:.3f} ms | "
-        f"ratio p95 {result['ratio_service_to_raw']['p95']}x | "
-        f"target p95 <= 2 ms: {'met' if result['target']['met'] else 'NOT met'}"
+        f"ratio median {result['ratio_service_to_raw']['median']}x "
+        f"p95 {result['ratio_service_to_raw']['p95']}x"
+    )
+    met = {k: "met" if v else "NOT met" for k, v in result["target"].items()}
+    print(
+        f"[{args.backend}] best of {args.repeat} per probe: service p95 {sb['p95_ms']:.3f} ms, "
+        f"raw p95 {rb['p95_ms']:.3f} ms | load average {result['load_average_end'][0]:.2f} | "
+        f"target p95 <= 2 ms: all samples {met['met_all_samples']}, "
+        f"best-of {met['met_best_of_repeats']}"
     )
     if "naive_no_index" in result:
         naive = result["naive_no_index"]["median_ms"]

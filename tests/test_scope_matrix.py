@@ -56,3 +56,22 @@ def test_every_object_route_is_404_for_another_collective(app, client, auth, wor
                 failures.append(f"{method} {url} ({rule.endpoint}) -> {r.status_code}, expected 404")
     assert not failures, "\n".join(failures)
     assert checked >= 1
+
+
+@pytest.mark.hostile
+def test_ids_beyond_the_database_integer_are_404_not_500(app, client, auth):
+    auth.login("bureau")
+    failures = []
+    for rule in _rules(app):
+        if rule.endpoint.startswith("api.") or "GET" not in rule.methods:
+            continue
+        values = {a: 2**31 for a in rule.arguments}
+        if set(values) & set(NOT_OBJECTS):
+            continue
+        url = f"{rule.rule}"
+        for arg in rule.arguments:
+            url = url.replace(f"<int:{arg}>", str(2**31)).replace(f"<{arg}>", str(2**31))
+        r = client.get(url)
+        if r.status_code != 404:
+            failures.append(f"{url} -> {r.status_code}")
+    assert not failures, failures

@@ -170,7 +170,7 @@ def build() -> Tally:
 
             contract = land.create_contract(
                 household.uid, *TERM, source_document_id=survey.id, reason="二轮延包确权",
-                today=TODAY,
+                today=TODAY, confirmed=True,  # noticed and certified before the registry existed
             )
             # Plots: a strip per household, 2-4 fields each, measured area a little off the contract.
             for k in range(rng.randrange(2, 5)):

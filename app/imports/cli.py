@@ -9,6 +9,7 @@ the arguments cannot be used at all.
 
 from __future__ import annotations
 
+import resource
 import sys
 import time
 from pathlib import Path
@@ -58,7 +59,8 @@ def _collective(fbfbm: str | None) -> Collective | None:
 def _progress(job: ImportJob, phase: str) -> None:
     if phase == "reading":
         total = f"/{job.total}" if job.total else ""
-        click.echo(f"read {job.done}{total} features", err=True)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        click.echo(f"read {job.done}{total} features (peak memory {rss} MB)", err=True)
 
 
 def _print_summary(job: ImportJob) -> None:

@@ -11,6 +11,7 @@ committed once per window of features, which the job page shows.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -88,7 +89,11 @@ def job_file(job: ImportJob, members: bool = False) -> Path:
 
 
 def _config(name: str, default: Any) -> Any:
-    return current_app.config.get(name, default)
+    """A setting from the app config, else the environment (IMPORT_* tuning), else default."""
+    value = current_app.config.get(name)
+    if value is None:
+        value = os.environ.get(name)
+    return default if value is None else value
 
 
 # --------------------------------------------------------------------------------------------

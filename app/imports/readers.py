@@ -246,17 +246,17 @@ def open_vector(
             _refuse_json_array(path, name)
         target = str(path)
     try:
-        layers = pyogrio.list_layers(target)
-        if len(layers) == 0:
-            raise _unsupported(name, "no layer")
-        chosen = layer or str(layers[0][0])
-        if layer is not None and layer not in {str(row[0]) for row in layers}:
-            raise ImportRefused(
-                "no_layer",
-                f"文件中没有图层 {layer}",
-                f"The file has no layer {layer}",
-            )
-        info = pyogrio.read_info(target, layer=chosen)
+        if layer is not None:
+            names = {str(row[0]) for row in pyogrio.list_layers(target)}
+            if layer not in names:
+                raise ImportRefused(
+                    "no_layer",
+                    f"文件中没有图层 {layer}（有：{', '.join(sorted(names))}）",
+                    f"The file has no layer {layer} (it has: {', '.join(sorted(names))})",
+                )
+        # One open: for text formats (GeoJSON, GML) every open is a full parse of the file.
+        info = pyogrio.read_info(target, layer=layer)
+        chosen = str(info.get("layer_name") or layer or "")
     except (DataSourceError, DataLayerError) as exc:
         raise _unsupported(name) from exc
     return VectorSource(

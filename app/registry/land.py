@@ -317,12 +317,17 @@ def create_contract(
     source_document_id: int,
     reason: str,
     today: date | None = None,
+    confirmed: bool = False,
 ) -> LandContract:
     """R1, R2: a household's land contract (承包合同), code CBHTBM = CBFBM + "J".
 
     R1: the holder is a current household of the 发包方's collective with a co-holder on the
     collective's roll; one current contract per household (its code is fixed by the household's
     code). R2: the term is at most 30 years and has not already ended.
+
+    A new registration is "pending" until its public notice (公示) confirms it (DOMAIN §6);
+    ``confirmed=True`` is for recording contracts that were noticed and certified before the
+    registry existed (data migration), never for new registrations from forms or the API.
     """
     reason = _reason(reason)
     term_start = _date(term_start, "term_start")
@@ -372,7 +377,7 @@ def create_contract(
             term_start=term_start,
             term_end=term_end,
             contract_area_m2=0.0,
-            status="confirmed",
+            status="confirmed" if confirmed else "pending",
         )
 
 
@@ -579,8 +584,9 @@ def _rejection(problem: geo.Finding, geom: BaseGeometry, src_crs: CRS) -> Geomet
         fixed = None
     message = pick(problem.message_zh, problem.message_en)
     if fixed is not None:
-        message = "{} {}".format(
+        message = "{}{}{}".format(
             message,
+            pick("。", ". "),
             _(
                 "A repair is available (the repaired plot would measure %(area)s m²): send the "
                 "plot again accepting the suggested repair.",
@@ -588,7 +594,9 @@ def _rejection(problem: geo.Finding, geom: BaseGeometry, src_crs: CRS) -> Geomet
             ),
         )
     else:
-        message = "{} {}".format(message, _("Correct the boundary and send it again."))
+        message = "{}{}{}".format(
+            message, pick("。", ". "), _("Correct the boundary and send it again.")
+        )
     return GeometryRejected(
         message,
         reason=problem.code,

@@ -97,6 +97,7 @@ def make(collective_id: int, ctx: dict) -> dict:
         source_document_id=doc_id,
         reason="确权登记",
         today=TODAY,
+        confirmed=True,  # a contract noticed and certified before: the documents area certifies it
     )
     x, y = origin(collective_id)
     first = land.add_plot(

@@ -81,6 +81,29 @@ def test_contract_page_shows_code_plots_areas_and_map(world, client, auth, usern
     assert f"/contracts/{world.contract}/history" in page
 
 
+def test_contract_page_links_the_valid_certificate(world, client, auth, ctx):
+    from app.registry.certificates import issue_certificate
+
+    cert = issue_certificate(
+        "land_contract", world.contract, issued_on=date(2026, 3, 1), reason="首次登记发证"
+    )
+    cert_id, number = cert.id, cert.number
+    db.session.commit()
+    auth.login("admin_a")
+    page = text(client.get(f"/contracts/{world.contract}"))
+    assert f"/certificates/{cert_id}" in page and number in page
+
+
+def test_new_contract_is_pending_until_its_public_notice(world, client, auth, ctx):
+    c = fx.contract(world.a)
+    assert c.status == "pending"
+    uid = c.uid
+    db.session.commit()
+    auth.login("admin_a")
+    page = text(client.get(f"/contracts/{uid}"))
+    assert "badge warn" in page and f"/collectives/{world.a}/notices" in page
+
+
 def test_plot_page_shows_boundaries_map_and_findings(world, client, auth):
     auth.login("admin_a")
     page = text(client.get(f"/plots/{world.plot}"))

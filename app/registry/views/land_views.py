@@ -32,6 +32,7 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
 from app.registry import history, land
+from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
 from app.registry.lookup import load_current_or_404
 from app.registry.models import (
@@ -111,7 +112,41 @@ def fmt_mu(m2: float | None) -> str:
     return "" if m2 is None else format_mu(float(m2))
 
 
-def _fmt_value(key: str, value: Any) -> str:
+def _references(versions: list[Any]) -> dict[str, dict[Any, str]]:
+    """Readable names for the references a version holds (household code, contract code,
+    collective name, status label), fetched with one query per kind for all versions."""
+    wanted: dict[str, set] = {"household_uid": set(), "contract_uid": set(), "collective_id": set()}
+    for v in versions:
+        for key, ids in wanted.items():
+            value = getattr(v, key, None)
+            if value is not None:
+                ids.add(value)
+    out: dict[str, dict[Any, str]] = {
+        "status": {"pending": _("Pending public notice"), "confirmed": _("Confirmed")}
+    }
+    lookups = {
+        "household_uid": (Household.uid, Household.cbfbm),
+        "contract_uid": (LandContract.uid, LandContract.cbhtbm),
+    }
+    for key, (uid_col, code_col) in lookups.items():
+        if wanted[key]:
+            out[key] = dict(
+                db.session.execute(select(uid_col, code_col).where(uid_col.in_(wanted[key]))).all()
+            )
+    if wanted["collective_id"]:
+        out["collective_id"] = dict(
+            db.session.execute(
+                select(Collective.id, Collective.name).where(
+                    Collective.id.in_(wanted["collective_id"])
+                )
+            ).all()
+        )
+    return out
+
+
+def _fmt_value(key: str, value: Any, refs: dict[str, dict[Any, str]] | None = None) -> str:
+    if refs and key in refs and value in refs[key]:
+        return refs[key][value]
     if key == "geom":
         return _("(boundary)") if value is not None else "—"
     if value is None or value == "":
@@ -142,6 +177,7 @@ def history_context(
     if not versions or not can_read(current_user, versions[-1]):
         abort(404)
     docs = documents_by_id([v.source_document_id for v in versions])
+    refs = _references(versions)
     rows = []
     previous = None
     for v in versions:
@@ -159,8 +195,8 @@ def history_context(
                 "changes": [
                     (
                         str(labels.get(k, k)),
-                        _fmt_value(k, before) if previous is not None else "",
-                        _fmt_value(k, after),
+                        _fmt_value(k, before, refs) if previous is not None else "",
+                        _fmt_value(k, after, refs),
                     )
                     for k, (before, after) in changes.items()
                 ],
@@ -190,7 +226,10 @@ def history_context(
         "as_of_error": as_of_error,
         "selected": selected,
         "selected_fields": (
-            [(str(labels.get(k, k)), _fmt_value(k, val)) for k, val in selected.content().items()]
+            [
+                (str(labels.get(k, k)), _fmt_value(k, val, refs))
+                for k, val in selected.content().items()
+            ]
             if selected is not None
             else []
         ),
@@ -239,7 +278,7 @@ def _editable_collective(collective_id: int) -> Collective:
 
 def _document_choices(collective_id: int) -> list[tuple[int, str]]:
     return [
-        (d.id, f"{d.title} · {d.kind} · {d.uploaded_at:%Y-%m-%d}")
+        (d.id, f"{d.title} · {DOCUMENT_KINDS.get(d.kind, d.kind)} · {d.uploaded_at:%Y-%m-%d}")
         for d in collective_documents(collective_id, limit=100)
     ]
 
@@ -391,7 +430,8 @@ def _contract_page(obj: LandContract, *, renew_form: RenewForm | None = None, st
         )
     )
     editable = can_edit(current_user, obj)
-    if editable and renew_form is None:
+    renewal_opens = land.add_years(obj.term_end, -land.renewal_window_years())
+    if editable and renew_form is None and date.today() >= renewal_opens:
         renew_form = RenewForm(formdata=None)
     if renew_form is not None:
         renew_form.source_document_id.choices = _document_choices(obj.collective_id)
@@ -416,8 +456,14 @@ def _contract_page(obj: LandContract, *, renew_form: RenewForm | None = None, st
         certificate_url=(
             _url("registry.certificate", certificate_id=certificate.id) if certificate else None
         ),
+        notices_url=(
+            _url("registry.collective_notices", collective_id=obj.collective_id)
+            if current_user.role != Role.FARMER
+            else None
+        ),
         can_edit=editable,
         renew_form=renew_form if editable else None,
+        renewal_opens=renewal_opens,
         land_classes=LAND_CLASSES,
         fmt_m2=fmt_m2,
         fmt_mu=fmt_mu,
