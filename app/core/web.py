@@ -112,6 +112,7 @@ def install(app: Flask) -> None:
             "nav_items": nav_items,
             "role_label": role_label,
             "current_locale": current_language,
+            "view_functions": app.view_functions,
         }
 
     @app.before_request

@@ -692,6 +692,11 @@ def svg_path(
     inner_w, inner_h = max(width - 2 * padding, 0.0), max(height - 2 * padding, 0.0)
     scales = [s for s in (inner_w / dx if dx > 0 else None, inner_h / dy if dy > 0 else None) if s]
     scale = min(scales) if scales else 1.0
+    # Shrink the canvas to the content's own proportions, so a long strip of fields is not
+    # drawn as a thin line in a mostly empty square.
+    width = min(width, dx * scale + 2 * padding) if dx > 0 else width
+    height = min(height, dy * scale + 2 * padding) if dy > 0 else height
+    view_box = f"0 0 {_num(width, precision)} {_num(height, precision)}"
     off_x = (width - dx * scale) / 2
     off_y = (height - dy * scale) / 2
 

@@ -9,7 +9,7 @@ and an English message.
 Why windows of ``pyogrio.raw.read(skip_features=, max_features=)``: pyogrio's streaming reader
 (open_arrow) needs pyarrow, which this project does not ship. A window re-opens the dataset, which
 costs nothing for formats with random access (GeoPackage, Shapefile, FileGDB, FlatGeobuf) but means
-a fresh parse for text formats (GeoJSON, GML); those get bigger windows (IMPORT_BATCH_SEQUENTIAL)
+a fresh parse for text formats (GeoJSON, GML); those get bigger windows (IMPORT_WINDOW_SEQUENTIAL)
 so the re-parsing stays a small multiple of one read.
 """
 
@@ -282,6 +282,22 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.wkb)
+
+    def split(self, size: int, first_number: int) -> Iterator[Batch]:
+        """Sub-batches of at most ``size`` features, numbered from ``first_number``.
+
+        A window is read in one GDAL call (each call re-opens the file: text formats get big
+        windows), but checked in smaller pieces, so the shapely objects and staging rows built
+        for checking never exist for more than ``size`` features at once.
+        """
+        for k, lo in enumerate(range(0, len(self), size)):
+            hi = lo + size
+            yield Batch(
+                number=first_number + k,
+                start=self.start + lo,
+                wkb=self.wkb[lo:hi],
+                fields={name: values[lo:hi] for name, values in self.fields.items()},
+            )
 
 
 def read_batches(

@@ -389,7 +389,7 @@ class ParcelValidator:
         vcrs = self.validation_crs or self.registry_crs
         try:
             if vcrs.equals(self.s.source_crs):
-                vg = shapely.force_2d(geoms)
+                vg = shapely.force_2d(geoms) if shapely.has_z(geoms).any() else geoms
             else:
                 vg = geo.transform_array(geoms, self.s.source_crs, vcrs)
         except geo.GeoError as exc:

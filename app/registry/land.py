@@ -31,7 +31,8 @@ from geoalchemy2.shape import from_shape, to_shape
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.audit import trail
@@ -708,6 +709,18 @@ def _reason_with_repair(reason: str, prepared: PreparedGeometry) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+_GEOMETRY_LOCK_KEY = 0x504C4F54  # "PLOT": pg_advisory_xact_lock key for plot geometry writes
+
+
+def _serialise_geometry_writes() -> None:
+    """One plot geometry write at a time, so two overlapping plots saved at the same moment
+    still see each other in the overlap check. SQLite writers are serialised already (BEGIN
+    IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock, held until commit."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _GEOMETRY_LOCK_KEY})
+
+
 def _record_overlaps(plot: Plot, geom: MultiPolygon) -> list[GeometryFinding]:
     """Store each overlap of ``plot`` with another current plot as a finding (flag, don't block).
 
@@ -839,6 +852,7 @@ def add_plot(
     reason = _reason(reason)
     collective = _collective(collective_id)
     doc_id, sha = _source(source_document_id, collective.id)
+    _serialise_geometry_writes()
     code = _check_dkbm(dkbm, collective)
     fields = {k: _text(v, k) for k, v in dict(name=name, land_use=land_use).items()}
     bounds = {
@@ -856,22 +870,32 @@ def add_plot(
         measured_area = round(geo.area_m2(prepared.geom), 2)
     full_reason = _reason_with_repair(reason, prepared)
     with trail.because("plot.create", reason=full_reason, source_sha256=sha):
-        plot = history.create(
-            Plot,
-            reason=full_reason,
-            source_document_id=doc_id,
-            dkbm=code,
-            collective_id=collective.id,
-            contract_uid=contract.uid if contract else None,
-            household_uid=contract.household_uid if contract else None,
-            land_class=land_class,
-            is_basic_farmland=bool(is_basic_farmland),
-            contract_area_m2=contract_area,
-            measured_area_m2=measured_area,
-            geom=from_shape(prepared.geom, srid=registry_srid()),
-            **fields,
-            **bounds,
-        )
+        try:
+            plot = history.create(
+                Plot,
+                reason=full_reason,
+                source_document_id=doc_id,
+                dkbm=code,
+                collective_id=collective.id,
+                contract_uid=contract.uid if contract else None,
+                household_uid=contract.household_uid if contract else None,
+                land_class=land_class,
+                is_basic_farmland=bool(is_basic_farmland),
+                contract_area_m2=contract_area,
+                measured_area_m2=measured_area,
+                geom=from_shape(prepared.geom, srid=registry_srid()),
+                **fields,
+                **bounds,
+            )
+        except IntegrityError as exc:
+            # Another request registered the same code between our check and our insert.
+            if "dkbm" in str(exc.orig):
+                raise DomainError(
+                    "dkbm_taken",
+                    _("Another current plot already has the code %(code)s.", code=code),
+                    field="dkbm",
+                ) from exc
+            raise
         findings = _record_overlaps(plot, prepared.geom)
         if contract is not None:
             _sync_contract_area(contract.uid, source_document_id=doc_id, reason=reason)
@@ -906,6 +930,7 @@ def update_plot_geometry(
     ``_record_overlaps``).
     """
     reason = _reason(reason)
+    _serialise_geometry_writes()
     plot = _current_plot(plot_uid, lock=True)
     doc_id, sha = _source(source_document_id, plot.collective_id)
     measured_area = _area(measured_area_m2, "measured_area_m2")
@@ -1033,7 +1058,7 @@ def decide_finding(
             _("Decide a finding as accepted or resolved."),
             field="state",
         )
-    finding = db.session.get(GeometryFinding, _uid(finding_id, "finding_id"))
+    finding = db.session.get(GeometryFinding, _uid(finding_id, "finding_id"), with_for_update=True)
     if finding is None:
         raise NotFound("finding_not_found", _("No such finding."), field="finding_id")
     if finding.state != "open":

@@ -501,20 +501,21 @@ def test_svg_path_fits_flips_and_keeps_holes() -> None:
         [(0, 0), (100, 0), (100, 50), (0, 50)], [[(10, 10), (20, 10), (20, 20), (10, 20)]]
     )
     view_box, paths = svg_path([with_hole, None, LineString([(0, 0), (1, 1)])], 120, 120, 10)
-    assert view_box == "0 0 120 120"
+    # The canvas shrinks to the content's proportions: 100 x 50 at scale 1, plus padding.
+    assert view_box == "0 0 120 70"
     assert paths[1] == "" and paths[2] == ""
     d = paths[0]
     assert d.count("M") == 2 and d.count("Z") == 2  # shell and hole are separate subpaths
-    # Width 100 -> 100 px (scale 1), centred vertically: y range 35..85, flipped.
-    assert d.startswith("M10 85L")
-    assert "10 35" in d and "110 85" in d
+    # Width 100 -> 100 px (scale 1): y range 10..60, flipped.
+    assert d.startswith("M10 60L")
+    assert "10 10" in d and "110 60" in d
     nums = [float(n) for n in d.replace("M", " ").replace("L", " ").replace("Z", " ").split()]
     xs, ys = nums[0::2], nums[1::2]
     assert min(xs) == 10 and max(xs) == 110
-    assert min(ys) == 35 and max(ys) == 85
+    assert min(ys) == 10 and max(ys) == 60
     # The hole at data y 10..20 lands near the bottom (SVG y grows downwards).
     hole = d.split("Z")[1]
-    assert "75" in hole and "65" in hole
+    assert "50" in hole and "40" in hole
 
 
 def test_svg_path_shares_one_scale_and_orients_rings() -> None:

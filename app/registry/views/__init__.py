@@ -11,3 +11,12 @@ from app.registry.views import (  # noqa: E402,F401  (modules register their rou
     people_views,
     share_views,
 )
+
+
+@bp.app_template_filter("share_type")
+def share_type_label(code: str) -> str:
+    """人口股 / 农龄股 … in the reader's language; unknown codes as they are."""
+    from app.registry.shares import SHARE_TYPES
+
+    label = SHARE_TYPES.get(code)
+    return str(label) if label is not None else code
