@@ -51,6 +51,7 @@ class Defaults:
     OVERLAP_TOLERANCE_M2 = 1.0
     SHARE_CAP_PERCENT = 5.0  # R11 default when a charter sets none
     PUBLIC_NOTICE_DAYS = 7
+    CONTRACT_RENEWAL_WINDOW_YEARS = 5  # a contract may be renewed in the last N years of its term
     COOLING_OFF_DAYS = 15  # R13
     SETTLEMENT_FLAG_DAYS = 180  # R14
 

@@ -21,3 +21,27 @@ def test_api_follows_accept_language(client):
     en = client.post("/api/v1/auth/token", json=[], headers={"Accept-Language": "en"})
     assert zh.get_json()["error"]["message"] == "请求体须为 JSON 对象。"
     assert en.get_json()["error"]["message"] == "Send a JSON object as the request body."
+
+
+def test_translations_keep_placeholders_and_format_cleanly():
+    """A stray % in a translation breaks the page (templates always %-format their strings)."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    for locale in ("zh", "en"):
+        with open(ROOT / "app" / "translations" / locale / "LC_MESSAGES" / "messages.po", "rb") as fh:
+            catalog = read_po(fh)
+        for message in catalog:
+            if not message.id or not message.string:
+                continue
+            msgid = message.id if isinstance(message.id, str) else message.id[0]
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            names = set(re.findall(r"%\((\w+)\)", msgid))
+            values = {name: 1 for name in names}
+            for text in strings:
+                assert set(re.findall(r"%\((\w+)\)", text)) <= names, (locale, msgid, text)
+                try:
+                    text % values
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise AssertionError(f"{locale}: {text!r} ({exc})") from None

@@ -31,9 +31,8 @@ from app.extensions import db
 from app.geo import geometry as geo
 from app.registry import history, land
 from app.registry.documents import documents_by_id
-from app.registry.lookup import load_current_or_404
+from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import Certificate, GeometryFinding, Household, LandContract, Plot
-from app.registry.views.land_views import load_latest_or_404
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -50,11 +49,12 @@ def _int_arg(name: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise DomainError(
-            "query", _("%(name)s must be a whole number.", name=name), field=name
-        ) from None
+        value = None
+    if value is None or abs(value) >= land.MAX_ID:
+        raise DomainError("query", _("%(name)s must be a whole number.", name=name), field=name)
+    return value
 
 
 def _limit() -> int:
@@ -66,7 +66,7 @@ def _int_field(body: dict, name: str, *, required: bool = True) -> int | None:
     value = body.get(name)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= land.MAX_ID:
         raise DomainError("body", _("%(name)s must be a whole number.", name=name), field=name)
     return value
 

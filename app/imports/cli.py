@@ -61,6 +61,8 @@ def _progress(job: ImportJob, phase: str) -> None:
         total = f"/{job.total}" if job.total else ""
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         click.echo(f"read {job.done}{total} features (peak memory {rss} MB)", err=True)
+    elif phase in ("checking", "promoting"):
+        click.echo(f"{phase} …", err=True)
 
 
 def _print_summary(job: ImportJob) -> None:

@@ -10,6 +10,7 @@ committed once per window of features, which the job page shows.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -202,6 +203,7 @@ def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> Impo
                 staging.insert_rows(db.session, job.id, result.rows)
                 staging.insert_problems(db.session, job.id, result.problems)
                 del result
+                release_memory()
                 number += 1
                 features += len(batch)
                 _set(job, done=features, total=max(total, features))
@@ -213,6 +215,8 @@ def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> Impo
         return _fail(job, exc)
 
     _set(job, phase="checking")
+    if progress:
+        progress(job, "checking")
     if features == 0:
         staging.insert_problems(
             db.session,
@@ -264,10 +268,8 @@ def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> Impo
 def release_memory() -> None:
     """Hand freed heap back to the OS between windows (glibc keeps it otherwise, and the
     process's resident size would creep up window after window). No-op elsewhere."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        pass
 
 
 def _dumps(value: Any) -> str:
@@ -333,6 +335,8 @@ def promote_job(
     if not claimed:
         return db.session.get(ImportJob, job.id)
     db.session.refresh(job)
+    if progress:
+        progress(job, "promoting")
     try:
         # The registry may have changed since validation: check codes and overlaps again,
         # inside the promotion's own transaction.

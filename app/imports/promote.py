@@ -202,18 +202,16 @@ def promote_parcels(
     actor = ctx.actor if ctx else None
     reason = f"import job {job.id}: {job.filename}"
     now = utcnow()
-    srid = registry_srid()
     where = [STAGING.c.job_id == job.id]
     if valid_only:
         where.append(STAGING.c.ok.is_(True))
     docs: dict[int | None, int] = {}
-    plot_insert = insert(PLOT).values(geom=func.ST_GeomFromWKB(bindparam("wkb"), srid))
     cols = [STAGING.c[c] for c in _PLOT_COLUMNS]
     bulk = _SpatialiteBulk(session)
     bulk.__enter__()
     try:
         total, batch_no = _promote_batches(
-            session, job, where, cols, docs, plot_insert, now, actor, reason, progress, batch_size
+            session, job, where, cols, docs, now, actor, reason, progress, batch_size
         )
     except BaseException as exc:
         bulk.__exit__(type(exc))
@@ -230,7 +228,6 @@ def _promote_batches(
     where: list[Any],
     cols: list[Any],
     docs: dict[int | None, int],
-    plot_insert: Any,
     now: datetime,
     actor: str | None,
     reason: str,
@@ -267,7 +264,6 @@ def _promote_batches(
                 now=now,
                 actor=actor,
                 reason=reason,
-                plot_insert=plot_insert,
             )
             batch_no += 1
         if progress:
@@ -289,6 +285,78 @@ def _households(session: Session, rows: list[Any]) -> dict[tuple[str, int], int]
     return {(c, coll): uid for c, coll, uid in found}
 
 
+#: Columns of a promoted plot row, in the order _write_batch builds them ("geom" takes WKB).
+PLOT_INSERT_COLUMNS = (
+    "uid",
+    "version",
+    "begin_lifespan",
+    "end_lifespan",
+    "change_reason",
+    "source_document_id",
+    "changed_by",
+    "dkbm",
+    "collective_id",
+    "contract_uid",
+    "household_uid",
+    "name",
+    "land_class",
+    "land_use",
+    "is_basic_farmland",
+    "contract_area_m2",
+    "measured_area_m2",
+    "east",
+    "south",
+    "west",
+    "north",
+    "geom",
+)
+
+
+def insert_many(
+    session: Session,
+    table: Any,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    geometry: str | None = None,
+) -> None:
+    """One Core executemany of ``rows`` into ``table`` (``geometry`` names a column given as WKB).
+
+    PostgreSQL: an ``insert()`` construct, which SQLAlchemy sends as multi-row VALUES
+    (insertmanyvalues). SQLite: the same INSERT as driver SQL with plain tuples, because
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself; the caller
+    gives values in SQLAlchemy's own storage forms (``db_value``) so the ORM reads them back alike.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    srid = registry_srid()
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join(f"GeomFromWKB(?, {srid})" if c == geometry else "?" for c in columns)
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+        conn.exec_driver_sql(sql, rows)
+        return
+    stmt = insert(table)
+    if geometry is not None:
+        stmt = stmt.values({geometry: func.ST_GeomFromWKB(bindparam("_wkb"), srid)})
+    # RETURNING makes SQLAlchemy send the executemany as multi-row VALUES pages
+    # (insertmanyvalues) instead of one pipelined statement per row: ~10x faster on psycopg 3.
+    stmt = stmt.returning(table.c.id)
+    keys = [("_wkb" if c == geometry else c) for c in columns]
+    conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows]).close()
+
+
+def db_value(session: Session, value: Any) -> Any:
+    """A datetime or bool as SQLAlchemy stores it on this database (for driver-level inserts)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return value
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
 def _write_batch(
     session: Session,
     job: ImportJob,
@@ -300,44 +368,45 @@ def _write_batch(
     now: datetime,
     actor: str | None,
     reason: str,
-    plot_insert: Any,
 ) -> int:
     uids = reserve_uids(session, len(rows))
-    session.execute(
-        insert(REGISTRY_OBJECT), [{"id": u, "kind": "plot", "created_at": now} for u in uids]
-    )
     households = _households(session, rows)
+    stamp = db_value(session, now)
+    yes, no = db_value(session, True), db_value(session, False)
     plots = []
     proof = []
     for uid, r in zip(uids, rows, strict=True):
         plots.append(
-            {
-                "uid": uid,
-                "version": 1,
-                "begin_lifespan": now,
-                "end_lifespan": None,
-                "change_reason": reason,
-                "source_document_id": source_document_id,
-                "changed_by": actor,
-                "dkbm": r.dkbm,
-                "collective_id": r.collective_id,
-                "contract_uid": None,
-                "household_uid": households.get((r.cbfbm, r.collective_id)),
-                "name": r.name,
-                "land_class": r.land_class or "10",
-                "land_use": r.land_use,
-                "is_basic_farmland": bool(r.is_basic_farmland),
-                "contract_area_m2": r.contract_area_m2,
-                "measured_area_m2": r.measured_area_m2,
-                "east": r.east,
-                "south": r.south,
-                "west": r.west,
-                "north": r.north,
-                "wkb": bytes(r.wkb),
-            }
+            (
+                uid,
+                1,
+                stamp,
+                None,
+                reason,
+                source_document_id,
+                actor,
+                r.dkbm,
+                r.collective_id,
+                None,
+                households.get((r.cbfbm, r.collective_id)),
+                r.name,
+                r.land_class or "10",
+                r.land_use,
+                yes if r.is_basic_farmland else no,
+                r.contract_area_m2,
+                r.measured_area_m2,
+                r.east,
+                r.south,
+                r.west,
+                r.north,
+                bytes(r.wkb),
+            )
         )
         proof.append((r.dkbm, uid, r.wkb_sha256))
-    session.execute(plot_insert, plots)
+    insert_many(
+        session, REGISTRY_OBJECT, ("id", "kind", "created_at"), [(u, "plot", now) for u in uids]
+    )
+    insert_many(session, PLOT, PLOT_INSERT_COLUMNS, plots, geometry="geom")
     trail.record_event(
         session,
         PROMOTE_EVENT,

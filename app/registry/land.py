@@ -66,6 +66,8 @@ FINDING_STATES = ("open", "accepted", "resolved")
 DECISIONS = ("accepted", "resolved")
 #: Bounds on what one plot may be: more vertices than this is a file, not a plot.
 MAX_VERTICES = 20_000
+#: Ids beyond this are not ids (and would overflow SQLite's 64-bit integers).
+MAX_ID = 2**62
 #: Geometry "tiny" warning threshold, m².
 MIN_PLOT_AREA_M2 = 1.0
 #: Degrees of slack around the registry CRS's area of use before a plot is refused as "elsewhere".
@@ -177,7 +179,7 @@ def _uid(value: Any, name: str) -> int:
         uid = int(value)
     except (TypeError, ValueError):
         uid = 0
-    if isinstance(value, bool) or uid <= 0:
+    if isinstance(value, bool) or not 0 < uid < MAX_ID:
         raise DomainError("number_required", _("Give a valid number."), field=name)
     return uid
 
@@ -715,7 +717,8 @@ _GEOMETRY_LOCK_KEY = 0x504C4F54  # "PLOT": pg_advisory_xact_lock key for plot ge
 def _serialise_geometry_writes() -> None:
     """One plot geometry write at a time, so two overlapping plots saved at the same moment
     still see each other in the overlap check. SQLite writers are serialised already (BEGIN
-    IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock, held until commit."""
+    IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock, held until commit. (The
+    audit chain's lock happens to serialise writers too; this one states the need here.)"""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _GEOMETRY_LOCK_KEY})
@@ -1147,7 +1150,6 @@ def parse_as_of(raw: str | None) -> datetime | None:
             day = date.fromisoformat(raw)
             local = datetime.combine(day + timedelta(days=1), time.min) - timedelta(microseconds=1)
             return to_utc(local)
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        return to_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+    except (ValueError, OverflowError):  # not a date, or a date at the very end of the calendar
         raise DomainError("as_of", _("Give the date as YYYY-MM-DD."), field="as_of") from None
-    return to_utc(when)

@@ -62,3 +62,14 @@ def person_household_id(person_uid: int) -> int | None:
             HouseholdMember.moved_out_on.is_(None),
         )
     )
+
+
+def load_latest_or_404(model: type[V], uid: int) -> V:
+    """The newest version (current or ended) of an object, scope-checked: history pages must
+    also work for an object whose life has ended."""
+    obj = db.session.scalar(
+        select(model).where(model.uid == uid).order_by(model.version.desc()).limit(1)
+    )
+    if obj is None or not can_read(current_user, obj):
+        abort(404)
+    return obj

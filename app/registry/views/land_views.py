@@ -34,7 +34,7 @@ from app.geo.geometry import svg_path
 from app.registry import history, land
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
-from app.registry.lookup import load_current_or_404
+from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
     LAND_CLASSES,
     Certificate,
@@ -301,7 +301,7 @@ def _raw_date(f: Any) -> Any:
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,17 +584,6 @@ def contract_new(collective_id: int):
 # --------------------------------------------------------------------------------------------
 # Plots
 # --------------------------------------------------------------------------------------------
-
-
-def load_latest_or_404(model: type, uid: int) -> Any:
-    """The newest version (current or ended) of an object, scope-checked: history pages must
-    also work for an object whose life has ended."""
-    obj = db.session.scalar(
-        select(model).where(model.uid == uid).order_by(model.version.desc()).limit(1)
-    )
-    if obj is None or not can_read(current_user, obj):
-        abort(404)
-    return obj
 
 
 @bp.route("/plots/<int:plot_uid>")
