@@ -233,5 +233,5 @@ def token_for(app: Flask, username: str) -> str:
     with app.app_context(), trail.acting(trail.AuditContext(actor="test-setup", role="system")):
         user = db.session.scalar(sa.select(User).where(User.username == username))
         token = issue_token(user)
-        db.session.commit()  # in the harness: releases a savepoint; still rolled back after the test
+        db.session.commit()  # in the harness: releases a savepoint; rolled back after the test
         return token

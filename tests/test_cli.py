@@ -16,7 +16,15 @@ def cli(app):
 
 def test_users_create_then_list_shows_username_first(cli):
     r = cli.invoke(
-        args=["users", "create", "clerk2", "--role", "bureau_reviewer", "--password", "clerk-pass-99"]
+        args=[
+            "users",
+            "create",
+            "clerk2",
+            "--role",
+            "bureau_reviewer",
+            "--password",
+            "clerk-pass-99",
+        ]
     )
     assert r.exit_code == 0, r.output
     lines = cli.invoke(args=["users", "list"]).output.splitlines()
@@ -26,13 +34,30 @@ def test_users_create_then_list_shows_username_first(cli):
 
 def test_scoped_user_needs_a_real_collective(cli):
     r = cli.invoke(
-        args=["users", "create", "clerk3", "--role", "collective_admin", "--password", "clerk-pass-99",
-              "--collective", "44022299999999"]
+        args=[
+            "users",
+            "create",
+            "clerk3",
+            "--role",
+            "collective_admin",
+            "--password",
+            "clerk-pass-99",
+            "--collective",
+            "44022299999999",
+        ]
     )
     assert r.exit_code == 2
     assert "no collective" in r.output
     r = cli.invoke(
-        args=["users", "create", "clerk3", "--role", "collective_admin", "--password", "clerk-pass-99"]
+        args=[
+            "users",
+            "create",
+            "clerk3",
+            "--role",
+            "collective_admin",
+            "--password",
+            "clerk-pass-99",
+        ]
     )
     assert r.exit_code == 2
     assert "至少关联一个集体经济组织" in r.output
@@ -43,8 +68,22 @@ def test_scoped_user_needs_a_real_collective(cli):
     "args,message",
     [
         (["users", "create", "x", "--role", "farmer", "--password", "abcdefghij1"], "用户名"),
-        (["users", "create", "okname", "--role", "bureau_reviewer", "--password", "short1"], "至少 10 位"),
-        (["users", "create", "admin_a", "--role", "bureau_reviewer", "--password", "abcdefghij1"], "已被占用"),
+        (
+            ["users", "create", "okname", "--role", "bureau_reviewer", "--password", "short1"],
+            "至少 10 位",
+        ),
+        (
+            [
+                "users",
+                "create",
+                "admin_a",
+                "--role",
+                "bureau_reviewer",
+                "--password",
+                "abcdefghij1",
+            ],
+            "已被占用",
+        ),
         (["users", "token", "ghost"], "no user ghost"),
         (["divisions", "load", "/no/such/file.csv"], "no such file"),
     ],
@@ -57,7 +96,9 @@ def test_bad_arguments_get_a_message_not_a_traceback(cli, args, message):
 
 
 def test_users_create_rejects_an_unknown_role(cli):
-    r = cli.invoke(args=["users", "create", "someone", "--role", "king", "--password", "abcdefghij1"])
+    r = cli.invoke(
+        args=["users", "create", "someone", "--role", "king", "--password", "abcdefghij1"]
+    )
     assert r.exit_code == 2 and "king" in r.output
 
 
@@ -81,9 +122,13 @@ def test_divisions_load_is_idempotent_and_reports_quirks(cli):
 def test_users_created_on_the_cli_are_audited(cli):
     from app.audit.models import AuditEntry
 
-    cli.invoke(args=["users", "create", "clerk9", "--role", "auditor", "--password", "clerk-pass-99"])
+    cli.invoke(
+        args=["users", "create", "clerk9", "--role", "auditor", "--password", "clerk-pass-99"]
+    )
     user = db.session.scalar(sa.select(User).where(User.username == "clerk9"))
     entry = db.session.scalars(
-        sa.select(AuditEntry).where(AuditEntry.object_type == "app_user", AuditEntry.object_id == str(user.id))
+        sa.select(AuditEntry).where(
+            AuditEntry.object_type == "app_user", AuditEntry.object_id == str(user.id)
+        )
     ).one()
     assert entry.actor == "cli" and entry.event == "user.create"

@@ -1,4 +1,4 @@
-"""The demo county: built through the services, audited, and every demo login lands somewhere useful."""
+"""The demo county: built through the services, audited; every demo login lands somewhere useful."""
 
 from __future__ import annotations
 

@@ -30,7 +30,9 @@ def test_translations_keep_placeholders_and_format_cleanly():
     from babel.messages.pofile import read_po
 
     for locale in ("zh", "en"):
-        with open(ROOT / "app" / "translations" / locale / "LC_MESSAGES" / "messages.po", "rb") as fh:
+        with open(
+            ROOT / "app" / "translations" / locale / "LC_MESSAGES" / "messages.po", "rb"
+        ) as fh:
             catalog = read_po(fh)
         for message in catalog:
             if not message.id or not message.string:

@@ -1,4 +1,4 @@
-"""Migrations: the head equals the models, and every revision goes up and down, on both databases."""
+"""Migrations: the head equals the models; every revision goes up and down, on both databases."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def test_every_revision_upgrades_and_downgrades(tmp_path_factory):
     try:
         application = app_for(url)
         with application.app_context():
-            script = ScriptDirectory.from_config(application.extensions["migrate"].migrate.get_config())
+            script = ScriptDirectory.from_config(
+                application.extensions["migrate"].migrate.get_config()
+            )
             revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
             assert revisions[0] == "0001"
             for rev in revisions:

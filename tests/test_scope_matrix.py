@@ -49,11 +49,17 @@ def test_every_object_route_is_404_for_another_collective(app, client, auth, wor
             continue
         url = rule.build({k: world_b[k] for k in rule.arguments}, append_unknown=False)[1]
         for method in sorted(set(rule.methods) & set(METHODS)):
-            headers = {"Authorization": f"Bearer {token}"} if rule.endpoint.startswith("api.") else {}
-            r = client.open(url, method=method, headers=headers, json={} if method != "GET" else None)
+            headers = (
+                {"Authorization": f"Bearer {token}"} if rule.endpoint.startswith("api.") else {}
+            )
+            r = client.open(
+                url, method=method, headers=headers, json={} if method != "GET" else None
+            )
             checked += 1
             if r.status_code != 404:
-                failures.append(f"{method} {url} ({rule.endpoint}) -> {r.status_code}, expected 404")
+                failures.append(
+                    f"{method} {url} ({rule.endpoint}) -> {r.status_code}, expected 404"
+                )
     assert not failures, "\n".join(failures)
     assert checked >= 1
 

@@ -30,7 +30,8 @@ def issue_token():
     with trail.acting(trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)):
         token = auth_services.issue_token(user, label="api")
     db.session.commit()
-    return jsonify(token=token, token_type="Bearer", username=user.username, role=user.role), 201
+    body = {"token": token, "token_type": "Bearer", "username": user.username, "role": user.role}
+    return jsonify(body), 201
 
 
 @bp.get("/me")
@@ -74,7 +75,10 @@ OPENAPI_PATHS = {
     "/me": {
         "get": {
             "summary": "The caller's account, role and collectives",
-            "responses": {"200": {"description": "The account"}, "401": {"description": "No token"}},
+            "responses": {
+                "200": {"description": "The account"},
+                "401": {"description": "No token"},
+            },
         }
     },
     "/openapi.json": {

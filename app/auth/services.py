@@ -20,7 +20,7 @@ from app.divisions.models import Collective
 from app.extensions import db
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
-# Hash of a password nobody has: comparing against it keeps unknown-user logins as slow as real ones.
+# Hash of a password nobody has: checking it keeps unknown-user logins as slow as real ones.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 
 

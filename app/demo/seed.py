@@ -44,7 +44,12 @@ COLLECTIVES = [
 ]
 USERS = [
     ("farmer", Role.FARMER, "李建华", ["44022210020501"]),
-    ("village_admin", Role.COLLECTIVE_ADMIN, "刘秀英（村会计）", ["44022210020501", "44022210020502"]),
+    (
+        "village_admin",
+        Role.COLLECTIVE_ADMIN,
+        "刘秀英（村会计）",
+        ["44022210020501", "44022210020502"],
+    ),
     ("yaocun_admin", Role.COLLECTIVE_ADMIN, "邓国强（合作社）", ["44022210021100"]),
     ("bureau", Role.BUREAU_REVIEWER, "县农业农村局 审核员", []),
     ("hukou", Role.SETTLEMENT_OFFICER, "太平派出所 户政民警", []),
@@ -70,6 +75,12 @@ def id_number(rng: random.Random, birth: date, female: bool) -> str:
     seq = rng.randrange(0, 500) * 2 + (0 if female else 1)
     first17 = f"440222{birth:%Y%m%d}{seq:03d}"
     return first17 + id_number_check_char(first17)
+
+
+def unit_number(fbfbm: str, h: int) -> str:
+    """不动产单元号: county, 地籍区 101, 地籍子区 from the village, JC, parcel, building F."""
+    parcel = h + 1 + int(fbfbm[-2:]) * 100
+    return f"440222101{int(fbfbm[8:11]):03d}JC{parcel:05d}F00010001"
 
 
 def print_logins() -> None:
@@ -125,7 +136,10 @@ def build() -> Tally:
             _pdf(f"Survey results {fbfbm}"),
         )
         shares.fix_share_register(
-            collective.id, 1000.0, date(2019, 12, 31), "股权固化：成员大会决议",
+            collective.id,
+            1000.0,
+            date(2019, 12, 31),
+            "股权固化：成员大会决议",
             source_document_id=survey.id,
         )
         for h in range(n_households):
@@ -133,14 +147,24 @@ def build() -> Tally:
             head_birth = date(rng.randrange(1950, 1985), rng.randrange(1, 13), rng.randrange(1, 28))
             members = [(surname + rng.choice(GIVEN_M), head_birth, False, "02")]
             if rng.random() < 0.85:
-                members.append((rng.choice(SURNAMES) + rng.choice(GIVEN_F),
-                                date(head_birth.year + rng.randrange(0, 4), rng.randrange(1, 13), 15),
-                                True, "10"))
+                members.append(
+                    (
+                        rng.choice(SURNAMES) + rng.choice(GIVEN_F),
+                        date(head_birth.year + rng.randrange(0, 4), rng.randrange(1, 13), 15),
+                        True,
+                        "10",
+                    )
+                )
             for _ in range(rng.randrange(0, 3)):
                 female = rng.random() < 0.5
-                members.append((surname + rng.choice(GIVEN_F if female else GIVEN_M),
-                                date(head_birth.year + rng.randrange(22, 32), rng.randrange(1, 13), 8),
-                                female, "30" if female else "20"))
+                members.append(
+                    (
+                        surname + rng.choice(GIVEN_F if female else GIVEN_M),
+                        date(head_birth.year + rng.randrange(22, 32), rng.randrange(1, 13), 8),
+                        female,
+                        "30" if female else "20",
+                    )
+                )
             if h == 0 and fbfbm == "44022210020501":
                 members[0] = ("李建华", date(1968, 4, 12), False, "02")
             persons = []
@@ -148,13 +172,15 @@ def build() -> Tally:
                 # Some children have taken urban hukou (进城落户): their rights stay as they are.
                 urban = relation in ("20", "30") and rng.random() < 0.4
                 p = people.register_person(
-                    person_name, id_number(rng, birth, female),
+                    person_name,
+                    id_number(rng, birth, female),
                     hukou_type="urban" if urban else "rural",
                     hukou_place="始兴县太平镇" if urban else f"始兴县{village.name}",
                     reason="确权登记",
                 )
-                people.admit_member(p.uid, collective.id, max(birth, date(1985, 1, 1)), "birth",
-                                    "成员资格确认")
+                people.admit_member(
+                    p.uid, collective.id, max(birth, date(1985, 1, 1)), "birth", "成员资格确认"
+                )
                 persons.append((p, relation))
                 tally.persons += 1
             head = persons[0][0]
@@ -169,10 +195,14 @@ def build() -> Tally:
                 heads[fbfbm] = head.uid
 
             contract = land.create_contract(
-                household.uid, *TERM, source_document_id=survey.id, reason="二轮延包确权",
-                today=TODAY, confirmed=True,  # noticed and certified before the registry existed
+                household.uid,
+                *TERM,
+                source_document_id=survey.id,
+                reason="二轮延包确权",
+                today=TODAY,
+                confirmed=True,  # noticed and certified before the registry existed
             )
-            # Plots: a strip per household, 2-4 fields each, measured area a little off the contract.
+            # Plots: a strip per household, 2-4 fields, measured area a little off the contract.
             for k in range(rng.randrange(2, 5)):
                 w, d = rng.uniform(25, 60), rng.uniform(20, 45)
                 px = x0 + (h % 7) * 320.0 + k * 75.0
@@ -180,12 +210,23 @@ def build() -> Tally:
                 shape = rotate(box(px, py, px + w * 0.9, py + d), rng.uniform(-6, 6))
                 area = shape.area
                 land.add_plot(
-                    collective.id, f"{fbfbm}{h * 10 + k + 1:05d}", shape.wkt, "EPSG:4547",
-                    contract_uid=contract.uid, name=f"{['上坝', '下垌', '塘尾', '岭背'][k]}田",
-                    land_class="10", land_use="011", is_basic_farmland=rng.random() < 0.7,
+                    collective.id,
+                    f"{fbfbm}{h * 10 + k + 1:05d}",
+                    shape.wkt,
+                    "EPSG:4547",
+                    contract_uid=contract.uid,
+                    name=f"{['上坝', '下垌', '塘尾', '岭背'][k]}田",
+                    land_class="10",
+                    land_use="011",
+                    is_basic_farmland=rng.random() < 0.7,
                     contract_area_m2=round(area * rng.uniform(0.95, 1.05), 1),
-                    east="水渠", south="机耕路", west="邻户田", north="山脚",
-                    source_document_id=survey.id, reason="确权测绘", today=TODAY,
+                    east="水渠",
+                    south="机耕路",
+                    west="邻户田",
+                    north="山脚",
+                    source_document_id=survey.id,
+                    reason="确权测绘",
+                    today=TODAY,
                 )
                 tally.plots += 1
             certificates.issue_certificate(
@@ -197,11 +238,15 @@ def build() -> Tally:
                 terrain = "hill"
                 hs = homesteads.grant_homestead(
                     household.uid,
-                    f"440222{101:03d}{int(fbfbm[8:11]):03d}JC{h + 1 + int(fbfbm[-2:]) * 100:05d}F00010001",
-                    terrain, round(rng.uniform(70, 118), 1),
+                    unit_number(fbfbm, h),
+                    terrain,
+                    round(rng.uniform(70, 118), 1),
                     approval_number=f"始宅批〔2015〕{rng.randrange(10, 999)}号",
-                    approved_on=date(2015, 5, 20), floor_area_m2=round(rng.uniform(90, 240), 1),
-                    source_document_id=survey.id, reason="宅基地确权", today=TODAY,
+                    approved_on=date(2015, 5, 20),
+                    floor_area_m2=round(rng.uniform(90, 240), 1),
+                    source_document_id=survey.id,
+                    reason="宅基地确权",
+                    today=TODAY,
                 )
                 certificates.issue_certificate(
                     "homestead", hs.uid, issued_on=date(2020, 3, 1), reason="宅基地确权颁证"
@@ -210,9 +255,14 @@ def build() -> Tally:
                 tally.certificates += 1
 
             holding = shares.allocate_shares(
-                collective.id, household_uid=household.uid, shares=10.0 * len(persons),
-                share_type="population", certificate_number=f"GQ{cbfbm}",
-                source_document_id=survey.id, reason="股权量化到户", today=TODAY,
+                collective.id,
+                household_uid=household.uid,
+                shares=10.0 * len(persons),
+                share_type="population",
+                certificate_number=f"GQ{cbfbm}",
+                source_document_id=survey.id,
+                reason="股权量化到户",
+                today=TODAY,
             )
             tally.holdings += 1
             del holding
@@ -223,21 +273,30 @@ def build() -> Tally:
         "钟丽华", id_number(rng, date(1996, 9, 9), True), reason="婚入登记"
     )
     people.admit_member(newcomer.uid, coll.id, date(2024, 1, 1), "marriage", "婚入成员资格")
-    hh = people.create_household(coll.id, "440222100205020099", None, "东湖坪村新屋", newcomer.uid,
-                                 "分户")
+    hh = people.create_household(
+        coll.id, "440222100205020099", None, "东湖坪村新屋", newcomer.uid, "分户"
+    )
     survey_doc = db.session.scalar(
         select(documents.SourceDocument).where(documents.SourceDocument.collective_id == coll.id)
     )
-    pending = land.create_contract(hh.uid, date(2026, 1, 1), date(2047, 12, 31),
-                                   source_document_id=survey_doc.id, reason="机动地发包",
-                                   today=TODAY)
+    pending = land.create_contract(
+        hh.uid,
+        date(2026, 1, 1),
+        date(2047, 12, 31),
+        source_document_id=survey_doc.id,
+        reason="机动地发包",
+        today=TODAY,
+    )
     if pending.status != "pending":
         from app.registry import history
 
-        pending = history.revise(pending, reason="待公示", status="pending",
-                                 source_document_id=survey_doc.id)
+        pending = history.revise(
+            pending, reason="待公示", status="pending", source_document_id=survey_doc.id
+        )
     notice = notices.open_notice("land_contract", pending.uid, TODAY)
-    notices.lodge_objection(notice.id, "邓国华（邻户）", "东至界址与本户田埂有争议，请复核。", TODAY)
+    notices.lodge_objection(
+        notice.id, "邓国华（邻户）", "东至界址与本户田埂有争议，请复核。", TODAY
+    )
 
     for username, role, display, codes in USERS:
         ids = [
@@ -272,5 +331,7 @@ def _pdf(text: str) -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for off in offsets:
         out += f"{off:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return bytes(out)

@@ -107,7 +107,8 @@ def find_quirks(rows: list[dict]) -> list[Quirk]:
                     Quirk(
                         g["code"],
                         "duplicate_name",
-                        f"{name} appears under {len(group)} towns at identical coordinates ({codes})",
+                        f"{name} appears under {len(group)} towns at identical coordinates "
+                        f"({codes})",
                     )
                 )
     return quirks

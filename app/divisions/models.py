@@ -33,7 +33,7 @@ class Division(db.Model):
 
 
 class Collective(db.Model):
-    """A collective economic organisation: the 发包方 of contracted land, at village or group level."""
+    """A collective economic organisation: the 发包方 of contracted land, village or group level."""
 
     __tablename__ = "collective"
 

@@ -60,7 +60,9 @@ def healthz():
         if stored is not None and stored != spatial.registry_srid():
             # The schema was built for another CRS: geometries would be mislabelled.
             body["status"] = "error"
-            body["problem"] = f"database built for EPSG:{stored}, configured EPSG:{spatial.registry_srid()}"
+            body["problem"] = (
+                f"database built for EPSG:{stored}, configured EPSG:{spatial.registry_srid()}"
+            )
             return jsonify(body), 503
     except Exception:  # noqa: BLE001 - an unmigrated or unreachable database is what we report
         db.session.rollback()
