@@ -22,6 +22,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from app.auth.models import Role
@@ -52,12 +53,12 @@ PAGE = 50
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 CRS_CHOICES = [
-    ("", _l("— as declared in the file —")),
-    ("EPSG:4490", _l("EPSG:4490 · CGCS2000 longitude/latitude")),
-    ("EPSG:4326", _l("EPSG:4326 · WGS 84 longitude/latitude")),
-    ("EPSG:4547", _l("EPSG:4547 · CGCS2000 3° Gauss-Krüger CM 114E")),
-    ("EPSG:4546", _l("EPSG:4546 · CGCS2000 3° Gauss-Krüger CM 111E")),
-    ("EPSG:4548", _l("EPSG:4548 · CGCS2000 3° Gauss-Krüger CM 117E")),
+    SelectChoice("", _l("— as declared in the file —")),
+    SelectChoice("EPSG:4490", _l("EPSG:4490 · CGCS2000 longitude/latitude")),
+    SelectChoice("EPSG:4326", _l("EPSG:4326 · WGS 84 longitude/latitude")),
+    SelectChoice("EPSG:4547", _l("EPSG:4547 · CGCS2000 3° Gauss-Krüger CM 114E")),
+    SelectChoice("EPSG:4546", _l("EPSG:4546 · CGCS2000 3° Gauss-Krüger CM 111E")),
+    SelectChoice("EPSG:4548", _l("EPSG:4548 · CGCS2000 3° Gauss-Krüger CM 117E")),
 ]
 
 PLOT_LABELS = {
@@ -276,9 +277,11 @@ def _editable_collective(collective_id: int) -> Collective:
     return collective
 
 
-def _document_choices(collective_id: int) -> list[tuple[int, str]]:
+def _document_choices(collective_id: int) -> list[SelectChoice]:
     return [
-        (d.id, f"{d.title} · {DOCUMENT_KINDS.get(d.kind, d.kind)} · {d.uploaded_at:%Y-%m-%d}")
+        SelectChoice(
+            d.id, f"{d.title} · {DOCUMENT_KINDS.get(d.kind, d.kind)} · {d.uploaded_at:%Y-%m-%d}"
+        )
         for d in collective_documents(collective_id, limit=100)
     ]
 
@@ -320,7 +323,11 @@ class ContractForm(FlaskForm):
 class PlotForm(FlaskForm):
     dkbm = StringField(_l("Plot code (DKBM)"))
     name = StringField(_l("Plot name"))
-    land_class = SelectField(_l("Land class"), choices=list(LAND_CLASSES.items()), default="10")
+    land_class = SelectField(
+        _l("Land class"),
+        choices=[SelectChoice(k, v) for k, v in LAND_CLASSES.items()],
+        default="10",
+    )
     land_use = StringField(_l("Land use (TDLYLX code)"))
     is_basic_farmland = BooleanField(_l("Basic farmland"))
     contract_area_m2 = StringField(_l("Contract area (m²)"))
@@ -362,12 +369,15 @@ class RenewForm(FlaskForm):
 class DecisionForm(FlaskForm):
     state = SelectField(
         _l("Decision"),
-        choices=[("accepted", _l("Accept as an exception")), ("resolved", _l("Resolved"))],
+        choices=[
+            SelectChoice("accepted", _l("Accept as an exception")),
+            SelectChoice("resolved", _l("Resolved")),
+        ],
     )
     reason = StringField(_l("Reason"))
 
 
-def _contract_choices(collective_id: int) -> list[tuple[int, str]]:
+def _contract_choices(collective_id: int) -> list[SelectChoice]:
     rows = db.session.execute(
         select(LandContract.uid, LandContract.cbhtbm, Household.name)
         .join(
@@ -378,7 +388,9 @@ def _contract_choices(collective_id: int) -> list[tuple[int, str]]:
         .order_by(LandContract.cbhtbm)
         .limit(2000)
     ).all()
-    return [(0, _("— none —"))] + [(uid, f"{code} · {name}") for uid, code, name in rows]
+    return [SelectChoice(0, _("— none —"))] + [
+        SelectChoice(uid, f"{code} · {name}") for uid, code, name in rows
+    ]
 
 
 def _uploaded_geometry(form: Any) -> str:
@@ -549,7 +561,9 @@ def contract_new(collective_id: int):
         .order_by(Household.cbfbm)
         .limit(2000)
     ).all()
-    form.household_uid.choices = [(uid, f"{code} · {name}") for uid, code, name in households]
+    form.household_uid.choices = [
+        SelectChoice(uid, f"{code} · {name}") for uid, code, name in households
+    ]
     form.source_document_id.choices = _document_choices(collective.id)
     if request.method == "GET":
         wanted = request.args.get("household_uid", type=int)
