@@ -84,7 +84,7 @@ def load_or_404(model: type[T], ident: Any, *, edit: bool = False) -> T:
     if obj is None or not can_read(current_user, obj):
         abort(404)
     if edit and not can_edit(current_user, obj):
-        abort(403)
+        abort(404)  # a form a reader may not use does not exist for them
     return obj
 
 

@@ -24,6 +24,7 @@ from app.audit import trail
 from app.auth.models import Role, User
 from app.auth.services import create_user
 from app.core.codes import id_number_check_char
+from app.demo.pdf import minimal_pdf
 from app.divisions.loader import bundled_file, load_divisions
 from app.divisions.models import Collective, Division
 from app.divisions.services import create_collective
@@ -133,7 +134,7 @@ def build() -> Tally:
             "survey",
             f"{name} 承包地确权调查成果",
             "survey.pdf",
-            _pdf(f"Survey results {fbfbm}"),
+            minimal_pdf(f"Survey results {fbfbm}"),
         )
         shares.fix_share_register(
             collective.id,
@@ -309,29 +310,3 @@ def build() -> Tally:
                 user.person_uid = heads["44022210020501"]
                 db.session.flush()
     return tally
-
-
-def _pdf(text: str) -> bytes:
-    """A small valid one-page PDF standing in for a scanned survey report."""
-    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    return bytes(out)

@@ -27,6 +27,8 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.registry import history
 from app.registry.documents import check_source_document
+from app.registry.inputs import require_date as _date
+from app.registry.inputs import require_reason as _reason
 from app.registry.models import (
     Certificate,
     Homestead,
@@ -139,19 +141,6 @@ def certificate_number(right_kind: str, right: Any) -> str:
             field="certificate_number",
         )
     return number
-
-
-def _reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("reason_required", _("Give a reason for the change."), field="reason")
-    return reason
-
-
-def _date(value: Any, name: str) -> date:
-    if not isinstance(value, date):
-        raise DomainError("date_required", _("Give a valid date."), field=name)
-    return value
 
 
 def _check_registered(right_kind: str, right: Any) -> None:

@@ -35,6 +35,7 @@ from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
+from app.registry.inputs import today_or as _today
 from app.registry.models import (
     TERRAIN_CAPS,
     Homestead,
@@ -69,10 +70,6 @@ class Ineligibility:
 # --------------------------------------------------------------------------------------------
 # Shared look-ups
 # --------------------------------------------------------------------------------------------
-
-
-def _today(today: date | None) -> date:
-    return today or date.today()
 
 
 #: Identifiers are 32-bit on PostgreSQL; a larger number can name nothing (and must not reach

@@ -45,6 +45,9 @@ from app.extensions import db
 from app.geo import geometry as geo
 from app.registry import history
 from app.registry.documents import check_source_document
+from app.registry.inputs import require_date as _date
+from app.registry.inputs import require_reason as _reason
+from app.registry.inputs import today_or as _today
 from app.registry.models import (
     LAND_CLASSES,
     GeometryFinding,
@@ -150,28 +153,6 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
-
-
-def _today(today: date | None) -> date:
-    return today or date.today()
-
-
-def _reason(reason: str | None) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise DomainError("reason_required", _("Give a reason for the change."), field="reason")
-    return text
-
-
-def _date(value: Any, name: str) -> date:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise DomainError("date_required", _("Give a valid date (YYYY-MM-DD)."), field=name)
 
 
 def _uid(value: Any, name: str) -> int:

@@ -75,6 +75,26 @@ LAND_CLASSES = {
 TERRAIN_CAPS = {"plain": 80.0, "hill": 120.0, "mountain": 150.0}
 
 
+class OfCollective:
+    """Belongs to one collective: the scope check and the audit entry use its collective_id."""
+
+    @property
+    def scope_collective_id(self) -> int | None:
+        return self.collective_id  # type: ignore[attr-defined]
+
+    @property
+    def audit_collective_id(self) -> int | None:
+        return self.collective_id  # type: ignore[attr-defined]
+
+
+class OfHousehold(OfCollective):
+    """Belongs to one household of a collective, whose farmer may read it."""
+
+    @property
+    def scope_household_id(self) -> int | None:
+        return self.household_uid  # type: ignore[attr-defined]
+
+
 class Person(Versioned, db.Model):
     """成员 / 自然人. The ID number is personal data: masked for roles that do not need it."""
 
@@ -115,7 +135,7 @@ class Person(Versioned, db.Model):
         return person_household_id(self.uid)
 
 
-class Membership(Versioned, db.Model):
+class Membership(Versioned, OfCollective, db.Model):
     """成员资格: a person's membership of one collective. Settling in town does not end it."""
 
     __tablename__ = "membership"
@@ -141,16 +161,8 @@ class Membership(Versioned, db.Model):
         ),
     )
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class Household(Versioned, db.Model):
+class Household(Versioned, OfHousehold, db.Model):
     """承包方 / 农户, code CBFBM = FBFBM + 4-digit sequence."""
 
     __tablename__ = "household"
@@ -173,19 +185,11 @@ class Household(Versioned, db.Model):
     )
 
     @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
-
-    @property
     def scope_household_id(self) -> int:
         return self.uid
 
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
 
-
-class HouseholdMember(Versioned, db.Model):
+class HouseholdMember(Versioned, OfHousehold, db.Model):
     """A person in a household: relation to the head (YHZGX) and co-holder flag (SFGYR), R1."""
 
     __tablename__ = "household_member"
@@ -212,20 +216,8 @@ class HouseholdMember(Versioned, db.Model):
         ),
     )
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def scope_household_id(self) -> int:
-        return self.household_uid
-
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class LandContract(Versioned, db.Model):
+class LandContract(Versioned, OfHousehold, db.Model):
     """土地承包经营权: contract code CBHTBM = certificate code = CBFBM + 'J' (R1, R2)."""
 
     __tablename__ = "land_contract"
@@ -245,20 +237,8 @@ class LandContract(Versioned, db.Model):
         CheckConstraint("term_end > term_start", name="term_order"),
     )
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def scope_household_id(self) -> int:
-        return self.household_uid
-
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class Plot(Versioned, db.Model):
+class Plot(Versioned, OfHousehold, db.Model):
     """地块, DKBM = FBFBM + 5-digit sequence. Contract and measured areas are kept apart."""
 
     __tablename__ = "plot"
@@ -292,20 +272,8 @@ class Plot(Versioned, db.Model):
         ),
     )
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def scope_household_id(self) -> int | None:
-        return self.household_uid
-
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class Homestead(Versioned, db.Model):
+class Homestead(Versioned, OfHousehold, db.Model):
     """宅基地使用权, 28-char real-estate unit number with 'JC' (R7, R8, R9)."""
 
     __tablename__ = "homestead"
@@ -336,20 +304,8 @@ class Homestead(Versioned, db.Model):
         ),
     )
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def scope_household_id(self) -> int:
-        return self.household_uid
-
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class ShareHolding(Versioned, db.Model):
+class ShareHolding(Versioned, OfHousehold, db.Model):
     """集体收益分配权 / 股权: shares of one holder (household or person) in one collective."""
 
     __tablename__ = "share_holding"
@@ -369,20 +325,8 @@ class ShareHolding(Versioned, db.Model):
         CheckConstraint("(household_uid IS NULL) <> (person_uid IS NULL)", name="one_holder"),
     )
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def scope_household_id(self) -> int | None:
-        return self.household_uid
-
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class ShareRegister(db.Model):
+class ShareRegister(OfCollective, db.Model):
     """A collective's fixed total of shares (股权固化, 生不增、死不减): R10 conserves it."""
 
     __tablename__ = "share_register"
@@ -391,16 +335,8 @@ class ShareRegister(db.Model):
     total_shares: Mapped[float] = mapped_column(Float)
     fixed_on: Mapped[date] = mapped_column(Date)
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class SourceDocument(db.Model):
+class SourceDocument(OfCollective, db.Model):
     """来源材料: a contract, resolution, approval or declaration, stored with its SHA-256."""
 
     __tablename__ = "source_document"
@@ -419,16 +355,8 @@ class SourceDocument(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     uploaded_by: Mapped[str | None] = mapped_column(String(64))
 
-    @property
-    def scope_collective_id(self) -> int | None:
-        return self.collective_id
 
-    @property
-    def audit_collective_id(self) -> int | None:
-        return self.collective_id
-
-
-class Certificate(db.Model):
+class Certificate(OfHousehold, db.Model):
     """A certificate for a right: issued, re-issued (补发), replaced (换发), cancelled (注销)."""
 
     __tablename__ = "certificate"
@@ -459,20 +387,8 @@ class Certificate(db.Model):
         ),
     )
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def scope_household_id(self) -> int | None:
-        return self.household_uid
-
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class PublicNotice(db.Model):
+class PublicNotice(OfCollective, db.Model):
     """公示: a registration shown publicly before it is confirmed; objections must be resolved."""
 
     __tablename__ = "public_notice"
@@ -485,16 +401,8 @@ class PublicNotice(db.Model):
     ends_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open / confirmed / withdrawn
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class Objection(db.Model):
+class Objection(OfCollective, db.Model):
     __tablename__ = "objection"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -507,16 +415,8 @@ class Objection(db.Model):
     resolution: Mapped[str | None] = mapped_column(Text)
     resolved_on: Mapped[date | None] = mapped_column(Date)
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class GeometryFinding(db.Model):
+class GeometryFinding(OfCollective, db.Model):
     """A quality finding on a plot's geometry: invalid, or overlapping another current plot."""
 
     __tablename__ = "geometry_finding"
@@ -534,11 +434,3 @@ class GeometryFinding(db.Model):
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("plot_uid", "other_plot_uid", "kind", name="uq_finding"),)
-
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
-
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id

@@ -23,6 +23,7 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.registry import history
 from app.registry.certificates import current_right, right_model
+from app.registry.inputs import require_date as _date
 from app.registry.models import LandContract, Objection, PublicNotice
 
 NOTICE_STATUS_LABELS = {
@@ -41,12 +42,6 @@ MAX_NOTICE_DAYS = 90
 def notice_days() -> int:
     """The policy's notice period (DOMAIN §6, policy choice: 7 days)."""
     return int(current_app.config.get("PUBLIC_NOTICE_DAYS") or 7)
-
-
-def _date(value: Any, name: str) -> date:
-    if not isinstance(value, date):
-        raise DomainError("date_required", _("Give a valid date."), field=name)
-    return value
 
 
 def _text(value: Any, name: str, limit: int) -> str:

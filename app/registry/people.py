@@ -36,6 +36,8 @@ from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
+from app.registry.inputs import require_reason as _reason
+from app.registry.inputs import today_or as _today
 from app.registry.models import (
     RELATIONS,
     Homestead,
@@ -92,17 +94,6 @@ def _writing(event: str, *, reason: str, source_sha256: str | None) -> Iterator[
                 "conflict",
                 _("This was changed at the same time by someone else. Reload and try again."),
             ) from None
-
-
-def _today(today: date | None) -> date:
-    return today or date.today()
-
-
-def _reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("reason_required", _("Give a reason for the change."), field="reason")
-    return reason
 
 
 def _source_sha(source_document_id: int | None, collective_id: int | None = None) -> str | None:

@@ -36,6 +36,8 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
 from app.registry.homesteads import is_id, members_on_roll, source_document
+from app.registry.inputs import require_reason as _reason
+from app.registry.inputs import today_or as _today
 from app.registry.models import Household, HouseholdMember, Person, ShareHolding, ShareRegister
 
 #: Share types (股份类型) a collective may allocate.
@@ -68,10 +70,6 @@ class Holder:
         return ShareHolding.person_uid == self.person_uid
 
 
-def _today(today: date | None) -> date:
-    return today or date.today()
-
-
 def _holder(household_uid: Any, person_uid: Any, *, prefix: str = "") -> Holder:
     def given(v: Any) -> bool:
         return v is not None and v != ""
@@ -98,12 +96,6 @@ def _shares(value: Any, field: str = "shares") -> float:
             "shares", _("Give the number of shares as a positive number."), field=field
         )
     return float(value)
-
-
-def _reason(reason: Any) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise DomainError("reason_required", _("Give a reason for the change."), field="reason")
-    return reason.strip()
 
 
 # --------------------------------------------------------------------------------------------

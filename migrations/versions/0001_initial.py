@@ -5,8 +5,8 @@ Revises:
 
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 from flask import current_app
 from geoalchemy2 import Geometry
 

@@ -46,6 +46,8 @@ from app.registry.models import (
 )
 from app.registry.spatial_checks import plots_near
 from app.registry.views import bp
+from app.registry.views.common import editable_collective as _editable_collective
+from app.registry.views.common import form_failed as _fail
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -270,13 +272,6 @@ def _map(shapes: list[tuple[Any, str, str | None, str]]) -> dict | None:
     }
 
 
-def _editable_collective(collective_id: int) -> Collective:
-    collective = load_or_404(Collective, collective_id)
-    if not can_edit(current_user, collective):
-        abort(404)
-    return collective
-
-
 def _document_choices(collective_id: int) -> list[SelectChoice]:
     return [
         SelectChoice(
@@ -284,16 +279,6 @@ def _document_choices(collective_id: int) -> list[SelectChoice]:
         )
         for d in collective_documents(collective_id, limit=100)
     ]
-
-
-def _fail(form: FlaskForm, err: DomainError) -> None:
-    """Undo what the service wrote; show its message at the field it names."""
-    db.session.rollback()
-    target = getattr(form, err.field, None) if err.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*list(target.errors or []), err.message]
-    else:
-        form.form_errors.append(err.message)
 
 
 def _raw_date(f: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth.models import Role
-from app.auth.scope import can_edit, farmer_household_ids, load_or_404, roles_required
+from app.auth.scope import can_edit, farmer_household_ids, roles_required
 from app.core.codes import format_mu
 from app.core.errors import DomainError
 from app.divisions.models import Collective
@@ -30,6 +30,8 @@ from app.registry import history, people, present
 from app.registry.lookup import load_current_or_404
 from app.registry.models import LAND_CLASSES, RELATIONS, Household, Membership, Person
 from app.registry.views import bp
+from app.registry.views.common import editable_collective as _editable_collective
+from app.registry.views.common import form_failed as _fail
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 SEARCHERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -259,23 +261,6 @@ class MemberForm(FlaskForm):
     )
     is_co_holder = BooleanField(_l("Co-holder of the household's rights"), default=True)
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
-
-
-def _fail(form: FlaskForm, err: DomainError) -> None:
-    """Roll back whatever the service wrote and show its message at the field it names."""
-    db.session.rollback()
-    target = getattr(form, err.field, None) if err.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*list(target.errors or []), err.message]
-    else:
-        form.form_errors.append(err.message)
-
-
-def _editable_collective(collective_id: int) -> Collective:
-    collective = load_or_404(Collective, collective_id)
-    if not can_edit(current_user, collective):
-        abort(404)
-    return collective
 
 
 def _person_choices(collective_id: int) -> list[SelectChoice]:

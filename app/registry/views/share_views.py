@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,6 +28,7 @@ from app.registry import shares as service
 from app.registry.lookup import load_current_or_404
 from app.registry.models import Household, Membership, Person, ShareHolding
 from app.registry.views import bp
+from app.registry.views.common import editable_collective as _editable_collective
 from app.registry.views.homestead_views import (
     choices,
     document_choices,
@@ -91,13 +92,6 @@ def parse_holder(value: str | None) -> tuple[int | None, int | None]:
     if not uid.isdigit():
         return None, None
     return (int(uid), None) if kind == "h" else (None, int(uid)) if kind == "p" else (None, None)
-
-
-def _editable_collective(collective_id: int) -> Collective:
-    collective = load_or_404(Collective, require_id(collective_id))
-    if not can_edit(current_user, collective):
-        abort(404)
-    return collective
 
 
 # --- forms
