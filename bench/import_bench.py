@@ -24,16 +24,14 @@ import argparse
 import json
 import os
 import platform
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
-
-import numpy as np
-import pyogrio
-import shapely
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -62,6 +60,10 @@ def generate_plots(
     crs: str = "EPSG:4547",
 ) -> dict[str, object]:
     """Write ``n`` NY/T 2539 plots; returns what was planted (indices of bad features)."""
+    import numpy as np
+    import pyogrio
+    import shapely
+
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n)))
     gx, gy = np.meshgrid(
@@ -132,6 +134,8 @@ def generate_plots(
 def _env(url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["DATABASE_URL"] = url
+    # the imported file is kept as the plots' source document: keep it out of instance/
+    env["IMPORT_STORE"] = str(Path(tempfile.gettempdir()) / "import-bench-store")
     env.pop("REDIS_URL", None)
     return env
 
@@ -165,7 +169,8 @@ def prepare_database(backend: str, work: Path, fbfbms: list[str]) -> tuple[str, 
         eng.dispose()
         url = db_url.render_as_string(hide_password=False)
         u = db_url
-        target = f"PG:dbname={u.database} host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username}"
+        host, port = u.host or "127.0.0.1", u.port or 5432
+        target = f"PG:dbname={u.database} host={host} port={port} user={u.username}"
         if u.password:
             target += f" password={u.password}"
 
@@ -226,6 +231,7 @@ def time_ogr2ogr(backend: str, target: str, path: Path) -> float:
 
 _RUNNER = """
 import resource, sys, time
+at_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 from app import create_app
 from click.testing import CliRunner
 app = create_app()
@@ -236,7 +242,9 @@ sys.stderr.write(result.output)
 if result.exception is not None and not isinstance(result.exception, SystemExit):
     import traceback
     traceback.print_exception(result.exception, file=sys.stderr)
-print("BENCH", elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, result.exit_code)
+hwm = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM"))
+print("BENCH", elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, result.exit_code, hwm,
+      at_start)
 """
 
 
@@ -256,11 +264,13 @@ def time_import(url: str, path: Path, report: Path, profile: Path | None) -> dic
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH")), None)
     if line is None:
         raise SystemExit(f"import failed:\n{proc.stdout}\n{proc.stderr}")
-    _, elapsed, rss_kb, code = line.split()
+    _, elapsed, rss_kb, code, hwm_kb, start_kb = line.split()
     return {
         "seconds": float(elapsed),
         "process_seconds": wall,
         "peak_rss_mb": int(rss_kb) / 1024,
+        "vm_hwm_mb": int(hwm_kb) / 1024,
+        "rss_at_start_mb": int(start_kb) / 1024,
         "exit_code": int(code),
         "log": proc.stderr[-4000:],
     }
@@ -280,9 +290,19 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         path = work / f"dk_{args.plots}.geojson"
         t = time.perf_counter()
-        planted = generate_plots(
-            path, args.plots, invalid=args.invalid, overlapping=args.overlapping
+        # In a child process: the import is timed in a process started from this one, and Linux
+        # hands a child its parent's peak RSS (ru_maxrss survives fork and exec), so this
+        # process must never hold the generated plots.
+        code = (
+            "import json\n"
+            "from bench.import_bench import generate_plots\n"
+            f"print(json.dumps(generate_plots({str(path)!r}, {args.plots}, "
+            f"invalid={args.invalid}, overlapping={args.overlapping})))\n"
         )
+        gen = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        planted = json.loads(gen.stdout.strip().splitlines()[-1])
         gen_s = time.perf_counter() - t
         file_mb = round(path.stat().st_size / 1e6, 1)
         print(f"generated {args.plots} plots ({file_mb:.0f} MB) in {gen_s:.1f} s")
@@ -299,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             rep = json.loads(report.read_text())
         finally:
             drop()
+            shutil.rmtree(Path(tempfile.gettempdir()) / "import-bench-store", ignore_errors=True)
     result = {
         "backend": args.backend,
         "plots": args.plots,
@@ -307,12 +328,17 @@ def main(argv: list[str] | None = None) -> int:
         "import_seconds": round(ours["seconds"], 2),
         "ratio": round(ours["seconds"] / ogr_s, 2),
         "peak_rss_mb": round(ours["peak_rss_mb"], 1),
+        "vm_hwm_mb": round(ours["vm_hwm_mb"], 1),
+        # ru_maxrss survives fork+exec: if the process started above its own peak, the figure
+        # is the parent's, and VmHWM (this process image's own high-water mark) is the one to read
+        "rss_at_start_mb": round(ours["rss_at_start_mb"], 1),
+        "parent_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "targets": {"ratio": 2.0, "peak_rss_mb": 300},
         "report": {k: rep.get(k) for k in ("features", "valid", "invalid", "warnings", "promoted")}
         | {"overlap_pairs": len(rep.get("overlaps", []))},
         "planted": {"invalid": args.invalid, "overlapping": args.overlapping},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "log_tail": ours["log"].splitlines()[-12:],
+        "log_tail": [ln for ln in ours["log"].splitlines() if not ln.startswith("  ")][-40:],
     }
     out = OUT / f"import_{args.backend}_{args.plots}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1))

@@ -8,6 +8,7 @@ from app.api import (  # noqa: E402,F401  (routes register on import of the blue
     core,
     documents,
     homesteads,
+    imports,
     land,
     openapi,
     people,

@@ -70,11 +70,18 @@ def _print_summary(job: ImportJob) -> None:
     if job.status == JobStatus.FAILED:
         _say(job.error_zh or "", job.error_en or "")
         return
-    click.echo(
-        f"{s.get('features', 0)} features: {s.get('valid', 0)} valid, {s.get('invalid', 0)} "
-        f"invalid, {s.get('warnings', 0)} warnings, {s.get('overlaps', 0)} overlaps "
-        f"(checked in {s.get('crs', {}).get('validation')})"
-    )
+    if job.kind == "households":
+        click.echo(
+            f"{s.get('features', 0)} households ({s.get('members', 0)} members): "
+            f"{s.get('valid', 0)} valid, {s.get('invalid', 0)} invalid, "
+            f"{s.get('warnings', 0)} warnings"
+        )
+    else:
+        click.echo(
+            f"{s.get('features', 0)} features: {s.get('valid', 0)} valid, "
+            f"{s.get('invalid', 0)} invalid, {s.get('warnings', 0)} warnings, "
+            f"{s.get('overlaps', 0)} overlaps (checked in {s.get('crs', {}).get('validation')})"
+        )
     for p in staging.iter_problems(db.session, job.id, limit=20):
         where = "file" if p.idx is None else f"#{p.idx}"
         click.echo(f"  {p.severity:7} {where:>8} {p.code or '-':19} {p.problem}: {p.message_en}")
@@ -145,7 +152,9 @@ def import_parcels(
     click.echo(f"done in {time.perf_counter() - started:.1f} s", err=True)
     if job.status == JobStatus.FAILED:
         sys.exit(2)
-    if job.status == JobStatus.REFUSED or (dry_run and job.summary.get("invalid")):
+    if job.status == JobStatus.REFUSED or (
+        dry_run and (job.summary.get("invalid") or job.summary.get("file_errors"))
+    ):
         sys.exit(1)
 
 
@@ -181,7 +190,9 @@ def import_households(path, members, fbfbm, dry_run, valid_only, report):
     _write_report(job, report)
     if job.status == JobStatus.FAILED:
         sys.exit(2)
-    if job.status == JobStatus.REFUSED or (dry_run and job.summary.get("invalid")):
+    if job.status == JobStatus.REFUSED or (
+        dry_run and (job.summary.get("invalid") or job.summary.get("file_errors"))
+    ):
         sys.exit(1)
 
 

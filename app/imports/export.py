@@ -162,7 +162,6 @@ def _write_vector(session: Session, collective_id: int | None, path: Path, drive
             geometry_type="MultiPolygon",
             encoding="UTF-8",
             append=count > 0,
-            layer_options={"ENCODING": "UTF-8"} if driver == "ESRI Shapefile" else None,
         )
         count += len(page)
     if count == 0:  # an empty layer still has the schema, so the file opens in any GIS
@@ -176,7 +175,6 @@ def _write_vector(session: Session, collective_id: int | None, path: Path, drive
             layer=LAYER if driver != "GeoJSON" else None,
             geometry_type="MultiPolygon",
             encoding="UTF-8",
-            layer_options={"ENCODING": "UTF-8"} if driver == "ESRI Shapefile" else None,
         )
     return count
 

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.audit import trail
+from app.core.errors import DomainError
 from app.core.models import utcnow
 from app.divisions.models import Collective
 from app.extensions import db
@@ -30,7 +32,15 @@ from app.geo import geometry as geo
 from app.imports import mapping as maps
 from app.imports import promote, staging
 from app.imports.models import ImportJob, ImportProblem, JobStatus
-from app.imports.readers import ImportRefused, StoredFile, open_vector, read_batches, store_root
+from app.imports.readers import (
+    ImportRefused,
+    StoredFile,
+    open_vector,
+    read_ahead,
+    read_batches,
+    store_file,
+    store_root,
+)
 from app.imports.validate import ParcelSettings, ParcelValidator, Problem
 
 log = logging.getLogger(__name__)
@@ -96,6 +106,123 @@ def _config(name: str, default: Any) -> Any:
     if value is None:
         value = os.environ.get(name)
     return default if value is None else value
+
+
+# --------------------------------------------------------------------------------------------
+# Services for the web page and the API (both call these; views commit)
+# --------------------------------------------------------------------------------------------
+
+
+def _refused(exc: ImportRefused | geo.GeoError, field: str | None = None) -> DomainError:
+    return DomainError.from_check(exc, field=field)
+
+
+def upload(
+    collective: Collective,
+    kind: str,
+    stream: Any,
+    filename: str,
+    *,
+    crs: str | None = None,
+    layer: str | None = None,
+    members_stream: Any = None,
+    members_filename: str | None = None,
+) -> ImportJob:
+    """Start an import of an uploaded file for a collective (its admin only: checked by callers).
+
+    Parcels whose fields map themselves (NY/T 2539 names) go straight to validation in the
+    background; other layouts wait in NEEDS_MAPPING for the user's field mapping. A file that
+    cannot be read at all is refused here, before any job exists.
+    """
+    if kind not in ("parcels", "households"):
+        raise DomainError("import_kind", _("Choose what the file contains."), field="kind")
+    if crs:
+        try:
+            geo.parse_crs(crs)
+        except geo.GeoError as exc:
+            raise _refused(exc, "crs") from exc
+    try:
+        stored = store_file(store_root(), stream, filename)
+        members = (
+            store_file(store_root(), members_stream, members_filename or "members")
+            if members_stream is not None
+            else None
+        )
+        fields: list[str] = []
+        if kind == "parcels":
+            source = open_vector(store_root() / stored.key, stored.filename, layer=layer or None)
+            fields = source.fields
+    except ImportRefused as exc:
+        raise _refused(exc, "file") from exc
+    options: dict[str, Any] = {"crs": crs or None, "layer": layer or None, "fields": fields}
+    job = create_job(
+        kind,
+        stored,
+        collective_id=collective.id,
+        options={k: v for k, v in options.items() if v},
+        members=members,
+    )
+    if kind == "parcels" and maps.missing_required(
+        maps.resolve(fields, None, maps.PARCEL_FIELDS), maps.PARCEL_REQUIRED
+    ):
+        job.status = JobStatus.NEEDS_MAPPING
+    return job
+
+
+def set_mapping(job: ImportJob, chosen: dict[str, str]) -> ImportJob:
+    """Record the user's field mapping {NY/T field: file field} and queue the validation."""
+    if job.status not in (JobStatus.NEEDS_MAPPING, JobStatus.VALIDATED, JobStatus.FAILED):
+        raise DomainError("job_state", _("This import cannot be changed any more."))
+    opts = job.options
+    fields = opts.get("fields", [])
+    clean = {t: f for t, f in chosen.items() if t in maps.PARCEL_FIELDS and f}
+    unknown = [f for f in clean.values() if f not in fields]
+    if unknown:
+        raise DomainError(
+            "mapping_field",
+            _("The file has no field %(name)s.", name=unknown[0]),
+            field="mapping",
+        )
+    if "DKBM" not in clean:
+        raise DomainError(
+            "mapping_required", _("Choose the field that holds the plot code (DKBM)."), field="DKBM"
+        )
+    opts["mapping"] = clean
+    job.options = opts
+    job.status = JobStatus.QUEUED
+    job.error_code = job.error_zh = job.error_en = None
+    return job
+
+
+def queue_validation(job: ImportJob) -> None:
+    """Hand the job's validation to the background runner (after the caller committed)."""
+    enqueue(job.id, "validate")
+
+
+def request_promotion(job: ImportJob, *, valid_only: bool) -> None:
+    """Check the job may be promoted now (all or nothing unless ``valid_only``); the caller then
+    commits and calls queue_promotion. Refusals say why, in the user's language."""
+    why = refusal(job, valid_only)
+    if why is not None:
+        from app.core.i18n import pick
+
+        raise DomainError(why[0], pick(why[1], why[2]))
+
+
+def queue_promotion(job: ImportJob, *, valid_only: bool) -> None:
+    enqueue(job.id, "promote", valid_only=valid_only)
+
+
+def discard_job(job: ImportJob) -> None:
+    """Drop a job that was not promoted (its staged rows go; the report stays)."""
+    if job.status not in (
+        JobStatus.VALIDATED,
+        JobStatus.NEEDS_MAPPING,
+        JobStatus.FAILED,
+        JobStatus.REFUSED,
+    ):
+        raise DomainError("job_state", _("This import cannot be discarded now."))
+    discard(job)
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,7 +301,8 @@ def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> Impo
                 None,
                 "missing_field",
                 "error",
-                f"文件缺少必填字段 {', '.join(missing)}，请指定字段对应关系（--map）。文件的字段：{shown}",
+                f"文件缺少必填字段 {', '.join(missing)}，请指定字段对应关系（--map）。"
+                f"文件的字段：{shown}",
                 f"The file lacks the required field(s) {', '.join(missing)}; give a field "
                 f"mapping (--map). Its fields: {shown}",
             )
@@ -188,16 +316,17 @@ def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> Impo
     total = max(source.features, 0)
     _set(job, total=total)
     window = int(
-        _config("IMPORT_WINDOW_SEQUENTIAL", 100_000)
+        _config("IMPORT_WINDOW_SEQUENTIAL", 50_000)
         if source.sequential
         else _config("IMPORT_WINDOW", 20_000)
     )
     batch_size = int(_config("IMPORT_BATCH", 20_000))
     number = 0
     try:
-        for chunk in read_batches(
+        windows = read_batches(
             source, list(dict.fromkeys(mapping.values())), window, encoding=opts.get("encoding")
-        ):
+        )
+        for chunk in read_ahead(windows):
             for batch in chunk.split(batch_size, number):
                 result = validator.check(batch)
                 staging.insert_rows(db.session, job.id, result.rows)

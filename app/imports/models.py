@@ -34,6 +34,7 @@ from app.extensions import db
 
 
 class JobStatus:
+    NEEDS_MAPPING = "needs_mapping"  # the file's fields do not map themselves: the user maps
     QUEUED = "queued"
     RUNNING = "running"
     VALIDATED = "validated"  # staged and checked; waiting for the user to promote

@@ -31,11 +31,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import shapely
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from app.audit import trail
@@ -206,6 +207,13 @@ def promote_parcels(
     if valid_only:
         where.append(STAGING.c.ok.is_(True))
     docs: dict[int | None, int] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        total = _promote_postgresql(
+            session, job, valid_only, docs, now, actor, reason, progress, batch_size
+        )
+        if docs:
+            job.source_document_id = next(iter(docs.values()))
+        return total
     cols = [STAGING.c[c] for c in _PLOT_COLUMNS]
     bulk = _SpatialiteBulk(session)
     bulk.__enter__()
@@ -271,6 +279,138 @@ def _promote_batches(
     return total, batch_no
 
 
+# PostgreSQL: one statement per batch moves the staged rows server-side, with no round trip of
+# 300k geometries through Python: the batch's rows get fresh uids from registry_object's sequence,
+# the registry_object and plot rows are inserted from them (data-modifying CTEs, so both inserts
+# and the foreign keys between them are one statement), and the (idx, uid, dkbm, wkb_sha256,
+# collective) of every row come back for the audit digest. Profiled on 300k plots, reading the
+# rows back and COPYing them in again cost 12 s of a 27 s promotion.
+_PG_PROMOTE = """
+WITH s AS MATERIALIZED (
+  SELECT q.*, nextval(pg_get_serial_sequence('registry_object', 'id')) AS uid
+  FROM (SELECT idx, dkbm, collective_id, name, land_class, land_use, is_basic_farmland,
+               contract_area_m2, measured_area_m2, east, south, west, north, cbfbm, wkb,
+               wkb_sha256
+        FROM import_staging
+        WHERE job_id = :job AND idx > :after AND (ok OR NOT :valid_only)
+        ORDER BY idx LIMIT :n) q
+), docs AS (
+  SELECT (d ->> 0)::int AS collective_id, (d ->> 1)::int AS doc
+  FROM jsonb_array_elements(CAST(:docs AS jsonb)) d
+), ro AS (
+  INSERT INTO registry_object (id, kind, created_at) SELECT uid, 'plot', :now FROM s
+), p AS (
+  INSERT INTO plot (uid, version, begin_lifespan, end_lifespan, change_reason,
+                    source_document_id, changed_by, dkbm, collective_id, contract_uid,
+                    household_uid, name, land_class, land_use, is_basic_farmland,
+                    contract_area_m2, measured_area_m2, east, south, west, north, geom)
+  SELECT s.uid, 1, :now, NULL, :reason, docs.doc, :actor, s.dkbm, s.collective_id, NULL,
+         h.uid, s.name, COALESCE(s.land_class, '10'), s.land_use, s.is_basic_farmland,
+         s.contract_area_m2, s.measured_area_m2, s.east, s.south, s.west, s.north,
+         ST_GeomFromWKB(s.wkb, :srid)
+  FROM s JOIN docs ON docs.collective_id = s.collective_id
+  LEFT JOIN household h
+    ON h.cbfbm = s.cbfbm AND h.collective_id = s.collective_id AND h.end_lifespan IS NULL
+)
+SELECT idx, uid, dkbm, wkb_sha256, collective_id FROM s ORDER BY idx
+"""
+
+
+def _promote_postgresql(
+    session: Session,
+    job: ImportJob,
+    valid_only: bool,
+    docs: dict[int | None, int],
+    now: datetime,
+    actor: str | None,
+    reason: str,
+    progress: Callable[[int], None] | None,
+    batch_size: int,
+) -> int:
+    where = [STAGING.c.job_id == job.id]
+    if valid_only:
+        where.append(STAGING.c.ok.is_(True))
+    for (collective_id,) in session.execute(
+        select(STAGING.c.collective_id).where(*where).distinct()
+    ):
+        docs[collective_id] = create_source_document(session, job, collective_id, actor).id
+    doc_list = json.dumps([[c, d] for c, d in docs.items()])
+    total = 0
+    after = -1
+    batch_no = 0
+    while True:
+        rows = session.execute(
+            text(_PG_PROMOTE),
+            {
+                "job": job.id,
+                "after": after,
+                "valid_only": valid_only,
+                "n": batch_size,
+                "docs": doc_list,
+                "now": now,
+                "reason": reason,
+                "actor": actor,
+                "srid": registry_srid(),
+            },
+        ).all()
+        if not rows:
+            return total
+        after = rows[-1].idx
+        groups: dict[int | None, list[Any]] = {}
+        for r in rows:
+            groups.setdefault(r.collective_id, []).append(r)
+        for collective_id, members in groups.items():
+            uids = sorted(r.uid for r in members)
+            _record_batch(
+                session,
+                job,
+                batch_no,
+                collective_id,
+                docs[collective_id],
+                [(r.dkbm, r.uid, r.wkb_sha256) for r in members],
+                uids,
+                members[0].dkbm,
+                members[-1].dkbm,
+            )
+            batch_no += 1
+            total += len(members)
+        if progress:
+            progress(total)
+
+
+def _record_batch(
+    session: Session,
+    job: ImportJob,
+    batch_no: int,
+    collective_id: int | None,
+    source_document_id: int,
+    proof: list[tuple[str, int, str]],
+    uids: list[int],
+    first_dkbm: str,
+    last_dkbm: str,
+) -> None:
+    """The batch's ``import.promote`` audit entry (see the module docstring)."""
+    trail.record_event(
+        session,
+        PROMOTE_EVENT,
+        "plot",
+        f"{uids[0]}-{uids[-1]}",
+        details={
+            "job": job.id,
+            "batch": batch_no,
+            "file_sha256": job.sha256,
+            "source_document_id": source_document_id,
+            "count": len(proof),
+            "first_dkbm": first_dkbm,
+            "last_dkbm": last_dkbm,
+            "first_uid": uids[0],
+            "last_uid": uids[-1],
+            "digest": wkb_digest(proof),
+        },
+        collective_id=collective_id,
+    )
+
+
 def _households(session: Session, rows: list[Any]) -> dict[tuple[str, int], int]:
     wanted = sorted({r.cbfbm for r in rows if r.cbfbm})
     if not wanted:
@@ -320,10 +460,9 @@ def insert_many(
     *,
     geometry: str | None = None,
 ) -> None:
-    """One Core executemany of ``rows`` into ``table`` (``geometry`` names a column given as WKB).
+    """Bulk-insert ``rows`` into ``table`` in the caller's transaction (``geometry``: a WKB column).
 
-    PostgreSQL: an ``insert()`` construct, which SQLAlchemy sends as multi-row VALUES
-    (insertmanyvalues). SQLite: the same INSERT as driver SQL with plain tuples, because
+    SQLite: the driver's executemany through SQLAlchemy Core's Connection with plain tuples, because
     SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself; the caller
     gives values in SQLAlchemy's own storage forms (``db_value``) so the ORM reads them back alike.
     """
@@ -336,14 +475,25 @@ def insert_many(
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
         conn.exec_driver_sql(sql, rows)
         return
-    stmt = insert(table)
-    if geometry is not None:
-        stmt = stmt.values({geometry: func.ST_GeomFromWKB(bindparam("_wkb"), srid)})
-    # RETURNING makes SQLAlchemy send the executemany as multi-row VALUES pages
-    # (insertmanyvalues) instead of one pipelined statement per row: ~10x faster on psycopg 3.
-    stmt = stmt.returning(table.c.id)
-    keys = [("_wkb" if c == geometry else c) for c in columns]
-    conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows]).close()
+    # PostgreSQL: COPY on the session's own connection (same transaction). psycopg 3's
+    # executemany pipelines one INSERT per row, which profiled at 30 s of a 60 s 300k import.
+    cols = list(columns)
+    geo_at = cols.index(geometry) if geometry is not None else None
+    with (
+        conn.connection.driver_connection.cursor() as cur,
+        cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy,
+    ):
+        if geo_at is None:
+            for row in rows:
+                copy.write_row(row)
+            return
+        wkb = np.empty(len(rows), dtype=object)
+        wkb[:] = [row[geo_at] for row in rows]
+        ewkb = shapely.to_wkb(
+            shapely.set_srid(shapely.from_wkb(wkb), srid), hex=True, include_srid=True
+        )
+        for row, hexed in zip(rows, ewkb, strict=True):
+            copy.write_row((*row[:geo_at], hexed, *row[geo_at + 1 :]))
 
 
 def db_value(session: Session, value: Any) -> Any:
@@ -352,6 +502,8 @@ def db_value(session: Session, value: Any) -> Any:
         return value
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, bool):
         return int(value)
     return value
@@ -407,24 +559,16 @@ def _write_batch(
         session, REGISTRY_OBJECT, ("id", "kind", "created_at"), [(u, "plot", now) for u in uids]
     )
     insert_many(session, PLOT, PLOT_INSERT_COLUMNS, plots, geometry="geom")
-    trail.record_event(
+    _record_batch(
         session,
-        PROMOTE_EVENT,
-        "plot",
-        f"{uids[0]}-{uids[-1]}",
-        details={
-            "job": job.id,
-            "batch": batch_no,
-            "file_sha256": job.sha256,
-            "source_document_id": source_document_id,
-            "count": len(rows),
-            "first_dkbm": rows[0].dkbm,
-            "last_dkbm": rows[-1].dkbm,
-            "first_uid": uids[0],
-            "last_uid": uids[-1],
-            "digest": wkb_digest(proof),
-        },
-        collective_id=collective_id,
+        job,
+        batch_no,
+        collective_id,
+        source_document_id,
+        proof,
+        uids,
+        rows[0].dkbm,
+        rows[-1].dkbm,
     )
     return len(rows)
 

@@ -19,7 +19,9 @@ import csv
 import hashlib
 import io
 import os
+import queue
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -104,8 +106,10 @@ def store_root() -> Path:
     """Where import files are kept: IMPORT_STORE, or instance/imports."""
     from flask import current_app
 
-    root = current_app.config.get("IMPORT_STORE") or os.path.join(
-        current_app.instance_path, "imports"
+    root = (
+        current_app.config.get("IMPORT_STORE")
+        or os.environ.get("IMPORT_STORE")
+        or os.path.join(current_app.instance_path, "imports")
     )
     path = Path(root)
     path.mkdir(parents=True, exist_ok=True)
@@ -338,6 +342,44 @@ def read_batches(
         start += n
         if n < batch_size or (source.features >= 0 and start >= source.features):
             return
+
+
+def read_ahead(windows: Iterator[Batch]) -> Iterator[Batch]:
+    """Read the next window in a thread while the caller checks the current one.
+
+    GDAL parses with the GIL released, so on two cores reading and checking overlap. At most
+    two windows exist at once (the one being checked, the one being read): the reader starts a
+    window only when the caller has taken the previous one. Errors surface in the caller.
+    """
+    wanted: queue.Queue[bool] = queue.Queue()
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def work() -> None:
+        try:
+            while wanted.get():
+                try:
+                    ready.put(("batch", next(windows)))
+                except StopIteration:
+                    ready.put(("end", None))
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            ready.put(("error", exc))
+
+    thread = threading.Thread(target=work, name="import-reader", daemon=True)
+    thread.start()
+    wanted.put(True)
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            wanted.put(True)  # start reading the next window now
+            yield value
+    finally:
+        wanted.put(False)
+        thread.join()
 
 
 # --------------------------------------------------------------------------------------------

@@ -93,7 +93,8 @@ def insert_rows(session: Session, job_id: int, rows: list[tuple[Any, ...]]) -> N
             for row in rows:
                 copy.write_row((job_id, *row[1:]))
         return
-    sql = f"INSERT INTO import_staging ({cols}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    marks = ", ".join("?" * len(COLUMNS))
+    sql = f"INSERT INTO import_staging ({cols}) VALUES ({marks})"  # noqa: S608 - fixed names
     values = [(job_id, *row[1:]) for row in rows]
     for part in _chunks(values, _CHUNK):
         conn.exec_driver_sql(sql, part)
@@ -213,8 +214,9 @@ _OVERLAP_SQL = {
 _ANY_PLOT_SQL = {
     "postgresql": "SELECT 1 FROM plot WHERE geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, :srid) "
     "AND end_lifespan IS NULL LIMIT 1",
-    "sqlite": "SELECT 1 FROM SpatialIndex WHERE f_table_name = 'plot' "
-    "AND f_geometry_column = 'geom' AND search_frame = BuildMbr(:x0, :y0, :x1, :y1, :srid) LIMIT 1",
+    # (SpatiaLite's SpatialIndex answers nothing to "SELECT 1 … LIMIT 1": select the ROWID)
+    "sqlite": "SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'plot' "
+    "AND f_geometry_column = 'geom' AND search_frame = BuildMbr(:x0, :y0, :x1, :y1, :srid)",
 }
 
 
@@ -320,11 +322,13 @@ def summarise(session: Session, job_id: int, features: int) -> dict[str, int]:
 
     file_errors = count(PROBLEMS.c.idx.is_(None), PROBLEMS.c.severity == "error")
     invalid = count(PROBLEMS.c.idx.is_not(None), PROBLEMS.c.severity == "error", distinct=True)
-    valid = 0 if file_errors else max(features - invalid, 0)
+    # valid / invalid count features (with or without a feature-level error); an error of the
+    # whole file (a missing field, data outside the registry CRS's area) blocks promotion on its
+    # own, through file_errors, without hiding how many features are sound.
     return {
         "features": features,
-        "valid": valid,
-        "invalid": features - valid,
+        "valid": max(features - invalid, 0),
+        "invalid": invalid,
         "file_errors": file_errors,
         "errors": count(PROBLEMS.c.severity == "error"),
         "warnings": count(PROBLEMS.c.severity == "warning"),

@@ -368,7 +368,8 @@ class ParcelValidator:
                 "outside_crs_area",
                 f"数据范围（经纬度 {shown}）超出登记库坐标系 EPSG:{self.s.registry_srid} 的适用范围"
                 f"（{where}），不能入库；检查结果按 {_label(self.validation_crs)} 计算",
-                f"The data (lon/lat bounds {shown}) lies outside the area of use of the registry CRS "
+                f"The data (lon/lat bounds {shown}) lies outside the area of use of the registry "
+                "CRS "
                 f"EPSG:{self.s.registry_srid} ({where}) and cannot be promoted; it was checked in "
                 f"{_label(self.validation_crs)}",
             )
