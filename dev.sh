@@ -305,6 +305,23 @@ header() {
   printf '\n%s\n  %s\n%s\n' "$line" "$*" "$line"
 }
 
+# The RQ job tests need a Redis server on 127.0.0.1:6379: use the running one, else start one
+# that keeps nothing on disk (installed from Debian's packages when missing).
+ensure_redis() {
+  if command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
+    return 0
+  fi
+  ensure_debs redis-server
+  say "starting Redis on 127.0.0.1:6379"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  local _i
+  for _i in $(seq 1 20); do
+    redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.5
+  done
+  die "Redis did not start on 127.0.0.1:6379"
+}
+
 cmd_test() {
   local backends=()
   case "${SANQUAN_TEST_ONLY:-}" in
@@ -315,6 +332,7 @@ cmd_test() {
 
   cmd_setup
   ensure_debs "${BROWSER_DEBS[@]}"
+  ensure_redis
 
   local b rc overall=0 summary=()
   for b in "${backends[@]}"; do

@@ -47,22 +47,10 @@ from app.geo.geometry import (
     validity_finding,
 )
 
-
-def _shared_parcels() -> Path:
-    """shared/ sits next to the work tree (and next to CI's clone); find it from here."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "data" / "parcels"
-        if candidate.is_dir():
-            return candidate
-    return Path("/work/shared/data/parcels")
-
-
-PARCELS = _shared_parcels()
-INVALID_JSON = PARCELS / "cartobio" / "parcelles-invalides.json"
-CADASTRE = PARCELS / "fr-cadastre" / "cadastre-91216-parcelles.json"
-
-needs_invalid = pytest.mark.skipif(not INVALID_JSON.exists(), reason="shared parcels missing")
-needs_cadastre = pytest.mark.skipif(not CADASTRE.exists(), reason="shared cadastre missing")
+# Real files, copied into the repository with their attribution (tests/data/parcels/ATTRIBUTION.md).
+PARCELS = Path(__file__).resolve().parent.parent / "data" / "parcels"
+INVALID_JSON = PARCELS / "parcelles-invalides.json"
+CADASTRE = PARCELS / "cadastre-91216-parcelles.json"
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,7 +270,6 @@ def test_finding_is_frozen() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@needs_invalid
 def test_cartobio_invalid_parcels_reported_and_repaired() -> None:
     records = json.loads(INVALID_JSON.read_text(encoding="utf-8"))
     assert isinstance(records, list) and len(records) == 2
@@ -307,7 +294,6 @@ def test_cartobio_invalid_parcels_reported_and_repaired() -> None:
         assert area_m2(projected) > 100
 
 
-@needs_invalid
 def test_cartobio_self_intersection_location_parcel_11() -> None:
     record = json.loads(INVALID_JSON.read_text(encoding="utf-8"))[0]
     assert record["id"] == "11"
@@ -446,8 +432,6 @@ def test_overlap_pairs_threaded_chunks_match_serial(monkeypatch: pytest.MonkeyPa
 
 @pytest.fixture(scope="module")
 def cadastre_2154() -> np.ndarray:
-    if not CADASTRE.exists():
-        pytest.skip("shared cadastre missing")
     meta, _fids, wkb, _fields = pyogrio.raw.read(CADASTRE)
     assert meta["crs"] == "EPSG:4326"
     geoms = shapely.from_wkb(wkb)
@@ -455,7 +439,6 @@ def cadastre_2154() -> np.ndarray:
     return transform_array(geoms, meta["crs"], 2154)
 
 
-@needs_cadastre
 def test_cadastre_overlaps_only_micro_slivers(cadastre_2154: np.ndarray) -> None:
     assert len(cadastre_2154) == 4241
     assert overlap_pairs(cadastre_2154, tolerance_m2=1.0) == []
@@ -471,7 +454,6 @@ def test_cadastre_overlaps_only_micro_slivers(cadastre_2154: np.ndarray) -> None
     assert elapsed < 30  # ~0.1 s on a dev machine; only catches a pathological regression
 
 
-@needs_cadastre
 def test_cadastre_checks_match_data_readme(cadastre_2154: np.ndarray) -> None:
     findings = [check_geometry(g, min_area_m2=10.0) for g in cadastre_2154]
     assert not any(has_errors(f) for f in findings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
@@ -12,7 +11,6 @@ from app.audit import trail
 from app.audit.models import AuditEntry
 from app.core.codes import id_number_check_char
 from app.core.errors import DomainError
-from app.core.models import utcnow
 from app.extensions import db
 from app.registry import history, people
 from app.registry.models import (
@@ -226,9 +224,7 @@ def test_hukou_change_to_urban_leaves_memberships_and_household_untouched(ctx, b
 
 def test_as_of_returns_the_old_name_after_a_rename(ctx, baseline):
     p = fx.member(baseline.collective_a, "王小明")
-    time.sleep(0.002)
-    before_rename = utcnow()
-    time.sleep(0.002)
+    before_rename = p.begin_lifespan  # the instant version 1 began: the rename comes after it
     people.update_person(p.uid, "更正姓名", name="王晓明")
     assert history.as_of(Person, p.uid, before_rename).name == "王小明"
     assert history.current_of(Person, p.uid).name == "王晓明"
