@@ -139,6 +139,29 @@ def get_person(person_uid: int):
     return jsonify(_person_json(load_current_or_404(Person, person_uid)))
 
 
+@bp.patch("/persons/<int:person_uid>")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def patch_person(person_uid: int):
+    """Correct a person's data: a new version, with a reason (history, never overwrite)."""
+    person = load_current_or_404(Person, person_uid, edit=True)
+    body = json_body()
+    extra = set(body) - set(people.PERSON_FIELDS) - {"reason", "source_document_id"}
+    if extra:
+        raise DomainError(
+            "field",
+            _("These fields cannot be changed here: %(f)s", f=", ".join(sorted(extra))),
+        )
+    changes = {k: body[k] for k in people.PERSON_FIELDS if k in body}
+    updated = people.update_person(
+        person.uid,
+        body.get("reason"),
+        source_document_id=body.get("source_document_id"),
+        **changes,
+    )
+    db.session.commit()
+    return jsonify(_person_json(updated))
+
+
 @bp.get("/households")
 @roles_required(*READERS)
 def list_households():
@@ -404,7 +427,34 @@ OPENAPI_PATHS: dict[str, dict] = {
             "tags": ["people"],
             "parameters": [_path("person_uid")],
             "responses": {"200": _json(_PERSON), **_ERR},
-        }
+        },
+        "patch": {
+            "summary": "Correct a person's data as a new version (a hukou change touches no right)",
+            "tags": ["people"],
+            "parameters": [_path("person_uid")],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["reason"],
+                            "properties": {
+                                "reason": {"type": "string"},
+                                "source_document_id": {"type": "integer"},
+                                "name": {"type": "string"},
+                                "id_number": {"type": "string"},
+                                "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
+                                "hukou_place": {"type": "string"},
+                                "phone": {"type": "string"},
+                            },
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            },
+            "responses": {"200": _json(_PERSON, "The new version"), **_ERR},
+        },
     },
     "/households": {
         "get": {

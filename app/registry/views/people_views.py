@@ -186,6 +186,7 @@ def person(person_uid: int):
         ],
         households=people.person_households(obj.uid),
         changes=list(reversed(changes)),
+        can_edit=can_edit(current_user, obj),
         **helpers(),
     )
 
@@ -245,6 +246,14 @@ class RegisterPersonForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
+class EditPersonForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=80)])
+    hukou_type = SelectField(_l("Hukou"), choices=_choices(people.HUKOU_TYPES.items()))
+    hukou_place = StringField(_l("Place of hukou"), validators=[Optional(), Length(max=200)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
 class HouseholdForm(FlaskForm):
     cbfbm = StringField(_l("Household code (CBFBM)"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Household name"), validators=[Optional(), Length(max=80)])
@@ -301,6 +310,34 @@ def person_new(collective_id: int):
     elif request.method == "POST":
         status = 422
     return render_template("registry/person_form.html", form=form, collective=collective), status
+
+
+@bp.route("/persons/<int:person_uid>/edit", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def person_edit(person_uid: int):
+    """Correct a person's data (a new version; settling in town touches no right, R12)."""
+    obj = load_current_or_404(Person, person_uid, edit=True)
+    form = EditPersonForm(obj=obj if request.method == "GET" else None)
+    status = 200
+    if form.validate_on_submit():
+        fields = ("name", "hukou_type", "hukou_place", "phone")
+        changes = {
+            f: (getattr(form, f).data or None) if f != "name" else getattr(form, f).data
+            for f in fields
+            if (getattr(form, f).data or None) != (getattr(obj, f) or None)
+        }
+        try:
+            updated = people.update_person(obj.uid, form.reason.data, **changes)
+        except DomainError as err:
+            _fail(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The change was recorded as a new version."))
+            return redirect(url_for("registry.person", person_uid=updated.uid))
+    elif request.method == "POST":
+        status = 422
+    return render_template("registry/person_edit.html", form=form, person=obj), status
 
 
 def _next_cbfbm(collective: Collective) -> str:
