@@ -40,6 +40,7 @@ from app.imports.readers import (
     read_batches,
     store_file,
     store_root,
+    streaming_reader,
 )
 from app.imports.validate import ParcelSettings, ParcelValidator, Problem
 
@@ -315,12 +316,16 @@ def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> Impo
     features = 0
     total = max(source.features, 0)
     _set(job, total=total)
-    window = int(
-        _config("IMPORT_WINDOW_SEQUENTIAL", 50_000)
-        if source.sequential
-        else _config("IMPORT_WINDOW", 20_000)
-    )
     batch_size = int(_config("IMPORT_BATCH", 20_000))
+    if streaming_reader():
+        # One pass over the file: a window is just the batch the reader hands over.
+        window = min(batch_size, int(_config("IMPORT_STREAM_BATCH", 10_000)))
+    else:
+        window = int(
+            _config("IMPORT_WINDOW_SEQUENTIAL", 50_000)
+            if source.sequential
+            else _config("IMPORT_WINDOW", 20_000)
+        )
     number = 0
     try:
         windows = read_batches(

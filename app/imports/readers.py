@@ -6,11 +6,12 @@ its members), reads the layer in windows of features so memory stays bounded by 
 by the file, and turns every way a file can be unusable into one ``ImportRefused`` with a Chinese
 and an English message.
 
-Why windows of ``pyogrio.raw.read(skip_features=, max_features=)``: pyogrio's streaming reader
-(open_arrow) needs pyarrow, which this project does not ship. A window re-opens the dataset, which
-costs nothing for formats with random access (GeoPackage, Shapefile, FileGDB, FlatGeobuf) but means
-a fresh parse for text formats (GeoJSON, GML); those get bigger windows (IMPORT_WINDOW_SEQUENTIAL)
-so the re-parsing stays a small multiple of one read.
+Features are streamed with pyogrio's Arrow reader (pyarrow): one pass over the file, memory
+bounded by a batch. Where pyarrow is missing, windows of ``pyogrio.raw.read(skip_features=,
+max_features=)``: a window re-opens the dataset, which costs nothing for formats with random
+access (GeoPackage, Shapefile, FileGDB, FlatGeobuf) but means a fresh parse for text formats
+(GeoJSON, GML); those get bigger windows (IMPORT_WINDOW_SEQUENTIAL) so the re-parsing stays a
+small multiple of one read.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ from typing import Any, BinaryIO
 import numpy as np
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
+
+try:  # pyogrio's streaming (Arrow) reader: one pass over any file, memory bounded by a batch
+    import pyarrow  # noqa: F401
+
+    _HAVE_ARROW = True
+except ImportError:  # pragma: no cover - pyarrow is a dependency; kept for slim installs
+    _HAVE_ARROW = False
 
 __all__ = [
     "Batch",
@@ -304,6 +312,11 @@ class Batch:
             )
 
 
+def streaming_reader() -> bool:
+    """Whether layers are streamed in one pass (pyarrow present)."""
+    return _HAVE_ARROW
+
+
 def read_batches(
     source: VectorSource,
     columns: list[str],
@@ -311,7 +324,65 @@ def read_batches(
     *,
     encoding: str | None = None,
 ) -> Iterator[Batch]:
-    """Yield the layer's features in windows of ``batch_size`` (only the named columns)."""
+    """Yield the layer's features in batches of ``batch_size`` (only the named columns).
+
+    With pyarrow installed, GDAL streams the layer once (pyogrio's Arrow reader): one pass over
+    the file whatever its format. Without it, windows of ``raw.read`` (see the module's note).
+    """
+    if _HAVE_ARROW:
+        yield from _stream_batches(source, columns, batch_size, encoding=encoding)
+        return
+    yield from _window_batches(source, columns, batch_size, encoding=encoding)
+
+
+def _stream_batches(
+    source: VectorSource, columns: list[str], batch_size: int, *, encoding: str | None
+) -> Iterator[Batch]:
+    try:
+        with pyogrio.raw.open_arrow(
+            source.path,
+            layer=source.layer,
+            columns=columns,
+            batch_size=batch_size,
+            encoding=encoding,
+            use_pyarrow=True,
+        ) as (meta, reader):
+            names = [str(f) for f in meta["fields"]]
+            geometry = meta.get("geometry_name") or "wkb_geometry"
+            start = 0
+            for number, record_batch in enumerate(reader):
+                n = record_batch.num_rows
+                if n == 0:
+                    continue
+                table_names = record_batch.schema.names
+                wkb = (
+                    record_batch.column(table_names.index(geometry)).to_numpy(zero_copy_only=False)
+                    if geometry in table_names
+                    else np.full(n, None, dtype=object)
+                )
+                yield Batch(
+                    number=number,
+                    start=start,
+                    wkb=np.asarray(wkb, dtype=object),
+                    fields={
+                        name: record_batch.column(table_names.index(name)).to_numpy(
+                            zero_copy_only=False
+                        )
+                        for name in names
+                    },
+                )
+                start += n
+    except (DataSourceError, DataLayerError) as exc:
+        raise _unsupported(os.path.basename(source.path)) from exc
+
+
+def _window_batches(
+    source: VectorSource,
+    columns: list[str],
+    batch_size: int,
+    *,
+    encoding: str | None = None,
+) -> Iterator[Batch]:
     start = 0
     number = 0
     while True:
