@@ -10,43 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from app.audit import trail
-from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import land
 from app.registry.models import GeometryFinding, Plot
+from tests.concurrency import ACTOR, race
 from tests.factories import land as fx
 
 pytestmark = pytest.mark.concurrency
-
-ACTOR = trail.AuditContext(actor="tester", role="collective_admin")
-
-
-def race(app, jobs) -> list[str]:
-    barrier = threading.Barrier(len(jobs))
-    results: list[str] = ["not run"] * len(jobs)
-
-    def run(i, job):
-        with app.app_context(), app.test_request_context(), trail.acting(ACTOR):
-            try:
-                barrier.wait(timeout=10)
-                job()
-                db.session.commit()
-                results[i] = "ok"
-            except DomainError as exc:
-                db.session.rollback()
-                results[i] = exc.code
-            except Exception as exc:  # noqa: BLE001 - reported to the test
-                db.session.rollback()
-                results[i] = f"crash: {exc!r}"
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def _setup(app) -> tuple[int, int, list[str]]:

@@ -3,49 +3,17 @@ clear refusal (never a server error)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from app.audit import trail
 from app.core.codes import id_number_check_char
-from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import people
 from app.registry.models import HouseholdMember, Person
+from tests.concurrency import ACTOR, race
 from tests.factories import people as fx
 
 pytestmark = pytest.mark.concurrency
-
-ACTOR = trail.AuditContext(actor="tester", role="collective_admin")
-
-
-def race(app, jobs) -> list[str]:
-    barrier = threading.Barrier(len(jobs))
-    results: list[str] = ["not run"] * len(jobs)
-
-    def run(i, job):
-        with app.app_context(), app.test_request_context(), trail.acting(ACTOR):
-            try:
-                barrier.wait(timeout=10)
-                job()
-                db.session.commit()
-                results[i] = "ok"
-            except DomainError as exc:
-                db.session.rollback()
-                results[i] = exc.code
-            except Exception as exc:  # noqa: BLE001 - reported to the test
-                db.session.rollback()
-                results[i] = f"crash: {exc!r}"
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def test_same_id_number_registered_twice_at_once(fresh_app):

@@ -6,13 +6,11 @@ wins (SQLite: BEGIN IMMEDIATE serialises writers; PostgreSQL: the register's row
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
 
 from app.audit import trail
-from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import history
 from app.registry.homesteads import grant_homestead
@@ -23,40 +21,10 @@ from app.registry.shares import (
     fix_share_register,
     transfer_shares,
 )
+from tests.concurrency import ACTOR, race
 from tests.factories import homesteads as b
 
 pytestmark = pytest.mark.concurrency
-
-ACTOR = trail.AuditContext(actor="tester", role="collective_admin")
-
-
-def race(app, jobs):
-    """Run each job in its own thread/app context at once; return each one's outcome."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[str | None] = [None] * len(jobs)
-
-    def run(i, job):
-        with app.app_context(), app.test_request_context(), trail.acting(ACTOR):
-            try:
-                barrier.wait(timeout=10)
-                job()
-                db.session.commit()
-                results[i] = "ok"
-            except DomainError as exc:
-                db.session.rollback()
-                results[i] = exc.code
-            except Exception as exc:  # noqa: BLE001 - reported to the test, not swallowed
-                db.session.rollback()
-                results[i] = f"crash: {exc!r}"
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def test_concurrent_full_balance_transfers_exactly_one_wins(fresh_app):
