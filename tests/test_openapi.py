@@ -32,3 +32,15 @@ def test_every_operation_has_a_summary_and_responses(client):
         for method, op in ops.items():
             assert op.get("summary"), f"{method} {path}"
             assert op.get("responses"), f"{method} {path}"
+
+
+def test_list_endpoints_refuse_out_of_range_numbers_clearly(app, client):
+    """A query number beyond a database id is a 422 with a message, never a 500."""
+    from tests.conftest import token_for
+
+    headers = {"Authorization": f"Bearer {token_for(app, 'bureau')}"}
+    for path in ["/api/v1/persons", "/api/v1/households", "/api/v1/contracts", "/api/v1/plots"]:
+        for bad in ["99999999999", "-1", "abc"]:
+            r = client.get(f"{path}?collective_id={bad}", headers=headers)
+            assert r.status_code == 422, (path, bad, r.status_code)
+            assert r.get_json()["error"]["field"] == "collective_id"

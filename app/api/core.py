@@ -17,6 +17,41 @@ def json_body() -> dict:
     return body
 
 
+# Ids are INTEGER columns: a larger number names nothing and must not reach the database.
+MAX_ID = 2**31 - 1
+PAGE = 50
+
+
+def int_arg(name: str) -> int | None:
+    """A whole-number query argument within the range of a database id, or None if absent."""
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_ID:
+        raise DomainError("query", _("%(name)s must be a whole number.", name=name), field=name)
+    return value
+
+
+def limit_arg() -> int:
+    """Page size from ?limit=, between 1 and 200."""
+    value = int_arg("limit")
+    return PAGE if value is None else max(1, min(value, 200))
+
+
+def openapi_json(schema: dict, description: str = "OK") -> dict:
+    """An OpenAPI response with a JSON body."""
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_path(name: str) -> dict:
+    """An integer path parameter of OpenAPI."""
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
 @bp.post("/auth/token")
 def issue_token():
     """Exchange a username and password for a Bearer token."""

@@ -17,7 +17,7 @@ from shapely.geometry import mapping
 from sqlalchemy import select, true
 
 from app.api import bp
-from app.api.core import json_body
+from app.api.core import int_arg, json_body, limit_arg
 from app.auth.models import COUNTY_READERS, Role
 from app.auth.scope import can_read, farmer_household_ids, roles_required
 from app.core.codes import format_mu
@@ -31,28 +31,9 @@ from app.registry.models import TERRAIN_CAPS, Homestead, Household
 from app.registry.versioning import Versioned
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
-PAGE = 50
 
 
 # --- request parsing shared with the shares API
-
-
-def int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not 0 <= value <= service.MAX_ID:
-        raise DomainError("query", _("%(name)s must be a whole number.", name=name), field=name)
-    return value
-
-
-def limit_arg() -> int:
-    value = int_arg("limit")
-    return PAGE if value is None else max(1, min(value, 200))
 
 
 def int_field(body: dict, name: str, *, required: bool = True) -> int | None:

@@ -18,7 +18,11 @@ from shapely.geometry import mapping
 from sqlalchemy import select
 
 from app.api import bp
+from app.api.core import int_arg as _int_arg
 from app.api.core import json_body
+from app.api.core import limit_arg as _limit
+from app.api.core import openapi_json as _json
+from app.api.core import openapi_path as _path
 from app.auth.models import COUNTY_READERS, Role
 from app.auth.scope import can_edit, can_read, farmer_household_ids, load_or_404, roles_required
 from app.core.codes import format_mu
@@ -36,30 +40,11 @@ from app.registry.models import Certificate, GeometryFinding, Household, LandCon
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
-PAGE = 50
 
 
 # --------------------------------------------------------------------------------------------
 # Request helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or abs(value) >= land.MAX_ID:
-        raise DomainError("query", _("%(name)s must be a whole number.", name=name), field=name)
-    return value
-
-
-def _limit() -> int:
-    value = _int_arg("limit")
-    return PAGE if value is None else max(1, min(value, 200))
 
 
 def _int_field(body: dict, name: str, *, required: bool = True) -> int | None:
@@ -492,10 +477,6 @@ def decide_finding(finding_id: int):
 # --------------------------------------------------------------------------------------------
 
 
-def _json(schema: dict, description: str = "OK") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 def _q(name: str, description: str, schema: dict | None = None) -> dict:
     return {
         "name": name,
@@ -504,10 +485,6 @@ def _q(name: str, description: str, schema: dict | None = None) -> dict:
         "description": description,
         "schema": schema or {"type": "integer"},
     }
-
-
-def _path(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
 def _list_of(schema: dict) -> dict:

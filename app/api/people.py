@@ -9,7 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.api import bp
+from app.api.core import int_arg as _int_arg
 from app.api.core import json_body
+from app.api.core import limit_arg as _limit
+from app.api.core import openapi_json as _json
+from app.api.core import openapi_path as _path
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.errors import DomainError
@@ -21,24 +25,6 @@ from app.registry.models import Household, Person
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 SEARCHERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
-PAGE = 50
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise DomainError(
-            "query", _("%(name)s must be a whole number.", name=name), field=name
-        ) from None
-
-
-def _limit() -> int:
-    value = _int_arg("limit")
-    return PAGE if value is None else max(1, min(value, 200))
 
 
 def _int_field(body: dict, name: str, *, required: bool = True) -> int | None:
@@ -339,10 +325,6 @@ def _list_of(schema: dict) -> dict:
     }
 
 
-def _json(schema: dict, description: str = "OK") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 def _q(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
     return {
         "name": name,
@@ -351,10 +333,6 @@ def _q(name: str, description: str, schema: dict | None = None, required: bool =
         "description": description,
         "schema": schema or {"type": "integer"},
     }
-
-
-def _path(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
 _PAGING = [

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from app.api import bp
 from app.api.core import json_body
+from app.api.core import openapi_json as _json
 from app.api.homesteads import (
     date_value,
     int_arg,
@@ -243,10 +244,6 @@ REGISTER_SCHEMA = {
         "next": {"type": ["string", "null"]},
     },
 }
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 OPENAPI_PATHS = {
