@@ -595,6 +595,22 @@ def _default_workers() -> int:
     return max(1, min(cpus, 8))
 
 
+def _coverage_suspects(arr: np.ndarray) -> np.ndarray:
+    """True for each polygon that may overlap another: those the coverage validator finds an
+    invalid edge on (and, to be safe, every polygon when the validator cannot run)."""
+    present = np.flatnonzero(~(shapely.is_missing(arr) | shapely.is_empty(arr)))
+    suspect = np.zeros(arr.size, dtype=bool)
+    if present.size < 2:
+        return suspect
+    try:
+        edges = shapely.coverage_invalid_edges(arr[present])
+    except (GEOSException, ValueError, TypeError):  # invalid input: the exact test will say
+        suspect[present] = True
+        return suspect
+    suspect[present] = ~shapely.is_empty(edges)  # a missing result counts as suspect
+    return suspect
+
+
 def overlap_pairs(
     geoms: np.ndarray | Sequence[BaseGeometry | None],
     tolerance_m2: float = 1.0,
@@ -604,20 +620,30 @@ def overlap_pairs(
     """All pairs ``(i, j, area)`` with ``i < j`` whose interiors share more than ``tolerance_m2``.
 
     Built for checking a whole import file (up to ~300k plots) against itself, so nothing loops
-    over pairs in Python: an STRtree bounding-box query gives candidates, a vectorised DE-9IM
-    test keeps the pairs whose interiors meet (dropping the many neighbours that only share an
-    edge), and only those get a vectorised intersection. Candidates are processed in chunks to
-    bound memory; GEOS releases the GIL, so chunks run on ``workers`` threads (default: the
-    usable CPUs, at most 8; 1 disables threading). ``None``/empty entries are skipped. Inputs
-    must be valid and projected; an invalid one raises GeoError("invalid_geometry") naming it.
-    Results are sorted by (i, j).
+    over pairs in Python:
+
+    1. GEOS's coverage validator (``shapely.coverage_invalid_edges``) marks every polygon with
+       an edge that is not matched exactly by its neighbour's or that enters another polygon.
+       Surveyed plots mostly share their edges vertex for vertex, so this linear pass clears most
+       of them at once; a pair can only overlap if at least one of the two is marked (a pair
+       whose interiors meet always leaves an invalid edge on one of them, identical twins
+       included).
+    2. An STRtree bounding-box query gives candidate pairs; a vectorised DE-9IM test keeps those,
+       among pairs with a marked member, whose interiors meet (dropping neighbours that only
+       share an edge), and only those get a vectorised intersection.
+
+    Candidates are processed in chunks to bound memory; GEOS releases the GIL, so chunks run on
+    ``workers`` threads (default: the usable CPUs, at most 8; 1 disables threading).
+    ``None``/empty entries are skipped. Inputs must be valid and projected; an invalid one raises
+    GeoError("invalid_geometry") naming it. Results are sorted by (i, j).
     """
     arr = _as_array(geoms)
     if arr.size < 2:
         return []
+    suspect = _coverage_suspects(arr)
     tree = shapely.STRtree(arr)
     left, right = tree.query(arr)  # bounding boxes only: the exact tests below are vectorised
-    keep = left < right
+    keep = (left < right) & (suspect[left] | suspect[right])
     left, right = left[keep], right[keep]
 
     def run(sl: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -37,10 +37,9 @@ from app.imports.readers import (
     StoredFile,
     open_vector,
     read_ahead,
-    read_batches,
     store_file,
     store_root,
-    streaming_reader,
+    stream_layer,
 )
 from app.imports.validate import ParcelSettings, ParcelValidator, Problem
 
@@ -150,9 +149,10 @@ def upload(
             else None
         )
         fields: list[str] = []
+        counted = 0
         if kind == "parcels":
             source = open_vector(store_root() / stored.key, stored.filename, layer=layer or None)
-            fields = source.fields
+            fields, counted = source.fields, max(source.features, 0)
     except ImportRefused as exc:
         raise _refused(exc, "file") from exc
     options: dict[str, Any] = {"crs": crs or None, "layer": layer or None, "fields": fields}
@@ -163,6 +163,7 @@ def upload(
         options={k: v for k, v in options.items() if v},
         members=members,
     )
+    job.total = counted  # the progress bar's end, counted once here
     if kind == "parcels" and maps.missing_required(
         maps.resolve(fields, None, maps.PARCEL_FIELDS), maps.PARCEL_REQUIRED
     ):
@@ -262,20 +263,9 @@ def _actor(job: ImportJob) -> trail.AuditContext:
     )
 
 
-def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> ImportJob:
-    """Read, stage and check every feature; leave the job VALIDATED (or FAILED) with a summary."""
-    opts = job.options
-    _set(job, status=JobStatus.RUNNING, phase="reading", started_at=utcnow(), done=0)
-    staging.clear(db.session, job.id)
-    db.session.execute(ImportProblem.__table__.delete().where(ImportProblem.job_id == job.id))
-    try:
-        source = open_vector(job_file(job), job.filename, layer=opts.get("layer"))
-        crs = geo.require_crs(source.crs, opts.get("crs"))
-        mapping = maps.resolve(source.fields, opts.get("mapping"), maps.PARCEL_FIELDS)
-    except (ImportRefused, geo.GeoError) as exc:
-        return _fail(job, exc)
-
-    geometry_only = bool(opts.get("geometry_only"))
+def _parcel_settings(
+    job: ImportJob, mapping: dict[str, str], crs: Any, geometry_only: bool
+) -> ParcelSettings:
     settings = ParcelSettings(
         mapping=mapping,
         source_crs=crs,
@@ -292,65 +282,74 @@ def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> Impo
         settings.collectives = {
             f: i for f, i in db.session.execute(select(Collective.fbfbm, Collective.id))
         }
-    first_problems: list[Problem] = []
-    missing = maps.missing_required(mapping, maps.PARCEL_REQUIRED)
-    if missing and not geometry_only:
-        shown = ", ".join(source.fields[:30]) or "-"
-        first_problems.append(
-            Problem(
-                None,
-                None,
-                "missing_field",
-                "error",
-                f"文件缺少必填字段 {', '.join(missing)}，请指定字段对应关系（--map）。"
-                f"文件的字段：{shown}",
-                f"The file lacks the required field(s) {', '.join(missing)}; give a field "
-                f"mapping (--map). Its fields: {shown}",
-            )
-        )
-    staging.insert_problems(db.session, job.id, first_problems)
+    return settings
 
-    validator = ParcelValidator(
-        settings, fetch=lambda idx: staging.fetch_geometries(db.session, job.id, idx)
-    )
+
+def _missing_fields(source: Any, mapping: dict[str, str], geometry_only: bool) -> list[Problem]:
+    missing = maps.missing_required(mapping, maps.PARCEL_REQUIRED)
+    if not missing or geometry_only:
+        return []
+    shown = ", ".join(source.fields[:30]) or "-"
+    return [
+        Problem(
+            None,
+            None,
+            "missing_field",
+            "error",
+            f"文件缺少必填字段 {', '.join(missing)}，请指定字段对应关系（--map）。"
+            f"文件的字段：{shown}",
+            f"The file lacks the required field(s) {', '.join(missing)}; give a field "
+            f"mapping (--map). Its fields: {shown}",
+        )
+    ]
+
+
+def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> ImportJob:
+    """Read, stage and check every feature; leave the job VALIDATED (or FAILED) with a summary."""
+    opts = job.options
+    _set(job, status=JobStatus.RUNNING, phase="reading", started_at=utcnow(), done=0)
+    staging.clear(db.session, job.id)
+    db.session.execute(ImportProblem.__table__.delete().where(ImportProblem.job_id == job.id))
+    geometry_only = bool(opts.get("geometry_only"))
     features = 0
-    total = max(source.features, 0)
-    _set(job, total=total)
-    batch_size = int(_config("IMPORT_BATCH", 20_000))
-    if streaming_reader():
-        # One pass over the file: a window is just the batch the reader hands over.
-        window = min(batch_size, int(_config("IMPORT_STREAM_BATCH", 10_000)))
-    else:
-        window = int(
-            _config("IMPORT_WINDOW_SEQUENTIAL", 50_000)
-            if source.sequential
-            else _config("IMPORT_WINDOW", 20_000)
-        )
-    number = 0
     try:
-        windows = read_batches(
-            source, list(dict.fromkeys(mapping.values())), window, encoding=opts.get("encoding")
-        )
-        for chunk in read_ahead(windows):
-            for batch in chunk.split(batch_size, number):
+        with stream_layer(
+            job_file(job),
+            job.filename,
+            layer=opts.get("layer"),
+            encoding=opts.get("encoding"),
+            batch_size=int(_config("IMPORT_BATCH", 10_000)),
+        ) as (source, batches):
+            crs = geo.require_crs(source.crs, opts.get("crs"))
+            mapping = maps.resolve(source.fields, opts.get("mapping"), maps.PARCEL_FIELDS)
+            settings = _parcel_settings(job, mapping, crs, geometry_only)
+            staging.insert_problems(
+                db.session, job.id, _missing_fields(source, mapping, geometry_only)
+            )
+            validator = ParcelValidator(
+                settings, fetch=lambda idx: staging.fetch_geometries(db.session, job.id, idx)
+            )
+            # Text formats are not counted before reading (that would parse them twice): the
+            # count taken when the file was uploaded, if any, stands in.
+            total = source.features if source.features >= 0 else job.total
+            _set(job, total=max(total, 0))
+            for batch in read_ahead(batches):
                 result = validator.check(batch)
                 staging.insert_rows(db.session, job.id, result.rows)
                 staging.insert_problems(db.session, job.id, result.problems)
                 del result
                 release_memory()
-                number += 1
                 features += len(batch)
                 _set(job, done=features, total=max(total, features))
                 if progress:
                     progress(job, "reading")
-            del chunk
-            release_memory()
     except (ImportRefused, geo.GeoError) as exc:
         return _fail(job, exc)
 
     _set(job, phase="checking")
     if progress:
         progress(job, "checking")
+    staging.analyze(db.session)
     if features == 0:
         staging.insert_problems(
             db.session,

@@ -2,16 +2,13 @@
 
 Nothing here parses a geodata format: GDAL does, through pyogrio. This module only decides *what*
 to hand GDAL (a zip is opened through /vsizip/, with the dataset inside it found by the names of
-its members), reads the layer in windows of features so memory stays bounded by the window and not
-by the file, and turns every way a file can be unusable into one ``ImportRefused`` with a Chinese
-and an English message.
+its members), streams the layer in batches so memory stays bounded by a batch and not by the
+file, and turns every way a file can be unusable into one ``ImportRefused`` with a Chinese and an
+English message.
 
-Features are streamed with pyogrio's Arrow reader (pyarrow): one pass over the file, memory
-bounded by a batch. Where pyarrow is missing, windows of ``pyogrio.raw.read(skip_features=,
-max_features=)``: a window re-opens the dataset, which costs nothing for formats with random
-access (GeoPackage, Shapefile, FileGDB, FlatGeobuf) but means a fresh parse for text formats
-(GeoJSON, GML); those get bigger windows (IMPORT_WINDOW_SEQUENTIAL) so the re-parsing stays a
-small multiple of one read.
+A layer is opened once for an import (``stream_layer``): pyogrio's Arrow reader hands over the
+description and then the features, in one pass. For text formats (GeoJSON, GML) every open is a
+full parse of the file (GDAL scans it to learn the fields), so nothing opens them again to count.
 """
 
 from __future__ import annotations
@@ -25,6 +22,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,13 +31,6 @@ import numpy as np
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
-try:  # pyogrio's streaming (Arrow) reader: one pass over any file, memory bounded by a batch
-    import pyarrow  # noqa: F401
-
-    _HAVE_ARROW = True
-except ImportError:  # pragma: no cover - pyarrow is a dependency; kept for slim installs
-    _HAVE_ARROW = False
-
 __all__ = [
     "Batch",
     "ImportRefused",
@@ -47,9 +38,9 @@ __all__ = [
     "Table",
     "VectorSource",
     "open_vector",
-    "read_batches",
     "read_table",
     "store_file",
+    "stream_layer",
 ]
 
 #: Extensions GDAL is asked to open, inside or outside a zip (lower case).
@@ -66,10 +57,8 @@ VECTOR_EXTENSIONS = (
 )
 #: What an upload may be called (a lone .shp is useless without its .dbf/.shx: zip them).
 UPLOAD_EXTENSIONS = (*VECTOR_EXTENSIONS, ".zip", ".csv", ".xlsx")
-#: Drivers that can only read forward: every window parses the file from its start again.
-SEQUENTIAL_DRIVERS = frozenset(
-    {"GeoJSON", "GeoJSONSeq", "GML", "KML", "LIBKML", "CSV", "ESRIJSON", "TopoJSON", "JSONFG"}
-)
+#: Text formats: GDAL parses the whole file on every open, so they are opened once only.
+TEXT_EXTENSIONS = (".geojson", ".json", ".gml", ".kml")
 
 
 class ImportRefused(ValueError):
@@ -197,10 +186,6 @@ class VectorSource:
     geometry_type: str | None
     options: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def sequential(self) -> bool:
-        return self.driver in SEQUENTIAL_DRIVERS
-
 
 def _sniff(path: Path) -> bytes:
     with open(path, "rb") as fh:
@@ -242,31 +227,43 @@ def _zip_target(path: Path, name: str) -> str:
     return f"/vsizip/{path}/{candidates[0]}"
 
 
+def _target(path: Path, name: str) -> str:
+    """What GDAL opens for ``path``: the file itself, or the dataset inside a zip."""
+    lower = str(path).lower()
+    if lower.endswith(".zip"):
+        return _zip_target(path, name)
+    if lower.endswith((".csv", ".xlsx")):
+        raise _unsupported(name, "a table without geometry: use it for households")
+    if lower.endswith(".json"):
+        _refuse_json_array(path, name)
+    return str(path)
+
+
+def _check_layer(target: str, layer: str | None) -> None:
+    if layer is None:
+        return
+    names = {str(row[0]) for row in pyogrio.list_layers(target)}
+    if layer not in names:
+        raise ImportRefused(
+            "no_layer",
+            f"文件中没有图层 {layer}（有：{', '.join(sorted(names))}）",
+            f"The file has no layer {layer} (it has: {', '.join(sorted(names))})",
+        )
+
+
 def open_vector(
     path: str | os.PathLike, name: str | None = None, *, layer: str | None = None
 ) -> VectorSource:
-    """Probe a vector file and describe its layer; raise ImportRefused when GDAL cannot read it."""
+    """Probe a vector file and describe its layer; raise ImportRefused when GDAL cannot read it.
+
+    Used when a file is uploaded (to offer the field mapping and count the features). The import
+    itself opens the layer once more, with ``stream_layer``.
+    """
     path = Path(path)
     name = name or path.name
-    lower = str(path).lower()
-    if lower.endswith(".zip"):
-        target = _zip_target(path, name)
-    elif lower.endswith((".csv", ".xlsx")):
-        raise _unsupported(name, "a table without geometry: use it for households")
-    else:
-        if lower.endswith(".json"):
-            _refuse_json_array(path, name)
-        target = str(path)
+    target = _target(path, name)
     try:
-        if layer is not None:
-            names = {str(row[0]) for row in pyogrio.list_layers(target)}
-            if layer not in names:
-                raise ImportRefused(
-                    "no_layer",
-                    f"文件中没有图层 {layer}（有：{', '.join(sorted(names))}）",
-                    f"The file has no layer {layer} (it has: {', '.join(sorted(names))})",
-                )
-        # One open: for text formats (GeoJSON, GML) every open is a full parse of the file.
+        _check_layer(target, layer)
         info = pyogrio.read_info(target, layer=layer)
         chosen = str(info.get("layer_name") or layer or "")
     except (DataSourceError, DataLayerError) as exc:
@@ -285,134 +282,88 @@ def open_vector(
 
 @dataclass
 class Batch:
-    """A window of features: ``start`` is the index of the first one in the file."""
+    """A batch of features: ``start`` is the index of the first one in the file."""
 
     number: int
     start: int
     wkb: np.ndarray  # object array of WKB bytes (None where a feature has no geometry)
-    fields: dict[str, np.ndarray]
+    fields: dict[str, Any]  # field name -> its values, an Arrow array
 
     def __len__(self) -> int:
         return len(self.wkb)
 
-    def split(self, size: int, first_number: int) -> Iterator[Batch]:
-        """Sub-batches of at most ``size`` features, numbered from ``first_number``.
 
-        A window is read in one GDAL call (each call re-opens the file: text formats get big
-        windows), but checked in smaller pieces, so the shapely objects and staging rows built
-        for checking never exist for more than ``size`` features at once.
-        """
-        for k, lo in enumerate(range(0, len(self), size)):
-            hi = lo + size
-            yield Batch(
-                number=first_number + k,
-                start=self.start + lo,
-                wkb=self.wkb[lo:hi],
-                fields={name: values[lo:hi] for name, values in self.fields.items()},
-            )
-
-
-def streaming_reader() -> bool:
-    """Whether layers are streamed in one pass (pyarrow present)."""
-    return _HAVE_ARROW
-
-
-def read_batches(
-    source: VectorSource,
-    columns: list[str],
-    batch_size: int,
+@contextmanager
+def stream_layer(
+    path: str | os.PathLike,
+    name: str | None = None,
     *,
+    layer: str | None = None,
     encoding: str | None = None,
-) -> Iterator[Batch]:
-    """Yield the layer's features in batches of ``batch_size`` (only the named columns).
+    batch_size: int = 10_000,
+) -> Iterator[tuple[VectorSource, Iterator[Batch]]]:
+    """Open a layer once: its description, then its features in batches of ``batch_size``.
 
-    With pyarrow installed, GDAL streams the layer once (pyogrio's Arrow reader): one pass over
-    the file whatever its format. Without it, windows of ``raw.read`` (see the module's note).
+    GDAL streams the layer through pyogrio's Arrow reader, so memory is bounded by a batch. The
+    description's ``features`` is -1 for text formats, where counting would mean parsing the
+    whole file again; other formats count from their index or header, which costs nothing.
     """
-    if _HAVE_ARROW:
-        yield from _stream_batches(source, columns, batch_size, encoding=encoding)
-        return
-    yield from _window_batches(source, columns, batch_size, encoding=encoding)
-
-
-def _stream_batches(
-    source: VectorSource, columns: list[str], batch_size: int, *, encoding: str | None
-) -> Iterator[Batch]:
+    path = Path(path)
+    name = name or path.name
+    target = _target(path, name)
     try:
+        _check_layer(target, layer)
+        info: dict[str, Any] = {}
+        if not target.lower().endswith(TEXT_EXTENSIONS):
+            info = pyogrio.read_info(target, layer=layer)
         with pyogrio.raw.open_arrow(
-            source.path,
-            layer=source.layer,
-            columns=columns,
-            batch_size=batch_size,
-            encoding=encoding,
-            use_pyarrow=True,
+            target, layer=layer, batch_size=batch_size, encoding=encoding, use_pyarrow=True
         ) as (meta, reader):
-            names = [str(f) for f in meta["fields"]]
-            geometry = meta.get("geometry_name") or "wkb_geometry"
-            start = 0
-            for number, record_batch in enumerate(reader):
-                n = record_batch.num_rows
-                if n == 0:
-                    continue
-                table_names = record_batch.schema.names
-                wkb = (
-                    record_batch.column(table_names.index(geometry)).to_numpy(zero_copy_only=False)
-                    if geometry in table_names
-                    else np.full(n, None, dtype=object)
-                )
-                yield Batch(
-                    number=number,
-                    start=start,
-                    wkb=np.asarray(wkb, dtype=object),
-                    fields={
-                        name: record_batch.column(table_names.index(name)).to_numpy(
-                            zero_copy_only=False
-                        )
-                        for name in names
-                    },
-                )
-                start += n
+            source = VectorSource(
+                path=target,
+                layer=str(info.get("layer_name") or layer or Path(target).stem),
+                driver=str(info.get("driver") or _text_driver(target)),
+                crs=meta.get("crs") or None,
+                fields=[str(f) for f in meta["fields"]],
+                features=int(info.get("features", -1)),
+                encoding=meta.get("encoding"),
+                geometry_type=meta.get("geometry_type"),
+            )
+            yield source, _batches(reader, meta, source.fields, name)
     except (DataSourceError, DataLayerError) as exc:
-        raise _unsupported(os.path.basename(source.path)) from exc
+        raise _unsupported(name) from exc
 
 
-def _window_batches(
-    source: VectorSource,
-    columns: list[str],
-    batch_size: int,
-    *,
-    encoding: str | None = None,
-) -> Iterator[Batch]:
+def _text_driver(target: str) -> str:
+    lower = target.lower()
+    return "GML" if lower.endswith(".gml") else "KML" if lower.endswith(".kml") else "GeoJSON"
+
+
+def _batches(reader: Any, meta: dict[str, Any], names: list[str], name: str) -> Iterator[Batch]:
+    geometry = meta.get("geometry_name") or "wkb_geometry"
     start = 0
     number = 0
-    while True:
-        try:
-            meta, _fids, wkb, values = pyogrio.raw.read(
-                source.path,
-                layer=source.layer,
-                columns=columns,
-                skip_features=start,
-                max_features=batch_size,
-                encoding=encoding,
+    try:
+        for record_batch in reader:
+            n = record_batch.num_rows
+            if n == 0:
+                continue
+            columns = record_batch.schema.names
+            wkb = (
+                record_batch.column(columns.index(geometry)).to_numpy(zero_copy_only=False)
+                if geometry in columns
+                else np.full(n, None, dtype=object)
             )
-        except (DataSourceError, DataLayerError) as exc:
-            if start and "skip_features" in str(exc):  # read past the end
-                return
-            raise _unsupported(os.path.basename(source.path)) from exc
-        n = 0 if wkb is None else len(wkb)
-        if n == 0:
-            return
-        names = [str(f) for f in meta["fields"]]
-        yield Batch(
-            number=number,
-            start=start,
-            wkb=wkb,
-            fields={name: values[i] for i, name in enumerate(names)},
-        )
-        number += 1
-        start += n
-        if n < batch_size or (source.features >= 0 and start >= source.features):
-            return
+            yield Batch(
+                number=number,
+                start=start,
+                wkb=np.asarray(wkb, dtype=object),
+                fields={f: record_batch.column(columns.index(f)) for f in names if f in columns},
+            )
+            start += n
+            number += 1
+    except (DataSourceError, DataLayerError) as exc:  # a broken feature midway
+        raise _unsupported(name) from exc
 
 
 def read_ahead(windows: Iterator[Batch]) -> Iterator[Batch]:

@@ -19,13 +19,17 @@ validity, areas and overlap tolerances mean square metres.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.aoi import AreaOfInterest
@@ -98,6 +102,11 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def _stored_code(code: str | None) -> str | None:
+    """A code as staging keeps it (at most 64 characters)."""
+    return code[:64] if code else None
+
+
 def _number(value: Any) -> float | None | str:
     """A numeric cell as float; None for null; the original text when it is not a number."""
     if value is None:
@@ -136,9 +145,14 @@ def parse_flag(value: Any) -> bool | None:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8)
+def _to_lonlat(src: CRS) -> Transformer:
+    """A transformer to lon/lat (building one costs ~0.1 s of PROJ database lookups)."""
+    return Transformer.from_crs(src, "EPSG:4326", always_xy=True)
+
+
 def _lonlat_bounds(bounds: tuple[float, float, float, float], src: CRS) -> tuple[float, ...]:
-    t = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
-    return tuple(t.transform_bounds(*bounds, densify_pts=21))
+    return tuple(_to_lonlat(src).transform_bounds(*bounds, densify_pts=21))
 
 
 def _inside(lonlat: tuple[float, ...], crs: CRS) -> bool:
@@ -167,6 +181,63 @@ def _label(crs: CRS) -> str:
     return f"{auth[0]}:{auth[1]}" if auth else crs.name
 
 
+def text_column(values: Any) -> tuple[list[str | None], Any]:
+    """A column as text cells (see ``_text``) and, for string columns, the trimmed Arrow array.
+
+    String and integer columns are converted by Arrow in one pass; anything else (a code stored
+    as a float, bytes) cell by cell. The Arrow array lets callers measure lengths without Python.
+    """
+    arr = _arrow(values)
+    kind = arr.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        trimmed = pc.utf8_trim_whitespace(arr)
+        trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, kind), trimmed)
+        return trimmed.to_pylist(), trimmed
+    if pa.types.is_integer(kind):
+        cast = pc.cast(arr, pa.string())
+        return cast.to_pylist(), cast
+    return [_text(v) for v in arr.to_pylist()], None
+
+
+def number_column(values: Any) -> tuple[np.ndarray, list[tuple[int, Any]]]:
+    """A column as float64 (NaN where empty) and the cells that are not numbers ``(i, cell)``."""
+    arr = _arrow(values)
+    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
+        out = pc.fill_null(pc.cast(arr, pa.float64()), math.nan)
+        return np.asarray(out.to_numpy(zero_copy_only=False), dtype=float), []
+    cells = arr.to_pylist()
+    out = np.full(len(cells), math.nan)
+    bad: list[tuple[int, Any]] = []
+    for i, cell in enumerate(cells):
+        value = _number(cell)
+        if isinstance(value, str):
+            bad.append((i, value))
+        elif value is not None:
+            out[i] = value
+    return out, bad
+
+
+def _arrow(values: Any) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values
+    return pa.array(list(values), from_pandas=True)
+
+
+def _longer_than(trimmed: Any, values: list[str | None], limit: int) -> np.ndarray:
+    """Indices of cells longer than ``limit`` characters."""
+    if trimmed is not None:
+        long = pc.fill_null(pc.greater(pc.utf8_length(trimmed), limit), False)
+        return np.flatnonzero(long.to_numpy(zero_copy_only=False))
+    return np.array([i for i, v in enumerate(values) if v is not None and len(v) > limit], int)
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    """Floats for a staging row, None for NaN."""
+    return [None if v != v else v for v in values.tolist()]  # noqa: PLR0124 - NaN test
+
+
 # --------------------------------------------------------------------------------------------
 # Overlaps across windows
 # --------------------------------------------------------------------------------------------
@@ -175,14 +246,17 @@ def _label(crs: CRS) -> str:
 class OverlapTracker:
     """Finds overlaps between a new window and all earlier ones, keeping only bounding boxes.
 
-    Memory is 40 bytes per valid earlier feature (four float64 bounds and the index). Earlier
-    geometries are fetched from staging only for the candidates whose box meets a new one.
+    Memory is 40 bytes per valid earlier feature (four float64 bounds and the index), plus the
+    previous window's geometries: files are mostly written in spatial order, so most neighbours
+    across a window boundary are in the window just before. Older candidates (whose box meets a
+    new one) are fetched from staging.
     """
 
     def __init__(self) -> None:
         self._bounds = np.empty((0, 4))
         self._idx = np.empty(0, dtype=np.int64)
         self._n = 0
+        self._recent: dict[int, tuple[Any, str | None]] = {}
 
     def _append(self, bounds: np.ndarray, idx: np.ndarray) -> None:
         need = self._n + len(idx)
@@ -215,10 +289,12 @@ class OverlapTracker:
         idx: np.ndarray,
         tolerance: float,
         fetch: Callable[[list[int]], dict[int, tuple[Any, str | None]]],
+        codes: list[str | None],
     ) -> list[tuple[int, str | None, int, float]]:
         """Pairs (earlier idx, its code, new idx, area) overlapping beyond ``tolerance``; then
         remember the new window's boxes. ``geoms`` are the window's valid polygonal geometries,
-        ``idx`` their indices; ``fetch`` returns {idx: (geometry, code)} of earlier features."""
+        ``idx`` their indices and ``codes`` their codes; ``fetch`` returns {idx: (geometry,
+        code)} of earlier features."""
         pairs: list[tuple[int, str | None, int, float]] = []
         if len(geoms) and self._n:
             nb = shapely.bounds(geoms)
@@ -238,7 +314,11 @@ class OverlapTracker:
                 if qi.size:
                     old_idx = np.unique(self._idx[near[qi]])
                     new_local = np.unique(ti)
-                    earlier = fetch(old_idx.tolist())
+                    wanted = old_idx.tolist()
+                    earlier = {i: self._recent[i] for i in wanted if i in self._recent}
+                    older = [i for i in wanted if i not in earlier]
+                    if older:
+                        earlier.update(fetch(older))
                     old_list = [i for i in old_idx.tolist() if i in earlier]
                     group = np.empty(len(old_list) + len(new_local), dtype=object)
                     group[: len(old_list)] = [earlier[i][0] for i in old_list]
@@ -252,6 +332,7 @@ class OverlapTracker:
                             )
         if len(geoms):
             self._append(shapely.bounds(geoms), idx)
+        self._recent = dict(zip(idx.tolist(), zip(geoms, codes, strict=True), strict=True))
         return pairs
 
 
@@ -441,39 +522,45 @@ class ParcelValidator:
             )
         vi = np.flatnonzero(valid)
         for a, code_a, b, area in self.tracker.add_and_check(
-            vg[vi], indices[vi], self.s.tolerance_m2, self.fetch
+            vg[vi],
+            indices[vi],
+            self.s.tolerance_m2,
+            self.fetch,
+            [_stored_code(codes_list[i]) for i in vi],
         ):
             problems += overlap_problems(a, code_a, b, codes_list[b - start], area)
 
         errored = {p.idx for p in problems if p.severity == "error" and p.idx is not None}
         sha = [hashlib.sha256(w).hexdigest() if w is not None else None for w in wkb]
-        ok = [int(indices[i]) not in errored and valid[i] for i in range(n)]
-        rows = [
-            (
-                None,  # job_id, filled in by staging.insert_rows
-                int(indices[i]),
-                batch.number,
-                bool(ok[i]),
-                bool(valid[i]),
-                *attrs[i],
-                sha[i],
-                wkb[i],
+        idx_list = indices.tolist()
+        ok = [bool(v) and i not in errored for i, v in zip(idx_list, valid.tolist(), strict=True)]
+        rows = list(
+            zip(
+                itertools.repeat(None, n),  # job_id, filled in by staging.insert_rows
+                idx_list,
+                itertools.repeat(batch.number, n),
+                ok,
+                valid.tolist(),
+                *attrs,
+                sha,
+                wkb.tolist(),
+                strict=True,
             )
-            for i in range(n)
-        ]
+        )
         return BatchResult(rows=rows, problems=problems, valid_geoms=int(valid.sum()))
 
     # ---- attributes
 
-    def _column(self, batch: Any, target: str, n: int) -> list[Any]:
+    def _column(self, batch: Any, target: str) -> Any:
+        """The file's column mapped to ``target`` (an Arrow array), or None."""
         source = self.s.mapping.get(target)
         if source is None or source not in batch.fields:
-            return [None] * n
-        return batch.fields[source].tolist()
+            return None
+        return batch.fields[source]
 
     def _codes(self, batch: Any, n: int) -> list[str | None]:
-        raw = self._column(batch, "DKBM", n)
-        return [_text(v) for v in raw]
+        column = self._column(batch, "DKBM")
+        return [None] * n if column is None else text_column(column)[0]
 
     def _attributes(
         self,
@@ -482,66 +569,27 @@ class ParcelValidator:
         indices: np.ndarray,
         codes_list: list[str | None],
         areas: np.ndarray,
-    ) -> tuple[list[tuple[Any, ...]], list[Problem]]:
-        """Map and check the attributes, column by column; one tuple per feature in the order
-        of ATTRIBUTE_COLUMNS. Only offenders get Python-level attention beyond one pass."""
+    ) -> tuple[list[list[Any]], list[Problem]]:
+        """Map and check the attributes column by column: one list per column, in the order of
+        the staging table's attribute columns. Arrow and numpy do the per-cell work; only
+        offending cells get Python-level attention."""
         s = self.s
         check = not s.geometry_only
         problems: list[Problem] = []
-        col = {t: self._column(batch, t, n) for t in s.mapping}
+        col = {t: c for t in s.mapping if (c := self._column(batch, t)) is not None}
 
         def err(i: int, problem: str, zh: str, en: str, severity: str = "error") -> None:
             problems.append(Problem(int(indices[i]), codes_list[i], problem, severity, zh, en))
 
-        # DKBM -> (code, collective)
-        dkbms: list[str | None] = [c[:64] if c else None for c in codes_list]
-        collective_ids: list[int | None] = [s.collective_id] * n
-        if check and "DKBM" in s.mapping:
-            raw = col["DKBM"]
-            prefix = s.fbfbm
-            for i, code in enumerate(codes_list):
-                if code is None:
-                    err(i, "dkbm_missing", "地块编码（DKBM）为空", "The plot code (DKBM) is empty")
-                    continue
-                if isinstance(raw[i], float):
-                    err(
-                        i,
-                        "dkbm_number",
-                        "地块编码以数字类型存储，19 位编码会丢失精度；请将该字段改为文本",
-                        "The plot code is stored as a number, which loses digits of a "
-                        "19-digit code; store the field as text",
-                    )
-                    continue
-                fast = (
-                    len(code) == 19
-                    and code.isascii()
-                    and code.isdigit()
-                    and code[14:] != "00000"
-                    and (prefix is None or code.startswith(prefix))
-                )
-                if not fast:
-                    try:
-                        code = codes.validate_dkbm(code, prefix)
-                    except codes.CodeError as exc:
-                        err(i, f"dkbm_{exc.code}", exc.message_zh, exc.message_en)
-                        continue
-                    dkbms[i] = code
-                if prefix is None:
-                    cid = s.collectives.get(code[:14])
-                    collective_ids[i] = cid
-                    if cid is None:
-                        err(
-                            i,
-                            "dkbm_collective",
-                            f"地块编码前 14 位 {code[:14]} 不是本县已登记的发包方编码",
-                            f"The first 14 digits of the plot code, {code[:14]}, are not the "
-                            "code (FBFBM) of a registered collective",
-                        )
+        dkbms, collective_ids = self._plot_codes(col, n, codes_list, err, check)
 
         texts: dict[str, list[str | None]] = {}
         for target, limit in TEXT_LIMITS.items():
-            values = [_text(v) for v in col[target]] if target in col else [None] * n
-            for i in [i for i, v in enumerate(values) if v is not None and len(v) > limit]:
+            if target not in col:
+                texts[target] = [None] * n
+                continue
+            values, trimmed = text_column(col[target])
+            for i in _longer_than(trimmed, values, limit).tolist():
                 if check:
                     err(
                         i,
@@ -554,8 +602,8 @@ class ParcelValidator:
 
         classes: list[str | None] = ["10"] * n
         if "DKLB" in col:
-            for i, v in enumerate(col["DKLB"]):
-                value = _text(v)
+            allowed = "/".join(LAND_CLASSES)
+            for i, value in enumerate(text_column(col["DKLB"])[0]):
                 if value is None:
                     continue
                 if value in LAND_CLASSES:
@@ -563,7 +611,6 @@ class ParcelValidator:
                     continue
                 classes[i] = None
                 if check:
-                    allowed = "/".join(LAND_CLASSES)
                     err(
                         i,
                         "land_class",
@@ -573,98 +620,153 @@ class ParcelValidator:
 
         flags: list[bool] = [False] * n
         if "SFJBNT" in col:
-            for i, v in enumerate(col["SFJBNT"]):
-                flag = parse_flag(v)
-                if flag is None and check:
+            for i, value in enumerate(text_column(col["SFJBNT"])[0]):
+                if value is None:
+                    continue
+                upper = value.upper()
+                if upper in _YES:
+                    flags[i] = True
+                elif upper not in _NO and check:
                     err(
                         i,
                         "sfjbnt",
                         "是否基本农田（SFJBNT）应为 1（是）或 2（否）",
                         "Basic farmland (SFJBNT) must be 1 (yes) or 2 (no)",
                     )
-                flags[i] = bool(flag)
 
         measured = self._areas(col, "SCMJ", "SCMJM", n, err)
         contract = self._areas(col, "HTMJ", "HTMJM", n, err)
         computed = np.round(areas, 2)
-        for i in range(n):
-            if measured[i] is None and not math.isnan(computed[i]):
-                measured[i] = float(computed[i])
+        measured = np.where(np.isnan(measured), computed, measured)
         if check:
-            limit = s.mismatch_percent / 100.0
-            for i in range(n):
-                c, m = contract[i], measured[i]
-                if c is None or not m:
-                    continue
-                diff = abs(c - m) / m
-                if diff > limit:
-                    err(
-                        i,
-                        "area_mismatch",
-                        f"合同面积 {c:.2f} 平方米与实测面积 {m:.2f} 平方米相差 "
-                        f"{diff * 100:.1f}%，超过 {s.mismatch_percent:g}%",
-                        f"Contract area {c:.2f} m² and measured area {m:.2f} m² "
-                        f"differ by {diff * 100:.1f}%, more than {s.mismatch_percent:g}%",
-                        severity="warning",
-                    )
+            self._area_mismatches(contract, measured, err)
 
         households: list[str | None] = [None] * n
         if "CBFBM" in col:
-            for i, v in enumerate(col["CBFBM"]):
-                value = _text(v)
-                if value is None:
-                    continue
-                if check:
-                    code = dkbms[i]
-                    owner = s.fbfbm or (code[:14] if code and len(code) >= 14 else None)
-                    try:
-                        value = codes.validate_cbfbm(value, owner)
-                    except codes.CodeError as exc:
-                        err(i, f"cbfbm_{exc.code}", exc.message_zh, exc.message_en)
-                households[i] = value[:64]
+            households = self._household_codes(col["CBFBM"], dkbms, err, check)
 
-        name, east, south = texts["DKMC"], texts["DKDZ"], texts["DKNZ"]
-        west, north, use = texts["DKXZ"], texts["DKBZ"], texts["TDLYLX"]
-        rows = [
-            (
-                collective_ids[i],
-                dkbms[i],
-                name[i],
-                classes[i],
-                use[i],
-                flags[i],
-                contract[i],
-                measured[i],
-                east[i],
-                south[i],
-                west[i],
-                north[i],
-                households[i],
+        return [
+            collective_ids,
+            dkbms,
+            texts["DKMC"],
+            classes,
+            texts["TDLYLX"],
+            flags,
+            _nullable(contract),
+            _nullable(measured),
+            texts["DKDZ"],
+            texts["DKNZ"],
+            texts["DKXZ"],
+            texts["DKBZ"],
+            households,
+        ], problems
+
+    def _plot_codes(
+        self,
+        col: dict[str, Any],
+        n: int,
+        codes_list: list[str | None],
+        err: Callable,
+        check: bool,
+    ) -> tuple[list[str | None], list[int | None]]:
+        """DKBM -> (the code as stored, the collective it names)."""
+        s = self.s
+        dkbms: list[str | None] = [_stored_code(c) for c in codes_list]
+        collective_ids: list[int | None] = [s.collective_id] * n
+        if not check or "DKBM" not in col:
+            return dkbms, collective_ids
+        numeric = pa.types.is_floating(_arrow(col["DKBM"]).type)
+        prefix = s.fbfbm
+        for i, code in enumerate(codes_list):
+            if code is None:
+                err(i, "dkbm_missing", "地块编码（DKBM）为空", "The plot code (DKBM) is empty")
+                continue
+            if numeric:
+                err(
+                    i,
+                    "dkbm_number",
+                    "地块编码以数字类型存储，19 位编码会丢失精度；请将该字段改为文本",
+                    "The plot code is stored as a number, which loses digits of a "
+                    "19-digit code; store the field as text",
+                )
+                continue
+            if not (
+                len(code) == 19
+                and code.isascii()
+                and code.isdigit()
+                and code[14:] != "00000"
+                and (prefix is None or code.startswith(prefix))
+            ):
+                try:
+                    code = codes.validate_dkbm(code, prefix)
+                except codes.CodeError as exc:
+                    err(i, f"dkbm_{exc.code}", exc.message_zh, exc.message_en)
+                    continue
+                dkbms[i] = code
+            if prefix is None:
+                cid = s.collectives.get(code[:14])
+                collective_ids[i] = cid
+                if cid is None:
+                    err(
+                        i,
+                        "dkbm_collective",
+                        f"地块编码前 14 位 {code[:14]} 不是本县已登记的发包方编码",
+                        f"The first 14 digits of the plot code, {code[:14]}, are not the "
+                        "code (FBFBM) of a registered collective",
+                    )
+        return dkbms, collective_ids
+
+    def _household_codes(
+        self, column: Any, dkbms: list[str | None], err: Callable, check: bool
+    ) -> list[str | None]:
+        out: list[str | None] = []
+        for i, value in enumerate(text_column(column)[0]):
+            if value is not None and check:
+                code = dkbms[i]
+                owner = self.s.fbfbm or (code[:14] if code and len(code) >= 14 else None)
+                try:
+                    value = codes.validate_cbfbm(value, owner)
+                except codes.CodeError as exc:
+                    err(i, f"cbfbm_{exc.code}", exc.message_zh, exc.message_en)
+            out.append(value[:64] if value is not None else None)
+        return out
+
+    def _area_mismatches(self, contract: np.ndarray, measured: np.ndarray, err: Callable) -> None:
+        """Contract and measured areas further apart than IMPORT_AREA_MISMATCH_PERCENT: warnings."""
+        percent = self.s.mismatch_percent
+        both = ~np.isnan(contract) & ~np.isnan(measured) & (measured != 0)
+        diff = np.zeros(len(contract))
+        diff[both] = np.abs(contract[both] - measured[both]) / measured[both]
+        for i in np.flatnonzero(both & (diff > percent / 100.0)).tolist():
+            c, m, d = contract[i], measured[i], diff[i] * 100
+            err(
+                i,
+                "area_mismatch",
+                f"合同面积 {c:.2f} 平方米与实测面积 {m:.2f} 平方米相差 {d:.1f}%，超过 {percent:g}%",
+                f"Contract area {c:.2f} m² and measured area {m:.2f} m² differ by {d:.1f}%, "
+                f"more than {percent:g}%",
+                severity="warning",
             )
-            for i in range(n)
-        ]
-        return rows, problems
 
     def _areas(
-        self, col: dict, m2_field: str, mu_field: str, n: int, err: Callable
-    ) -> list[float | None]:
-        """m² from the m² column, else from the 亩 column; None where neither has a value."""
-        out: list[float | None] = [None] * n
+        self, col: dict[str, Any], m2_field: str, mu_field: str, n: int, err: Callable
+    ) -> np.ndarray:
+        """m² from the m² column, else from the 亩 column; NaN where neither has a value."""
+        out = np.full(n, math.nan)
         for target, factor in ((mu_field, geo.MU_M2), (m2_field, 1.0)):  # m² wins: written last
             if target not in col:
                 continue
-            for i, v in enumerate(col[target]):
-                value = _number(v)
-                if value is None:
-                    continue
-                if isinstance(value, str) or value < 0:
-                    if not self.s.geometry_only:
-                        err(
-                            i,
-                            "area_value",
-                            f"{target} 的值“{value}”不是有效面积",
-                            f"{target} value {value!r} is not a valid area",
-                        )
-                    continue
-                out[i] = round(value * factor, 2)
+            values, bad = number_column(col[target])
+            negative = np.flatnonzero(values < 0).tolist()
+            if not self.s.geometry_only:
+                shown = [(i, values[i]) for i in negative] + bad
+                for i, value in sorted(shown, key=lambda item: item[0]):
+                    err(
+                        i,
+                        "area_value",
+                        f"{target} 的值“{value}”不是有效面积",
+                        f"{target} value {value!r} is not a valid area",
+                    )
+            good = ~np.isnan(values) & (values >= 0)
+            out[good] = np.round(values[good] * factor, 2)
         return out

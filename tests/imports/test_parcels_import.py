@@ -289,7 +289,6 @@ def test_streaming_windows_give_the_same_answer_as_one_read(app, cli, tmp_path, 
     _, whole = cli.report(
         "import", "parcels", path, "--collective", COLLECTIVE_A, "--dry-run", tmp_path=tmp_path
     )
-    monkeypatch.setitem(app.config, "IMPORT_WINDOW_SEQUENTIAL", 90)
     monkeypatch.setitem(app.config, "IMPORT_BATCH", 25)
     result, windows = cli.report(
         "import", "parcels", path, "--collective", COLLECTIVE_A, "--dry-run", tmp_path=tmp_path
