@@ -57,6 +57,12 @@ class Defaults:
 
     REDIS_URL: str | None = None  # set to use RQ for background jobs; otherwise in-process
 
+    # Bulk import (flask import parcels, the import page).
+    IMPORT_STORE: str | None = None  # where imported files are kept (None = instance/imports)
+    IMPORT_BATCH = 10_000  # features read, checked and staged at a time: memory follows it
+    IMPORT_EAGER = True  # PostgreSQL: write the registry beside validation (app/imports/eager.py)
+    IMPORT_AREA_MISMATCH_PERCENT = 10.0  # contract vs measured area: a warning beyond this
+
 
 # Environment variables read over the file config, with their types.
 _ENV: dict[str, type] = {
@@ -74,6 +80,10 @@ _ENV: dict[str, type] = {
     "LOGIN_MAX_FAILURES": int,
     "LOGIN_LOCK_MINUTES": int,
     "REDIS_URL": str,
+    "IMPORT_STORE": str,
+    "IMPORT_BATCH": int,
+    "IMPORT_EAGER": bool,
+    "IMPORT_AREA_MISMATCH_PERCENT": float,
     "BABEL_DEFAULT_LOCALE": str,
 }
 

@@ -195,9 +195,34 @@ def timestamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_HELD = "audit_held"
+
+
+def hold(session: Session) -> None:
+    """Keep the entries of ``session``'s writes aside until ``release``.
+
+    For a long bulk transaction (an import promoted while its file is still being read): chaining
+    an entry takes the chain head's lock until the transaction ends, which would make every other
+    audited write in the county wait for the whole import. Held entries are chained by
+    ``release`` just before the commit, in the same transaction, so nothing is written without
+    its entry and the lock is held for moments.
+    """
+    session.info.setdefault(_HELD, [])
+
+
+def release(session: Session) -> list[dict[str, Any]]:
+    """Chain the entries held for ``session`` (stamped now: chain order stays time order)."""
+    entries = session.info.pop(_HELD, [])
+    now = timestamp()
+    return append(session, [dict(e, ts=now) for e in entries])
+
+
 def append(session: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Chain and insert entries (dicts of the FIELDS but seq/prev_hash/hash)."""
     if not entries:
+        return []
+    if _HELD in session.info:
+        session.info[_HELD].extend(entries)
         return []
     seq, prev = _chain_head(session)
     rows = []

@@ -56,13 +56,16 @@ def _collective(fbfbm: str | None) -> Collective | None:
     return found
 
 
+def _peak_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 def _progress(job: ImportJob, phase: str) -> None:
     if phase == "reading":
         total = f"/{job.total}" if job.total else ""
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        click.echo(f"read {job.done}{total} features (peak memory {rss} MB)", err=True)
-    elif phase in ("checking", "promoting"):
-        click.echo(f"{phase} …", err=True)
+        click.echo(f"read {job.done}{total} features (peak memory {_peak_mb()} MB)", err=True)
+    elif phase in ("checking", "promoting", "promoted"):
+        click.echo(f"{phase} … (peak memory {_peak_mb()} MB)", err=True)
 
 
 def _print_summary(job: ImportJob) -> None:
@@ -149,7 +152,9 @@ def import_parcels(
         job = jobs.run_parcels(job, dry_run=dry_run, valid_only=valid_only, progress=_progress)
     _print_summary(job)
     _write_report(job, report)
-    click.echo(f"done in {time.perf_counter() - started:.1f} s", err=True)
+    click.echo(
+        f"done in {time.perf_counter() - started:.1f} s (peak memory {_peak_mb()} MB)", err=True
+    )
     if job.status == JobStatus.FAILED:
         sys.exit(2)
     if job.status == JobStatus.REFUSED or (

@@ -29,6 +29,7 @@ from app.core.models import utcnow
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
+from app.imports import eager as eager_promotion
 from app.imports import mapping as maps
 from app.imports import promote, staging
 from app.imports.models import ImportJob, ImportProblem, JobStatus
@@ -304,8 +305,15 @@ def _missing_fields(source: Any, mapping: dict[str, str], geometry_only: bool) -
     ]
 
 
-def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> ImportJob:
-    """Read, stage and check every feature; leave the job VALIDATED (or FAILED) with a summary."""
+def validate_parcels(
+    job: ImportJob,
+    progress: ProgressFn | None = None,
+    on_window: Callable[[int, int], None] | None = None,
+) -> ImportJob:
+    """Read, stage and check every feature; leave the job VALIDATED (or FAILED) with a summary.
+
+    ``on_window(lo, hi)`` is told each time the features [lo, hi) are staged and committed.
+    """
     opts = job.options
     _set(job, status=JobStatus.RUNNING, phase="reading", started_at=utcnow(), done=0)
     staging.clear(db.session, job.id)
@@ -341,6 +349,8 @@ def validate_parcels(job: ImportJob, progress: ProgressFn | None = None) -> Impo
                 release_memory()
                 features += len(batch)
                 _set(job, done=features, total=max(total, features))
+                if on_window:
+                    on_window(batch.start, batch.start + len(batch))
                 if progress:
                     progress(job, "reading")
     except (ImportRefused, geo.GeoError) as exc:
@@ -482,6 +492,8 @@ def promote_job(
         if n is None:
             return job
         job.promoted = n
+        if job.kind == "parcels":
+            job.summary_json = _dumps({**job.summary, "promotion": "after_validation"})
         job.status = JobStatus.PROMOTED
         job.phase = None
         job.error_code = job.error_zh = job.error_en = None
@@ -540,8 +552,37 @@ def run_parcels(
     valid_only: bool,
     progress: ProgressFn | None = None,
 ) -> ImportJob:
-    """The command line's whole run: validate, then promote unless dry-run (or refused)."""
-    job = validate_parcels(job, progress)
+    """The command line's whole run: validate, then promote unless dry-run (or refused).
+
+    On PostgreSQL the registry is written beside the validation (see app.imports.eager), in a
+    transaction of its own that commits only if the promotion below would have written the same.
+    """
+    eager = None
+    if not dry_run and eager_promotion.available(current_app):
+        eager = eager_promotion.EagerPromotion(
+            current_app._get_current_object(), job, valid_only=valid_only
+        )
+    try:
+        job = validate_parcels(job, progress, eager.window if eager else None)
+    except BaseException:
+        if eager:
+            eager.abandon()
+        raise
+    if eager:
+        if job.status == JobStatus.VALIDATED and refusal(job, valid_only) is None:
+            if progress:
+                progress(job, "promoting")
+            promoted = eager.finish()
+            if promoted is not None:
+                db.session.expire(job)
+                staging.clear(db.session, job.id)
+                job.summary_json = _dumps({**job.summary, "promotion": "beside_validation"})
+                db.session.commit()
+                if progress:
+                    progress(job, "promoted")
+                return job
+        else:
+            eager.abandon()
     if job.status != JobStatus.VALIDATED:
         return job
     if dry_run:

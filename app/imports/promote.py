@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -81,8 +82,22 @@ def reserve_uids(session: Session, n: int) -> list[int]:
     return list(range(int(top) + 1, int(top) + 1 + n))
 
 
+@dataclass(frozen=True)
+class JobFile:
+    """What the promotion needs of a job, detached from any session (safe across threads)."""
+
+    id: int
+    filename: str
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, job: ImportJob) -> JobFile:
+        return cls(job.id, job.filename, job.size, job.sha256)
+
+
 def create_source_document(
-    session: Session, job: ImportJob, collective_id: int | None, actor: str | None
+    session: Session, job: ImportJob | JobFile, collective_id: int | None, actor: str | None
 ) -> SourceDocument:
     """The imported file as the source every promoted plot cites (R16), with its SHA-256.
 
@@ -172,7 +187,7 @@ def promote_parcels(
     job: ImportJob,
     *,
     valid_only: bool,
-    batch_size: int = 50_000,
+    batch_size: int = 20_000,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write the job's promotable staged plots to the registry; returns how many.
@@ -205,22 +220,7 @@ def promote_parcels(
     with _SpatialiteBulk(session):
         while rows := batch.promote(after, batch_size):
             after = rows[-1][0]
-            groups: dict[int, list[tuple[Any, ...]]] = {}
-            for row in rows:
-                groups.setdefault(row[4], []).append(row)
-            for collective_id, members in groups.items():
-                _record_batch(
-                    session,
-                    job,
-                    batch_no,
-                    collective_id,
-                    docs[collective_id],
-                    [(dkbm, uid, sha) for _, uid, dkbm, sha, _ in members],
-                    sorted(uid for _, uid, *_ in members),
-                    members[0][2],
-                    members[-1][2],
-                )
-                batch_no += 1
+            batch_no = record_proof(session, job, docs, rows, batch_no)
             total += len(rows)
             if progress:
                 progress(total)
@@ -244,19 +244,14 @@ class _Batch:
     def __init__(
         self,
         session: Session,
-        job: ImportJob,
+        job: ImportJob | JobFile,
         valid_only: bool,
         docs: dict[int, int],
         actor: str | None,
     ) -> None:
         self.conn = session.connection()
         self.pg = self.conn.dialect.name == "postgresql"
-        # {collective_id: source_document_id} as a CASE over integers from the database
-        self.doc = (
-            "CASE s.collective_id "
-            + " ".join(f"WHEN {int(c)} THEN {int(d)}" for c, d in docs.items())
-            + " END"
-        )
+        self.docs = docs  # {collective_id: source_document_id}; may grow between batches
         self.params = {
             "job": job.id,
             "valid_only": valid_only,
@@ -270,6 +265,38 @@ class _Batch:
         return self.conn.execute(text(sql), {**self.params, **params})
 
     def promote(self, after: int, n: int) -> list[tuple[Any, ...]]:
+        """The next ``n`` promotable rows after idx ``after``; their proof rows."""
+        self._insert(
+            "SELECT idx FROM import_staging WHERE job_id = :job AND idx > :after "
+            "AND collective_id IS NOT NULL AND (ok OR NOT :valid_only) ORDER BY idx LIMIT :n",
+            after=after,
+            n=n,
+        )
+        rows = self._run(
+            "SELECT s.idx, b.uid, s.dkbm, s.wkb_sha256, s.collective_id FROM promote_batch b "
+            "JOIN import_staging s ON s.job_id = :job AND s.idx = b.idx ORDER BY b.idx"
+        ).all()
+        self._run("DROP TABLE promote_batch")
+        return [tuple(r) for r in rows]
+
+    def promote_window(self, lo: int, hi: int) -> None:
+        """The rows of a window (idx in [lo, hi)) without errors so far, whose code no current
+        plot has (this transaction's own included); remembered in ``import_promoted``."""
+        self._insert(
+            "SELECT idx FROM import_staging s WHERE job_id = :job AND idx >= :lo AND idx < :hi "
+            "AND collective_id IS NOT NULL AND ok AND NOT EXISTS (SELECT 1 FROM plot p "
+            "WHERE p.dkbm = s.dkbm AND p.end_lifespan IS NULL) ORDER BY idx",
+            within="AND s.idx >= :lo AND s.idx < :hi",
+            lo=lo,
+            hi=hi,
+        )
+        self._run("INSERT INTO import_promoted (idx, uid) SELECT idx, uid FROM promote_batch")
+        self._run("DROP TABLE promote_batch")
+
+    def _insert(self, pick: str, within: str = "", **params: Any) -> None:
+        """Steps 1-3 for the idx that ``pick`` selects (in idx order). ``within`` bounds the
+        join with staging by idx too: the planner may have no statistics for rows staged in
+        this run, and then hashes every staged row for each window."""
         if self.pg:
             uid = "nextval(pg_get_serial_sequence('registry_object', 'id'))"
             base = 0
@@ -279,16 +306,19 @@ class _Batch:
         self._run("DROP TABLE IF EXISTS promote_batch")
         self._run("CREATE TEMPORARY TABLE promote_batch (idx INTEGER PRIMARY KEY, uid BIGINT)")
         self._run(
-            f"INSERT INTO promote_batch (idx, uid) SELECT idx, {uid} FROM ("  # noqa: S608
-            "SELECT idx FROM import_staging WHERE job_id = :job AND idx > :after "
-            "AND collective_id IS NOT NULL AND (ok OR NOT :valid_only) ORDER BY idx LIMIT :n) q",
-            after=after,
-            n=n,
+            f"INSERT INTO promote_batch (idx, uid) SELECT idx, {uid} FROM ({pick}) q",  # noqa: S608
             base=base,
+            **params,
         )
         self._run(
             "INSERT INTO registry_object (id, kind, created_at) "
             "SELECT uid, 'plot', :now FROM promote_batch"
+        )
+        # the collective's source document, as a CASE over integers from the database
+        doc = (
+            "CASE s.collective_id "
+            + " ".join(f"WHEN {int(c)} THEN {int(d)}" for c, d in self.docs.items())
+            + " END"
         )
         geom = "ST_GeomFromWKB" if self.pg else "GeomFromWKB"
         self._run(
@@ -296,25 +326,49 @@ class _Batch:
             "source_document_id, changed_by, dkbm, collective_id, contract_uid, household_uid, "
             "name, land_class, land_use, is_basic_farmland, contract_area_m2, measured_area_m2, "
             "east, south, west, north, geom) "
-            f"SELECT b.uid, 1, :now, NULL, :reason, {self.doc}, :actor, s.dkbm, s.collective_id, "
+            f"SELECT b.uid, 1, :now, NULL, :reason, {doc}, :actor, s.dkbm, s.collective_id, "
             "NULL, h.uid, s.name, COALESCE(s.land_class, '10'), s.land_use, s.is_basic_farmland, "
             "s.contract_area_m2, s.measured_area_m2, s.east, s.south, s.west, s.north, "
             f"{geom}(s.wkb, :srid) "
             "FROM promote_batch b JOIN import_staging s ON s.job_id = :job AND s.idx = b.idx "
+            f"{within} "
             "LEFT JOIN household h ON h.cbfbm = s.cbfbm AND h.collective_id = s.collective_id "
-            "AND h.end_lifespan IS NULL"
+            "AND h.end_lifespan IS NULL",
+            **params,
         )
-        rows = self._run(
-            "SELECT s.idx, b.uid, s.dkbm, s.wkb_sha256, s.collective_id FROM promote_batch b "
-            "JOIN import_staging s ON s.job_id = :job AND s.idx = b.idx ORDER BY b.idx"
-        ).all()
-        self._run("DROP TABLE promote_batch")
-        return [tuple(r) for r in rows]
+
+
+def record_proof(
+    session: Session,
+    job: ImportJob | JobFile,
+    docs: dict[int, int],
+    rows: list[tuple[Any, ...]],
+    batch_no: int,
+) -> int:
+    """Audit promoted rows ``(idx, uid, dkbm, wkb_sha256, collective_id)`` (in idx order): one
+    ``import.promote`` entry per collective among them. Returns the next batch number."""
+    groups: dict[int, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        groups.setdefault(row[4], []).append(row)
+    for collective_id, members in groups.items():
+        _record_batch(
+            session,
+            job,
+            batch_no,
+            collective_id,
+            docs[collective_id],
+            [(dkbm, uid, sha) for _, uid, dkbm, sha, _ in members],
+            sorted(uid for _, uid, *_ in members),
+            members[0][2],
+            members[-1][2],
+        )
+        batch_no += 1
+    return batch_no
 
 
 def _record_batch(
     session: Session,
-    job: ImportJob,
+    job: ImportJob | JobFile,
     batch_no: int,
     collective_id: int | None,
     source_document_id: int,

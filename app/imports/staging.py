@@ -73,15 +73,21 @@ COLUMNS = (
     "wkb",
 )
 _CHUNK = 10_000
+# Binary COPY: the geometry goes as bytes, not as escaped text the server must parse again.
+_PG_TYPES = [
+    "int4", "int4", "int4", "bool", "bool", "int4", "varchar", "varchar", "varchar", "varchar",
+    "bool", "float8", "float8", "varchar", "varchar", "varchar", "varchar", "varchar", "varchar",
+    "bytea",
+]  # fmt: skip
 
 
 def insert_rows(session: Session, job_id: int, rows: list[tuple[Any, ...]]) -> None:
     """Stage one window, as fast as each database takes rows in bulk.
 
-    PostgreSQL: COPY FROM STDIN on the session's own connection (same transaction). SQLite: the
-    driver's executemany with plain tuples, in chunks (SQLAlchemy's per-row parameter processing
-    would cost more than SQLite's insert itself). Scratch rows only: the registry is written by
-    promote.py with Core executemany.
+    PostgreSQL: binary COPY FROM STDIN on the session's own connection (same transaction).
+    SQLite: the driver's executemany with plain tuples, in chunks (SQLAlchemy's per-row
+    parameter processing would cost more than SQLite's insert itself). Scratch rows only: the
+    registry is written by promote.py, set-based from here.
     """
     if not rows:
         return
@@ -89,7 +95,9 @@ def insert_rows(session: Session, job_id: int, rows: list[tuple[Any, ...]]) -> N
     cols = ", ".join(COLUMNS)
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY import_staging ({cols}) FROM STDIN") as copy:
+        sql = f"COPY import_staging ({cols}) FROM STDIN (FORMAT BINARY)"
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            copy.set_types(_PG_TYPES)
             for row in rows:
                 copy.write_row((job_id, *row[1:]))
         return
