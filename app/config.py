@@ -59,7 +59,7 @@ class Defaults:
 
     # Bulk import (flask import parcels, the import page).
     IMPORT_STORE: str | None = None  # where imported files are kept (None = instance/imports)
-    IMPORT_BATCH = 10_000  # features read, checked and staged at a time: memory follows it
+    IMPORT_BATCH = 8_000  # features read, checked and staged at a time: memory follows it
     IMPORT_EAGER = True  # PostgreSQL: write the registry beside validation (app/imports/eager.py)
     IMPORT_AREA_MISMATCH_PERCENT = 10.0  # contract vs measured area: a warning beyond this
 

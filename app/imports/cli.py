@@ -60,12 +60,16 @@ def _peak_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
+_STARTED = [time.perf_counter()]
+
+
 def _progress(job: ImportJob, phase: str) -> None:
+    at = f"[{time.perf_counter() - _STARTED[0]:6.1f} s]"
     if phase == "reading":
         total = f"/{job.total}" if job.total else ""
-        click.echo(f"read {job.done}{total} features (peak memory {_peak_mb()} MB)", err=True)
+        click.echo(f"{at} read {job.done}{total} features (peak memory {_peak_mb()} MB)", err=True)
     elif phase in ("checking", "promoting", "promoted"):
-        click.echo(f"{phase} … (peak memory {_peak_mb()} MB)", err=True)
+        click.echo(f"{at} {phase} … (peak memory {_peak_mb()} MB)", err=True)
 
 
 def _print_summary(job: ImportJob) -> None:
@@ -123,7 +127,7 @@ def import_parcels(
     if geometry_only and not dry_run:
         _say("--geometry-only 只能与 --dry-run 一起使用", "--geometry-only needs --dry-run")
         sys.exit(2)
-    started = time.perf_counter()
+    started = _STARTED[0] = time.perf_counter()
     collective = _collective(fbfbm)
     try:
         if crs:

@@ -326,7 +326,7 @@ def validate_parcels(
             job.filename,
             layer=opts.get("layer"),
             encoding=opts.get("encoding"),
-            batch_size=int(_config("IMPORT_BATCH", 10_000)),
+            batch_size=int(_config("IMPORT_BATCH", 8_000)),
         ) as (source, batches):
             crs = geo.require_crs(source.crs, opts.get("crs"))
             mapping = maps.resolve(source.fields, opts.get("mapping"), maps.PARCEL_FIELDS)
@@ -334,25 +334,43 @@ def validate_parcels(
             staging.insert_problems(
                 db.session, job.id, _missing_fields(source, mapping, geometry_only)
             )
-            validator = ParcelValidator(
-                settings, fetch=lambda idx: staging.fetch_geometries(db.session, job.id, idx)
-            )
+            writer = staging.RowWriter(db.session, job.id)
+
+            def fetch(idx: list[int]) -> dict[int, tuple[Any, str | None]]:
+                writer.wait()  # earlier windows' rows, all of them
+                return staging.fetch_geometries(db.session, job.id, idx)
+
+            validator = ParcelValidator(settings, fetch=fetch)
             # Text formats are not counted before reading (that would parse them twice): the
             # count taken when the file was uploaded, if any, stands in.
             total = source.features if source.features >= 0 else job.total
             _set(job, total=max(total, 0))
-            for batch in read_ahead(batches):
-                result = validator.check(batch)
-                staging.insert_rows(db.session, job.id, result.rows)
-                staging.insert_problems(db.session, job.id, result.problems)
-                del result
-                release_memory()
-                features += len(batch)
-                _set(job, done=features, total=max(total, features))
-                if on_window:
-                    on_window(batch.start, batch.start + len(batch))
-                if progress:
+            staged: tuple[int, int] | None = None  # the window being written
+
+            def committed() -> None:
+                """The window's rows are in and committed: progress, and tell on_window."""
+                _set(job, done=features, total=max(total, features) if total > 0 else 0)
+                if on_window and staged:
+                    on_window(*staged)
+                if progress and features:
                     progress(job, "reading")
+
+            try:
+                for batch in read_ahead(batches):
+                    result = validator.check(batch)  # meanwhile the previous window is written
+                    writer.wait()
+                    staging.insert_problems(db.session, job.id, result.problems)
+                    committed()
+                    writer.write(result.rows)
+                    staged = (batch.start, batch.start + len(batch))
+                    features += len(batch)
+                    del result
+                    release_memory()
+                writer.wait()
+                committed()
+            finally:  # never leave a write running on the session's connection
+                with contextlib.suppress(Exception):
+                    writer.wait()
     except (ImportRefused, geo.GeoError) as exc:
         return _fail(job, exc)
 

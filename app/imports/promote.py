@@ -187,7 +187,7 @@ def promote_parcels(
     job: ImportJob,
     *,
     valid_only: bool,
-    batch_size: int = 20_000,
+    batch_size: int = 50_000,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write the job's promotable staged plots to the registry; returns how many.

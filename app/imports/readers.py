@@ -366,12 +366,12 @@ def _batches(reader: Any, meta: dict[str, Any], names: list[str], name: str) -> 
         raise _unsupported(name) from exc
 
 
-def read_ahead(windows: Iterator[Batch]) -> Iterator[Batch]:
-    """Read the next window in a thread while the caller checks the current one.
+def read_ahead(windows: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
+    """Read up to ``depth`` windows ahead in a thread while the caller checks the current one.
 
-    GDAL parses with the GIL released, so on two cores reading and checking overlap. At most
-    two windows exist at once (the one being checked, the one being read): the reader starts a
-    window only when the caller has taken the previous one. Errors surface in the caller.
+    GDAL parses with the GIL released, so on two cores reading and checking overlap; reading more
+    than one window ahead evens out windows that take longer to check than to read, and the
+    reverse. At most ``depth + 1`` windows exist at once. Errors surface in the caller.
     """
     wanted: queue.Queue[bool] = queue.Queue()
     ready: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -389,7 +389,8 @@ def read_ahead(windows: Iterator[Batch]) -> Iterator[Batch]:
 
     thread = threading.Thread(target=work, name="import-reader", daemon=True)
     thread.start()
-    wanted.put(True)
+    for _ in range(max(1, depth)):
+        wanted.put(True)
     try:
         while True:
             kind, value = ready.get()

@@ -10,11 +10,13 @@ on SpatiaLite) and plots whose household (CBFBM) is unknown.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 import shapely
 from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.core.spatial import registry_srid
@@ -89,9 +91,12 @@ def insert_rows(session: Session, job_id: int, rows: list[tuple[Any, ...]]) -> N
     parameter processing would cost more than SQLite's insert itself). Scratch rows only: the
     registry is written by promote.py, set-based from here.
     """
+    _insert_rows(session.connection(), job_id, rows)
+
+
+def _insert_rows(conn: Connection, job_id: int, rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    conn = session.connection()
     cols = ", ".join(COLUMNS)
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
@@ -106,6 +111,49 @@ def insert_rows(session: Session, job_id: int, rows: list[tuple[Any, ...]]) -> N
     values = [(job_id, *row[1:]) for row in rows]
     for part in _chunks(values, _CHUNK):
         conn.exec_driver_sql(sql, part)
+
+
+class RowWriter:
+    """On SQLite, stages a window's rows in a thread while the caller checks the next window.
+
+    SQLite works in our process and releases the GIL while it inserts, so writing window k and
+    checking window k+1 overlap on two cores. (PostgreSQL does the work in its own process
+    already; there a thread only took CPU from the registry writes beside validation, so the
+    rows are written inline.) The caller must ``wait()`` before it uses the session again
+    (insert problems, commit, read staging back): one write at a time, on the connection of the
+    session's current transaction, and the session untouched meanwhile.
+    """
+
+    def __init__(self, session: Session, job_id: int) -> None:
+        self.session = session
+        self.job_id = job_id
+        self.background = session.get_bind().dialect.name == "sqlite"
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        self.wait()
+        conn = self.session.connection()
+        if not self.background:
+            _insert_rows(conn, self.job_id, rows)
+            return
+
+        def run() -> None:
+            try:
+                _insert_rows(conn, self.job_id, rows)
+            except BaseException as exc:  # noqa: BLE001 - raised again by wait()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="import-stage", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def analyze(session: Session) -> None:
