@@ -58,8 +58,11 @@ class EagerPromotion:
         self.app = app
         self.job = JobFile.of(job)
         self.valid_only = valid_only
-        self.tasks: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        # One window waiting at most: when the registry writes fall behind, reading waits for
+        # them, so they end with the reading instead of trailing it on one core.
+        self.tasks: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=1)
         self.result: queue.Queue[int | None] = queue.Queue()
+        self.stopped = threading.Event()
         self.failure: BaseException | None = None
         ctx = contextvars.copy_context()  # the actor, for the audit trail
         self.thread = threading.Thread(
@@ -71,64 +74,76 @@ class EagerPromotion:
 
     def window(self, lo: int, hi: int) -> None:
         """Staged rows [lo, hi) are committed: write those without errors."""
-        self.tasks.put(("window", lo, hi))
+        self._put(("window", lo, hi))
 
     def finish(self) -> int | None:
         """Validation is over and its verdict committed: take out what later checks found
         fault with, audit, mark the job PROMOTED and commit. None when it could not (the
         transaction is rolled back; the caller promotes the ordinary way)."""
-        self.tasks.put(("finish",))
+        self._put(("finish",))
         n = self.result.get()
         self.thread.join()
         return n
 
     def abandon(self) -> None:
         """Roll everything back (the job may not be promoted, or validation failed)."""
-        self.tasks.put(("abandon",))
+        self._put(("abandon",))
         self.result.get()
         self.thread.join()
+
+    def _put(self, task: tuple[Any, ...]) -> None:
+        while not self.stopped.is_set():  # a stopped thread takes nothing more
+            try:
+                self.tasks.put(task, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     # ---- the registry thread
 
     def _main(self) -> None:
         outcome: int | None = None
-        with self.app.app_context(), db.engine.connect() as conn:
-            tx = conn.begin()
-            session = Session(bind=conn)
-            trail.hold(session)
-            batch: _Batch | None = None
-            docs: dict[int, int] = {}
-            try:
-                with trail.because("import.promote", source_sha256=self.job.sha256):
-                    actor = trail.current().actor
-                    while True:
-                        task = self.tasks.get()
-                        if task[0] == "abandon":
-                            break
-                        if self.failure is not None:  # keep draining until told to stop
-                            if task[0] == "finish":
-                                break
-                            continue
-                        if task[0] == "window":
-                            if batch is None:
-                                batch = self._begin(session, docs, actor)
-                            self._window(session, batch, docs, actor, task[1], task[2])
-                        else:
-                            outcome = self._finish(session, docs) if batch else None
-                            break
-                if outcome is not None:
-                    trail.release(session)
-                    session.flush()
-                    tx.commit()
-            except Exception as exc:  # noqa: BLE001 - reported; the ordinary promotion runs
-                self.failure = exc
-                outcome = None
-                log.warning("import %s: promotion beside validation gave up: %r", self.job.id, exc)
-            finally:
-                if tx.is_active:
-                    tx.rollback()
-                session.close()
-                self.result.put(outcome)
+        try:
+            with self.app.app_context(), db.engine.connect() as conn:
+                outcome = self._transaction(conn)
+        except Exception as exc:  # noqa: BLE001 - reported; the ordinary promotion runs
+            self.failure = exc
+            outcome = None
+            log.warning("import %s: promotion beside validation gave up: %r", self.job.id, exc)
+        finally:
+            self.stopped.set()
+            self.result.put(outcome)
+
+    def _transaction(self, conn: Any) -> int | None:
+        tx = conn.begin()
+        session = Session(bind=conn)
+        trail.hold(session)
+        batch: _Batch | None = None
+        docs: dict[int, int] = {}
+        outcome: int | None = None
+        try:
+            with trail.because("import.promote", source_sha256=self.job.sha256):
+                actor = trail.current().actor
+                while True:
+                    task = self.tasks.get()
+                    if task[0] == "abandon":
+                        break
+                    if task[0] == "window":
+                        if batch is None:
+                            batch = self._begin(session, docs, actor)
+                        self._window(session, batch, docs, actor, task[1], task[2])
+                    else:
+                        outcome = self._finish(session, docs) if batch else None
+                        break
+            if outcome is not None:
+                trail.release(session)
+                session.flush()
+                tx.commit()
+            return outcome
+        finally:
+            if tx.is_active:
+                tx.rollback()
+            session.close()
 
     def _begin(self, session: Session, docs: dict[int, int], actor: str | None) -> _Batch:
         session.execute(
