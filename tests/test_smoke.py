@@ -1,9 +1,15 @@
-def test_healthz_reports_backend_and_revision(client):
+from alembic.script import ScriptDirectory
+
+
+def test_healthz_reports_backend_and_revision(app, client):
     r = client.get("/healthz")
     assert r.status_code == 200
     body = r.get_json()
     assert body["status"] == "ok"
-    assert body["schema_revision"] == "0002"
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+        head = ScriptDirectory.from_config(config).get_current_head()
+    assert body["schema_revision"] == head
     assert body["database"] in {"sqlite+spatialite", "postgresql+postgis"}
 
 

@@ -24,6 +24,7 @@ validation):
 
 from __future__ import annotations
 
+import bisect
 import contextvars
 import logging
 import queue
@@ -38,12 +39,22 @@ from app.audit import trail
 from app.core.models import utcnow
 from app.extensions import db
 from app.imports.models import ImportJob, JobStatus
-from app.imports.promote import JobFile, _Batch, create_source_document, record_proof
+from app.imports.promote import (
+    JobFile,
+    ProofGroup,
+    _Batch,
+    create_source_document,
+    proof_groups,
+    record_proof,
+)
 from app.registry.models import SourceDocument
 
 log = logging.getLogger(__name__)
 
-_PROOF_BATCH = 20_000  # proof rows held at once (memory), one audit entry each
+# Plots per ``import.promote`` entry. Each window's entries are worked out as it is written;
+# a chunk that loses rows to a later check is worked out again at the end, so small chunks keep
+# that end short (a few hundred entries for a county).
+_PROOF_CHUNK = 2_000
 
 
 def available(app: Flask) -> bool:
@@ -64,6 +75,8 @@ class EagerPromotion:
         self.result: queue.Queue[int | None] = queue.Queue()
         self.stopped = threading.Event()
         self.failure: BaseException | None = None
+        # (first idx, last idx, entries) of each chunk of promoted plots, in idx order
+        self.proofs: list[tuple[int, int, list[ProofGroup]]] = []
         ctx = contextvars.copy_context()  # the actor, for the audit trail
         self.thread = threading.Thread(
             target=ctx.run, args=(self._main,), name=f"import-{job.id}-promote", daemon=True
@@ -72,9 +85,10 @@ class EagerPromotion:
 
     # ---- called by the validating thread
 
-    def window(self, lo: int, hi: int) -> None:
-        """Staged rows [lo, hi) are committed: write those without errors."""
-        self._put(("window", lo, hi))
+    def window(self, lo: int, hi: int, collectives: frozenset[int]) -> None:
+        """Staged rows [lo, hi) are committed: write those without errors. ``collectives``:
+        those of the window's rows without errors (each needs its source document first)."""
+        self._put(("window", lo, hi, collectives))
 
     def finish(self) -> int | None:
         """Validation is over and its verdict committed: take out what later checks found
@@ -131,7 +145,7 @@ class EagerPromotion:
                     if task[0] == "window":
                         if batch is None:
                             batch = self._begin(session, docs, actor)
-                        self._window(session, batch, docs, actor, task[1], task[2])
+                        self._window(session, batch, docs, actor, *task[1:])
                     else:
                         outcome = self._finish(session, docs) if batch else None
                         break
@@ -162,21 +176,17 @@ class EagerPromotion:
         actor: str | None,
         lo: int,
         hi: int,
+        collectives: frozenset[int],
     ) -> None:
-        found = session.execute(
-            text(
-                "SELECT DISTINCT collective_id FROM import_staging WHERE job_id = :job "
-                "AND idx >= :lo AND idx < :hi AND ok AND collective_id IS NOT NULL "
-                "ORDER BY collective_id"
-            ),
-            {"job": self.job.id, "lo": lo, "hi": hi},
-        ).scalars()
-        for collective_id in found:
+        for collective_id in sorted(collectives):
             if collective_id not in docs:
                 docs[collective_id] = create_source_document(
                     session, self.job, collective_id, actor
                 ).id
-        batch.promote_window(lo, hi)
+        rows = batch.promote_window(lo, hi)
+        for at in range(0, len(rows), _PROOF_CHUNK):
+            chunk = rows[at : at + _PROOF_CHUNK]
+            self.proofs.append((chunk[0][0], chunk[-1][0], proof_groups(chunk)))
 
     def _finish(self, session: Session, docs: dict[int, int]) -> int | None:
         job = {"job": self.job.id}
@@ -185,10 +195,13 @@ class EagerPromotion:
         ).scalar()
         if status != JobStatus.VALIDATED:
             return None
-        faulty = (
-            "SELECT p.uid FROM import_promoted p JOIN import_staging s "
-            "ON s.job_id = :job AND s.idx = p.idx WHERE NOT s.ok"
+        # promoted rows that a later check found fault with
+        found = (
+            "FROM import_promoted p JOIN import_staging s ON s.job_id = :job AND s.idx = p.idx "
+            "WHERE NOT s.ok"
         )
+        retracted = sorted(session.execute(text(f"SELECT p.idx {found}"), job).scalars())  # noqa: S608
+        faulty = f"SELECT p.uid {found}"
         session.execute(text(f"DELETE FROM plot WHERE uid IN ({faulty})"), job)  # noqa: S608
         session.execute(text(f"DELETE FROM registry_object WHERE id IN ({faulty})"), job)  # noqa: S608
         session.execute(text(f"DELETE FROM import_promoted WHERE uid IN ({faulty})"), job)  # noqa: S608
@@ -215,18 +228,21 @@ class EagerPromotion:
         for collective_id in [c for c in docs if c not in cited]:
             session.delete(session.get(SourceDocument, docs.pop(collective_id)))
         session.flush()
-        rows = session.execute(
-            text(
-                "SELECT s.idx, p.uid, s.dkbm, s.wkb_sha256, s.collective_id "
-                "FROM import_promoted p JOIN import_staging s ON s.job_id = :job AND s.idx = p.idx "
-                "ORDER BY s.idx"
-            ),
-            job,
-            execution_options={"stream_results": True, "max_row_buffer": _PROOF_BATCH},
-        )
         batch_no = 0
-        while chunk := rows.fetchmany(_PROOF_BATCH):
-            batch_no = record_proof(session, self.job, docs, [tuple(r) for r in chunk], batch_no)
+        for first, last, groups in self.proofs:
+            at = bisect.bisect_left(retracted, first)
+            if at < len(retracted) and retracted[at] <= last:  # rows taken out: work it out again
+                rows = session.execute(
+                    text(
+                        "SELECT s.idx, p.uid, s.dkbm, s.wkb_sha256, s.collective_id "
+                        "FROM import_promoted p JOIN import_staging s "
+                        "ON s.job_id = :job AND s.idx = p.idx "
+                        "WHERE p.idx >= :first AND p.idx <= :last ORDER BY s.idx"
+                    ),
+                    {**job, "first": first, "last": last},
+                ).all()
+                groups = proof_groups([tuple(r) for r in rows])
+            batch_no = record_proof(session, self.job, docs, groups, batch_no)
         claimed = session.execute(
             text(
                 "UPDATE import_job SET status = :promoted, phase = NULL, promoted = :n, "

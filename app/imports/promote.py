@@ -71,15 +71,20 @@ def reserve_uids(session: Session, n: int) -> list[int]:
         return []
     if session.get_bind().dialect.name == "postgresql":
         rows = session.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence('registry_object', 'id')) "
-                "FROM generate_series(1, :n)"
-            ),
+            text(f"SELECT {_next_uid(session.connection())} FROM generate_series(1, :n)"),  # noqa: S608
             {"n": n},
         )
         return sorted(r[0] for r in rows)
     top = session.scalar(select(func.coalesce(func.max(REGISTRY_OBJECT.c.id), 0)))
     return list(range(int(top) + 1, int(top) + 1 + n))
+
+
+def _next_uid(conn: Any) -> str:
+    """SQL for the next registry_object id on PostgreSQL: ``nextval`` of the table's sequence,
+    named once as a constant. (``nextval(pg_get_serial_sequence(...))`` looks the sequence up
+    again for every row: half the cost of numbering a window of plots.)"""
+    name = conn.exec_driver_sql("SELECT pg_get_serial_sequence('registry_object', 'id')").scalar()
+    return "nextval('{}'::regclass)".format(name.replace("'", "''"))
 
 
 @dataclass(frozen=True)
@@ -220,7 +225,7 @@ def promote_parcels(
     with _SpatialiteBulk(session):
         while rows := batch.promote(after, batch_size):
             after = rows[-1][0]
-            batch_no = record_proof(session, job, docs, rows, batch_no)
+            batch_no = record_proof(session, job, docs, proof_groups(rows), batch_no)
             total += len(rows)
             if progress:
                 progress(total)
@@ -251,6 +256,7 @@ class _Batch:
     ) -> None:
         self.conn = session.connection()
         self.pg = self.conn.dialect.name == "postgresql"
+        self.next_uid = _next_uid(self.conn) if self.pg else ""
         self.docs = docs  # {collective_id: source_document_id}; may grow between batches
         self.params = {
             "job": job.id,
@@ -279,26 +285,39 @@ class _Batch:
         self._run("DROP TABLE promote_batch")
         return [tuple(r) for r in rows]
 
-    def promote_window(self, lo: int, hi: int) -> None:
+    def promote_window(self, lo: int, hi: int) -> list[tuple[Any, ...]]:
         """The rows of a window (idx in [lo, hi)) without errors so far, whose code no current
-        plot has (this transaction's own included); remembered in ``import_promoted``."""
+        plot has (this transaction's own included); remembered in ``import_promoted``. Returns
+        their proof rows, as ``promote`` does.
+
+        The code test is a subquery with LIMIT 1, so it probes uq_plot_dkbm_current row by row:
+        as NOT EXISTS the planner, blind to this transaction's own plots, hashed every current
+        plot for each window, and each window cost more than the one before."""
+        within = "AND s.idx >= :lo AND s.idx < :hi"
         self._insert(
             "SELECT idx FROM import_staging s WHERE job_id = :job AND idx >= :lo AND idx < :hi "
-            "AND collective_id IS NOT NULL AND ok AND NOT EXISTS (SELECT 1 FROM plot p "
-            "WHERE p.dkbm = s.dkbm AND p.end_lifespan IS NULL) ORDER BY idx",
-            within="AND s.idx >= :lo AND s.idx < :hi",
+            "AND collective_id IS NOT NULL AND ok AND (SELECT 1 FROM plot p "
+            "WHERE p.dkbm = s.dkbm AND p.end_lifespan IS NULL LIMIT 1) IS NULL ORDER BY idx",
+            within=within,
             lo=lo,
             hi=hi,
         )
         self._run("INSERT INTO import_promoted (idx, uid) SELECT idx, uid FROM promote_batch")
+        rows = self._run(
+            "SELECT s.idx, b.uid, s.dkbm, s.wkb_sha256, s.collective_id FROM promote_batch b "  # noqa: S608
+            f"JOIN import_staging s ON s.job_id = :job AND s.idx = b.idx {within} ORDER BY b.idx",
+            lo=lo,
+            hi=hi,
+        ).all()
         self._run("DROP TABLE promote_batch")
+        return [tuple(r) for r in rows]
 
     def _insert(self, pick: str, within: str = "", **params: Any) -> None:
         """Steps 1-3 for the idx that ``pick`` selects (in idx order). ``within`` bounds the
         join with staging by idx too: the planner may have no statistics for rows staged in
         this run, and then hashes every staged row for each window."""
         if self.pg:
-            uid = "nextval(pg_get_serial_sequence('registry_object', 'id'))"
+            uid = self.next_uid
             base = 0
         else:
             uid = ":base + row_number() OVER (ORDER BY idx)"
@@ -338,65 +357,73 @@ class _Batch:
         )
 
 
+@dataclass(frozen=True)
+class ProofGroup:
+    """What one ``import.promote`` entry says of a group of promoted plots of one collective."""
+
+    collective_id: int
+    count: int
+    first_dkbm: str
+    last_dkbm: str
+    first_uid: int
+    last_uid: int
+    digest: str
+
+
+def proof_groups(rows: list[tuple[Any, ...]]) -> list[ProofGroup]:
+    """Promoted rows ``(idx, uid, dkbm, wkb_sha256, collective_id)`` (in idx order), one group
+    per collective among them, in order of first appearance."""
+    groups: dict[int, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        groups.setdefault(row[4], []).append(row)
+    out = []
+    for collective_id, members in groups.items():
+        uids = [uid for _, uid, *_ in members]
+        out.append(
+            ProofGroup(
+                collective_id,
+                len(members),
+                members[0][2],
+                members[-1][2],
+                min(uids),
+                max(uids),
+                wkb_digest([(dkbm, uid, sha) for _, uid, dkbm, sha, _ in members]),
+            )
+        )
+    return out
+
+
 def record_proof(
     session: Session,
     job: ImportJob | JobFile,
     docs: dict[int, int],
-    rows: list[tuple[Any, ...]],
+    groups: list[ProofGroup],
     batch_no: int,
 ) -> int:
-    """Audit promoted rows ``(idx, uid, dkbm, wkb_sha256, collective_id)`` (in idx order): one
-    ``import.promote`` entry per collective among them. Returns the next batch number."""
-    groups: dict[int, list[tuple[Any, ...]]] = {}
-    for row in rows:
-        groups.setdefault(row[4], []).append(row)
-    for collective_id, members in groups.items():
-        _record_batch(
+    """One ``import.promote`` audit entry per group (see the module docstring); returns the
+    next batch number."""
+    for group in groups:
+        trail.record_event(
             session,
-            job,
-            batch_no,
-            collective_id,
-            docs[collective_id],
-            [(dkbm, uid, sha) for _, uid, dkbm, sha, _ in members],
-            sorted(uid for _, uid, *_ in members),
-            members[0][2],
-            members[-1][2],
+            PROMOTE_EVENT,
+            "plot",
+            f"{group.first_uid}-{group.last_uid}",
+            details={
+                "job": job.id,
+                "batch": batch_no,
+                "file_sha256": job.sha256,
+                "source_document_id": docs[group.collective_id],
+                "count": group.count,
+                "first_dkbm": group.first_dkbm,
+                "last_dkbm": group.last_dkbm,
+                "first_uid": group.first_uid,
+                "last_uid": group.last_uid,
+                "digest": group.digest,
+            },
+            collective_id=group.collective_id,
         )
         batch_no += 1
     return batch_no
-
-
-def _record_batch(
-    session: Session,
-    job: ImportJob | JobFile,
-    batch_no: int,
-    collective_id: int | None,
-    source_document_id: int,
-    proof: list[tuple[str, int, str]],
-    uids: list[int],
-    first_dkbm: str,
-    last_dkbm: str,
-) -> None:
-    """The batch's ``import.promote`` audit entry (see the module docstring)."""
-    trail.record_event(
-        session,
-        PROMOTE_EVENT,
-        "plot",
-        f"{uids[0]}-{uids[-1]}",
-        details={
-            "job": job.id,
-            "batch": batch_no,
-            "file_sha256": job.sha256,
-            "source_document_id": source_document_id,
-            "count": len(proof),
-            "first_dkbm": first_dkbm,
-            "last_dkbm": last_dkbm,
-            "first_uid": uids[0],
-            "last_uid": uids[-1],
-            "digest": wkb_digest(proof),
-        },
-        collective_id=collective_id,
-    )
 
 
 def insert_many(

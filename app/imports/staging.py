@@ -75,6 +75,14 @@ COLUMNS = (
     "wkb",
 )
 _CHUNK = 10_000
+_OK, _COLLECTIVE = COLUMNS.index("ok"), COLUMNS.index("collective_id")
+
+
+def clean_collectives(rows: list[tuple[Any, ...]]) -> frozenset[int]:
+    """The collectives of the rows (in COLUMNS order) staged without errors."""
+    return frozenset(r[_COLLECTIVE] for r in rows if r[_OK] and r[_COLLECTIVE] is not None)
+
+
 # Binary COPY: the geometry goes as bytes, not as escaped text the server must parse again.
 _PG_TYPES = [
     "int4", "int4", "int4", "bool", "bool", "int4", "varchar", "varchar", "varchar", "varchar",
@@ -365,6 +373,14 @@ def mark_errors(session: Session, job_id: int) -> None:
     session.execute(
         update(STAGING).where(STAGING.c.job_id == job_id, STAGING.c.idx.in_(bad)).values(ok=False)
     )
+
+
+def intact(session: Session, job_id: int, features: int) -> bool:
+    """Are all of the job's ``features`` rows still staged? On PostgreSQL the staging table is
+    UNLOGGED (no WAL for scratch rows): a server crash empties it, and a job validated before
+    the crash must then be imported again rather than promote nothing."""
+    staged = session.scalar(select(func.count()).where(STAGING.c.job_id == job_id))
+    return staged == features
 
 
 def clear(session: Session, job_id: int) -> None:

@@ -243,6 +243,12 @@ def _nullable(values: np.ndarray) -> list[float | None]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Little-endian WKB header of a MultiPolygon with one part (byte order 1, type 6, count 1).
+_MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
+#: Little-endian WKB header of a 2D Polygon (no SRID, no Z or M).
+_PLAIN_POLYGON = b"\x01\x03\x00\x00\x00"
+
+
 class OverlapTracker:
     """Finds overlaps between a new window and all earlier ones, keeping only bounding boxes.
 
@@ -469,9 +475,11 @@ class ParcelValidator:
         geoms = shapely.from_wkb(batch.wkb, on_invalid="ignore")
         problems += self._plan(geoms)
         vcrs = self.validation_crs or self.registry_crs
+        as_read = False  # are the geometries checked exactly those read (same CRS, 2D)?
         try:
             if vcrs.equals(self.s.source_crs):
-                vg = shapely.force_2d(geoms) if shapely.has_z(geoms).any() else geoms
+                as_read = not shapely.has_z(geoms).any()
+                vg = geoms if as_read else shapely.force_2d(geoms)
             else:
                 vg = geo.transform_array(geoms, self.s.source_crs, vcrs)
         except geo.GeoError as exc:
@@ -502,14 +510,22 @@ class ParcelValidator:
                     )
                 )
 
-        # storage form: MultiPolygon, 2D, little-endian WKB with its SHA-256
-        store = np.full(n, None, dtype=object)
+        # storage form: MultiPolygon, 2D, little-endian WKB with its SHA-256. A polygon's
+        # MultiPolygon WKB is its own WKB behind a header (byte order, type 6, one part): cheaper
+        # to write than a GEOS MultiPolygon built for each plot.
+        # A plain polygon as read (same CRS, 2D, little-endian: GeoJSON, and most files in the
+        # registry CRS) already has that WKB in the file: kept rather than written again.
+        wkb = np.full(n, None, dtype=object)
         single = polygonal & (type_ids == 3)
-        if single.any():
-            store[single] = shapely.multipolygons(vg[single].reshape(-1, 1))
-        multi = polygonal & (type_ids == 6)
-        store[multi] = vg[multi]
-        wkb = shapely.to_wkb(store, byte_order=1, output_dimension=2)
+        if as_read:
+            for i in np.flatnonzero(single).tolist():
+                if batch.wkb[i][:5] == _PLAIN_POLYGON:
+                    wkb[i] = _MULTI_OF_ONE + batch.wkb[i]
+        redo = polygonal & np.equal(wkb, None)
+        if redo.any():
+            wkb[redo] = shapely.to_wkb(vg[redo], byte_order=1, output_dimension=2)
+            for i in np.flatnonzero(redo & single).tolist():
+                wkb[i] = _MULTI_OF_ONE + wkb[i]
 
         attrs, attr_problems = self._attributes(batch, n, indices, codes_list, areas)
         problems += attr_problems

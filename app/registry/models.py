@@ -245,10 +245,13 @@ class Plot(Versioned, OfHousehold, db.Model):
     __kind__ = "plot"
     __requires_source__ = True
 
-    dkbm: Mapped[str] = mapped_column(String(19), index=True)
+    # Indexes are few on purpose: a county import writes 300k plots, and each index costs every
+    # row. Codes are looked up among current plots only (uq_plot_dkbm_current); contract and
+    # household links are looked up by value, so rows without one stay out of those indexes.
+    dkbm: Mapped[str] = mapped_column(String(19))
     collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
-    contract_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
-    household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    contract_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
     name: Mapped[str | None] = mapped_column(String(80))  # DKMC
     land_class: Mapped[str] = mapped_column(String(2), default="10")  # DKLB
     land_use: Mapped[str | None] = mapped_column(String(8))  # TDLYLX
@@ -269,6 +272,15 @@ class Plot(Versioned, OfHousehold, db.Model):
             unique=True,
             sqlite_where=db.text("end_lifespan IS NULL"),
             postgresql_where=db.text("end_lifespan IS NULL"),
+        ),
+        *(
+            Index(
+                f"ix_plot_{column}",
+                column,
+                sqlite_where=db.text(f"{column} IS NOT NULL"),
+                postgresql_where=db.text(f"{column} IS NOT NULL"),
+            )
+            for column in ("contract_uid", "household_uid")
         ),
     )
 

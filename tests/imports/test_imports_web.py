@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.imports import jobs
-from app.imports.models import ImportJob
+from app.imports.models import ImportJob, ImportStaging
 from app.registry.models import Plot
 from tests.conftest import token_for
 from tests.imports.conftest import COLLECTIVE_A, nyt_file
@@ -154,6 +154,33 @@ def test_api_upload_job_and_promote(app, client, baseline, tmp_path):
     assert r.json["promoted"] == 6
     again = client.post(f"/api/v1/imports/{job_id}/promote", json={}, headers=headers)
     assert again.status_code == 422 and again.json["error"]["code"] == "job_state"
+
+
+def test_a_job_whose_staged_rows_are_gone_fails_and_writes_nothing(app, client, baseline, tmp_path):
+    # On PostgreSQL the staging table is UNLOGGED: a server crash empties it. A job validated
+    # before the crash must not "promote" nothing; the user is told to import the file again.
+    path, _ = nyt_file(tmp_path, 6)
+    headers = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
+    r = client.post(
+        f"/api/v1/collectives/{baseline.collective_a}/imports",
+        data={"file": (io.BytesIO(path.read_bytes()), path.name)},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
+    job_id = r.json["job_id"]
+    assert r.json["status"] == "validated"
+    with app.app_context():
+        db.session.execute(ImportStaging.__table__.delete().where(ImportStaging.job_id == job_id))
+        db.session.commit()
+        plots_before = db.session.scalar(select(func.count()).select_from(Plot))
+    r = client.post(f"/api/v1/imports/{job_id}/promote", json={}, headers=headers)
+    job = client.get(f"/api/v1/imports/{job_id}", headers=headers).json
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "staging_lost"
+    assert "Import the file again" in job["error"]["message_en"]
+    assert "重新导入" in job["error"]["message_zh"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Plot)) == plots_before
 
 
 # ------------------------------------------------------------------------------------------
