@@ -61,6 +61,9 @@ class Defaults:
     IMPORT_STORE: str | None = None  # where imported files are kept (None = instance/imports)
     IMPORT_BATCH = 8_000  # features read, checked and staged at a time: memory follows it
     IMPORT_EAGER = True  # PostgreSQL: write the registry beside validation (app/imports/eager.py)
+    # ... and check its foreign keys once per window instead of once per row, where the database
+    # role may set session_replication_role (superuser, or GRANT SET ON PARAMETER on 15+)
+    IMPORT_SET_BASED_REFERENCES = True
     IMPORT_AREA_MISMATCH_PERCENT = 10.0  # contract vs measured area: a warning beyond this
 
 
@@ -83,6 +86,7 @@ _ENV: dict[str, type] = {
     "IMPORT_STORE": str,
     "IMPORT_BATCH": int,
     "IMPORT_EAGER": bool,
+    "IMPORT_SET_BASED_REFERENCES": bool,
     "IMPORT_AREA_MISMATCH_PERCENT": float,
     "BABEL_DEFAULT_LOCALE": str,
 }

@@ -590,7 +590,9 @@ def promote_job(
             return job
         job.promoted = n
         if job.kind == "parcels":
-            job.summary_json = _dumps({**job.summary, "promotion": "after_validation"})
+            job.summary_json = _dumps(
+                {**job.summary, "promotion": "after_validation", "references": "per_row"}
+            )
         job.status = JobStatus.PROMOTED
         job.phase = None
         job.error_code = job.error_zh = job.error_en = None
@@ -673,7 +675,13 @@ def run_parcels(
             if promoted is not None:
                 db.session.expire(job)
                 staging.clear(db.session, job.id)
-                job.summary_json = _dumps({**job.summary, "promotion": "beside_validation"})
+                job.summary_json = _dumps(
+                    {
+                        **job.summary,
+                        "promotion": "beside_validation",
+                        "references": "per_window" if eager.set_based else "per_row",
+                    }
+                )
                 db.session.commit()
                 if progress:
                     progress(job, "promoted")

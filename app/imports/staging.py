@@ -122,29 +122,24 @@ def _insert_rows(conn: Connection, job_id: int, rows: list[tuple[Any, ...]]) -> 
 
 
 class RowWriter:
-    """On SQLite, stages a window's rows in a thread while the caller checks the next window.
+    """Stages a window's rows in a thread while the caller checks the next window.
 
-    SQLite works in our process and releases the GIL while it inserts, so writing window k and
-    checking window k+1 overlap on two cores. (PostgreSQL does the work in its own process
-    already; there a thread only took CPU from the registry writes beside validation, so the
-    rows are written inline.) The caller must ``wait()`` before it uses the session again
-    (insert problems, commit, read staging back): one write at a time, on the connection of the
+    SQLite inserts in our process with the GIL released; PostgreSQL takes a COPY in its own
+    process while we wait on the socket. Either way writing window k and checking window k+1
+    overlap on two cores. The caller must ``wait()`` before it uses the session again (insert
+    problems, commit, read staging back): one write at a time, on the connection of the
     session's current transaction, and the session untouched meanwhile.
     """
 
     def __init__(self, session: Session, job_id: int) -> None:
         self.session = session
         self.job_id = job_id
-        self.background = session.get_bind().dialect.name == "sqlite"
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         self.wait()
         conn = self.session.connection()
-        if not self.background:
-            _insert_rows(conn, self.job_id, rows)
-            return
 
         def run() -> None:
             try:
