@@ -375,7 +375,18 @@ def main(argv: list[str] | None = None) -> int:
         "rss_at_start_mb": round(max(r["rss_at_start_mb"] for r in runs), 1),
         "parent_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "targets": {"ratio": 2.0, "peak_rss_mb": 300},
-        "report": {k: rep.get(k) for k in ("features", "valid", "invalid", "warnings", "promoted")}
+        "report": {
+            k: rep.get(k)
+            for k in (
+                "features",
+                "valid",
+                "invalid",
+                "warnings",
+                "promoted",
+                "promotion",
+                "references",
+            )
+        }
         | {"overlap_pairs": len(rep.get("overlaps", []))},
         "planted": {"invalid": args.invalid, "overlapping": args.overlapping},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},

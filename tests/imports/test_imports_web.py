@@ -133,16 +133,21 @@ def test_web_export_downloads_a_geopackage(client, auth, baseline, cli, tmp_path
     assert r.status_code == 200 and b"FeatureCollection" in r.data
 
 
-def test_api_upload_job_and_promote(app, client, baseline, tmp_path):
-    path, _ = nyt_file(tmp_path, 6)
-    token = token_for(app, "admin_a")
-    headers = {"Authorization": f"Bearer {token}"}
+def _api_upload(app, client, collective_id, path):
+    """Upload a parcels file through the API as admin_a; returns (response, auth headers)."""
+    headers = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
     r = client.post(
-        f"/api/v1/collectives/{baseline.collective_a}/imports",
+        f"/api/v1/collectives/{collective_id}/imports",
         data={"file": (io.BytesIO(path.read_bytes()), path.name)},
         content_type="multipart/form-data",
         headers=headers,
     )
+    return r, headers
+
+
+def test_api_upload_job_and_promote(app, client, baseline, tmp_path):
+    path, _ = nyt_file(tmp_path, 6)
+    r, headers = _api_upload(app, client, baseline.collective_a, path)
     assert r.status_code == 202, r.json
     job_id = r.json["job_id"]
     assert r.json["status"] == "validated" and r.json["summary"]["valid"] == 6
@@ -160,13 +165,7 @@ def test_a_job_whose_staged_rows_are_gone_fails_and_writes_nothing(app, client, 
     # On PostgreSQL the staging table is UNLOGGED: a server crash empties it. A job validated
     # before the crash must not "promote" nothing; the user is told to import the file again.
     path, _ = nyt_file(tmp_path, 6)
-    headers = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
-    r = client.post(
-        f"/api/v1/collectives/{baseline.collective_a}/imports",
-        data={"file": (io.BytesIO(path.read_bytes()), path.name)},
-        content_type="multipart/form-data",
-        headers=headers,
-    )
+    r, headers = _api_upload(app, client, baseline.collective_a, path)
     job_id = r.json["job_id"]
     assert r.json["status"] == "validated"
     with app.app_context():
