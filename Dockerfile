@@ -9,8 +9,11 @@
 #   DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/sanquan   (the database must have PostGIS:
 #                                                 CREATE EXTENSION postgis; as a superuser, once)
 #   SECRET_KEY=<a long random string, the same for every container>
-# Optional: REDIS_URL=redis://HOST:6379/0 (background jobs via RQ), SESSION_COOKIE_SECURE=1
-# behind HTTPS, REGISTRY_SRID (fixed when the database is created). Keep them in a file:
+# Optional: REDIS_URL=redis://HOST:6379/0 (background jobs via RQ), REGISTRY_SRID (fixed when
+# the database is created). The image is meant to run behind a TLS-terminating reverse proxy
+# (deploy/nginx.conf, deploy/compose.yaml), so it sets SESSION_COOKIE_SECURE=1 (Secure cookies,
+# HSTS) and TRUSTED_PROXIES=1 (client address and scheme from nginx); set both to 0 only for a
+# trial on plain HTTP. Keep the settings in a file:
 #   printf 'DATABASE_URL=postgresql://...\nSECRET_KEY=...\n' > sanquan.env
 #
 # Migrate (an explicit step: before the first start and after every upgrade of the image):
@@ -64,7 +67,9 @@ RUN pip install --no-deps . \
  && chown sanquan:sanquan /app/instance
 
 ENV FLASK_APP=app \
-    PYTHONPATH=/app
+    PYTHONPATH=/app \
+    SESSION_COOKIE_SECURE=1 \
+    TRUSTED_PROXIES=1
 
 USER sanquan
 VOLUME ["/app/instance"]
@@ -73,4 +78,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)" || exit 1
 
-CMD ["gunicorn", "-w", "3", "-b", "0.0.0.0:8000", "app:create_app()"]
+# Sync workers behind nginx (which buffers slow clients); a worker stuck past 60 s is restarted.
+CMD ["gunicorn", "-w", "3", "-b", "0.0.0.0:8000", "--timeout", "60", "--graceful-timeout", "30", "app:create_app()"]

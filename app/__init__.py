@@ -35,6 +35,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = config_module.default_sqlite_url(app.instance_path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # Served over HTTPS: every cookie Secure, links https (HSTS is sent in core/web.py).
+        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+        app.config["PREFERRED_URL_SCHEME"] = "https"
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     # 2. extensions
     from app import models as _models  # noqa: F401  (complete the metadata first)

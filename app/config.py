@@ -32,7 +32,10 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False  # set true behind HTTPS
+    SESSION_COOKIE_SECURE = False  # set true behind HTTPS: Secure cookies and HSTS
+    # Reverse proxies in front of the app (nginx: 1). Only then are X-Forwarded-For/-Proto
+    # believed, so the client address (login throttling, audit) and https come from the proxy.
+    TRUSTED_PROXIES = 0
     REMEMBER_COOKIE_DURATION = timedelta(hours=8)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
@@ -73,6 +76,7 @@ _ENV: dict[str, type] = {
     "REGISTRY_SRID": int,
     "SPATIALITE_LIBRARY": str,
     "SESSION_COOKIE_SECURE": bool,
+    "TRUSTED_PROXIES": int,
     "OVERLAP_TOLERANCE_M2": float,
     "SHARE_CAP_PERCENT": float,
     "PUBLIC_NOTICE_DAYS": int,

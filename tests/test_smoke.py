@@ -1,7 +1,14 @@
 from alembic.script import ScriptDirectory
 
 
-def test_healthz_reports_backend_and_revision(app, client):
+def test_healthz_tells_an_anonymous_caller_only_ok(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.get_json() == {"status": "ok"}
+
+
+def test_healthz_reports_backend_and_revision_to_the_system_admin(app, client, auth):
+    auth.login("sysadmin")
     r = client.get("/healthz")
     assert r.status_code == 200
     body = r.get_json()
@@ -28,11 +35,16 @@ def test_admin_logs_in_and_lands_on_collectives(auth, client):
 
 def test_healthz_refuses_a_database_built_for_another_crs(app, database_url):
     from app.core import spatial
-    from tests.conftest import app_for
+    from tests.conftest import PASSWORD, app_for
 
     other = app_for(database_url, REGISTRY_SRID=4546)
     try:
-        r = other.test_client().get("/healthz")
+        anonymous = other.test_client().get("/healthz")
+        assert anonymous.status_code == 503
+        assert anonymous.get_json() == {"status": "error"}
+        admin = other.test_client()
+        admin.post("/login", data={"username": "sysadmin", "password": PASSWORD})
+        r = admin.get("/healthz")
         assert r.status_code == 503
         assert "EPSG:4547" in r.get_json()["problem"]
     finally:

@@ -9,6 +9,9 @@ from app.extensions import db
 
 bp = Blueprint("main", __name__)
 
+# Roles that may read what the instance runs on (backend, revision, CRS) from /healthz.
+HEALTH_DETAIL_ROLES = {Role.SYSTEM_ADMIN, Role.AUDITOR}
+
 # Where each role starts: the page its work begins on.
 LANDING = {
     Role.FARMER: "registry.my_household",
@@ -46,30 +49,40 @@ def set_language(code: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Liveness and what this instance runs on: backend, schema revision, CRS."""
-    body = {
-        "status": "ok",
-        "database": database.describe(db.engine),
-        "srid": spatial.registry_srid(),
-    }
+    """Liveness: 200 ``{"status": "ok"}`` or 503 ``{"status": "error"}``.
+
+    An anonymous caller (a load balancer, a container health check, anyone on the network) learns
+    only that. The system administrator and the auditor also see what the instance runs on:
+    backend, schema revision, CRS, and the reason when it is not ok.
+    """
+    body: dict[str, object] = {"status": "ok"}
+    status = 200
     try:
-        body["schema_revision"] = db.session.execute(
-            text("SELECT version_num FROM alembic_version")
-        ).scalar()
+        revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
         stored = spatial.database_srid(db.session.connection())
-        if stored is not None and stored != spatial.registry_srid():
-            # The schema was built for another CRS: geometries would be mislabelled.
-            body["status"] = "error"
-            body["problem"] = (
-                f"database built for EPSG:{stored}, configured EPSG:{spatial.registry_srid()}"
-            )
-            return jsonify(body), 503
     except Exception:  # noqa: BLE001 - an unmigrated or unreachable database is what we report
         db.session.rollback()
-        body["status"] = "error"
-        body["schema_revision"] = None
-        return jsonify(body), 503
-    return jsonify(body)
+        revision, stored = None, None
+        body.update(status="error", problem="database unreachable or not migrated")
+        status = 503
+    else:
+        if stored is not None and stored != spatial.registry_srid():
+            # The schema was built for another CRS: geometries would be mislabelled.
+            body.update(
+                status="error",
+                problem=f"database built for EPSG:{stored}, "
+                f"configured EPSG:{spatial.registry_srid()}",
+            )
+            status = 503
+    if current_user.is_authenticated and Role(current_user.role) in HEALTH_DETAIL_ROLES:
+        body.update(
+            database=database.describe(db.engine),
+            srid=spatial.registry_srid(),
+            schema_revision=revision,
+        )
+    else:
+        body.pop("problem", None)
+    return jsonify(body), status
 
 
 @bp.route("/settlement")
