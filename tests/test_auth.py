@@ -126,7 +126,7 @@ def test_security_headers_on_every_response(client):
         assert "frame-ancestors 'none'" in h["Content-Security-Policy"]
         assert "unsafe-inline" not in h["Content-Security-Policy"]
         assert h["X-Content-Type-Options"] == "nosniff"
-        assert h["Referrer-Policy"] == "no-referrer"
+        assert h["Referrer-Policy"] == "same-origin"
 
 
 def test_pages_carry_no_inline_script(auth, client):

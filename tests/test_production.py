@@ -84,3 +84,30 @@ def test_without_a_trusted_proxy_forwarded_headers_are_ignored(apps):
         )
     )
     assert r.get_json() == {"addr": "198.51.100.9", "scheme": "http"}
+
+
+def _csrf_token(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def test_a_browser_logs_in_over_https_with_csrf_checks_on(apps):
+    """Behind HTTPS, CSRF protection also wants a same-site Referer: the page's own referrer
+    policy must let the browser send it, or nobody can log in."""
+    secure = apps(SESSION_COOKIE_SECURE=True, TRUSTED_PROXIES=1, WTF_CSRF_ENABLED=True)
+    client = secure.test_client()
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "sanquan.example"}
+    page = client.get("/login", headers=https)
+    # What a browser sends under the page's policy: same-origin keeps the referrer on this site.
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    form = {"username": "admin_a", "password": PASSWORD, "csrf_token": _csrf_token(page.text)}
+    r = client.post(
+        "/login", data=form, headers={**https, "Referer": "https://sanquan.example/login"}
+    )
+    assert r.status_code == 302
+    # A cross-site post carrying a stolen token is still refused.
+    page = client.get("/", headers=https, follow_redirects=True)
+    form = {"csrf_token": _csrf_token(page.text)}
+    r = client.post("/logout", data=form, headers={**https, "Referer": "https://evil.example/"})
+    assert r.status_code == 400

@@ -144,7 +144,9 @@ def install(app: Flask) -> None:
         h["Content-Security-Policy"] = CSP
         h["X-Content-Type-Options"] = "nosniff"
         h["X-Frame-Options"] = "DENY"
-        h["Referrer-Policy"] = "no-referrer"
+        # same-origin, not no-referrer: behind HTTPS, CSRF protection checks that a form came from
+        # this site by its Referer, which no-referrer would withhold (login would always fail).
+        h["Referrer-Policy"] = "same-origin"
         h["Cross-Origin-Opener-Policy"] = "same-origin"
         h["Permissions-Policy"] = "geolocation=(), camera=(), microphone=()"
         if current_user and current_user.is_authenticated:
