@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from sqlalchemy import select
 
+from app.audit import head as head_file
 from app.audit.models import AuditEntry
 from app.audit.verify import FIELDS, Problem, verify
 from app.extensions import db
@@ -33,6 +36,33 @@ def iter_entries(batch: int = 5000) -> Iterator[dict]:
 def verify_database() -> tuple[int, Problem | None]:
     """R16: recompute the chain from the stored entries."""
     return verify(iter_entries())
+
+
+@dataclass(frozen=True)
+class HeadCheck:
+    count: int
+    problem: Problem | None  # the chain itself is broken
+    lost: str | None  # the chain is whole but what the last check saw is gone (plain words)
+    first: bool  # no head was recorded before this check
+
+
+def verify_against_head(path: Path) -> HeadCheck:
+    """R16: verify the chain, then compare it with the head the last verification saw at
+    ``path`` (outside the database), so a cut or rewritten and re-hashed tail is found.
+
+    Only a check that finds nothing records the new head (atomically); a failed one leaves the
+    file as it was, so the next check fails too until someone looks. Raises
+    ``head.HeadFileUnreadable`` when the file is damaged.
+    """
+    seen = head_file.read_head(path)
+    watch = head_file.Watch(iter_entries(), seen)
+    count, problem = verify(watch)
+    if problem is not None:
+        return HeadCheck(count, problem, None, seen is None)
+    lost = head_file.compare(seen, count, watch.at_seen)
+    if lost is None and watch.last is not None:
+        head_file.write_head(path, watch.last)
+    return HeadCheck(count, None, lost, seen is None)
 
 
 def export_jsonl(out: IO[str]) -> int:

@@ -73,11 +73,8 @@ def _promoted_indices(fbfbm: str) -> set[int]:
     return {int(c[-5:]) - 1 for c in codes}
 
 
-@pytest.mark.parametrize("set_based", [True, False], ids=["references_per_window", "per_row"])
-def test_valid_only_beside_validation_promotes_the_same_plots(fresh_app, tmp_path, set_based):
-    fresh_app.config.update(
-        IMPORT_STORE=str(tmp_path / "store"), IMPORT_SET_BASED_REFERENCES=set_based
-    )
+def test_valid_only_beside_validation_promotes_the_same_plots(fresh_app, tmp_path):
+    fresh_app.config.update(IMPORT_STORE=str(tmp_path / "store"))
     beside = _faulty_file(tmp_path, COLLECTIVE_A, ORIGIN_A, "a.gpkg")
     after = _faulty_file(tmp_path, COLLECTIVE_B, ORIGIN_B, "b.gpkg")
     result_a, report_a = _import(fresh_app, beside, COLLECTIVE_A, "--valid-only")
@@ -90,9 +87,6 @@ def test_valid_only_beside_validation_promotes_the_same_plots(fresh_app, tmp_pat
         jobs = db.session.scalars(select(ImportJob).order_by(ImportJob.id)).all()
         expected = "beside_validation" if backend == "postgresql" else "after_validation"
         assert [j.summary["promotion"] for j in jobs] == [expected, "after_validation"]
-        # the test role is a superuser: on PostgreSQL foreign keys are checked per window
-        checks = "per_window" if backend == "postgresql" and set_based else "per_row"
-        assert [j.summary["references"] for j in jobs] == [checks, "per_row"]
         # the faults: 70 overlaps 10 (and its neighbours), 30 and 95 share a code, 50 is a bow-tie
         faulty = {p["index"] for p in report_a["problems"] if p["severity"] == "error"}
         assert {10, 70, 30, 95, 50} <= faulty
