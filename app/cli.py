@@ -127,7 +127,7 @@ def audit_verify():
         )
         sys.exit(1)
     click.echo(f"OK: {count_words(check.count)}, chain intact")
-    if check.first:
+    if check.first and check.count:
         click.echo(f"first check against {path}: its head is recorded there")
     for problem in app_role_problems(db.session.connection()):
         click.echo(f"warning: {problem} (docs/DEPLOYMENT.md)", err=True)

@@ -65,10 +65,11 @@ def grant_app(conn: Connection, app_role: str) -> list[str]:
     for name, kind in owned:
         if kind == "S":
             statements.append(f"GRANT USAGE, SELECT ON SEQUENCE {sch}.{q(name)} TO {app}")
+        elif name == AUDIT_TABLE:  # the REVOKE also takes back what default privileges gave
+            statements.append(f"GRANT SELECT, INSERT ON {sch}.{AUDIT_TABLE} TO {app}")
+            statements.append(f"REVOKE {REWRITE_PRIVILEGES} ON {sch}.{AUDIT_TABLE} FROM {app}")
         else:
             statements.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {sch}.{q(name)} TO {app}")
-    if any(name == AUDIT_TABLE for name, _ in owned):
-        statements.append(f"REVOKE {REWRITE_PRIVILEGES} ON {sch}.{AUDIT_TABLE} FROM {app}")
     for statement in statements:
         conn.exec_driver_sql(statement)
     return statements
