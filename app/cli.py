@@ -92,11 +92,6 @@ def users_token(username, label):
     click.echo(token)
 
 
-def audit_head_path(app: Flask) -> Path:
-    configured = app.config.get("AUDIT_HEAD_FILE")
-    return Path(configured) if configured else Path(app.instance_path) / "audit_head.json"
-
-
 @audit_cli.command("verify")
 def audit_verify():
     """Recompute the hash chain and compare its head with the last one seen; exit 1 on a fault.
@@ -110,7 +105,7 @@ def audit_verify():
     from app.audit.head import HeadFileUnreadable
     from app.audit.roles import app_role_problems
 
-    path = audit_head_path(current_app)
+    path = audit_services.head_path(current_app)
     try:
         check = audit_services.verify_against_head(path)
     except HeadFileUnreadable as exc:
@@ -119,7 +114,7 @@ def audit_verify():
         click.echo(f"FAILED: {check.problem}", err=True)
         sys.exit(1)
     if check.lost is not None:
-        click.echo(f"FAILED: {check.lost}.", err=True)
+        click.echo(f"FAILED: {check.describe()}.", err=True)
         click.echo(
             f"(The head last seen is kept in {path}. If the database was restored from a backup "
             "on purpose, move that file aside and verify again.)",
@@ -127,7 +122,7 @@ def audit_verify():
         )
         sys.exit(1)
     click.echo(f"OK: {count_words(check.count)}, chain intact")
-    if check.first and check.count:
+    if check.seen is None and check.count:
         click.echo(f"first check against {path}: its head is recorded there")
     for problem in app_role_problems(db.session.connection()):
         click.echo(f"warning: {problem} (docs/DEPLOYMENT.md)", err=True)

@@ -18,7 +18,7 @@ from app.audit.models import AuditEntry
 from app.audit.verify import FIELDS, entry_hash
 from app.divisions.services import create_collective
 from app.extensions import db
-from tests.conftest import superuser_engine
+from tests.conftest import Auth, superuser_engine
 
 VERIFY = Path(__file__).resolve().parent.parent / "app" / "audit" / "verify.py"
 
@@ -141,6 +141,15 @@ def test_r16_cli_verify_names_an_entry_edited_in_the_database(fresh_app):
     assert "seq 7" in result.output and "edited" in result.output
 
 
+def _auditor_verifies(app) -> str:
+    """The auditor's "verify the whole chain" button, in the default language (Chinese)."""
+    client = app.test_client()
+    Auth(client).login("auditor")
+    response = client.get("/audit/?verify=1")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
 def _head_seq(app) -> int:
     return json.loads(Path(app.config["AUDIT_HEAD_FILE"]).read_text(encoding="utf-8"))["seq"]
 
@@ -152,6 +161,8 @@ def _last_seq(app) -> int:
 
 @pytest.mark.hostile
 def test_r16_cli_verify_reports_a_cut_tail(fresh_app):
+    assert "完整" in _auditor_verifies(fresh_app)  # the page compares, but records no head
+    assert not Path(fresh_app.config["AUDIT_HEAD_FILE"]).exists()
     first = _verify(fresh_app)
     assert first.exit_code == 0, first.output
     assert "recorded" in first.output
@@ -176,6 +187,8 @@ def test_r16_cli_verify_reports_a_cut_tail(fresh_app):
         assert f"ends at entry {seen - 3}" in result.output
         assert "the last 3 entries have been removed" in result.output
         assert _head_seq(fresh_app) == seen
+    page = _auditor_verifies(fresh_app)  # logging in appends an entry or two, still short
+    assert f"日志现在只到第 {_last_seq(fresh_app)} 条，但上次核验时已有 {seen} 条" in page
 
 
 @pytest.mark.hostile
@@ -209,6 +222,7 @@ def test_r16_cli_verify_reports_a_chain_rewritten_and_hashed_again(fresh_app):
     assert result.exit_code == 1, result.output
     assert f"entry {seen}, the last one seen by the previous check" in result.output
     assert "rewritten" in result.output
+    assert f"上次核验时的最后一条（第 {seen} 条）已经变了" in _auditor_verifies(fresh_app)
 
 
 def test_r16_cli_verify_refuses_a_damaged_head_file(fresh_app):
@@ -216,6 +230,7 @@ def test_r16_cli_verify_refuses_a_damaged_head_file(fresh_app):
     result = _verify(fresh_app)
     assert result.exit_code == 2
     assert "cannot read" in result.output and "move it aside" in result.output
+    assert "上次核验留下的记录无法读取" in _auditor_verifies(fresh_app)
 
 
 def _export(app, tmp_path) -> list[str]:

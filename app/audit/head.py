@@ -88,25 +88,36 @@ class Watch:
             yield entry
 
 
-def compare(seen: Head | None, count: int, at_seen: str | None) -> str | None:
-    """R16: what happened to the log since ``seen`` was recorded, in plain words; None if intact.
+CUT = "cut"
+REWRITTEN = "rewritten"
+
+
+def lost(seen: Head | None, count: int, at_seen: str | None) -> str | None:
+    """R16: CUT, REWRITTEN or None (intact) since ``seen`` was recorded.
 
     ``count`` entries were verified as one intact chain; ``at_seen`` is the hash now stored
     at the seen head's sequence number.
     """
     if seen is None:
         return None
-    when = f" (checked {seen.verified_at})" if seen.verified_at else ""
     if count < seen.seq:
+        return CUT
+    if at_seen != seen.hash:
+        return REWRITTEN
+    return None
+
+
+def describe(kind: str, seen: Head, count: int) -> str:
+    """What ``lost`` found, in plain words (for the command line)."""
+    when = f" (checked {seen.verified_at})" if seen.verified_at else ""
+    if kind == CUT:
         missing = seen.seq - count
         return (
             f"the audit log ends at entry {count}, but the last check{when} saw {seen.seq} "
             f"entries: the last {missing} {'entry has' if missing == 1 else 'entries have'} "
             "been removed"
         )
-    if at_seen != seen.hash:
-        return (
-            f"entry {seen.seq}, the last one seen by the previous check{when}, has changed "
-            "since: entries up to it have been rewritten and the chain hashed again"
-        )
-    return None
+    return (
+        f"entry {seen.seq}, the last one seen by the previous check{when}, has changed "
+        "since: entries up to it have been rewritten and the chain hashed again"
+    )
