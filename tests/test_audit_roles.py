@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from app.audit.roles import CHECK_SQL, app_role_problems
 from app.extensions import db
-from tests.conftest import APP_ROLE, BACKEND, OWNER_ROLE, _admin_engine
+from tests.conftest import APP_ROLE, BACKEND, OWNER_ROLE, PG_ADMIN_URL, _admin_engine
 
 pytestmark = [
     pytest.mark.hostile,
@@ -123,7 +123,7 @@ def test_r16_grant_app_is_idempotent_and_keeps_the_log_append_only(app):
     "role, message",
     [
         (OWNER_ROLE, "the owner or a member of it"),
-        ("postgres", "a superuser"),
+        (sa.engine.make_url(PG_ADMIN_URL).username, "a superuser"),
         ("no_such_role_x", "there is no role"),
     ],
 )
