@@ -74,7 +74,9 @@ def verify_against_head(path: Path, *, record: bool = True) -> HeadCheck:
         return HeadCheck(count, problem, None, seen)
     lost = head_file.lost(seen, count, watch.at_seen)
     if record and lost is None and watch.last is not None:
-        head_file.write_head(path, watch.last)
+        latest = head_file.read_head(path)  # a check running beside this one may be further on
+        if latest is None or latest.seq <= watch.last.seq:
+            head_file.write_head(path, watch.last)
     return HeadCheck(count, None, lost, seen)
 
 
