@@ -158,3 +158,21 @@ def test_r16_migration_revokes_rewrites_granted_to_anyone(fresh_app):
             db.session.rollback()
     finally:
         owner.dispose()
+
+
+def test_r16_verify_warns_when_the_app_could_rewrite_the_log(fresh_app):
+    """An app run as the owner by mistake: the check still passes, and says what is wrong.
+    (On a database of its own: the harness's per-test session is the app role's.)"""
+    from tests.conftest import app_for
+
+    as_owner = app_for(fresh_app.config["MIGRATION_DATABASE_URL"])
+    try:
+        result = as_owner.test_cli_runner().invoke(args=["audit", "verify"])
+    finally:
+        with as_owner.app_context():
+            db.engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert "warning: the app's role owns" in result.output
+    assert "warning: the app's role may UPDATE, DELETE or TRUNCATE the audit log" in result.output
+    plain = fresh_app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert plain.exit_code == 0 and "warning" not in plain.output
