@@ -94,12 +94,42 @@ def users_token(username, label):
 
 @audit_cli.command("verify")
 def audit_verify():
-    """Recompute the hash chain; exit 1 naming the first bad entry."""
-    count, problem = audit_services.verify_database()
-    if problem is not None:
-        click.echo(f"FAILED: {problem}", err=True)
+    """Recompute the hash chain and compare its head with the last one seen; exit 1 on a fault.
+
+    The head seen is kept in AUDIT_HEAD_FILE (outside the database): a cut tail, or a chain
+    rewritten and hashed again, is reported. After a restore from a backup on purpose, move
+    that file aside once.
+    """
+    from flask import current_app
+
+    from app.audit.head import HeadFileUnreadable
+    from app.audit.roles import app_role_problems
+
+    path = audit_services.head_path(current_app)
+    try:
+        check = audit_services.verify_against_head(path)
+    except HeadFileUnreadable as exc:
+        fail(f"FAILED: {exc}; if it was damaged, move it aside and verify again")
+    if check.problem is not None:
+        click.echo(f"FAILED: {check.problem}", err=True)
         sys.exit(1)
-    click.echo(f"OK: {count} entries, chain intact")
+    if check.lost is not None:
+        click.echo(f"FAILED: {check.describe()}.", err=True)
+        click.echo(
+            f"(The head last seen is kept in {path}. If the database was restored from a backup "
+            "on purpose, move that file aside and verify again.)",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"OK: {count_words(check.count)}, chain intact")
+    if check.seen is None and check.count:
+        click.echo(f"first check against {path}: its head is recorded there")
+    for problem in app_role_problems(db.session.connection()):
+        click.echo(f"warning: {problem} (docs/DEPLOYMENT.md)", err=True)
+
+
+def count_words(count: int) -> str:
+    return f"{count} {'entry' if count == 1 else 'entries'}"
 
 
 @audit_cli.command("export")
@@ -112,6 +142,36 @@ def audit_export(file: Path):
     except OSError as exc:
         fail(f"cannot write {file}: {exc.strerror}")
     click.echo(f"exported {count} entries to {file}")
+
+
+@click.command("grant-app")
+@click.argument("role")
+def db_grant_app(role: str):
+    """PostgreSQL: as the tables' owner, give the app's ROLE what it needs (idempotent).
+
+    Connects with MIGRATION_DATABASE_URL (DATABASE_URL when unset). The role may then only
+    INSERT into and SELECT from the audit log; see docs/DEPLOYMENT.md.
+    """
+    from flask import current_app
+
+    from app.audit.roles import RoleRefused, grant_app
+    from app.core.database import migration_engine
+
+    owner = migration_engine(current_app)
+    engine = owner if owner is not None else db.engine
+    try:
+        if engine.dialect.name != "postgresql":
+            fail("only PostgreSQL has roles: the embedded database needs no grants")
+        try:
+            with engine.begin() as conn:
+                statements = grant_app(conn, role)
+        except RoleRefused as exc:
+            fail(str(exc))
+    finally:
+        if owner is not None:
+            owner.dispose()
+    for statement in statements:
+        click.echo(statement + ";")
 
 
 @divisions_cli.command("load")
@@ -146,8 +206,11 @@ def print_division_report(report: loader.LoadReport) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from flask_migrate.cli import db as migrate_cli
+
     from app.demo.seed import demo_cli
     from app.imports.cli import export_cli, import_cli
 
     for group in (users_cli, audit_cli, divisions_cli, demo_cli, import_cli, export_cli):
         app.cli.add_command(group)
+    migrate_cli.add_command(db_grant_app)  # flask db grant-app ROLE, beside flask db upgrade

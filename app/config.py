@@ -64,10 +64,15 @@ class Defaults:
     IMPORT_STORE: str | None = None  # where imported files are kept (None = instance/imports)
     IMPORT_BATCH = 8_000  # features read, checked and staged at a time: memory follows it
     IMPORT_EAGER = True  # PostgreSQL: write the registry beside validation (app/imports/eager.py)
-    # ... and check its foreign keys once per window instead of once per row, where the database
-    # role may set session_replication_role (superuser, or GRANT SET ON PARAMETER on 15+)
-    IMPORT_SET_BASED_REFERENCES = True
     IMPORT_AREA_MISMATCH_PERCENT = 10.0  # contract vs measured area: a warning beyond this
+
+    # The audit log nobody can rewrite (docs/DEPLOYMENT.md). On PostgreSQL the app connects as a
+    # role that owns no table (DATABASE_URL); `flask db ...` (migrations, grant-app) connects as
+    # the tables' owner: MIGRATION_DATABASE_URL, or DATABASE_URL when unset (embedded SQLite).
+    MIGRATION_DATABASE_URL: str | None = None
+    # Where `flask audit verify` keeps the chain head it last saw, outside the database, so a cut
+    # or rewritten tail is noticed (None = instance/audit_head.json).
+    AUDIT_HEAD_FILE: str | None = None
 
 
 # Environment variables read over the file config, with their types.
@@ -90,9 +95,9 @@ _ENV: dict[str, type] = {
     "IMPORT_STORE": str,
     "IMPORT_BATCH": int,
     "IMPORT_EAGER": bool,
-    "IMPORT_SET_BASED_REFERENCES": bool,
     "IMPORT_AREA_MISMATCH_PERCENT": float,
     "BABEL_DEFAULT_LOCALE": str,
+    "AUDIT_HEAD_FILE": str,
 }
 
 
@@ -102,6 +107,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if env.get("DATABASE_URL"):
         out["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
+    if env.get("MIGRATION_DATABASE_URL"):
+        out["MIGRATION_DATABASE_URL"] = normalise_database_url(env["MIGRATION_DATABASE_URL"])
     for name, kind in _ENV.items():
         raw = env.get(name)
         if raw is None or raw == "":

@@ -384,7 +384,6 @@ def main(argv: list[str] | None = None) -> int:
                 "warnings",
                 "promoted",
                 "promotion",
-                "references",
             )
         }
         | {"overlap_pairs": len(rep.get("overlaps", []))},

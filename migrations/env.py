@@ -7,6 +7,7 @@ from alembic import context
 from flask import current_app
 from geoalchemy2 import alembic_helpers
 
+from app.core import database
 from app.core.schema import include_object
 
 config = context.config
@@ -27,7 +28,17 @@ def run_migrations_online():
                 return
         alembic_helpers.writer.process_revision_directives(ctx, revision, directives)
 
-    connectable = target_db.engine
+    # As the tables' owner (MIGRATION_DATABASE_URL) when set: the app's own role owns nothing.
+    owner = database.migration_engine(current_app)
+    connectable = owner if owner is not None else target_db.engine
+    try:
+        _migrate(connectable, process_revision_directives)
+    finally:
+        if owner is not None:
+            owner.dispose()
+
+
+def _migrate(connectable, process_revision_directives):
     with connectable.connect() as connection:
         context.configure(
             connection=connection,

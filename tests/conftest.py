@@ -6,6 +6,11 @@
 The schema comes from the migrations (so they are tested by every run), a baseline of divisions,
 two collectives and one user per role is committed once, and each test then runs inside a
 transaction that is rolled back, so tests do not see each other's writes.
+
+On PostgreSQL the run is deployed as docs/DEPLOYMENT.md says: two roles made for this session
+(roles are cluster-wide, so their names are unique; both dropped at the end), an owner that
+owns each test database and runs the migrations (MIGRATION_DATABASE_URL), and the app's role,
+which owns nothing and may only add to the audit log. Every test's app connects as the latter.
 """
 
 from __future__ import annotations
@@ -46,22 +51,75 @@ def _admin_engine() -> sa.Engine:
     return sa.create_engine(normalise_database_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
 
 
+_SESSION = uuid.uuid4().hex[:8]
+OWNER_ROLE = f"sanquan_test_owner_{_SESSION}"
+APP_ROLE = f"sanquan_test_app_{_SESSION}"
+_roles_made = False
+# the app role's URL of each test database -> the owner's (for migrations and grants)
+MIGRATION_URLS: dict[str, str] = {}
+
+
+def _make_roles(admin: sa.Engine) -> None:
+    global _roles_made
+    if not _roles_made:
+        with admin.connect() as conn:
+            for role in (OWNER_ROLE, APP_ROLE):
+                conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB")
+        _roles_made = True
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop this session's roles (their databases are gone by now)."""
+    if not _roles_made:
+        return
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        # privileges on cluster-wide objects (e.g. SET on a parameter a test granted) go too
+        conn.exec_driver_sql(f"DROP OWNED BY {OWNER_ROLE}, {APP_ROLE}")
+        for role in (APP_ROLE, OWNER_ROLE):
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+    admin.dispose()
+
+
+def superuser_engine(app: Flask) -> sa.Engine | None:
+    """PostgreSQL: a superuser's engine on ``app``'s database, for tests that must tamper with
+    what the app cannot (the caller disposes of it). None on SQLite, which has no roles."""
+    if BACKEND != "postgresql":
+        return None
+    name = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    return sa.create_engine(_admin_engine().url.set(database=name), isolation_level="AUTOCOMMIT")
+
+
 def make_database(tmp_path_factory) -> tuple[str, callable]:
-    """A new empty spatial database; returns (url, drop)."""
+    """A new empty spatial database; returns (the app's url, drop).
+
+    On PostgreSQL it is owned by this session's owner role, and the app's url is the app role's;
+    ``app_for`` passes the owner's to the app as MIGRATION_DATABASE_URL."""
     if BACKEND == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.sqlite"
         return f"sqlite:///{path}", lambda: None
     if BACKEND != "postgresql":
         raise pytest.UsageError(f"SANQUAN_TEST_DB must be sqlite or postgresql, not {BACKEND}")
+    from app.audit.roles import grant_app
+
     name = f"sanquan_test_{uuid.uuid4().hex[:10]}"
     admin = _admin_engine()
+    _make_roles(admin)
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin.url.set(database=name)
-    eng = sa.create_engine(url)
-    with eng.begin() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}')
+    eng = sa.create_engine(admin.url.set(database=name))
+    with eng.begin() as conn:  # PostGIS is not a trusted extension: the superuser adds it
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
     eng.dispose()
+    owner_url = admin.url.set(database=name, username=OWNER_ROLE, password=None)
+    url = owner_url.set(username=APP_ROLE)
+    eng = sa.create_engine(owner_url)
+    with eng.begin() as conn:  # before any table: default privileges, as DEPLOYMENT.md says
+        grant_app(conn, APP_ROLE)
+    eng.dispose()
+    MIGRATION_URLS[url.render_as_string(hide_password=False)] = owner_url.render_as_string(
+        hide_password=False
+    )
 
     def drop() -> None:
         with admin.connect() as conn:
@@ -72,6 +130,7 @@ def make_database(tmp_path_factory) -> tuple[str, callable]:
 
 
 _DOCUMENTS = tempfile.mkdtemp(prefix="sanquan-test-documents-")
+_AUDIT_HEADS = tempfile.mkdtemp(prefix="sanquan-test-audit-heads-")
 
 
 def app_for(url: str, **extra) -> Flask:
@@ -80,6 +139,9 @@ def app_for(url: str, **extra) -> Flask:
             "TESTING": True,
             "DOCUMENT_STORE": _DOCUMENTS,
             "SQLALCHEMY_DATABASE_URI": url,
+            "MIGRATION_DATABASE_URL": MIGRATION_URLS.get(url),
+            # one per app: the head `flask audit verify` saw belongs to that app's database
+            "AUDIT_HEAD_FILE": os.path.join(_AUDIT_HEADS, f"{uuid.uuid4().hex}.json"),
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": False,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,10 @@ import sqlalchemy as sa
 from app.audit import services as audit_services
 from app.audit import trail
 from app.audit.models import AuditEntry
+from app.audit.verify import FIELDS, entry_hash
 from app.divisions.services import create_collective
 from app.extensions import db
+from tests.conftest import Auth, superuser_engine
 
 VERIFY = Path(__file__).resolve().parent.parent / "app" / "audit" / "verify.py"
 
@@ -87,7 +91,8 @@ def test_r16_secrets_are_redacted(ctx):
 )
 def test_r16_database_refuses_changes_to_the_log(app, statement):
     with app.app_context():
-        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        # SQLite's triggers refuse it; on PostgreSQL the app's role lacks the privilege as well
+        with pytest.raises(sa.exc.DatabaseError, match="append-only|permission denied"):
             db.session.execute(sa.text(statement))
         db.session.rollback()
 
@@ -98,27 +103,134 @@ def test_r16_chain_verifies(app):
     assert problem is None and count > 100  # the baseline alone writes the divisions
 
 
-def _drop_triggers() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
-    else:
-        db.session.execute(sa.text("DROP TRIGGER audit_entry_no_update"))
-        db.session.execute(sa.text("DROP TRIGGER audit_entry_no_delete"))
+@contextmanager
+def tampering(app) -> Iterator[sa.Connection]:
+    """A connection that can change the log, committed as it goes: a superuser's with the
+    triggers disabled on PostgreSQL (the app's role cannot), the triggers dropped on SQLite."""
+    engine = superuser_engine(app)
+    if engine is None:
+        with app.app_context(), db.engine.connect() as conn:
+            with conn.begin():
+                conn.exec_driver_sql("DROP TRIGGER audit_entry_no_update")
+                conn.exec_driver_sql("DROP TRIGGER audit_entry_no_delete")
+            with conn.begin():
+                yield conn
+        return
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ALTER TABLE audit_entry DISABLE TRIGGER USER")
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _verify(app):
+    return app.test_cli_runner().invoke(args=["audit", "verify"])
 
 
 @pytest.mark.hostile
-def test_r16_cli_verify_names_an_entry_edited_in_the_database(app):
-    runner = app.test_cli_runner()
-    ok = runner.invoke(args=["audit", "verify"])
+def test_r16_cli_verify_names_an_entry_edited_in_the_database(fresh_app):
+    ok = _verify(fresh_app)
     assert ok.exit_code == 0, ok.output
     assert "OK" in ok.output
-    with app.app_context():
-        _drop_triggers()
+    with tampering(fresh_app) as conn:
         # One byte of one entry, as an attacker with database access would change it.
-        db.session.execute(sa.text("UPDATE audit_entry SET actor = 'clj' WHERE seq = 7"))
-        result = runner.invoke(args=["audit", "verify"])
+        conn.execute(sa.text("UPDATE audit_entry SET actor = 'clj' WHERE seq = 7"))
+    result = _verify(fresh_app)
     assert result.exit_code == 1
     assert "seq 7" in result.output and "edited" in result.output
+
+
+def _auditor_verifies(app) -> str:
+    """The auditor's "verify the whole chain" button, in the default language (Chinese)."""
+    client = app.test_client()
+    Auth(client).login("auditor")
+    response = client.get("/audit/?verify=1")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _head_seq(app) -> int:
+    return json.loads(Path(app.config["AUDIT_HEAD_FILE"]).read_text(encoding="utf-8"))["seq"]
+
+
+def _last_seq(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.max(AuditEntry.seq)))
+
+
+@pytest.mark.hostile
+def test_r16_cli_verify_reports_a_cut_tail(fresh_app):
+    assert "完整" in _auditor_verifies(fresh_app)  # the page compares, but records no head
+    assert not Path(fresh_app.config["AUDIT_HEAD_FILE"]).exists()
+    first = _verify(fresh_app)
+    assert first.exit_code == 0, first.output
+    assert "recorded" in first.output
+    seen = _last_seq(fresh_app)
+    assert _head_seq(fresh_app) == seen
+    # the log grows: the next check passes and moves the head on
+    with fresh_app.app_context(), trail.acting(trail.AuditContext(actor="t", role="system")):
+        create_collective("44022210020502", "东湖坪村第二村民小组")
+        db.session.commit()
+    grown = _verify(fresh_app)
+    assert grown.exit_code == 0, grown.output
+    seen = _last_seq(fresh_app)
+    assert _head_seq(fresh_app) == seen
+
+    with tampering(fresh_app) as conn:  # the last three entries go
+        conn.execute(sa.text("DELETE FROM audit_entry WHERE seq > :s"), {"s": seen - 3})
+    with fresh_app.app_context():  # what is left is a whole chain: only the head shows the cut
+        assert audit_services.verify_database() == (seen - 3, None)
+    for _ in range(2):  # the file keeps the head seen: the check keeps failing
+        result = _verify(fresh_app)
+        assert result.exit_code == 1, result.output
+        assert f"ends at entry {seen - 3}" in result.output
+        assert "the last 3 entries have been removed" in result.output
+        assert _head_seq(fresh_app) == seen
+    page = _auditor_verifies(fresh_app)  # logging in appends an entry or two, still short
+    assert f"日志现在只到第 {_last_seq(fresh_app)} 条，但上次核验时已有 {seen} 条" in page
+
+
+@pytest.mark.hostile
+def test_r16_cli_verify_reports_a_chain_rewritten_and_hashed_again(fresh_app):
+    assert _verify(fresh_app).exit_code == 0
+    seen = _last_seq(fresh_app)
+    cols = ", ".join([*FIELDS, "hash"])
+    with tampering(fresh_app) as conn:
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                sa.text(f"SELECT {cols} FROM audit_entry WHERE seq >= :s ORDER BY seq"),
+                {"s": seen - 5},
+            ).mappings()
+        ]
+        prev = rows[0]["prev_hash"]
+        rows[0]["actor"] = "mallory"
+        for row in rows:  # every later entry hashed again, so the chain is whole
+            row["prev_hash"] = prev
+            row["hash"] = prev = entry_hash(row)
+            conn.execute(
+                sa.text(
+                    "UPDATE audit_entry SET actor = :actor, prev_hash = :prev_hash, hash = :hash "
+                    "WHERE seq = :seq"
+                ),
+                row,
+            )
+    with fresh_app.app_context():
+        assert audit_services.verify_database() == (seen, None)
+    result = _verify(fresh_app)
+    assert result.exit_code == 1, result.output
+    assert f"entry {seen}, the last one seen by the previous check" in result.output
+    assert "rewritten" in result.output
+    assert f"上次核验时的最后一条（第 {seen} 条）已经变了" in _auditor_verifies(fresh_app)
+
+
+def test_r16_cli_verify_refuses_a_damaged_head_file(fresh_app):
+    Path(fresh_app.config["AUDIT_HEAD_FILE"]).write_text("{not json", encoding="utf-8")
+    result = _verify(fresh_app)
+    assert result.exit_code == 2
+    assert "cannot read" in result.output and "move it aside" in result.output
+    assert "上次核验留下的记录无法读取" in _auditor_verifies(fresh_app)
 
 
 def _export(app, tmp_path) -> list[str]:

@@ -40,6 +40,22 @@ def test_database_url_spellings():
     }
 
 
+def test_migrations_connect_as_the_owner_the_app_as_itself():
+    """docs/DEPLOYMENT.md: the app's DATABASE_URL names a role that owns nothing; `flask db`
+    uses MIGRATION_DATABASE_URL (the owner) when it is set."""
+    assert from_environment(
+        {
+            "DATABASE_URL": "postgres://app@h/db",
+            "MIGRATION_DATABASE_URL": "postgres://owner@h/db",
+            "AUDIT_HEAD_FILE": "/var/lib/sanquan/audit_head.json",
+        }
+    ) == {
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://app@h/db",
+        "MIGRATION_DATABASE_URL": "postgresql+psycopg://owner@h/db",
+        "AUDIT_HEAD_FILE": "/var/lib/sanquan/audit_head.json",
+    }
+
+
 def test_secret_key_is_generated_once_per_installation(tmp_path, monkeypatch):
     monkeypatch.setenv("SANQUAN_INSTANCE", str(tmp_path))
     monkeypatch.delenv("SECRET_KEY", raising=False)

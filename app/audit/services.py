@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
+from flask import Flask
 from sqlalchemy import select
 
+from app.audit import head as head_file
 from app.audit.models import AuditEntry
 from app.audit.verify import FIELDS, Problem, verify
 from app.extensions import db
@@ -33,6 +37,47 @@ def iter_entries(batch: int = 5000) -> Iterator[dict]:
 def verify_database() -> tuple[int, Problem | None]:
     """R16: recompute the chain from the stored entries."""
     return verify(iter_entries())
+
+
+@dataclass(frozen=True)
+class HeadCheck:
+    count: int
+    problem: Problem | None  # the chain itself is broken
+    lost: str | None  # the chain is whole but what the last check saw is gone: CUT or REWRITTEN
+    seen: head_file.Head | None  # the head the last check recorded (None: first check)
+
+    def describe(self) -> str | None:
+        """What was lost, in plain words (English, for the command line and logs)."""
+        if self.lost is None or self.seen is None:
+            return None
+        return head_file.describe(self.lost, self.seen, self.count)
+
+
+def head_path(app: Flask) -> Path:
+    """AUDIT_HEAD_FILE, by default instance/audit_head.json."""
+    configured = app.config.get("AUDIT_HEAD_FILE")
+    return Path(configured) if configured else Path(app.instance_path) / "audit_head.json"
+
+
+def verify_against_head(path: Path, *, record: bool = True) -> HeadCheck:
+    """R16: verify the chain, then compare it with the head the last verification saw at
+    ``path`` (outside the database), so a cut or rewritten and re-hashed tail is found.
+
+    With ``record``, a check that finds nothing records the new head (atomically); a failed
+    one leaves the file as it was, so the next check fails too until someone looks. Raises
+    ``head.HeadFileUnreadable`` when the file is damaged.
+    """
+    seen = head_file.read_head(path)
+    watch = head_file.Watch(iter_entries(), seen)
+    count, problem = verify(watch)
+    if problem is not None:
+        return HeadCheck(count, problem, None, seen)
+    lost = head_file.lost(seen, count, watch.at_seen)
+    if record and lost is None and watch.last is not None:
+        latest = head_file.read_head(path)  # a check running beside this one may be further on
+        if latest is None or latest.seq <= watch.last.seq:
+            head_file.write_head(path, watch.last)
+    return HeadCheck(count, None, lost, seen)
 
 
 def export_jsonl(out: IO[str]) -> int:

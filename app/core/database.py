@@ -12,8 +12,9 @@ from typing import Any
 
 import sqlean
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 # Whether the transaction about to begin will write. On SQLite a transaction that reads first and
 # writes later can fail with SQLITE_BUSY when another writer got in between; writers therefore
@@ -41,8 +42,8 @@ def backend(engine: Engine) -> str:
     return engine.dialect.name
 
 
-def engine_options(app: Flask) -> dict[str, Any]:
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+def engine_options(app: Flask, uri: str | None = None) -> dict[str, Any]:
+    uri = uri or app.config["SQLALCHEMY_DATABASE_URI"]
     opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("sqlite"):
         # The interpreter's own sqlite3 often lacks load_extension; sqlean's does not.
@@ -95,3 +96,22 @@ def configure_engine(app: Flask, engine: Engine) -> None:
 
 def describe(engine: Engine) -> str:
     return "sqlite+spatialite" if backend(engine) == "sqlite" else "postgresql+postgis"
+
+
+def migration_engine(app: Flask) -> Engine | None:
+    """An engine on ``MIGRATION_DATABASE_URL`` (the tables' owner), or None when unset.
+
+    Migrations and grants run as the owner; the app itself connects as a role that owns no table,
+    so it can neither switch the audit log's triggers off nor rewrite the log. The caller
+    disposes of the engine.
+    """
+    from app.config import normalise_database_url
+
+    url = app.config.get("MIGRATION_DATABASE_URL")
+    if not url:
+        return None
+    url = normalise_database_url(url)
+    opts = {k: v for k, v in engine_options(app, url).items() if k != "pool_pre_ping"}
+    engine = create_engine(url, poolclass=NullPool, **opts)
+    configure_engine(app, engine)
+    return engine

@@ -17,6 +17,9 @@ validation):
   again before the commit. The promoted set must then equal the rows without errors, exactly;
   anything else, or any failure, rolls the transaction back and the ordinary promotion runs.
 * When the job may not be promoted (an error and all-or-nothing), the transaction is rolled back.
+* Foreign keys are checked row by row, like every other write. (Checking them once per window
+  needed ``session_replication_role = replica``, a privilege that also switches off ordinary
+  triggers, the audit log's among them: a speed-up we do not ship.)
 * Audit entries of the transaction are held and chained just before the commit
   (``trail.hold``), so the chain's lock is not held for the length of the import; the
   ``import.promote`` entries carry the same digests as the ordinary promotion's.
@@ -62,35 +65,6 @@ def available(app: Flask) -> bool:
     return db.engine.dialect.name == "postgresql" and bool(app.config.get("IMPORT_EAGER", True))
 
 
-def may_suspend_row_triggers(session: Session) -> bool:
-    """May this session set ``session_replication_role`` (a superuser, or on PostgreSQL 15+ a
-    role granted ``SET ON PARAMETER session_replication_role``)?"""
-    version = int(session.execute(text("SHOW server_version_num")).scalar())
-    if version >= 150000:
-        sql = "SELECT has_parameter_privilege('session_replication_role', 'SET')"
-    else:
-        sql = "SELECT current_setting('is_superuser') = 'on'"
-    return bool(session.execute(text(sql)).scalar())
-
-
-def _lock_parents(session: Session, table: str, wanted: str, **params: Any) -> None:
-    """What a foreign key's row trigger does for each row, once for a set: every id that
-    ``wanted`` selects must exist in ``table``, and is locked FOR KEY SHARE (nobody may delete
-    it or change its key until this transaction ends). Raises when one is missing, and the
-    promotion falls back to the ordinary one, checked row by row."""
-    missing = session.execute(
-        text(
-            f"WITH wanted AS (SELECT DISTINCT w.id FROM ({wanted}) AS w (id)), "  # noqa: S608
-            f"locked AS (SELECT t.id FROM {table} t WHERE t.id IN (SELECT id FROM wanted) "
-            "FOR KEY SHARE) "
-            "SELECT (SELECT count(*) FROM wanted) - (SELECT count(*) FROM locked)"
-        ),
-        params,
-    ).scalar()
-    if missing:
-        raise LookupError(f"{missing} rows referenced by imported plots are gone from {table}")
-
-
 class EagerPromotion:
     """Drives the registry transaction from a thread of its own (one statement at a time)."""
 
@@ -104,7 +78,6 @@ class EagerPromotion:
         self.result: queue.Queue[int | None] = queue.Queue()
         self.stopped = threading.Event()
         self.failure: BaseException | None = None
-        self.set_based = False  # foreign keys checked per window instead of per row (below)
         # (first idx, last idx, entries) of each chunk of promoted plots, in idx order
         self.proofs: list[tuple[int, int, list[ProofGroup]]] = []
         ctx = contextvars.copy_context()  # the actor, for the audit trail
@@ -162,11 +135,6 @@ class EagerPromotion:
         tx = conn.begin()
         session = Session(bind=conn)
         trail.hold(session)
-        self.set_based = self.app.config.get("IMPORT_SET_BASED_REFERENCES", True) and (
-            may_suspend_row_triggers(session)
-        )
-        if self.set_based:
-            session.execute(text("SET LOCAL session_replication_role = replica"))
         batch: _Batch | None = None
         docs: dict[int, int] = {}
         outcome: int | None = None
@@ -215,31 +183,16 @@ class EagerPromotion:
     ) -> None:
         for collective_id in sorted(collectives):
             if collective_id not in docs:
-                if self.set_based:
-                    _lock_parents(
-                        session, "collective", "SELECT CAST(:id AS INTEGER)", id=collective_id
-                    )
                 docs[collective_id] = create_source_document(
                     session, self.job, collective_id, actor
                 ).id
         rows = batch.promote_window(lo, hi)
-        if self.set_based:  # the households the window's plots were linked to
-            _lock_parents(
-                session,
-                "registry_object",
-                "SELECT p.household_uid FROM import_promoted i JOIN plot p ON p.uid = i.uid "
-                "WHERE i.idx >= :lo AND i.idx < :hi AND p.household_uid IS NOT NULL",
-                lo=lo,
-                hi=hi,
-            )
         for at in range(0, len(rows), _PROOF_CHUNK):
             chunk = rows[at : at + _PROOF_CHUNK]
             self.proofs.append((chunk[0][0], chunk[-1][0], proof_groups(chunk)))
 
     def _finish(self, session: Session, docs: dict[int, int]) -> int | None:
         job = {"job": self.job.id}
-        if self.set_based:  # from here on every write is checked row by row again
-            session.execute(text("SET LOCAL session_replication_role = origin"))
         status = session.execute(
             text("SELECT status FROM import_job WHERE id = :job"), job
         ).scalar()

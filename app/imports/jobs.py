@@ -590,9 +590,7 @@ def promote_job(
             return job
         job.promoted = n
         if job.kind == "parcels":
-            job.summary_json = _dumps(
-                {**job.summary, "promotion": "after_validation", "references": "per_row"}
-            )
+            job.summary_json = _dumps({**job.summary, "promotion": "after_validation"})
         job.status = JobStatus.PROMOTED
         job.phase = None
         job.error_code = job.error_zh = job.error_en = None
@@ -679,7 +677,6 @@ def run_parcels(
                     {
                         **job.summary,
                         "promotion": "beside_validation",
-                        "references": "per_window" if eager.set_based else "per_row",
                     }
                 )
                 db.session.commit()

@@ -165,10 +165,12 @@ def analyze(session: Session) -> None:
     PostgreSQL has none for rows written in the current transaction, and without them it plans
     the checks and the promotion for a handful of rows (a hash of every staged row per batch).
     ANALYZE samples ~30k rows and runs inside the transaction. SQLite plans well without.
+    Only a table's owner may ANALYZE it and the app owns no table (docs/DEPLOYMENT.md): it calls
+    the owner's ``import_staging_analyze()`` (migration 0004), which analyzes this table only.
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ANALYZE import_staging")
+        conn.exec_driver_sql("SELECT import_staging_analyze()")
 
 
 def insert_problems(session: Session, job_id: int, problems: Iterable[Problem]) -> None:

@@ -73,11 +73,8 @@ def _promoted_indices(fbfbm: str) -> set[int]:
     return {int(c[-5:]) - 1 for c in codes}
 
 
-@pytest.mark.parametrize("set_based", [True, False], ids=["references_per_window", "per_row"])
-def test_valid_only_beside_validation_promotes_the_same_plots(fresh_app, tmp_path, set_based):
-    fresh_app.config.update(
-        IMPORT_STORE=str(tmp_path / "store"), IMPORT_SET_BASED_REFERENCES=set_based
-    )
+def test_valid_only_beside_validation_promotes_the_same_plots(fresh_app, tmp_path):
+    fresh_app.config.update(IMPORT_STORE=str(tmp_path / "store"))
     beside = _faulty_file(tmp_path, COLLECTIVE_A, ORIGIN_A, "a.gpkg")
     after = _faulty_file(tmp_path, COLLECTIVE_B, ORIGIN_B, "b.gpkg")
     result_a, report_a = _import(fresh_app, beside, COLLECTIVE_A, "--valid-only")
@@ -90,9 +87,6 @@ def test_valid_only_beside_validation_promotes_the_same_plots(fresh_app, tmp_pat
         jobs = db.session.scalars(select(ImportJob).order_by(ImportJob.id)).all()
         expected = "beside_validation" if backend == "postgresql" else "after_validation"
         assert [j.summary["promotion"] for j in jobs] == [expected, "after_validation"]
-        # the test role is a superuser: on PostgreSQL foreign keys are checked per window
-        checks = "per_window" if backend == "postgresql" and set_based else "per_row"
-        assert [j.summary["references"] for j in jobs] == [checks, "per_row"]
         # the faults: 70 overlaps 10 (and its neighbours), 30 and 95 share a code, 50 is a bow-tie
         faulty = {p["index"] for p in report_a["problems"] if p["severity"] == "error"}
         assert {10, 70, 30, 95, 50} <= faulty
@@ -160,45 +154,3 @@ def test_a_clean_file_beside_validation_is_one_proof_per_window_group(fresh_app,
         assert len(areas) == 60 and np.all(areas > 100)
         with trail.acting(trail.SYSTEM):
             assert verify_database()[1] is None
-
-
-def test_foreign_keys_checked_per_window_lock_their_rows_and_refuse_missing_ones(fresh_app):
-    """What a foreign key's row trigger does, done once for a window (eager._lock_parents):
-    the referenced rows must exist and stay locked against deletion until the import commits.
-    Only PostgreSQL writes the registry beside validation; on SQLite the import promotes after
-    validation, with SQLite's own row-by-row checks, so there is nothing to lock."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import OperationalError
-    from sqlalchemy.orm import Session
-
-    from app.divisions.models import Collective
-    from app.imports import eager
-
-    with fresh_app.app_context():
-        if not eager.available(fresh_app):
-            assert db.engine.dialect.name == "sqlite"
-            return
-        cid = db.session.scalar(select(Collective.id).where(Collective.fbfbm == COLLECTIVE_A))
-        db.session.remove()
-        with db.engine.connect() as conn, db.engine.connect() as other:
-            session = Session(bind=conn)
-            assert eager.may_suspend_row_triggers(session)  # the test role is a superuser
-            eager._lock_parents(session, "collective", "SELECT CAST(:id AS INTEGER)", id=cid)
-            # another transaction may not delete the collective (or change its id) meanwhile
-            other.exec_driver_sql("SET lock_timeout = '200ms'")
-            with pytest.raises(OperationalError, match="lock timeout"):
-                other.exec_driver_sql(f"SELECT id FROM collective WHERE id = {cid} FOR UPDATE")
-            other.rollback()
-            with pytest.raises(LookupError, match="1 rows .* gone from collective"):
-                eager._lock_parents(
-                    session, "collective", "SELECT CAST(:id AS INTEGER)", id=cid + 10_000
-                )
-            session.rollback()
-            conn.rollback()
-            # once the import's transaction ends, the lock goes with it
-            assert (
-                other.execute(
-                    text(f"SELECT id FROM collective WHERE id = {cid} FOR UPDATE")
-                ).scalar()
-                == cid
-            )
