@@ -15,12 +15,10 @@ import sqlalchemy as sa
 
 from app.audit.roles import CHECK_SQL, app_role_problems
 from app.extensions import db
-from tests.conftest import APP_ROLE, BACKEND, OWNER_ROLE, PG_ADMIN_URL, _admin_engine
+from tests.conftest import APP_ROLE, OWNER_ROLE, PG_ADMIN_URL, _admin_engine
 
-pytestmark = [
-    pytest.mark.hostile,
-    pytest.mark.skipif(BACKEND != "postgresql", reason="roles and replica mode are PostgreSQL's"),
-]
+# Roles and replica mode are PostgreSQL's: tests/conftest.py collects this module only there.
+pytestmark = [pytest.mark.hostile]
 
 DEPLOYMENT = Path(__file__).resolve().parent.parent / "docs" / "DEPLOYMENT.md"
 
