@@ -274,9 +274,10 @@ def _refusal(code: str, params: dict[str, Any], name: str) -> ImportRefused:
     if code == "name_mismatch":
         zh, en = _CONTENT.get(str(p.get("content")), ("其他格式", "another format"))
         ext = str(p.get("ext", ""))
+        gap = " " if zh[:1].isascii() else ""
         return ImportRefused(
             "name_mismatch",
-            f"{name} 的内容是{' ' if zh[:1].isascii() else ''}{zh}，与扩展名 {ext} 不符。请确认文件后使用正确的扩展名再导入",
+            f"{name} 的内容是{gap}{zh}，与扩展名 {ext} 不符。请确认文件后使用正确的扩展名再导入",
             f"{name} holds {en}, which does not match its extension {ext}. Check the file and "
             "give it the right extension",
         )
