@@ -392,8 +392,9 @@ def _refusal(code: str, params: dict[str, Any], name: str) -> ImportRefused:
     if code == "reader_failed":
         return ImportRefused(
             "reader_failed",
-            f"读取 {name} 时出错，已停止读取。文件可能已损坏",
-            f"Reading {name} failed and was stopped. The file may be damaged",
+            f"读取 {name} 时读取程序意外停止：文件可能已损坏，或读取它所需的内存超出上限",
+            f"Reading {name} stopped unexpectedly: the file may be damaged, or need more memory "
+            "than allowed",
         )
     return _unsupported(name)
 
@@ -407,8 +408,11 @@ def _child_environment(workdir: str) -> dict[str, str]:
         "HOME": workdir,
         "TMPDIR": workdir,
         "CPL_TMPDIR": workdir,
+        # Fewer threads and arenas: the address-space limit then measures data, not reservations.
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
+        "ARROW_DEFAULT_MEMORY_POOL": "system",
         **sandbox.GDAL_CONFIG,
     }
 

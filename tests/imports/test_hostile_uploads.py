@@ -617,6 +617,32 @@ def test_a_reader_over_its_time_is_stopped_and_the_job_fails_plainly(
     assert "took longer than allowed" in told or "超出时间上限" in told
 
 
+@pytest.mark.parametrize("via", ["web", "api"])
+def test_a_reader_over_its_memory_is_stopped_and_the_upload_says_so(
+    app, client, auth, baseline, tmp_path, listener, monkeypatch, via
+):
+    # 18 MB of GeoJSON that takes GDAL far more than 600 MB to parse: the reading process runs
+    # out of address space (GDAL then fails or crashes), the upload is refused plainly, and the
+    # app goes on.
+    monkeypatch.setitem(app.config, "IMPORT_READER_MEMORY_MB", 600)
+    ring = "[" + ",".join(["[1,2]", *(["[3,4]"] * 3_000_000), "[1,2]"]) + "]"
+    data = (
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+        f'"geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}]}}'
+    )
+    texts, job = _upload(
+        app, client, auth, baseline.collective_a, via, "fat.geojson", data.encode(), "parcels"
+    )
+    assert job is None
+    told = " ".join(texts)
+    assert "more memory than allowed" in told or "内存超出上限" in told
+    path, _ = nyt_file(tmp_path, 3)
+    _, job = _upload(
+        app, client, auth, baseline.collective_a, via, "ok.geojson", path.read_bytes(), "parcels"
+    )
+    assert job is not None and job.status == "validated"
+
+
 # ------------------------------------------------------------------------------------------
 # Good files still import; the live database survives the SQLite attack
 # ------------------------------------------------------------------------------------------
