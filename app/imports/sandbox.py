@@ -89,6 +89,9 @@ GDAL_CONFIG = {
     "PROJ_NETWORK": "OFF",
     "CPL_DEBUG": "OFF",
 }
+# Open options per driver: a GeoPackage is opened immutable (no lock, no -wal/-shm files,
+# nothing written even for one in WAL mode).
+OPEN_OPTIONS = {"GPKG": {"IMMUTABLE": "YES"}}
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
 _HEAD = 64 * 1024
@@ -277,9 +280,10 @@ def shapefile_in(path: str, infos: list[zipfile.ZipInfo]) -> str:
     return f"/vsizip/{path}/{shp}"
 
 
-def check_geopackage(path: str) -> None:
+def check_geopackage(path: str) -> list[str]:
     """Refuse a GeoPackage whose schema holds anything that could reach outside it when read:
-    views, virtual tables other than the R-tree index, computed columns, foreign triggers."""
+    views, virtual tables other than the R-tree index, computed columns, foreign triggers.
+    Returns the names of its layers (gpkg_contents)."""
     import sqlite3
     from urllib.parse import quote
 
@@ -308,6 +312,7 @@ def check_geopackage(path: str) -> None:
             for column in con.execute(f"PRAGMA table_xinfo({quoted})"):
                 if column[-1] in (2, 3):  # generated (computed) column
                     raise Refused("gpkg_unsafe", what="generated")
+        return [str(r[0]) for r in con.execute("SELECT table_name FROM gpkg_contents")]
     except sqlite3.Error as exc:
         raise Refused("unsupported") from exc
     finally:
@@ -365,27 +370,29 @@ def _libgdal() -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def vector_target(request: dict[str, Any]) -> tuple[str, str]:
-    """(GDAL path, driver) for a vector request, after every check of the file."""
+def vector_target(request: dict[str, Any]) -> tuple[str, str, list[str] | None]:
+    """(GDAL path, driver, layer names when known) for a vector request, after every check of
+    the file."""
     path = request["path"]
     limits = request["limits"]
     kind = decide(path, request["ext"], "vector")
     if kind == "zip":
         infos = check_zip(path, limits["unzipped_bytes"], limits["zip_members"])
-        return shapefile_in(path, infos), DRIVERS["shapefile"]
-    if kind == "gpkg":
-        check_geopackage(path)
-    return path, DRIVERS[kind]
+        return shapefile_in(path, infos), DRIVERS["shapefile"], None
+    layers = check_geopackage(path) if kind == "gpkg" else None
+    return path, DRIVERS[kind], layers
 
 
-def _describe(pyogrio: Any, target: str, layer: str | None, count: bool) -> dict[str, Any]:
+def _describe(
+    pyogrio: Any, target: str, driver: str, layers: list[str] | None, layer: str | None, count: bool
+) -> dict[str, Any]:
     if layer is not None:
-        names = [str(row[0]) for row in pyogrio.list_layers(target)]
+        names = layers if layers is not None else [str(r[0]) for r in pyogrio.list_layers(target)]
         if layer not in names:
             raise Refused("no_layer", layer=layer, names=sorted(names))
     if not count:
         return {}
-    info = pyogrio.read_info(target, layer=layer)
+    info = pyogrio.read_info(target, layer=layer, **OPEN_OPTIONS.get(driver, {}))
     return {
         "layer": str(info.get("layer_name") or layer or ""),
         "crs": info.get("crs") or None,
@@ -397,21 +404,21 @@ def _describe(pyogrio: Any, target: str, layer: str | None, count: bool) -> dict
 
 
 def probe(out: Channel, request: dict[str, Any]) -> None:
-    target, driver = vector_target(request)
+    target, driver, layers = vector_target(request)
     pyogrio = lock_gdal(driver)
-    info = _guarded(lambda: _describe(pyogrio, target, request.get("layer"), True))
+    info = _guarded(lambda: _describe(pyogrio, target, driver, layers, request.get("layer"), True))
     if info["features"] > request["limits"]["features"]:
         raise Refused("too_many_features", limit=request["limits"]["features"])
     out.json(b"M", {**info, "driver": driver})
 
 
 def stream(out: Channel, request: dict[str, Any]) -> None:
-    target, driver = vector_target(request)
+    target, driver, layers = vector_target(request)
     pyogrio = lock_gdal(driver)
     limits = request["limits"]
     layer = request.get("layer")
     # GeoJSON is parsed whole by every open: it is not counted beforehand (the upload did).
-    info = _guarded(lambda: _describe(pyogrio, target, layer, driver != "GeoJSON"))
+    info = _guarded(lambda: _describe(pyogrio, target, driver, layers, layer, driver != "GeoJSON"))
     if info.get("features", -1) > limits["features"]:
         raise Refused("too_many_features", limit=limits["features"])
 
@@ -422,6 +429,7 @@ def stream(out: Channel, request: dict[str, Any]) -> None:
             batch_size=int(request.get("batch_size") or 10_000),
             encoding=request.get("encoding"),
             use_pyarrow=True,
+            **OPEN_OPTIONS.get(driver, {}),
         ) as (meta, reader):
             out.json(
                 b"M",

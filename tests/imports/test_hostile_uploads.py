@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import secrets
 import socket
 import sqlite3
@@ -27,6 +28,7 @@ from sqlalchemy import func, select, text
 
 from app.audit.models import AuditEntry
 from app.extensions import db
+from app.imports import readers
 from app.imports.models import ImportJob, ImportProblem
 from app.registry.models import Plot
 from tests.conftest import token_for
@@ -671,13 +673,16 @@ def _shapefile_zip(tmp_path: Path, src: Path) -> bytes:
 
 
 @pytest.mark.parametrize("via", ["web", "api"])
-@pytest.mark.parametrize("fmt", ["gpkg", "shapefile zip", "geojson", "flatgeobuf"])
+@pytest.mark.parametrize(
+    "fmt", ["gpkg", "gpkg in WAL mode", "shapefile zip", "geojson", "flatgeobuf"]
+)
 def test_good_files_of_every_allowed_kind_still_import(
     app, client, auth, baseline, tmp_path, via, fmt
 ):
     src, _ = nyt_file(tmp_path, 5)
     name, data = {
         "gpkg": lambda: ("plots.gpkg", _as(tmp_path, src, "GPKG", "p.gpkg").read_bytes()),
+        "gpkg in WAL mode": lambda: ("plots.gpkg", _wal(_as(tmp_path, src, "GPKG", "p.gpkg"))),
         "shapefile zip": lambda: ("plots.zip", _shapefile_zip(tmp_path, src)),
         "geojson": lambda: ("plots.geojson", src.read_bytes()),
         "flatgeobuf": lambda: ("plots.fgb", _as(tmp_path, src, "FlatGeobuf", "p.fgb").read_bytes()),
@@ -685,6 +690,18 @@ def test_good_files_of_every_allowed_kind_still_import(
     texts, job = _upload(app, client, auth, baseline.collective_a, via, name, data, "parcels")
     assert job is not None and job.status == "validated", texts
     assert job.summary["valid"] == 5
+    # read, never written: the stored copy alone, unchanged (no -wal/-shm beside a GeoPackage)
+    store = Path(app.config["IMPORT_STORE"])
+    assert [p.name for p in store.rglob("*") if p.is_file()] == [Path(job.path).name]
+    assert (store / job.path).read_bytes() == data
+
+
+def _wal(path: Path) -> bytes:
+    """A GeoPackage left in WAL mode, as QGIS often leaves them."""
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+    con.close()
+    return path.read_bytes()
 
 
 def test_the_live_database_still_works_after_the_sqlite_attack(
@@ -704,3 +721,43 @@ def test_the_live_database_still_works_after_the_sqlite_attack(
     assert db.session.scalar(select(func.count()).select_from(Plot)) == 4
     if db.session.get_bind().dialect.name == "sqlite":
         assert db.session.execute(text("PRAGMA quick_check")).scalar() == "ok"
+
+
+def _reading_processes() -> list[int]:
+    """Our own children running the sandbox script."""
+    me = str(os.getpid())
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            ppid = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        if ppid == me and b"sandbox.py" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def test_the_reading_process_inherits_no_secret_and_no_connection(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "the-secret-key")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://user:password@db/sanquan")
+    src, _ = nyt_file(tmp_path, 3)
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))  # the app holds a database connection
+        with readers.stream_layer(src, batch_size=1) as (_, batches):
+            next(batches)
+            (pid,) = _reading_processes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            targets = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        db.session.remove()
+    assert b"SECRET_KEY" not in environ and b"the-secret-key" not in environ
+    assert b"DATABASE_URL" not in environ and b"password" not in environ
+    assert not [t for t in targets if t.startswith("socket:")], targets
+    live = _live_database(app)
+    assert not [t for t in targets if t == live or t.startswith(live + "-")], targets
+    # nothing open but its pipes, the file it reads and the CRS databases
+    opened = [t for t in targets if not t.startswith("pipe:") and t != "/dev/null"]
+    assert all(t == str(src) or t.endswith("/proj.db") for t in opened), opened
+    assert not _reading_processes()  # and it is gone once the layer is closed
