@@ -442,8 +442,14 @@ class _Reader:
                 start_new_session=True,
                 bufsize=0,
             )
-            self.proc.stdin.write(json.dumps(request).encode("utf-8"))
-            self.proc.stdin.close()
+            with suppress(BrokenPipeError):  # it died at once: frame() tells why
+                self.proc.stdin.write(json.dumps(request).encode("utf-8"))
+            with suppress(BrokenPipeError):
+                self.proc.stdin.close()
+        except OSError as exc:  # no process could be started (resources): not the file's fault
+            log.exception("cannot start the import reader for %s", name)
+            self.close()
+            raise _refusal("reader_failed", {}, name) from exc
         except BaseException:
             self.close()
             raise
