@@ -65,6 +65,14 @@ class Defaults:
     IMPORT_BATCH = 8_000  # features read, checked and staged at a time: memory follows it
     IMPORT_EAGER = True  # PostgreSQL: write the registry beside validation (app/imports/eager.py)
     IMPORT_AREA_MISMATCH_PERCENT = 10.0  # contract vs measured area: a warning beyond this
+    # Reading uploads (app/imports/sandbox.py): each read runs in a process of its own with
+    # these limits; a file beyond them fails its import with a plain reason.
+    IMPORT_READER_MEMORY_MB = 2048  # address space of the reading process
+    IMPORT_READER_SECONDS = 900  # its CPU seconds, and how long the import waits for it
+    IMPORT_MAX_FEATURES = 2_000_000  # features (or table rows) of one file
+    IMPORT_MAX_VERTICES = 100_000  # vertices of one feature
+    IMPORT_MAX_UNZIPPED_BYTES = 2 * 1024**3  # a zip's (or XLSX's) members unpacked, in all
+    IMPORT_MAX_ZIP_MEMBERS = 1_000  # files inside one zip or XLSX
 
     # The audit log nobody can rewrite (docs/DEPLOYMENT.md). On PostgreSQL the app connects as a
     # role that owns no table (DATABASE_URL); `flask db ...` (migrations, grant-app) connects as
@@ -96,6 +104,12 @@ _ENV: dict[str, type] = {
     "IMPORT_BATCH": int,
     "IMPORT_EAGER": bool,
     "IMPORT_AREA_MISMATCH_PERCENT": float,
+    "IMPORT_READER_MEMORY_MB": int,
+    "IMPORT_READER_SECONDS": int,
+    "IMPORT_MAX_FEATURES": int,
+    "IMPORT_MAX_VERTICES": int,
+    "IMPORT_MAX_UNZIPPED_BYTES": int,
+    "IMPORT_MAX_ZIP_MEMBERS": int,
     "BABEL_DEFAULT_LOCALE": str,
     "AUDIT_HEAD_FILE": str,
 }

@@ -123,7 +123,7 @@ def _write_report(job: ImportJob, path: Path | None) -> None:
 def import_parcels(
     path, fbfbm, crs, map_text, layer, encoding, dry_run, valid_only, geometry_only, report
 ):
-    """Import plots (NY/T 2539 DK layer) from GeoJSON, GeoPackage, zipped Shapefile, GML, …"""
+    """Import plots (NY/T 2539 DK layer): GeoPackage, GeoJSON, FlatGeobuf or zipped Shapefile."""
     if geometry_only and not dry_run:
         _say("--geometry-only 只能与 --dry-run 一起使用", "--geometry-only needs --dry-run")
         sys.exit(2)

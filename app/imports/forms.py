@@ -22,7 +22,9 @@ class UploadForm(FlaskForm):
         default="parcels",
     )
     file = FileField(
-        _l("File (GeoPackage, GeoJSON, zipped Shapefile/GML/FileGDB; CSV or XLSX for households)"),
+        _l(
+            "File (GeoPackage, GeoJSON, FlatGeobuf or zipped Shapefile; CSV or XLSX for households)"
+        ),
         validators=[FileRequired()],
     )
     members = FileField(_l("Members table (CBF_JTCY, CSV or XLSX; optional)"))

@@ -17,8 +17,8 @@ FILES = [
     ("referentiepercelen.gpkg", (), 100, "EPSG:28992"),
     ("geoprostor_zadosti23_2024-08-01_202409261243_epsg4258.zip", (), 100, "EPSG:32633"),
     ("Marker_2024.zip", (), 100, "EPSG:25832"),
-    ("IACS_GSAA_2022.zip", (), 100, "EPSG:32629"),
-    ("NationalCSB_2016-2023_rev23.zip", (), 100, "EPSG:5070"),
+    ("IACS_GSAA_2022.gpkg", (), 100, "EPSG:32629"),
+    ("NationalCSB_2016-2023_rev23.gpkg", (), 100, "EPSG:5070"),
     ("telepac-parcelles.zip", ("--crs", "EPSG:2154"), 45, "EPSG:2154"),
 ]
 
@@ -89,8 +89,8 @@ def test_telepac_without_prj_is_refused_until_the_crs_is_given(cli, tmp_path):
     assert [round(o["area_m2"], 2) for o in report["overlaps"]] == [7.77]
 
 
-def test_usda_filegdb_invalid_rings_are_reported_with_reasons(cli, tmp_path):
-    path = DATA / "NationalCSB_2016-2023_rev23.zip"
+def test_usda_invalid_rings_are_reported_with_reasons(cli, tmp_path):
+    path = DATA / "NationalCSB_2016-2023_rev23.gpkg"  # the FileGDB below, as a GeoPackage
     result, report = cli.report("import", "parcels", path, "--dry-run", tmp_path=tmp_path)
     assert result.exit_code == 1
     assert report["features"] == 100
@@ -123,7 +123,23 @@ def test_a_json_array_is_refused_with_a_clear_message(cli):
     assert "JSON array, not GeoJSON" in result.output and "不是 GeoJSON" in result.output
 
 
-def test_an_unusual_format_is_an_unsupported_file(cli):
+def test_a_zip_without_a_shapefile_is_refused_saying_what_a_zip_may_hold(cli):
     result = cli.run("import", "parcels", DATA / "geofolia-parcelles.zip", "--dry-run")
     assert result.exit_code == 2
-    assert "Unsupported file" in result.output and "不支持的文件" in result.output
+    assert "holds no Shapefile" in result.output and "没有 Shapefile" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "what_en", "what_zh"),
+    [
+        ("IACS_GSAA_2022.zip", "holds no Shapefile", "没有 Shapefile"),  # a GML inside
+        ("NationalCSB_2016-2023_rev23.zip", "file geodatabase (FileGDB)", "文件地理数据库"),
+    ],
+)
+def test_gml_and_filegdb_are_refused_with_the_way_out(cli, name, what_en, what_zh):
+    # GML (remote schemas) and FileGDB are read by no allowed driver: the user is told what to
+    # save them as. Their GeoPackage copies above are read and checked.
+    result = cli.run("import", "parcels", DATA / name, "--dry-run")
+    assert result.exit_code == 2
+    assert what_en in result.output and what_zh in result.output
+    assert "GeoPackage" in result.output
