@@ -172,6 +172,34 @@ def test_the_account_page_lists_sessions_tokens_and_logins(app):
     assert "<script" not in html
 
 
+@pytest.mark.hostile
+def test_every_account_form_needs_its_csrf_token(app):
+    client = logged_in(app, "sysadmin")
+    farmer_b = user_named("farmer_b").id
+    own_session = sessions_of("sysadmin")[-1].id
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        for path in [
+            "/logout",
+            "/account/password",
+            "/account/logout-everywhere",
+            f"/account/sessions/{own_session}/end",
+            "/account/tokens/1/revoke",
+            f"/admin/users/{farmer_b}/deactivate",
+            f"/admin/users/{farmer_b}/activate",
+            f"/admin/users/{farmer_b}/unlock",
+            f"/admin/users/{farmer_b}/logout-everywhere",
+            f"/admin/users/{farmer_b}/revoke-tokens",
+        ]:
+            r = client.post(path, data={"current": PASSWORD})
+            assert r.status_code == 400, path
+            assert "表单已过期" in r.get_data(as_text=True)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert is_in(client, "/admin/users")  # nothing happened
+    assert user_named("farmer_b").is_active
+
+
 # --- passwords ------------------------------------------------------------------------------
 
 
@@ -596,3 +624,48 @@ def test_with_redis_the_workers_share_one_count(database_url):
         conn = redis.Redis.from_url("redis://127.0.0.1:6379/0")
         for key in conn.scan_iter(f"*{prefix}*"):
             conn.delete(key)
+
+
+# --- real commits, several connections ------------------------------------------------------
+
+
+@pytest.mark.concurrency
+def test_first_failures_for_a_new_username_at_once_are_all_counted(fresh_app):
+    from app.auth.services import authenticate
+    from tests.concurrency import race
+
+    results = race(fresh_app, [lambda: authenticate("brand_new", "guess-guess-123")] * 2)
+    assert results == ["login", "login"]
+    with fresh_app.app_context():
+        row = db.session.scalar(sa.select(LoginThrottle).where(LoginThrottle.key == "brand_new"))
+        assert row.failures == 2
+        db.session.remove()
+
+
+@pytest.mark.concurrency
+def test_a_page_view_is_not_held_up_by_a_long_writer(fresh_app):
+    """Noting a session's use needs a write; while another connection holds a long write
+    transaction (an import on SQLite), the page still answers at once and the note waits."""
+    import time
+
+    client = fresh_app.test_client()
+    assert Auth(client).login("admin_a").status_code == 302
+    with fresh_app.app_context():
+        engine = db.engine
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=5))
+            )
+        db.session.remove()
+    writer = engine.connect()
+    try:
+        writer.begin()  # on SQLite: BEGIN IMMEDIATE, the write lock (app.core.database)
+        writer.execute(sa.update(LoginThrottle).values(failures=0))  # and a write, held open
+        started = time.monotonic()
+        r = client.get("/collectives")
+        assert r.status_code == 200
+        assert time.monotonic() - started < 10  # not the 30 s of the lock's usual wait
+    finally:
+        writer.rollback()
+        writer.close()
+    assert client.get("/collectives").status_code == 200  # the connection works as before

@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.audit import trail
 from app.auth.models import ApiToken, LoginEvent, LoginThrottle, Role, User, UserSession
+from app.core.database import SQLITE_BUSY_TIMEOUT_MS
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.divisions.models import Collective
@@ -34,6 +35,7 @@ _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 ANONYMOUS = trail.AuditContext(actor="anonymous", role="anonymous")
 # last_seen_at / last_used_at are written at most this often (they are not audited).
 TOUCH_SECONDS = 60
+_TOUCH_WAIT_MS = 200  # how long such a tick may wait for SQLite's write lock
 
 
 class LoginThrottled(DomainError):
@@ -366,14 +368,23 @@ def user_for_session(key: str) -> tuple[User, UserSession] | None:
 def _touch(model: type, ident: int, column: str, now: datetime) -> None:
     """Record a use time outside the ORM (and so outside the audit trail), best effort.
 
-    A page view on SQLite reads without the write lock; if another writer got in first the
-    tick is skipped rather than failing the page.
+    A page view on SQLite reads without the write lock; if another writer holds it (an
+    import), the tick waits a moment at most and is skipped rather than holding up the page.
     """
+    conn = db.session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {_TOUCH_WAIT_MS}")
     try:
         db.session.execute(update(model).where(model.id == ident).values({column: now}))
-        db.session.commit()
     except OperationalError:
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         db.session.rollback()
+        return
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    db.session.commit()
 
 
 def end_session(key: str, reason: str = "logout") -> None:
