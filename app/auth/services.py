@@ -415,6 +415,10 @@ def end_all_sessions(
             row.end_reason = reason
             count += 1
         db.session.flush()
+    # The request itself is on record even when no session was open.
+    trail.record_event(
+        db.session, f"auth.{reason}", "app_user", str(user.id), details={"sessions": count}
+    )
     return count
 
 
@@ -581,4 +585,7 @@ def revoke_all_tokens(user: User) -> int:
             row.revoked_at = now
             count += 1
         db.session.flush()
+    trail.record_event(
+        db.session, "auth.tokens_revoked", "app_user", str(user.id), details={"tokens": count}
+    )
     return count
