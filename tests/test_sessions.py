@@ -420,6 +420,25 @@ def test_an_unknown_username_and_a_real_one_get_identical_answers(app):
 
 
 @pytest.mark.hostile
+@pytest.mark.parametrize(
+    "username", ["nul\x00name", "x" * 100_000, "名字\u202e", "\t\n", "ａｄｍｉｎ＿ａ"]
+)
+def test_odd_usernames_get_the_plain_answer(app, username):
+    page = Auth(app.test_client()).login(username, "guess-guess-123")
+    body = page.get_data(as_text=True)
+    if page.status_code == 200:  # refused by the form itself (too long, blank)
+        assert 'class="field-error"' in body
+    else:
+        assert page.status_code == 401 and "用户名或密码错误" in body
+    api = app.test_client().post(
+        "/api/v1/auth/token",
+        json={"username": username, "password": "guess\x00-1234"},
+        headers={"User-Agent": "evil\x00agent"},
+    )
+    assert api.status_code == 422 and api.get_json()["error"]["code"] == "login"
+
+
+@pytest.mark.hostile
 def test_usernames_are_counted_case_and_space_blind(app):
     auth = Auth(app.test_client())
     for name in ("Admin_B", " admin_b", "ADMIN_B ", "admin_b"):

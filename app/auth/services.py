@@ -57,8 +57,13 @@ class Client:
 
     @classmethod
     def of(cls, request) -> Client:
-        agent = request.headers.get("User-Agent") or None
-        return cls(address=(request.remote_addr or None), user_agent=agent[:200] if agent else None)
+        agent = _printable(request.headers.get("User-Agent") or "")[:200]
+        return cls(address=(request.remote_addr or None), user_agent=agent or None)
+
+
+def _printable(text: str) -> str:
+    # PostgreSQL refuses NUL in text; no control character belongs in a name or header anyway.
+    return "".join(ch for ch in text if ch.isprintable())
 
 
 def _sha256(text: str) -> str:
@@ -66,8 +71,8 @@ def _sha256(text: str) -> str:
 
 
 def normalise_username(username: str | None) -> str:
-    """The key attempts are counted under: trimmed, case-folded, at most 64 characters."""
-    return (username or "").strip().casefold()[:64]
+    """The key attempts are counted under: trimmed, case-folded, printable, at most 64 chars."""
+    return _printable((username or "").strip().casefold())[:64]
 
 
 def validate_password(password: str) -> None:
@@ -241,7 +246,13 @@ def authenticate(username: str, password: str, client: Client | None = None) -> 
     client = client or Client()
     now = utcnow()
     key = normalise_username(username)
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    typed = (username or "").strip()
+    # A name no account can have (USERNAME_RE) is not looked up: NUL would upset PostgreSQL.
+    user = (
+        db.session.scalar(select(User).where(User.username == typed))
+        if USERNAME_RE.match(typed)
+        else None
+    )
     refusal = _refusal(key, client.address, now)
     if refusal is not None:
         _log_attempt(key, user, client, refusal.code, now)
