@@ -320,6 +320,26 @@ def test_a_farmer_cannot_revoke_another_users_token_or_end_their_session(app):
     assert api_me(victim, token) == 200 and is_in(victim, "/my")
 
 
+@pytest.mark.authz
+def test_the_api_lists_and_revokes_only_the_callers_tokens(app):
+    client = app.test_client()
+    mine, spare = token_for(app, "farmer_a"), token_for(app, "farmer_a")
+    theirs = token_for(app, "farmer_b")
+    as_me = {"Authorization": f"Bearer {mine}"}
+    listed = client.get("/api/v1/auth/tokens", headers=as_me).get_json()["tokens"]
+    assert len(listed) == 2 and {t["state"] for t in listed} == {"active"}
+    assert all("sha" not in json.dumps(t) and mine not in json.dumps(t) for t in listed)
+    their_id = db.session.scalar(
+        sa.select(ApiToken.id).where(ApiToken.user_id == user_named("farmer_b").id)
+    )
+    r = client.post(f"/api/v1/auth/tokens/{their_id}/revoke", headers=as_me)
+    assert r.status_code == 404 and api_me(client, theirs) == 200
+    spare_id = next(t["id"] for t in listed if t["id"] != their_id and t["last_used_at"] is None)
+    r = client.post(f"/api/v1/auth/tokens/{spare_id}/revoke", headers=as_me)
+    assert r.status_code == 200 and r.get_json()["state"] == "revoked"
+    assert api_me(client, spare) == 401 and api_me(client, mine) == 200
+
+
 def test_a_user_ends_one_of_their_own_sessions(app):
     here = logged_in(app, "farmer_a")
     there = logged_in(app, "farmer_a")
