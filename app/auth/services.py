@@ -132,12 +132,13 @@ def create_user(
 # --- throttling ----------------------------------------------------------------------------
 
 
-def _throttle_row(scope: str, key: str) -> LoginThrottle | None:
-    return db.session.scalar(
-        select(LoginThrottle)
-        .where(LoginThrottle.scope == scope, LoginThrottle.key == key)
-        .with_for_update()
-    )
+def _throttle_row(scope: str, key: str, *, lock: bool = False) -> LoginThrottle | None:
+    # Locked only to count a failure: the check before the (slow) password hash takes no lock,
+    # so logins from one busy address do not queue behind each other on PostgreSQL.
+    query = select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key)
+    if lock:  # and read afresh once locked: the check may have loaded it before a change
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
 
 
 def _seconds_left(until: datetime, now: datetime) -> int:
@@ -174,7 +175,7 @@ def _count_failure(scope: str, key: str, now: datetime) -> None:
     """One more failure under (scope, key): past the free ones a delay that doubles, 2, 4, 8 … s;
     for a username, LOGIN_MAX_FAILURES of them lock it for LOGIN_LOCK_MINUTES."""
     cfg = current_app.config
-    row = _throttle_row(scope, key)
+    row = _throttle_row(scope, key, lock=True)
     if row is None:
         try:
             with db.session.begin_nested():
@@ -182,7 +183,7 @@ def _count_failure(scope: str, key: str, now: datetime) -> None:
                 db.session.add(row)
                 db.session.flush()
         except IntegrityError:  # a concurrent first failure made the row: count on it
-            row = _throttle_row(scope, key)
+            row = _throttle_row(scope, key, lock=True)
             if row is None:  # pragma: no cover - the conflicting row cannot vanish
                 return
     if row.last_failed_at < now - timedelta(minutes=cfg["LOGIN_FAILURE_MEMORY_MINUTES"]):
