@@ -96,6 +96,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie
 
     web.install(app)
+    from app.auth import limits
+
+    limits.install(app)  # after web: the API is limited per user, known by then
 
     # 4. CLI
     from app.cli import register_cli

@@ -37,6 +37,13 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+def _user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        fail(f"no user {username}")
+    return user
+
+
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
@@ -82,14 +89,103 @@ def users_list():
 @click.option("--label", default="cli")
 def users_token(username, label):
     """Issue a new API token; it is printed once, on the last line."""
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None:
-        fail(f"no user {username}")
+    user = _user(username)
     with system("auth.token_issue", reason=f"token for {username} from the command line"):
         token = auth_services.issue_token(user, label=label)
     db.session.commit()
     click.echo(f"token for {username} (shown once; keep it secret):")
     click.echo(token)
+
+
+@users_cli.command("deactivate")
+@click.argument("username")
+def users_deactivate(username):
+    """Deactivate an account: its sessions end, its API tokens are revoked."""
+    user = _user(username)
+    with system("user.deactivate", reason=f"{username} deactivated from the command line"):
+        auth_services.deactivate_user(user)
+    db.session.commit()
+    click.echo(f"{username} deactivated")
+
+
+@users_cli.command("activate")
+@click.argument("username")
+def users_activate(username):
+    """Reactivate an account (old sessions and tokens stay ended)."""
+    user = _user(username)
+    with system("user.activate", reason=f"{username} reactivated from the command line"):
+        auth_services.activate_user(user)
+    db.session.commit()
+    click.echo(f"{username} active")
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+def users_unlock(username):
+    """Lift the login throttle on a username (whether or not the account exists)."""
+    with system("auth.unlock", reason="from the command line"):
+        found = auth_services.unlock(username)
+    db.session.commit()
+    click.echo(f"{username} unlocked" if found else f"{username} was not locked")
+
+
+@users_cli.command("logout-everywhere")
+@click.argument("username")
+def users_logout_everywhere(username):
+    """End every session of an account."""
+    user = _user(username)
+    with system("auth.logout_everywhere", reason="from the command line"):
+        count = auth_services.end_all_sessions(user)
+    db.session.commit()
+    click.echo(f"{count} sessions of {username} ended")
+
+
+@users_cli.command("tokens")
+@click.argument("username")
+def users_tokens(username):
+    """An account's API tokens: id, state, created, expires, last used, label."""
+    from app.core.models import utcnow
+
+    user = _user(username)
+    now = utcnow()
+    for t in auth_services.tokens_of(user):
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "-"
+        click.echo(
+            f"{t.id}\t{t.state(now)}\t{t.created_at.isoformat(timespec='seconds')}\t"
+            f"{t.expires_at.isoformat(timespec='seconds')}\t{used}\t{t.label or ''}"
+        )
+
+
+@users_cli.command("revoke-token")
+@click.argument("username")
+@click.argument("token_id", type=int)
+def users_revoke_token(username, token_id):
+    """Revoke one API token of an account (ids from flask users tokens)."""
+    user = _user(username)
+    try:
+        with system("auth.token_revoke", reason="from the command line"):
+            auth_services.revoke_token(user, token_id)
+    except DomainError:
+        db.session.rollback()
+        fail(f"{username} has no token {token_id}")
+    db.session.commit()
+    click.echo(f"token {token_id} of {username} revoked")
+
+
+@users_cli.command("password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_password(username, password):
+    """Set an account's password; every session of it ends."""
+    user = _user(username)
+    try:
+        with system("auth.password_set", reason="from the command line"):
+            count = auth_services.set_password(user, password)
+    except DomainError as exc:
+        db.session.rollback()
+        fail(exc.message)
+    db.session.commit()
+    click.echo(f"password of {username} set; {count} sessions ended")
 
 
 @audit_cli.command("verify")

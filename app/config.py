@@ -39,9 +39,31 @@ class Defaults:
     REMEMBER_COOKIE_DURATION = timedelta(hours=8)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
-    # Login throttling: this many failures lock the account for LOGIN_LOCK_MINUTES.
-    LOGIN_MAX_FAILURES = 5
+    # Sessions and accounts (issue 9). A login is a server-side session (table user_session); the
+    # cookie carries only its random key. It ends at logout, and PERMANENT_SESSION_LIFETIME after
+    # login at the latest, however busy it is (the cookie's expiry does not slide either).
+    SESSION_REFRESH_EACH_REQUEST = False
+    SESSION_IDLE_MINUTES = 120  # a session unused this long ends too; 0 = no idle limit
+    # Login throttling, counted per attempted username (existing or not) and per client address:
+    # past LOGIN_FREE_FAILURES a username must wait 2, 4, 8 ... seconds (at most
+    # LOGIN_MAX_DELAY_SECONDS) between attempts; LOGIN_MAX_FAILURES lock it for
+    # LOGIN_LOCK_MINUTES (or until an administrator unlocks it). An address gets the growing
+    # delay past LOGIN_ADDRESS_FREE_FAILURES, never a lock. Failures older than
+    # LOGIN_FAILURE_MEMORY_MINUTES are forgotten.
+    LOGIN_FREE_FAILURES = 3
+    LOGIN_MAX_DELAY_SECONDS = 300
+    LOGIN_MAX_FAILURES = 10
     LOGIN_LOCK_MINUTES = 15
+    LOGIN_ADDRESS_FREE_FAILURES = 20
+    LOGIN_FAILURE_MEMORY_MINUTES = 60
+    # Rate limits (Flask-Limiter), "N per second|minute|hour|day". Counted in Redis when
+    # REDIS_URL is set (shared by every worker), otherwise in each process's memory.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute"  # login attempts per client address (page and API)
+    RATELIMIT_LOGIN_ALL = "300 per minute"  # login attempts of all clients together
+    RATELIMIT_TOKEN = "20 per hour"  # noqa: S105  (API tokens issued per client address)
+    RATELIMIT_API = "600 per minute"  # API requests per user (per address before login)
+    RATELIMIT_HEADERS_ENABLED = True  # X-RateLimit-* and Retry-After on limited routes
 
     API_TOKEN_DAYS = 90
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
@@ -99,6 +121,17 @@ _ENV: dict[str, type] = {
     "SETTLEMENT_FLAG_DAYS": int,
     "LOGIN_MAX_FAILURES": int,
     "LOGIN_LOCK_MINUTES": int,
+    "SESSION_IDLE_MINUTES": int,
+    "LOGIN_FREE_FAILURES": int,
+    "LOGIN_MAX_DELAY_SECONDS": int,
+    "LOGIN_ADDRESS_FREE_FAILURES": int,
+    "LOGIN_FAILURE_MEMORY_MINUTES": int,
+    "RATELIMIT_ENABLED": bool,
+    "RATELIMIT_STORAGE_URI": str,
+    "RATELIMIT_LOGIN": str,
+    "RATELIMIT_LOGIN_ALL": str,
+    "RATELIMIT_TOKEN": str,
+    "RATELIMIT_API": str,
     "REDIS_URL": str,
     "IMPORT_STORE": str,
     "IMPORT_BATCH": int,

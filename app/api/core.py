@@ -59,7 +59,7 @@ def issue_token():
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise DomainError("body", _("Give username and password as strings."))
-    user = auth_services.authenticate(username, password)
+    user = auth_services.authenticate(username, password, auth_services.Client.of(request))
     from app.audit import trail
 
     with trail.acting(trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)):
@@ -104,6 +104,7 @@ OPENAPI_PATHS = {
             "responses": {
                 "201": {"description": "A new token (shown once)"},
                 "422": {"description": "Wrong credentials or body", **_JSON_ERROR},
+                "429": {"description": "Too many attempts: see Retry-After", **_JSON_ERROR},
             },
         }
     },

@@ -7,3 +7,9 @@ from wtforms.validators import DataRequired, Length
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    repeat = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=256)])

@@ -21,6 +21,9 @@ from sqlalchemy.pool import NullPool
 # begin with BEGIN IMMEDIATE (take the write lock up front, wait for it with busy_timeout) while
 # plain page views begin deferred and never block each other. Default: write, because the
 # command line, jobs and tests all write.
+# How long a SQLite connection waits for the write lock before SQLITE_BUSY.
+SQLITE_BUSY_TIMEOUT_MS = 30000
+
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
 
 
@@ -65,7 +68,7 @@ def install_sqlite_hooks(engine: Engine, spatialite: str) -> None:
         dbapi_conn.enable_load_extension(False)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys = ON")
-        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("SELECT count(*) FROM sqlite_master WHERE name = 'spatial_ref_sys'")

@@ -47,13 +47,14 @@ def is_api() -> bool:
 
 
 @login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    user_id, _, nonce = (session_id or "").partition(":")
-    if not user_id.isdigit():
+def _load_user(session_key: str) -> User | None:
+    """The cookie names a server-side session (app.auth.services); a user only through it."""
+    from app.auth.services import user_for_session
+
+    found = user_for_session(session_key)
+    if found is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_nonce != nonce:
-        return None
+    user, g.user_session = found
     return user
 
 
@@ -166,9 +167,12 @@ def install(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(e: DomainError):
         db.session.rollback()
+        retry = getattr(e, "retry_after", None)  # a throttled login says when to come back
+        headers = {"Retry-After": str(retry)} if retry else {}
         if is_api():
-            return jsonify(error=e.as_dict()), e.status
-        return _error(e.status, e.message)
+            return jsonify(error=e.as_dict()), e.status, headers
+        body, status = _error(e.status, e.message)
+        return body, status, headers
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):
