@@ -12,7 +12,7 @@ from flask_login import current_user
 from app.api import bp
 from app.api.core import json_body, roles_required
 from app.auth.models import Role
-from app.auth.scope import can_edit, load_or_404
+from app.auth.scope import load_or_404
 from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
@@ -192,9 +192,7 @@ def api_document_content(document_id: int):
 def api_certificate_issue():
     body = json_body()
     right_kind = _str(body, "right_kind")
-    right = cert_service.current_right(right_kind, _int(body, "right_uid"))
-    if not can_edit(current_user, right):
-        abort(404)
+    right = cert_service.current_right(right_kind, _int(body, "right_uid"), editor=current_user)
     cert = cert_service.issue_certificate(
         right_kind,
         right.uid,
@@ -251,9 +249,7 @@ def api_certificate_cancel(certificate_id: int):
 def api_notice_open():
     body = json_body()
     right_kind = _str(body, "right_kind")
-    right = cert_service.current_right(right_kind, _int(body, "right_uid"))
-    if not can_edit(current_user, right):
-        abort(404)
+    right = cert_service.current_right(right_kind, _int(body, "right_uid"), editor=current_user)
     notice = notice_service.open_notice(
         right_kind,
         right.uid,

@@ -58,7 +58,10 @@ def _household_json(household: Household) -> dict:
 
 def _person_json(person: Person) -> dict:
     out = present.person_view(person, current_user)
-    out["memberships"] = [present.membership_view(m) for m in people.person_memberships(person.uid)]
+    out["memberships"] = [
+        present.membership_view(m, masked=out["id_number_masked"])
+        for m in people.person_memberships(person.uid)
+    ]
     out["households"] = [
         {
             "household_uid": hh.uid,
@@ -105,6 +108,7 @@ def create_person():
         _str_field(body, "hukou_place"),
         _str_field(body, "phone"),
         source_document_id=_int_field(body, "source_document_id", required=False),
+        collective_id=collective.id,
         reason=reason,
     )
     people.admit_member(
@@ -273,10 +277,14 @@ _PERSON = {
         "id_number": {"type": "string", "description": "Masked unless you may see it in full"},
         "id_number_masked": {"type": "boolean"},
         "sex": {"type": "string", "enum": ["M", "F"]},
-        "birth_date": {"type": "string", "format": "date"},
+        "birth_date": {
+            "type": ["string", "null"],
+            "format": "date",
+            "description": "Null where the ID number is masked (it would give the hidden digits)",
+        },
         "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
         "hukou_place": {"type": ["string", "null"]},
-        "phone": {"type": ["string", "null"]},
+        "phone": {"type": ["string", "null"], "description": "Masked with the ID number"},
     },
 }
 _HOUSEHOLD = {

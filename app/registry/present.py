@@ -4,8 +4,20 @@ ID numbers (and phone numbers) are personal data. They are shown in full only to
 - the collective admin of one of the person's collectives (they keep the roll),
 - auditors (they check everything), and
 - the person themself (a farmer account linked to that person);
-everyone else, bureau reviewers included, sees them masked. Pages and the API both serialise
-through here, so the rule cannot be kept in one and forgotten in the other.
+everyone else (bureau reviewers, settlement officers, farmers looking at the rest of their
+household) sees them masked. Pages and the API both serialise through here, so the rule cannot
+be kept in one and forgotten in the other.
+
+A masked ID number would be rebuilt from whatever else on the page carries the same digits, so
+for a masking viewer:
+- the ID number shows only its last 4 characters (``mask_id_number``): nothing of the region
+  code (usually the county's own) or of the birth date;
+- the birth date is not shown at all, not even as an age or a year: the 8 hidden digits are
+  exactly the birth date, and a year or an age band would leave a few dozen candidates, which
+  the check character narrows further;
+- a membership "by birth" does not show its start date (it is the birth date);
+- the sex is shown: it is the parity of the 17th character, which the last 4 show anyway;
+- the phone number shows only its last 4 digits.
 """
 
 from __future__ import annotations
@@ -18,7 +30,7 @@ from sqlalchemy import select
 from app.auth.models import Role
 from app.core.codes import format_mu, mask_id_number
 from app.extensions import db
-from app.registry.models import RELATIONS, Household, Membership, Person
+from app.registry.models import RELATIONS, Household, Membership, MembershipBasis, Person
 from app.registry.people import (
     BASES,
     END_REASONS,
@@ -92,7 +104,7 @@ def label(table: dict, key: Any) -> str:
 def person_view(
     person: Person, viewer: Any, collective_ids_of_person: Iterable[int] | None = None
 ) -> dict:
-    """A person as ``viewer`` may see them."""
+    """A person as ``viewer`` may see them (masked: no birth date, see the module's note)."""
     full = sees_personal_data(viewer, person, collective_ids_of_person)
     return {
         "uid": person.uid,
@@ -102,7 +114,7 @@ def person_view(
         "id_number_masked": not full,
         "sex": person.sex,
         "sex_label": label(SEXES, person.sex),
-        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "birth_date": person.birth_date.isoformat() if full and person.birth_date else None,
         "hukou_type": person.hukou_type,
         "hukou_type_label": label(HUKOU_TYPES, person.hukou_type),
         "hukou_place": person.hukou_place,
@@ -111,11 +123,14 @@ def person_view(
     }
 
 
-def membership_view(m: Membership) -> dict:
+def membership_view(m: Membership, *, masked: bool = False) -> dict:
+    """A membership; ``masked`` (the viewer sees the person masked) hides the start of a
+    membership by birth, which is the person's birth date."""
+    hide_since = masked and m.basis == MembershipBasis.BIRTH.value
     return {
         "uid": m.uid,
         "collective_id": m.collective_id,
-        "since": m.since.isoformat(),
+        "since": None if hide_since else m.since.isoformat(),
         "basis": m.basis,
         "basis_label": label(BASES, m.basis),
         "until": m.until.isoformat() if m.until else None,

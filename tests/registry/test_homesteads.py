@@ -246,8 +246,13 @@ def test_r09_other_collective_refused(ctx, baseline):
     h = grant(b.household(baseline.collective_a), baseline.collective_a)
     outsider = b.household(baseline.collective_b)
     assert may_apply_for_homestead(outsider) == (True, "")  # qualifies in its own collective
-    with refused(rule="R09", code="other_collective"):
+    # R09 holds, and another collective's household is answered like one that does not exist.
+    with pytest.raises(DomainError) as other:
         transfer_homestead_check(h.uid, outsider)
+    with pytest.raises(DomainError) as nobody:
+        transfer_homestead_check(h.uid, 2**31 - 2)
+    assert other.value.code == "household_unknown"
+    assert other.value.as_dict() == nobody.value.as_dict()
 
 
 def test_r09_all_urban_household_refused(ctx, baseline):

@@ -48,6 +48,7 @@ from app.registry.spatial_checks import plots_near
 from app.registry.views import bp
 from app.registry.views.common import editable_collective as _editable_collective
 from app.registry.views.common import form_failed as _fail
+from app.registry.views.common import length
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -302,32 +303,32 @@ class ContractForm(FlaskForm):
     term_start = DateField(_l("Term start"), validators=[Optional()])
     term_end = DateField(_l("Term end"), validators=[Optional()])
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("Reason"), validators=[length("reason")])
 
 
 class PlotForm(FlaskForm):
     dkbm = StringField(_l("Plot code (DKBM)"))
-    name = StringField(_l("Plot name"))
+    name = StringField(_l("Plot name"), validators=[length("name")])
     land_class = SelectField(
         _l("Land class"),
         choices=[SelectChoice(k, v) for k, v in LAND_CLASSES.items()],
         default="10",
     )
-    land_use = StringField(_l("Land use (TDLYLX code)"))
+    land_use = StringField(_l("Land use (TDLYLX code)"), validators=[length("label")])
     is_basic_farmland = BooleanField(_l("Basic farmland"))
     contract_area_m2 = StringField(_l("Contract area (m²)"))
     measured_area_m2 = StringField(_l("Measured area (m²), empty = from the geometry"))
-    east = StringField(_l("East boundary"))
-    south = StringField(_l("South boundary"))
-    west = StringField(_l("West boundary"))
-    north = StringField(_l("North boundary"))
+    east = StringField(_l("East boundary"), validators=[length("label")])
+    south = StringField(_l("South boundary"), validators=[length("label")])
+    west = StringField(_l("West boundary"), validators=[length("label")])
+    north = StringField(_l("North boundary"), validators=[length("label")])
     contract_uid = SelectField(_l("Contract"), coerce=int, default=0)
     geometry = TextAreaField(_l("Geometry (GeoJSON or WKT)"))
     geometry_file = FileField(_l("…or upload a .geojson file"))
     crs = SelectField(_l("Coordinate reference system"), choices=CRS_CHOICES, default="")
     accept_repair = BooleanField(_l("Apply the suggested repair"))
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("Reason"), validators=[length("reason")])
 
 
 class GeometryForm(FlaskForm):
@@ -337,18 +338,18 @@ class GeometryForm(FlaskForm):
     measured_area_m2 = StringField(_l("Measured area (m²), empty = from the geometry"))
     accept_repair = BooleanField(_l("Apply the suggested repair"))
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("Reason"), validators=[length("reason")])
 
 
 class AssignForm(FlaskForm):
     contract_uid = SelectField(_l("Contract"), coerce=int, default=0)
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = StringField(_l("Reason"))
+    reason = StringField(_l("Reason"), validators=[length("reason")])
 
 
 class RenewForm(FlaskForm):
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = StringField(_l("Reason"))
+    reason = StringField(_l("Reason"), validators=[length("reason")])
 
 
 class DecisionForm(FlaskForm):
@@ -359,7 +360,7 @@ class DecisionForm(FlaskForm):
             SelectChoice("resolved", _l("Resolved")),
         ],
     )
-    reason = StringField(_l("Reason"))
+    reason = StringField(_l("Reason"), validators=[length("reason")])
 
 
 def _contract_choices(collective_id: int) -> list[SelectChoice]:
