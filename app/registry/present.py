@@ -23,14 +23,23 @@ for a masking viewer:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
 
 from app.auth.models import Role
+from app.auth.scope import can_read
 from app.core.codes import format_mu, mask_id_number
 from app.extensions import db
-from app.registry.models import RELATIONS, Household, Membership, MembershipBasis, Person
+from app.registry.models import (
+    RELATIONS,
+    Household,
+    Membership,
+    MembershipBasis,
+    Person,
+    Plot,
+)
 from app.registry.people import (
     BASES,
     END_REASONS,
@@ -231,3 +240,28 @@ def household_view(
     if rights is not None:
         out["rights"] = rights_view(rights)
     return out
+
+
+def readable_plot_codes(viewer: Any, uids: Iterable[int | None]) -> dict[int, str]:
+    """Current codes (DKBM) of those of ``uids`` the viewer may read, in one query.
+
+    An overlap finding may name a plot of another collective (the overlap check is county-wide,
+    as it must be); to a viewer who may not read that plot it stays unnamed, so a finding does
+    not become a way to learn another collective's plots.
+    """
+    wanted = sorted({u for u in uids if u})
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(Plot.uid, Plot.dkbm, Plot.collective_id, Plot.household_uid).where(
+            Plot.uid.in_(wanted), Plot.end_lifespan.is_(None)
+        )
+    )
+    return {
+        uid: dkbm
+        for uid, dkbm, collective_id, household_uid in rows
+        if can_read(
+            viewer,
+            SimpleNamespace(scope_collective_id=collective_id, scope_household_id=household_uid),
+        )
+    }

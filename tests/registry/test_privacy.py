@@ -469,3 +469,52 @@ def test_form_length_validators_follow_the_service_limits(app):
         assert form.reason.flags.maxlength == inputs.REASON_MAX
         assert form.name.flags.maxlength == inputs.TEXT_LIMITS["name"]
         assert form.hukou_place.flags.maxlength == inputs.TEXT_LIMITS["place"]
+
+
+@pytest.mark.authz
+def test_overlap_with_another_collectives_plot_names_neither_side_to_the_other(
+    ctx, baseline, app, client, auth
+):
+    """The overlap check is county-wide (it must be), but a finding does not tell one
+    collective the other's plot code, uid, decision text or decider."""
+    from app.registry import land
+    from tests.factories import land as lfx
+
+    a, b = baseline.collective_a, baseline.collective_b
+    x, y = lfx.origin(a)
+    doc_a, doc_b = lfx.make_document(a), lfx.make_document(b)
+    mine = land.add_plot(
+        a,
+        lfx.dkbm(a),
+        lfx.geojson(lfx.square(x, y)),
+        lfx.CRS,
+        source_document_id=doc_a,
+        reason="测绘",
+    ).plot
+    theirs = land.add_plot(
+        b,
+        lfx.dkbm(b),
+        lfx.geojson(lfx.square(x + 20, y + 20)),
+        lfx.CRS,
+        source_document_id=doc_b,
+        reason="测绘",
+    )
+    assert theirs.findings and theirs.findings[0].other_plot_uid == mine.uid
+    secret = "瑶村内部说明：与东湖坪边界待议"
+    land.decide_finding(theirs.findings[0].id, "accepted", secret)
+    their_code, their_uid, mine_uid = theirs.plot.dkbm, theirs.plot.uid, mine.uid
+
+    auth.login("admin_a")
+    page = client.get(f"/plots/{mine_uid}").get_data(as_text=True)
+    assert their_code not in page and secret not in page
+    findings = client.get(f"/collectives/{a}/findings").get_data(as_text=True)
+    assert their_code not in findings
+    auth.logout()
+    plot = client.get(f"/api/v1/plots/{mine_uid}", headers=_bearer(app, "admin_a")).json
+    text = str(plot["findings"])
+    assert plot["findings"] and their_code not in text and secret not in text
+    assert str(their_uid) not in [str(f["plot_uid"]) for f in plot["findings"]]
+    # the control: the county reviewer sees both sides
+    auth.login("bureau")
+    page = client.get(f"/plots/{mine_uid}").get_data(as_text=True)
+    assert their_code in page and secret in page

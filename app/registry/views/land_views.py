@@ -32,7 +32,7 @@ from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
-from app.registry import history, land
+from app.registry import history, land, present
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
 from app.registry.lookup import load_current_or_404, load_latest_or_404
@@ -606,13 +606,11 @@ def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int 
         shapes.append((shape, obj.dkbm, None, "own"))
     findings = land.findings_of_plot(obj.uid)
     other_uids = {f.other_plot_uid for f in findings} | {f.plot_uid for f in findings}
-    codes = dict(
-        db.session.execute(
-            select(Plot.uid, Plot.dkbm).where(
-                Plot.uid.in_(list(other_uids) or [0]), Plot.end_lifespan.is_(None)
-            )
-        ).all()
-    )
+    codes = present.readable_plot_codes(current_user, other_uids)
+    # A finding of another collective that names this plot: shown, without its decision.
+    own_findings = {
+        f.id for f in findings if f.collective_id == obj.collective_id or can_read(current_user, f)
+    }
     editable = can_edit(current_user, obj)
     if editable and assign_form is None:
         assign_form = AssignForm(formdata=None)
@@ -634,6 +632,7 @@ def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int 
         plot_map=_map(shapes),
         findings=findings,
         codes=codes,
+        own_findings=own_findings,
         state_label=land.finding_state_label,
         can_edit=editable,
         assign_form=assign_form if editable else None,
@@ -870,6 +869,10 @@ def _findings_page(
     rows = land.collective_findings(
         collective.id, state=state, limit=PAGE + 1, offset=(page - 1) * PAGE
     )
+    # The other plot of an overlap may be another collective's: named only to those who may
+    # read it.
+    readable = present.readable_plot_codes(current_user, {f.other_plot_uid for f, _p, _o in rows})
+    rows = [(f, mine, readable.get(f.other_plot_uid)) for f, mine, _other in rows]
     editable = can_edit(current_user, collective)
     return render_template(
         "registry/findings.html",
