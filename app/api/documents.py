@@ -19,6 +19,7 @@ from app.extensions import db
 from app.registry import certificates as cert_service
 from app.registry import documents as doc_service
 from app.registry import notices as notice_service
+from app.registry.inputs import openapi_text
 from app.registry.models import Certificate, Objection, PublicNotice, SourceDocument
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -419,7 +420,7 @@ def _ok(description: str, schema: dict, status: str = "200") -> dict:
 
 
 _CERT_ACTION_BODY = {
-    "reason": {"type": "string"},
+    "reason": openapi_text("reason"),
     "source_document_id": {"type": "integer"},
 }
 
@@ -582,7 +583,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                         "schema": {
                             "type": "object",
                             "properties": {
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }
@@ -596,7 +597,7 @@ OPENAPI_PATHS: dict[str, dict] = {
         "post": {
             "summary": "Withdraw an open public notice",
             "parameters": [_id_param("notice_id", "Public notice id")],
-            "requestBody": _json_body({"reason": {"type": "string"}}, ["reason"]),
+            "requestBody": _json_body({"reason": openapi_text("reason")}, ["reason"]),
             "responses": {**_ok("The withdrawn notice", _NOTICE), **_ERRORS},
         }
     },

@@ -26,6 +26,7 @@ from app.core.spatial import registry_srid
 from app.extensions import db
 from app.registry import history
 from app.registry import homesteads as service
+from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404
 from app.registry.models import TERRAIN_CAPS, Homestead, Household
 from app.registry.versioning import Versioned
@@ -337,7 +338,7 @@ OPENAPI_PATHS = {
                                     "description": "Required with a geometry, e.g. EPSG:4490",
                                 },
                                 "source_document_id": {"type": "integer"},
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                             },
                         }
                     }
@@ -383,7 +384,7 @@ OPENAPI_PATHS = {
                                     "enum": list(service.DISPOSALS),
                                     "description": "sold/leased/gifted bar a new homestead (R8)",
                                 },
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }

@@ -35,6 +35,7 @@ from app.extensions import db
 from app.geo import geometry as geo
 from app.registry import history, land, present
 from app.registry.documents import documents_by_id
+from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import Certificate, GeometryFinding, Household, LandContract, Plot
 
@@ -644,7 +645,7 @@ _GEOMETRY_BODY_PROPS = {
         "description": "Apply the repair offered for an invalid geometry (recorded)",
     },
     "source_document_id": {"type": "integer"},
-    "reason": {"type": "string"},
+    "reason": openapi_text("reason"),
 }
 
 
@@ -677,7 +678,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                     "term_start": {"type": "string", "format": "date"},
                     "term_end": {"type": "string", "format": "date"},
                     "source_document_id": {"type": "integer"},
-                    "reason": {"type": "string"},
+                    "reason": openapi_text("reason"),
                 },
             ),
             "responses": {"201": _json(_CONTRACT, "Created"), **_ERRORS},
@@ -715,7 +716,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                     "collective_id": {"type": "integer"},
                     "dkbm": {"type": "string", "description": "FBFBM + 5 digits"},
                     "contract_uid": {"type": "integer"},
-                    "name": {"type": "string"},
+                    "name": openapi_text("name"),
                     "land_class": {"type": "string", "enum": ["10", "21", "22", "23", "99"]},
                     "land_use": {"type": "string"},
                     "is_basic_farmland": {"type": "boolean"},
@@ -801,7 +802,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                 ["state", "reason"],
                 {
                     "state": {"type": "string", "enum": list(land.DECISIONS)},
-                    "reason": {"type": "string"},
+                    "reason": openapi_text("reason"),
                 },
             ),
             "responses": {"200": _json(_FINDING), **_ERRORS},

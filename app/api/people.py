@@ -20,6 +20,7 @@ from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import people, present
+from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404
 from app.registry.models import Household, Person
 
@@ -376,7 +377,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                             ],
                             "properties": {
                                 "collective_id": {"type": "integer"},
-                                "name": {"type": "string", "maxLength": 80},
+                                "name": openapi_text("name"),
                                 "id_number": {
                                     "type": "string",
                                     "description": "18 chars, GB 11643",
@@ -384,7 +385,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "sex": {"type": "string", "enum": ["M", "F"]},
                                 "birth_date": {"type": "string", "format": "date"},
                                 "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
-                                "hukou_place": {"type": "string"},
+                                "hukou_place": openapi_text("place"),
                                 "phone": {"type": "string"},
                                 "since": {"type": "string", "format": "date"},
                                 "basis": {
@@ -397,7 +398,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                                         "resolution",
                                     ],
                                 },
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }
@@ -426,12 +427,12 @@ OPENAPI_PATHS: dict[str, dict] = {
                             "type": "object",
                             "required": ["reason"],
                             "properties": {
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
-                                "name": {"type": "string"},
+                                "name": openapi_text("name"),
                                 "id_number": {"type": "string"},
                                 "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
-                                "hukou_place": {"type": "string"},
+                                "hukou_place": openapi_text("place"),
                                 "phone": {"type": "string"},
                             },
                             "additionalProperties": False,
@@ -462,10 +463,10 @@ OPENAPI_PATHS: dict[str, dict] = {
                             "properties": {
                                 "collective_id": {"type": "integer"},
                                 "cbfbm": {"type": "string", "description": "FBFBM + 4 digits"},
-                                "name": {"type": "string"},
-                                "address": {"type": "string"},
+                                "name": openapi_text("name"),
+                                "address": openapi_text("address"),
                                 "head_person_uid": {"type": "integer"},
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }
@@ -499,7 +500,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "person_uid": {"type": "integer"},
                                 "relation": {"type": "string", "description": "GB/T 4761 code"},
                                 "is_co_holder": {"type": "boolean", "default": True},
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }
@@ -514,7 +515,7 @@ OPENAPI_PATHS: dict[str, dict] = {
             "summary": "Search by name, full ID number or code (CBFBM, DKBM, CBHTBM, unit number)",
             "tags": ["people"],
             "parameters": [
-                _q("q", "What to look for", {"type": "string"}, required=True),
+                _q("q", "What to look for", openapi_text("search"), required=True),
                 _q("cursor", "The `next` value of the previous page", {"type": "string"}),
             ],
             "responses": {
