@@ -61,6 +61,11 @@ def town(ctx, baseline) -> W:
     head_b, hh_b = fx.household(b, "王瑶")
     loner_b = fx.member(b, "赵外")
     fx.link_farmer("farmer_a", wife.uid)  # the wife's account: her husband is masked to her
+    from app.registry.certificates import issue_certificate
+
+    cert = issue_certificate(
+        "homestead", rights["homestead"].uid, issued_on=date(2024, 1, 2), reason="发证"
+    )
     return W(
         a=a,
         b=b,
@@ -76,6 +81,7 @@ def town(ctx, baseline) -> W:
         doc_b=make_document(b),
         contract=rights["contract"].uid,
         contract_b=_rights(b, hh_b)["contract"].uid,
+        certificate=cert.id,
     )
 
 
@@ -314,7 +320,7 @@ def test_masked_id_number_cannot_be_rebuilt_from_any_page_or_api_answer(
     they can reach shows his ID number, his birth date in any spelling, or its 8 digits."""
     number = town.head_id
     auth.login(username)
-    pages = [f"/persons/{town.head}", f"/households/{town.hh}"]
+    pages = [f"/persons/{town.head}", f"/households/{town.hh}", f"/certificates/{town.certificate}"]
     if username == "bureau":
         pages += [
             f"/search?q={number}",
