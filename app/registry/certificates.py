@@ -82,12 +82,18 @@ def right_model(right_kind: str) -> type:
 
 
 def current_right(
-    right_kind: str, right_uid: Any, *, lock: bool = False, editor: Any = None
+    right_kind: str,
+    right_uid: Any,
+    *,
+    lock: bool = False,
+    editor: Any = None,
+    collective_id: int | None = None,
 ) -> Any:
     """The current version of a right, or a 404-class error if there is none.
 
-    With ``editor`` (a user), a right that user may not change gets the very same answer as one
-    that does not exist, so a number of another collective's right tells nothing.
+    With ``editor`` (a user), a right that user may not change, and with ``collective_id``, a
+    right of another collective, gets the very same answer as one that does not exist, so a
+    number of another collective's right tells nothing.
     """
     model = right_model(right_kind)
     try:
@@ -95,7 +101,11 @@ def current_right(
     except (TypeError, ValueError, OverflowError):
         uid = 0
     right = history.current_of(model, uid, lock=lock) if 0 < uid < 2**31 else None
-    if right is None or (editor is not None and not can_edit(editor, right)):
+    if (
+        right is None
+        or (editor is not None and not can_edit(editor, right))
+        or (collective_id is not None and right.collective_id != collective_id)
+    ):
         raise NotFound(
             "right_not_found", _("No current right with this number."), field="right_uid"
         )

@@ -296,6 +296,7 @@ def create_contract(
     reason: str,
     today: date | None = None,
     confirmed: bool = False,
+    collective_id: int | None = None,
 ) -> LandContract:
     """R1, R2: a household's land contract (承包合同), code CBHTBM = CBFBM + "J".
 
@@ -306,12 +307,14 @@ def create_contract(
     A new registration is "pending" until its public notice (公示) confirms it (DOMAIN §6);
     ``confirmed=True`` is for recording contracts that were noticed and certified before the
     registry existed (data migration), never for new registrations from forms or the API.
+    ``collective_id``, the collective the caller acts in: a household of another one gets the
+    answer of a household that does not exist.
     """
     reason = _reason(reason)
     term_start = _date(term_start, "term_start")
     term_end = _date(term_end, "term_end")
     household = history.current_of(Household, _uid(household_uid, "household_uid"), lock=True)
-    if household is None:
+    if household is None or collective_id not in (None, household.collective_id):
         raise DomainError(
             "household_not_found",
             _("No current household with this number."),

@@ -269,6 +269,46 @@ def test_api_certificate_and_notice_for_another_collectives_right_equal_a_missin
 
 
 @pytest.mark.authz
+def test_pages_naming_another_collectives_household_or_right_equal_a_missing_one(
+    town, client, auth
+):
+    """The contract form and the public-notice form take numbers from the browser: another
+    collective's household or right gets the page a number that names nothing gets."""
+    with trail.because("test"):
+        _, hh_b2 = fx.household(town.b, "王二")  # B's household without a contract
+        hh_b2_uid = hh_b2.uid
+    auth.login("admin_a")
+    before = _counts()
+
+    def contract(uid: int) -> tuple[int, str]:
+        r = client.post(
+            f"/collectives/{town.a}/contracts/new",
+            data={
+                "household_uid": uid,
+                "term_start": "2020-01-01",
+                "term_end": "2049-12-31",
+                "source_document_id": town.doc_a,
+                "reason": "登记",
+            },
+        )
+        return r.status_code, r.get_data(as_text=True).replace(str(uid), "<N>")
+
+    assert contract(hh_b2_uid) == contract(NOWHERE)
+    assert contract(hh_b2_uid)[0] == 422
+
+    def notice(uid: int) -> tuple[int, str]:
+        r = client.post(
+            f"/collectives/{town.a}/notices",
+            data={"right_kind": "land_contract", "right_uid": str(uid), "starts_on": "2026-01-05"},
+        )
+        return r.status_code, r.get_data(as_text=True).replace(str(uid), "<N>")
+
+    assert notice(town.contract_b) == notice(NOWHERE)
+    assert notice(town.contract_b)[0] == 404
+    assert _counts() == before
+
+
+@pytest.mark.authz
 def test_search_for_another_collectives_id_number_equals_a_missing_one(town, app, client, auth):
     first17 = "44022219870623999"
     from app.core.codes import id_number_check_char

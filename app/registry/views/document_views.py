@@ -323,13 +323,13 @@ def collective_notices(collective_id: int):
             try:
                 if form.right_uid.data:
                     right_uid = int(form.right_uid.data) if form.right_uid.data.isdigit() else 0
-                    right = cert_service.current_right(form.right_kind.data, right_uid)
+                    right = cert_service.current_right(
+                        form.right_kind.data, right_uid, collective_id=collective.id
+                    )
                 else:
                     right = cert_service.find_right(
                         collective.id, form.right_kind.data, form.code.data or ""
                     )
-                if right.collective_id != collective.id:
-                    abort(404)
                 notice = notice_service.open_notice(
                     form.right_kind.data, right.uid, form.starts_on.data, form.days.data
                 )

@@ -565,6 +565,7 @@ def contract_new(collective_id: int):
                 _raw_date(form.term_end),
                 source_document_id=form.source_document_id.data,
                 reason=form.reason.data,
+                collective_id=collective.id,
             )
         except DomainError as err:
             _fail(form, err)
