@@ -24,7 +24,7 @@ from app.core.codes import format_mu
 from app.core.errors import DomainError
 from app.core.spatial import registry_srid
 from app.extensions import db
-from app.registry import history
+from app.registry import history, present
 from app.registry import homesteads as service
 from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404
@@ -120,7 +120,7 @@ def homestead_json(h: Homestead, *, versions: bool = False) -> dict:
                 "version": v.version,
                 "begin_lifespan": v.begin_lifespan.isoformat(),
                 "end_lifespan": v.end_lifespan.isoformat() if v.end_lifespan else None,
-                "reason": v.change_reason,
+                "reason": present.mask_ids_in_text(v.change_reason, current_user),
                 "changes": sorted(history.diff(prev, v)) if prev is not None else [],
                 "disposal": v.disposal,
                 "source_document_id": v.source_document_id,

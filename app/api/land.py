@@ -220,7 +220,7 @@ def history_json(model: type, uid: int) -> dict:
                 "version": v.version,
                 "begin_lifespan": iso(v.begin_lifespan),
                 "end_lifespan": iso(v.end_lifespan),
-                "change_reason": v.change_reason,
+                "change_reason": present.mask_ids_in_text(v.change_reason, current_user),
                 "changed_by": v.changed_by,
                 "source_document_id": v.source_document_id,
                 "source_document_sha256": doc.sha256 if doc else None,

@@ -22,6 +22,7 @@ for a masking viewer:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
@@ -265,3 +266,22 @@ def readable_plot_codes(viewer: Any, uids: Iterable[int | None]) -> dict[int, st
             SimpleNamespace(scope_collective_id=collective_id, scope_household_id=household_uid),
         )
     }
+
+
+#: An ID number inside free text: 17 digits and a digit or X (also full-width), standing alone.
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z０-９])[0-9０-９]{17}[0-9０-９XxＸｘ](?![0-9A-Za-z０-９])")
+
+
+def mask_ids_in_text(text: str | None, viewer: Any) -> str | None:
+    """Free text (a change reason, a note) as ``viewer`` may see it.
+
+    People type ID numbers into reasons ("更正身份证号 …"); a page showing the reason to someone
+    who sees that person masked would undo the mask. Every ID-shaped number in free text is
+    therefore masked for everyone but auditors, whatever person it belongs to.
+    """
+    if not text:
+        return text
+    role = getattr(viewer, "role", None) if getattr(viewer, "is_authenticated", False) else None
+    if role == Role.AUDITOR:
+        return text
+    return _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)

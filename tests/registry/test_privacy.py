@@ -57,6 +57,8 @@ def town(ctx, baseline) -> W:
     head, hh = fx.household(a, "李大山", birth=BIRTH, since=BIRTH)
     wife = fx.member(a, "陈秀英", birth=date(1990, 11, 5), female=True, since=date(2012, 5, 1))
     people.add_household_member(hh.uid, wife.uid, "10", True, "婚入")
+    # People type ID numbers into reasons: the person page shows the reason
+    people.update_person(head.uid, f"核对身份证{head.id_number}后更正电话", phone="13912345678")
     rights = _rights(a, hh)
     head_b, hh_b = fx.household(b, "王瑶")
     loner_b = fx.member(b, "赵外")
@@ -564,3 +566,24 @@ def test_overlap_with_another_collectives_plot_names_neither_side_to_the_other(
     auth.login("bureau")
     page = client.get(f"/plots/{mine_uid}").get_data(as_text=True)
     assert their_code in page and secret in page
+
+
+@pytest.mark.hostile
+def test_id_numbers_typed_into_free_text_are_masked_for_all_but_auditors(app, baseline):
+    from types import SimpleNamespace
+
+    from app.registry.present import mask_ids_in_text
+
+    number = "44022219870623101X"
+    text = (
+        f"核对身份证号{number}，旧号４４０２２２１９８７０６２３１０１ｘ；合同440222100205010001J"
+    )
+    bureau = SimpleNamespace(is_authenticated=True, role="bureau_reviewer")
+    admin = SimpleNamespace(is_authenticated=True, role="collective_admin")
+    auditor = SimpleNamespace(is_authenticated=True, role="auditor")
+    for viewer in (bureau, admin, None):
+        shown = mask_ids_in_text(text, viewer)
+        assert _leaks(shown, number) == [] and "19870623" not in shown
+        assert "*" * 14 + "101X" in shown
+        assert "440222100205010001J" in shown  # a contract code is not an ID number
+    assert mask_ids_in_text(text, auditor) == text
