@@ -379,3 +379,18 @@ def test_geometry_over_cap_is_refused(ctx, baseline):
             geometry=big.wkt,
             crs="4547",
         )
+
+
+@pytest.mark.authz
+def test_unit_number_held_by_another_collective_answers_as_one_held_here(ctx, baseline):
+    """Unit numbers are unique county-wide (their prefix is the county's): a number held by
+    another collective gets exactly the refusal of one held by the collective itself."""
+    a, bb = baseline.collective_a, baseline.collective_b
+    theirs = grant(b.household(bb), bb).unit_number
+    mine = grant(b.household(a), a).unit_number
+    answers = []
+    for unit in (theirs, mine):
+        with pytest.raises(DomainError) as e:
+            grant(b.household(a), a, unit=unit)
+        answers.append(e.value.as_dict() | {"message": e.value.message.replace(unit, "<U>")})
+    assert answers[0] == answers[1] and answers[0]["code"] == "unit_taken"
