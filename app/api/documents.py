@@ -12,13 +12,14 @@ from flask_login import current_user
 from app.api import bp
 from app.api.core import json_body, roles_required
 from app.auth.models import Role
-from app.auth.scope import can_edit, load_or_404
+from app.auth.scope import load_or_404
 from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import certificates as cert_service
 from app.registry import documents as doc_service
 from app.registry import notices as notice_service
+from app.registry.inputs import openapi_text
 from app.registry.models import Certificate, Objection, PublicNotice, SourceDocument
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -192,9 +193,7 @@ def api_document_content(document_id: int):
 def api_certificate_issue():
     body = json_body()
     right_kind = _str(body, "right_kind")
-    right = cert_service.current_right(right_kind, _int(body, "right_uid"))
-    if not can_edit(current_user, right):
-        abort(404)
+    right = cert_service.current_right(right_kind, _int(body, "right_uid"), editor=current_user)
     cert = cert_service.issue_certificate(
         right_kind,
         right.uid,
@@ -251,9 +250,7 @@ def api_certificate_cancel(certificate_id: int):
 def api_notice_open():
     body = json_body()
     right_kind = _str(body, "right_kind")
-    right = cert_service.current_right(right_kind, _int(body, "right_uid"))
-    if not can_edit(current_user, right):
-        abort(404)
+    right = cert_service.current_right(right_kind, _int(body, "right_uid"), editor=current_user)
     notice = notice_service.open_notice(
         right_kind,
         right.uid,
@@ -423,7 +420,7 @@ def _ok(description: str, schema: dict, status: str = "200") -> dict:
 
 
 _CERT_ACTION_BODY = {
-    "reason": {"type": "string"},
+    "reason": openapi_text("reason"),
     "source_document_id": {"type": "integer"},
 }
 
@@ -586,7 +583,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                         "schema": {
                             "type": "object",
                             "properties": {
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }
@@ -600,7 +597,7 @@ OPENAPI_PATHS: dict[str, dict] = {
         "post": {
             "summary": "Withdraw an open public notice",
             "parameters": [_id_param("notice_id", "Public notice id")],
-            "requestBody": _json_body({"reason": {"type": "string"}}, ["reason"]),
+            "requestBody": _json_body({"reason": openapi_text("reason")}, ["reason"]),
             "responses": {**_ok("The withdrawn notice", _NOTICE), **_ERRORS},
         }
     },

@@ -24,8 +24,9 @@ from app.core.codes import format_mu
 from app.core.errors import DomainError
 from app.core.spatial import registry_srid
 from app.extensions import db
-from app.registry import history
+from app.registry import history, present
 from app.registry import homesteads as service
+from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404
 from app.registry.models import TERRAIN_CAPS, Homestead, Household
 from app.registry.versioning import Versioned
@@ -119,7 +120,7 @@ def homestead_json(h: Homestead, *, versions: bool = False) -> dict:
                 "version": v.version,
                 "begin_lifespan": v.begin_lifespan.isoformat(),
                 "end_lifespan": v.end_lifespan.isoformat() if v.end_lifespan else None,
-                "reason": v.change_reason,
+                "reason": present.mask_ids_in_text(v.change_reason, current_user),
                 "changes": sorted(history.diff(prev, v)) if prev is not None else [],
                 "disposal": v.disposal,
                 "source_document_id": v.source_document_id,
@@ -337,7 +338,7 @@ OPENAPI_PATHS = {
                                     "description": "Required with a geometry, e.g. EPSG:4490",
                                 },
                                 "source_document_id": {"type": "integer"},
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                             },
                         }
                     }
@@ -383,7 +384,7 @@ OPENAPI_PATHS = {
                                     "enum": list(service.DISPOSALS),
                                     "description": "sold/leased/gifted bar a new homestead (R8)",
                                 },
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }

@@ -33,8 +33,9 @@ from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
-from app.registry import history, land
+from app.registry import history, land, present
 from app.registry.documents import documents_by_id
+from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import Certificate, GeometryFinding, Household, LandContract, Plot
 
@@ -172,21 +173,27 @@ def plot_json(p: Plot, *, geometry: bool = True, crs: Any = None) -> dict:
     return out
 
 
-def finding_json(f: GeometryFinding, codes: dict[int, str] | None = None) -> dict:
+def finding_json(
+    f: GeometryFinding, codes: dict[int, str] | None = None, *, collective_id: int | None = None
+) -> dict:
+    """A finding; ``codes`` names the plots the caller may read. A finding of another
+    collective than ``collective_id`` (the plot's being shown) that the caller may not read
+    keeps its decision text and decider to itself."""
     codes = codes or {}
+    own = f.collective_id == collective_id or can_read(current_user, f)
     return {
         "finding_id": f.id,
         "collective_id": f.collective_id,
         "kind": f.kind,
-        "plot_uid": f.plot_uid,
+        "plot_uid": f.plot_uid if own or f.plot_uid in codes else None,
         "plot_dkbm": codes.get(f.plot_uid),
-        "other_plot_uid": f.other_plot_uid,
+        "other_plot_uid": f.other_plot_uid if f.other_plot_uid in codes else None,
         "other_plot_dkbm": codes.get(f.other_plot_uid) if f.other_plot_uid else None,
         "overlap_m2": f.overlap_m2,
         "state": f.state,
         "found_at": iso(f.found_at),
-        "decided_by": f.decided_by,
-        "decision_reason": f.decision_reason,
+        "decided_by": f.decided_by if own else None,
+        "decision_reason": f.decision_reason if own else None,
     }
 
 
@@ -213,7 +220,7 @@ def history_json(model: type, uid: int) -> dict:
                 "version": v.version,
                 "begin_lifespan": iso(v.begin_lifespan),
                 "end_lifespan": iso(v.end_lifespan),
-                "change_reason": v.change_reason,
+                "change_reason": present.mask_ids_in_text(v.change_reason, current_user),
                 "changed_by": v.changed_by,
                 "source_document_id": v.source_document_id,
                 "source_document_sha256": doc.sha256 if doc else None,
@@ -239,21 +246,17 @@ def history_json(model: type, uid: int) -> dict:
 
 
 def _codes(uids: set[int | None]) -> dict[int, str]:
-    wanted = [u for u in uids if u]
-    if not wanted:
-        return {}
-    return dict(
-        db.session.execute(
-            select(Plot.uid, Plot.dkbm).where(Plot.uid.in_(wanted), Plot.end_lifespan.is_(None))
-        ).all()
-    )
+    """Codes of the plots the caller may read (another collective's plot stays unnamed)."""
+    return present.readable_plot_codes(current_user, uids)
 
 
 def _change_json(change: land.PlotChange) -> dict:
     codes = _codes({f.other_plot_uid for f in change.findings} | {change.plot.uid})
     return {
         "plot": plot_json(change.plot),
-        "findings": [finding_json(f, codes) for f in change.findings],
+        "findings": [
+            finding_json(f, codes, collective_id=change.plot.collective_id) for f in change.findings
+        ],
         "warnings": [
             {"code": w.code, "message": pick(w.message_zh, w.message_en)} for w in change.warnings
         ],
@@ -396,7 +399,7 @@ def get_plot(plot_uid: int):
     out = plot_json(plot, crs=request.args.get("crs") or None)
     findings = land.findings_of_plot(plot.uid)
     codes = _codes({f.other_plot_uid for f in findings} | {f.plot_uid for f in findings})
-    out["findings"] = [finding_json(f, codes) for f in findings]
+    out["findings"] = [finding_json(f, codes, collective_id=plot.collective_id) for f in findings]
     return jsonify(out)
 
 
@@ -642,7 +645,7 @@ _GEOMETRY_BODY_PROPS = {
         "description": "Apply the repair offered for an invalid geometry (recorded)",
     },
     "source_document_id": {"type": "integer"},
-    "reason": {"type": "string"},
+    "reason": openapi_text("reason"),
 }
 
 
@@ -675,7 +678,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                     "term_start": {"type": "string", "format": "date"},
                     "term_end": {"type": "string", "format": "date"},
                     "source_document_id": {"type": "integer"},
-                    "reason": {"type": "string"},
+                    "reason": openapi_text("reason"),
                 },
             ),
             "responses": {"201": _json(_CONTRACT, "Created"), **_ERRORS},
@@ -713,7 +716,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                     "collective_id": {"type": "integer"},
                     "dkbm": {"type": "string", "description": "FBFBM + 5 digits"},
                     "contract_uid": {"type": "integer"},
-                    "name": {"type": "string"},
+                    "name": openapi_text("name"),
                     "land_class": {"type": "string", "enum": ["10", "21", "22", "23", "99"]},
                     "land_use": {"type": "string"},
                     "is_basic_farmland": {"type": "boolean"},
@@ -799,7 +802,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                 ["state", "reason"],
                 {
                     "state": {"type": "string", "enum": list(land.DECISIONS)},
-                    "reason": {"type": "string"},
+                    "reason": openapi_text("reason"),
                 },
             ),
             "responses": {"200": _json(_FINDING), **_ERRORS},

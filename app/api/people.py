@@ -20,6 +20,7 @@ from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import people, present
+from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404
 from app.registry.models import Household, Person
 
@@ -58,7 +59,10 @@ def _household_json(household: Household) -> dict:
 
 def _person_json(person: Person) -> dict:
     out = present.person_view(person, current_user)
-    out["memberships"] = [present.membership_view(m) for m in people.person_memberships(person.uid)]
+    out["memberships"] = [
+        present.membership_view(m, masked=out["id_number_masked"])
+        for m in people.person_memberships(person.uid)
+    ]
     out["households"] = [
         {
             "household_uid": hh.uid,
@@ -105,6 +109,7 @@ def create_person():
         _str_field(body, "hukou_place"),
         _str_field(body, "phone"),
         source_document_id=_int_field(body, "source_document_id", required=False),
+        collective_id=collective.id,
         reason=reason,
     )
     people.admit_member(
@@ -273,10 +278,14 @@ _PERSON = {
         "id_number": {"type": "string", "description": "Masked unless you may see it in full"},
         "id_number_masked": {"type": "boolean"},
         "sex": {"type": "string", "enum": ["M", "F"]},
-        "birth_date": {"type": "string", "format": "date"},
+        "birth_date": {
+            "type": ["string", "null"],
+            "format": "date",
+            "description": "Null where the ID number is masked (it would give the hidden digits)",
+        },
         "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
         "hukou_place": {"type": ["string", "null"]},
-        "phone": {"type": ["string", "null"]},
+        "phone": {"type": ["string", "null"], "description": "Masked with the ID number"},
     },
 }
 _HOUSEHOLD = {
@@ -368,7 +377,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                             ],
                             "properties": {
                                 "collective_id": {"type": "integer"},
-                                "name": {"type": "string", "maxLength": 80},
+                                "name": openapi_text("name"),
                                 "id_number": {
                                     "type": "string",
                                     "description": "18 chars, GB 11643",
@@ -376,7 +385,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "sex": {"type": "string", "enum": ["M", "F"]},
                                 "birth_date": {"type": "string", "format": "date"},
                                 "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
-                                "hukou_place": {"type": "string"},
+                                "hukou_place": openapi_text("place"),
                                 "phone": {"type": "string"},
                                 "since": {"type": "string", "format": "date"},
                                 "basis": {
@@ -389,7 +398,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                                         "resolution",
                                     ],
                                 },
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }
@@ -418,12 +427,12 @@ OPENAPI_PATHS: dict[str, dict] = {
                             "type": "object",
                             "required": ["reason"],
                             "properties": {
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
-                                "name": {"type": "string"},
+                                "name": openapi_text("name"),
                                 "id_number": {"type": "string"},
                                 "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
-                                "hukou_place": {"type": "string"},
+                                "hukou_place": openapi_text("place"),
                                 "phone": {"type": "string"},
                             },
                             "additionalProperties": False,
@@ -454,10 +463,10 @@ OPENAPI_PATHS: dict[str, dict] = {
                             "properties": {
                                 "collective_id": {"type": "integer"},
                                 "cbfbm": {"type": "string", "description": "FBFBM + 4 digits"},
-                                "name": {"type": "string"},
-                                "address": {"type": "string"},
+                                "name": openapi_text("name"),
+                                "address": openapi_text("address"),
                                 "head_person_uid": {"type": "integer"},
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }
@@ -491,7 +500,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "person_uid": {"type": "integer"},
                                 "relation": {"type": "string", "description": "GB/T 4761 code"},
                                 "is_co_holder": {"type": "boolean", "default": True},
-                                "reason": {"type": "string"},
+                                "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
                             },
                         }
@@ -506,7 +515,7 @@ OPENAPI_PATHS: dict[str, dict] = {
             "summary": "Search by name, full ID number or code (CBFBM, DKBM, CBHTBM, unit number)",
             "tags": ["people"],
             "parameters": [
-                _q("q", "What to look for", {"type": "string"}, required=True),
+                _q("q", "What to look for", openapi_text("search"), required=True),
                 _q("cursor", "The `next` value of the previous page", {"type": "string"}),
             ],
             "responses": {

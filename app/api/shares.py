@@ -28,6 +28,7 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import shares as service
 from app.registry.homesteads import latest_version
+from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404
 from app.registry.models import ShareHolding
 
@@ -270,7 +271,7 @@ OPENAPI_PATHS = {
                 {
                     "total_shares": {"type": "number", "exclusiveMinimum": 0},
                     "fixed_on": {"type": "string", "format": "date"},
-                    "reason": {"type": "string"},
+                    "reason": openapi_text("reason"),
                     "source_document_id": {"type": "integer"},
                 },
             ),
@@ -294,7 +295,7 @@ OPENAPI_PATHS = {
                     "share_type": {"type": "string", "enum": sorted(service.SHARE_TYPES)},
                     "certificate_number": {"type": ["string", "null"]},
                     "source_document_id": {"type": "integer"},
-                    "reason": {"type": "string"},
+                    "reason": openapi_text("reason"),
                 },
             ),
             "responses": {
@@ -324,7 +325,7 @@ OPENAPI_PATHS = {
                     "to_household_uid": {"type": "integer", "description": "or to_person_uid"},
                     "to_person_uid": {"type": "integer", "description": "or to_household_uid"},
                     "shares": {"type": "number", "exclusiveMinimum": 0},
-                    "reason": {"type": "string"},
+                    "reason": openapi_text("reason"),
                     "source_document_id": {"type": "integer"},
                     "certificate_number": {
                         "type": ["string", "null"],
@@ -353,7 +354,7 @@ OPENAPI_PATHS = {
                 ["shares", "reason", "source_document_id"],
                 {
                     "shares": {"type": "number", "exclusiveMinimum": 0},
-                    "reason": {"type": "string"},
+                    "reason": openapi_text("reason"),
                     "source_document_id": {"type": "integer"},
                 },
             ),

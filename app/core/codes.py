@@ -297,16 +297,23 @@ def id_sex(s: str) -> str:
 
 
 def mask_id_number(s: str) -> str:
-    """Mask an ID number for display, keeping the first 6 and last 4 characters.
+    """Mask an ID number for display, keeping only the last 4 characters.
 
-    Works on any string, valid or not, because it is used when rendering
-    whatever was stored or typed.  When keeping 6 + 4 characters would reveal
-    the whole string (10 characters or fewer), everything is masked instead.
+    An 18-character number is region (6) + birth date (8) + sequence (3) + check character
+    (1). The region is usually the county's own and the check character follows from the rest,
+    so a mask that kept the first 6 and last 4 left only the birth date hidden, and that was
+    shown beside it. This mask keeps nothing of the region or the birth date: the last 4 (the
+    sequence, whose last digit gives the sex shown anyway, and the check character) identify
+    the person to someone who holds the card without rebuilding the number for anyone else.
+    Masked pages also hide the birth date (``app.registry.present``).
+
+    Works on any string, valid or not, because it is used when rendering whatever was stored
+    or typed. A string of fewer than 12 characters is masked whole (at least 8 stay hidden).
     """
     s = s.translate(_FULLWIDTH).strip().upper()
-    if len(s) <= 10:
+    if len(s) < 12:
         return "*" * len(s)
-    return s[:6] + "*" * (len(s) - 10) + s[-4:]
+    return "*" * (len(s) - 4) + s[-4:]
 
 
 # --- land-contract codes

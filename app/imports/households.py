@@ -289,15 +289,58 @@ def _registry_checks(
                     )
                 )
     ids = list(seen_ids)
+    # People already registered. The import may list only someone its household's collective
+    # knows (a member of it, or in one of its households); anyone else, another collective's
+    # member included, gets the answer the registration form gives, naming no household or
+    # collective: an import cannot be used to learn who is registered elsewhere, nor to pull
+    # another collective's person into a household.
     sql = text(
-        "SELECT p.id_number, h.cbfbm FROM person p "
+        "SELECT p.id_number, ms.collective_id FROM person p "
+        "JOIN membership ms ON ms.person_uid = p.uid AND ms.end_lifespan IS NULL "
+        "WHERE p.end_lifespan IS NULL AND p.id_number IN :ids "
+        "UNION "
+        "SELECT p.id_number, m.collective_id FROM person p "
+        "JOIN household_member m ON m.person_uid = p.uid AND m.end_lifespan IS NULL "
+        "WHERE p.end_lifespan IS NULL AND p.id_number IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    registered = select(Person.id_number).where(Person.end_lifespan.is_(None))
+    known_to: dict[str, set[int]] = defaultdict(set)
+    existing: set[str] = set()
+    for part in range(0, len(ids), 5000):
+        chunk = ids[part : part + 5000]
+        existing.update(db.session.scalars(registered.where(Person.id_number.in_(chunk))))
+        for id_number, collective_id in db.session.execute(sql, {"ids": chunk}):
+            known_to[id_number].add(collective_id)
+    for id_number in sorted(existing):
+        for hh in seen_ids[id_number]:
+            if hh.collective_id not in known_to[id_number]:
+                masked = codes.mask_id_number(id_number)
+                out.append(
+                    Problem(
+                        hh.idx,
+                        hh.cbfbm,
+                        "member_registered",
+                        "error",
+                        f"身份证号 {masked} 不能再次登记。如该成员在本集体名册中，请在名册中查找；"
+                        "否则请县农业农村局核查。",
+                        f"ID number {masked} cannot be registered again. If the person is on "
+                        "your roll, find them there; otherwise the county agriculture bureau "
+                        "can check the record.",
+                    )
+                )
+    sql = text(
+        "SELECT p.id_number, h.cbfbm, h.collective_id FROM person p "
         "JOIN household_member m ON m.person_uid = p.uid AND m.end_lifespan IS NULL "
         "JOIN household h ON h.uid = m.household_uid AND h.end_lifespan IS NULL "
         "WHERE p.end_lifespan IS NULL AND p.id_number IN :ids"
     ).bindparams(bindparam("ids", expanding=True))
     for part in range(0, len(ids), 5000):
-        for id_number, cbfbm in db.session.execute(sql, {"ids": ids[part : part + 5000]}):
+        for id_number, cbfbm, collective_id in db.session.execute(
+            sql, {"ids": ids[part : part + 5000]}
+        ):
             for hh in seen_ids[id_number]:
+                if hh.collective_id != collective_id:
+                    continue  # answered above, without naming the other household
                 out.append(
                     Problem(
                         hh.idx,

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import trail
+from app.auth.scope import can_edit
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.registry import history
@@ -80,15 +81,31 @@ def right_model(right_kind: str) -> type:
         raise DomainError("right_kind", _("Unknown kind of right."), field="right_kind") from None
 
 
-def current_right(right_kind: str, right_uid: Any, *, lock: bool = False) -> Any:
-    """The current version of a right, or a 404-class error if there is none."""
+def current_right(
+    right_kind: str,
+    right_uid: Any,
+    *,
+    lock: bool = False,
+    editor: Any = None,
+    collective_id: int | None = None,
+) -> Any:
+    """The current version of a right, or a 404-class error if there is none.
+
+    With ``editor`` (a user), a right that user may not change, and with ``collective_id``, a
+    right of another collective, gets the very same answer as one that does not exist, so a
+    number of another collective's right tells nothing.
+    """
     model = right_model(right_kind)
     try:
         uid = int(right_uid)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         uid = 0
-    right = history.current_of(model, uid, lock=lock) if uid > 0 else None
-    if right is None:
+    right = history.current_of(model, uid, lock=lock) if 0 < uid < 2**31 else None
+    if (
+        right is None
+        or (editor is not None and not can_edit(editor, right))
+        or (collective_id is not None and right.collective_id != collective_id)
+    ):
         raise NotFound(
             "right_not_found", _("No current right with this number."), field="right_uid"
         )

@@ -17,11 +17,11 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -32,6 +32,7 @@ from app.audit import trail
 from app.core.errors import DomainError, NotFound
 from app.divisions.models import Collective
 from app.extensions import db
+from app.registry import inputs
 from app.registry.models import (
     Certificate,
     Homestead,
@@ -148,13 +149,9 @@ def _refuse_size(limit: int) -> DomainError:
 def _check_fields(collective_id: int, kind: str, title: str) -> str:
     if kind not in KINDS:
         raise DomainError("document_kind", _("Choose a kind of document."), field="kind")
-    title = (title or "").strip()
+    title = inputs.text(title, "title", "title")
     if not title:
         raise DomainError("title_required", _("Give the document a title."), field="title")
-    if len(title) > 200:
-        raise DomainError(
-            "title_too_long", _("The title may have at most 200 characters."), field="title"
-        )
     if db.session.get(Collective, collective_id) is None:
         raise NotFound("collective", _("Not found."), field="collective_id")
     return title
@@ -392,15 +389,41 @@ def collective_documents(
     )
 
 
-def check_source_document(source_document_id: int | None, collective_id: int) -> str | None:
-    """A cited document must exist and belong to the same collective; returns its SHA-256."""
-    if not source_document_id:
+#: A number that can name a stored document (ids are 32-bit on PostgreSQL).
+_MAX_ID = 2**31 - 1
+
+
+def citable_document(
+    source_document_id: Any, collective_ids: int | Iterable[int] | None
+) -> SourceDocument | None:
+    """The document cited as evidence, if it may be cited for a change in ``collective_ids``.
+
+    The one check for every citation: the document exists and is the collective's own (or a
+    county-wide one, without a collective). Anything else, a document of another collective
+    included, gets the same answer as a number that names nothing (code ``source_unknown``,
+    404), so a citation cannot be used to learn what other collectives hold. Returns None when
+    nothing is cited; whether a citation is required is the caller's rule.
+    """
+    if source_document_id is None or source_document_id == "" or source_document_id == 0:
         return None
-    doc = db.session.get(SourceDocument, source_document_id)
-    if doc is None or doc.collective_id not in (None, collective_id):
-        raise DomainError(
-            "source_document",
-            _("The cited source document does not exist in this collective."),
+    allowed = {collective_ids} if isinstance(collective_ids, int) else set(collective_ids or ())
+    doc = None
+    if (
+        isinstance(source_document_id, int)
+        and not isinstance(source_document_id, bool)
+        and 1 <= source_document_id <= _MAX_ID
+    ):
+        doc = db.session.get(SourceDocument, source_document_id)
+    if doc is None or (doc.collective_id is not None and doc.collective_id not in allowed):
+        raise NotFound(
+            "source_unknown",
+            _("No such source document in this collective."),
             field="source_document_id",
         )
-    return doc.sha256
+    return doc
+
+
+def check_source_document(source_document_id: Any, collective_id: int) -> str | None:
+    """A cited document's SHA-256 for the audit entry (``citable_document``), or None."""
+    doc = citable_document(source_document_id, collective_id)
+    return doc.sha256 if doc is not None else None

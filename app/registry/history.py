@@ -17,6 +17,7 @@ from app.audit import trail
 from app.core.errors import DomainError
 from app.core.models import utcnow
 from app.extensions import db
+from app.registry.inputs import STORED_REASON_MAX, too_long
 from app.registry.versioning import Versioned, new_uid
 
 V = TypeVar("V", bound=Versioned)
@@ -36,6 +37,18 @@ def _require_source(model: type, source_document_id: int | None) -> None:
         )
 
 
+def _check_reason(reason: str | None, *, required: bool) -> None:
+    """The last guard on a stored change reason: present where required, never unbounded.
+
+    Services check the user's reason with ``inputs.require_reason``; this backstop allows for the
+    notes some services append (a geometry repair, "[ended] …") and catches any service that
+    forgot, so that no path stores a megabyte of text."""
+    if required and not (reason or "").strip():
+        raise DomainError("reason_required", _("Give a reason for the change."), field="reason")
+    if reason is not None and len(reason) > STORED_REASON_MAX:
+        raise too_long("reason", "reason")
+
+
 def create(
     model: type[V],
     *,
@@ -45,6 +58,7 @@ def create(
 ) -> V:
     """Version 1 of a new registry object."""
     _require_source(model, source_document_id)
+    _check_reason(reason, required=False)
     obj = model(
         uid=new_uid(model.__kind__),
         version=1,
@@ -86,8 +100,7 @@ def revise(
     _check_current(current)
     model = type(current)
     _require_source(model, source_document_id)
-    if not (reason or "").strip():
-        raise DomainError("reason_required", _("Give a reason for the change."), field="reason")
+    _check_reason(reason, required=True)
     unknown = set(changes) - set(current.content())
     if unknown:
         raise ValueError(f"not fields of {model.__name__}: {sorted(unknown)}")
@@ -120,8 +133,7 @@ def end(current: V, *, reason: str, source_document_id: int | None = None, **las
     """
     _check_current(current)
     _require_source(type(current), source_document_id)
-    if not (reason or "").strip():
-        raise DomainError("reason_required", _("Give a reason for the change."), field="reason")
+    _check_reason(reason, required=True)
     current.end_lifespan = _successor_time(current)
     for key, value in last.items():
         setattr(current, key, value)

@@ -35,6 +35,8 @@ from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
+from app.registry.documents import citable_document
+from app.registry.inputs import TEXT_LIMITS, require_reason
 from app.registry.inputs import today_or as _today
 from app.registry.models import (
     TERRAIN_CAPS,
@@ -93,20 +95,16 @@ def current_household(household_uid: Any, *, lock: bool = False) -> Household:
 
 
 def source_document(source_document_id: Any, collective_id: int) -> SourceDocument:
-    """The cited source document; it must exist and belong to this collective (or the county)."""
-    if not is_id(source_document_id):
+    """The cited source document, which every homestead and share change needs; which documents
+    may be cited is ``documents.citable_document``'s rule."""
+    if source_document_id in (None, "", 0):
         raise DomainError(
             "source_required",
             _("Every right and every change must cite a source document."),
             field="source_document_id",
         )
-    doc = db.session.get(SourceDocument, source_document_id)
-    if doc is None or doc.collective_id not in (None, collective_id):
-        raise DomainError(
-            "source_unknown",
-            _("No such source document in this collective."),
-            field="source_document_id",
-        )
+    doc = citable_document(source_document_id, collective_id)
+    assert doc is not None  # an id was given
     return doc
 
 
@@ -267,19 +265,14 @@ def transfer_homestead_check(
     if homestead is None:
         raise DomainError("homestead_unknown", _("No such homestead."), field="homestead_uid")
     recipient = history.current_of(Household, to_household_uid) if is_id(to_household_uid) else None
-    if recipient is None:
+    if recipient is None or recipient.collective_id != homestead.collective_id:
+        # R9: only a household of the same collective; another collective's household gets the
+        # answer of one that does not exist, so its existence does not leak.
         raise DomainError("household_unknown", _("No such household."), field="to_household_uid")
     if recipient.uid == homestead.household_uid:
         raise DomainError(
             "same_household",
             _("The homestead already belongs to this household."),
-            field="to_household_uid",
-            rule="R09",
-        )
-    if recipient.collective_id != homestead.collective_id:
-        raise DomainError(
-            "other_collective",
-            _("A homestead may go only to a household of the same collective."),
             field="to_household_uid",
             rule="R09",
         )
@@ -387,10 +380,13 @@ def grant_homestead(
             "terrain", _("Choose the terrain: plain, hill or mountain."), field="terrain"
         )
     approval_number = approval_number.strip() if isinstance(approval_number, str) else ""
-    if not approval_number or len(approval_number) > 64:
+    if not approval_number or len(approval_number) > TEXT_LIMITS["code"]:
         raise DomainError(
             "approval_number",
-            _("Give the number of the homestead approval (at most 64 characters)."),
+            _(
+                "Give the number of the homestead approval (at most %(n)s characters).",
+                n=TEXT_LIMITS["code"],
+            ),
             field="approval_number",
         )
     if not isinstance(approved_on, date) or approved_on > day:
@@ -408,8 +404,7 @@ def grant_homestead(
     area_m2 = _positive_area(area_m2, "area_m2")
     if floor_area_m2 is not None:
         floor_area_m2 = _positive_area(floor_area_m2, "floor_area_m2", allow_zero=True)
-    if not (reason or "").strip():
-        raise DomainError("reason_required", _("Give a reason for the change."), field="reason")
+    reason = require_reason(reason)
     check_terrain_cap(terrain, area_m2)
     if current_homestead_of(household.uid) is not None:
         raise DomainError(
@@ -478,6 +473,7 @@ def dispose_homestead(
     )
     if homestead is None:
         raise DomainError("homestead_unknown", _("No such homestead."), field="homestead_uid")
+    reason = require_reason(reason)
     if disposal not in DISPOSALS:
         raise DomainError(
             "disposal",

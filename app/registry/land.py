@@ -43,7 +43,7 @@ from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
-from app.registry import history
+from app.registry import history, inputs
 from app.registry.documents import check_source_document
 from app.registry.inputs import require_date as _date
 from app.registry.inputs import require_reason as _reason
@@ -76,13 +76,14 @@ MIN_PLOT_AREA_M2 = 1.0
 #: Degrees of slack around the registry CRS's area of use before a plot is refused as "elsewhere".
 _AREA_OF_USE_MARGIN_DEG = 1.5
 
-_TEXT_LIMITS = {
-    "name": 80,
-    "land_use": 8,
-    "east": 100,
-    "south": 100,
-    "west": 100,
-    "north": 100,
+#: The plot's free-text fields and their kind of text (lengths: ``inputs.TEXT_LIMITS``).
+_TEXT_KINDS = {
+    "name": "name",
+    "land_use": "label",
+    "east": "label",
+    "south": "label",
+    "west": "label",
+    "north": "label",
 }
 
 
@@ -180,18 +181,11 @@ def _area(value: Any, name: str) -> float | None:
 
 
 def _text(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise DomainError("text", _("Give this as text."), field=name)
-    text = value.strip()
-    if len(text) > _TEXT_LIMITS[name]:
-        raise DomainError(
-            "too_long",
-            _("At most %(n)s characters.", n=_TEXT_LIMITS[name]),
-            field=name,
-        )
-    return text or None
+    text = inputs.text(value, name, _TEXT_KINDS[name])
+    if name == "land_use" and text is not None and len(text) > 8:
+        # 土地利用类型 is a code of a few digits (GB/T 21010); the column holds 8.
+        raise DomainError("land_use", _("Give the land-use code (at most 8 digits)."), field=name)
+    return text
 
 
 def _collective(collective_id: Any) -> Collective:
@@ -302,6 +296,7 @@ def create_contract(
     reason: str,
     today: date | None = None,
     confirmed: bool = False,
+    collective_id: int | None = None,
 ) -> LandContract:
     """R1, R2: a household's land contract (承包合同), code CBHTBM = CBFBM + "J".
 
@@ -312,12 +307,14 @@ def create_contract(
     A new registration is "pending" until its public notice (公示) confirms it (DOMAIN §6);
     ``confirmed=True`` is for recording contracts that were noticed and certified before the
     registry existed (data migration), never for new registrations from forms or the API.
+    ``collective_id``, the collective the caller acts in: a household of another one gets the
+    answer of a household that does not exist.
     """
     reason = _reason(reason)
     term_start = _date(term_start, "term_start")
     term_end = _date(term_end, "term_end")
     household = history.current_of(Household, _uid(household_uid, "household_uid"), lock=True)
-    if household is None:
+    if household is None or collective_id not in (None, household.collective_id):
         raise DomainError(
             "household_not_found",
             _("No current household with this number."),
@@ -887,12 +884,11 @@ def add_plot(
 
 
 def _check_same_collective(contract: LandContract, collective_id: int) -> None:
+    """R01: a plot goes only with a contract of its own collective. Another collective's contract
+    gets the answer of a contract that does not exist, so its existence does not leak."""
     if contract.collective_id != collective_id:
-        raise DomainError(
-            "other_collective",
-            _("The plot and the contract must belong to the same collective."),
-            field="contract_uid",
-            rule="R01",
+        raise NotFound(
+            "contract_not_found", _("No current contract with this number."), field="contract_uid"
         )
 
 
@@ -966,7 +962,7 @@ def update_plot_attributes(
     doc_id, sha = _source(source_document_id, plot.collective_id)
     clean: dict[str, Any] = {}
     for key, value in changes.items():
-        if key in _TEXT_LIMITS:
+        if key in _TEXT_KINDS:
             clean[key] = _text(value, key)
         elif key == "land_class":
             clean[key] = _check_land_class(value)

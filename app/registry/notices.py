@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from app.audit import trail
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
-from app.registry import history
+from app.registry import history, inputs
 from app.registry.certificates import current_right, right_model
 from app.registry.inputs import require_date as _date
 from app.registry.models import LandContract, Objection, PublicNotice
@@ -42,19 +42,6 @@ MAX_NOTICE_DAYS = 90
 def notice_days() -> int:
     """The policy's notice period (DOMAIN §6, policy choice: 7 days)."""
     return int(current_app.config.get("PUBLIC_NOTICE_DAYS") or 7)
-
-
-def _text(value: Any, name: str, limit: int) -> str:
-    value = value.strip() if isinstance(value, str) else ""
-    if not value:
-        raise DomainError("required", _("This field is required."), field=name)
-    if len(value) > limit:
-        raise DomainError(
-            "too_long",
-            _("This field may have at most %(n)s characters.", n=limit),
-            field=name,
-        )
-    return value
 
 
 def _notice(notice_id: int, *, lock: bool = False) -> PublicNotice:
@@ -125,8 +112,8 @@ def open_notice(
 def lodge_objection(notice_id: int, lodged_by: str, text: str, lodged_on: date) -> Objection:
     """Record a villager's objection (异议), only while the notice runs."""
     lodged_on = _date(lodged_on, "lodged_on")
-    lodged_by = _text(lodged_by, "lodged_by", 80)
-    text = _text(text, "text", 4000)
+    lodged_by = inputs.text(lodged_by, "lodged_by", "name", required=True)
+    text = inputs.text(text, "text", "note", required=True)
     notice = _notice(notice_id, lock=True)
     _require_open(notice)
     if not notice.starts_on <= lodged_on <= notice.ends_on:
@@ -162,7 +149,7 @@ def resolve_objection(
             "objection_status", _("Decide the objection: upheld or dismissed."), field="status"
         )
     resolved_on = _date(resolved_on, "resolved_on")
-    resolution = _text(resolution, "resolution", 4000)
+    resolution = inputs.text(resolution, "resolution", "note", required=True)
     objection = db.session.get(Objection, objection_id, with_for_update=True)
     if objection is None:
         raise NotFound("objection", _("Not found."))
@@ -234,7 +221,7 @@ def confirm_registration(
                 "and open a new one."
             ),
         )
-    reason = (reason or "").strip() or _(
+    reason = inputs.text(reason, "reason", "reason") or _(
         "Confirmed after public notice from %(start)s to %(end)s without open objections.",
         start=notice.starts_on.isoformat(),
         end=notice.ends_on.isoformat(),
@@ -255,7 +242,7 @@ def confirm_registration(
 
 def withdraw_notice(notice_id: int, reason: str) -> PublicNotice:
     """Withdraw an open notice (the registration is to be corrected, or was noticed in error)."""
-    reason = _text(reason, "reason", 2000)
+    reason = inputs.require_reason(reason)
     notice = _notice(notice_id, lock=True)
     _require_open(notice)
     with trail.because("notice.withdraw", reason=reason):

@@ -12,7 +12,7 @@ town does not end membership (集体经济组织法 Arts. 17–18) and never cha
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,7 +35,8 @@ from app.core.codes import (
 from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history
+from app.registry import history, inputs
+from app.registry.documents import citable_document
 from app.registry.inputs import require_reason as _reason
 from app.registry.inputs import today_or as _today
 from app.registry.models import (
@@ -50,7 +51,6 @@ from app.registry.models import (
     Person,
     Plot,
     ShareHolding,
-    SourceDocument,
 )
 
 HEAD = "02"  # 户主: relation code of the household's head (GB/T 4761)
@@ -96,23 +96,12 @@ def _writing(event: str, *, reason: str, source_sha256: str | None) -> Iterator[
             ) from None
 
 
-def _source_sha(source_document_id: int | None, collective_id: int | None = None) -> str | None:
-    """The cited document's hash for the audit entry; it must exist and not be another
-    collective's."""
-    if not source_document_id:
-        return None
-    doc = db.session.get(SourceDocument, source_document_id)
-    if doc is None or (
-        collective_id is not None
-        and doc.collective_id is not None
-        and doc.collective_id != collective_id
-    ):
-        raise DomainError(
-            "source_unknown",
-            _("The cited source document does not exist."),
-            field="source_document_id",
-        )
-    return doc.sha256
+def _source_sha(
+    source_document_id: int | None, collective_ids: int | Iterable[int] | None
+) -> str | None:
+    """The cited document's hash for the audit entry (``documents.citable_document``)."""
+    doc = citable_document(source_document_id, collective_ids)
+    return doc.sha256 if doc is not None else None
 
 
 def _collective(collective_id: int) -> Collective:
@@ -185,18 +174,24 @@ def _member_row(household_uid: int, person_uid: int) -> HouseholdMember | None:
     )
 
 
-def _require_member_of(person: Person, collective_id: int) -> None:
-    """R1: everyone in a holder household is a member of the 发包方's collective."""
-    if open_membership(person.uid, collective_id) is None:
+def _member_of(person_uid: Any, collective_id: int, *, field: str = "person_uid") -> Person:
+    """R1: the person, who must be a current member of the collective (everyone in a holder
+    household is a member of the 发包方's collective).
+
+    A person who does not exist and one who is not a member here (of another collective, say)
+    get the same answer, naming nobody: what other collectives' rolls hold does not leak.
+    """
+    person = None
+    if isinstance(person_uid, int) and not isinstance(person_uid, bool) and 0 < person_uid < 2**31:
+        person = history.current_of(Person, person_uid)
+    if person is None or open_membership(person.uid, collective_id) is None:
         raise DomainError(
-            "not_member",
-            _(
-                "%(name)s is not a member of this collective: admit them as a member first.",
-                name=person.name,
-            ),
-            field="person_uid",
+            "person_unknown",
+            _("There is no such member of this collective: admit the person as a member first."),
+            field=field,
             rule="R1",
         )
+    return person
 
 
 def _require_no_household(person: Person) -> None:
@@ -226,11 +221,10 @@ def _check_person_fields(
     """Normalise person fields; sex and birth date come from the ID number and must agree."""
     out = dict(fields)
     if "name" in out:
-        name = (out["name"] or "").strip() if isinstance(out["name"], str) else ""
-        if not name or len(name) > 80:
-            raise DomainError(
-                "name", _("Give the person's name (at most 80 characters)."), field="name"
-            )
+        name = out["name"] if isinstance(out["name"], str) else ""
+        name = inputs.text(name, "name", "name")
+        if not name:
+            raise DomainError("name", _("Give the person's name."), field="name")
         out["name"] = name
     if "id_number" in out:
         raw = out["id_number"]
@@ -256,10 +250,7 @@ def _check_person_fields(
         if birth is not None and birth != derived_birth:
             raise DomainError(
                 "birth_mismatch",
-                _(
-                    "The birth date does not match the ID number, which says %(date)s.",
-                    date=derived_birth.isoformat(),
-                ),
+                _("The birth date does not match the ID number (its 7th to 14th digits)."),
                 field="birth_date",
             )
         out["sex"], out["birth_date"] = derived_sex, derived_birth
@@ -267,9 +258,15 @@ def _check_person_fields(
         if exclude_uid is not None:
             taken = taken.where(Person.uid != exclude_uid)
         if db.session.scalar(taken) is not None:
+            # The same answer whether the holder is on this collective's roll or another's (or
+            # on none): no name, collective or link, only "see your roll or ask the county".
             raise DomainError(
                 "id_number_taken",
-                _("A person with this ID number is registered already."),
+                _(
+                    "This ID number cannot be registered again. If the person is on your roll, "
+                    "search for them there; otherwise the county agriculture bureau can check "
+                    "the record."
+                ),
                 field="id_number",
             )
     elif "sex" in out or "birth_date" in out:
@@ -284,12 +281,8 @@ def _check_person_fields(
             raise DomainError("hukou_type", _("Hukou type is rural or urban."), field="hukou_type")
         out["hukou_type"] = str(out["hukou_type"])
     if "hukou_place" in out:
-        place = (out["hukou_place"] or "").strip() if isinstance(out["hukou_place"], str) else ""
-        if len(place) > 200:
-            raise DomainError(
-                "hukou_place", _("The hukou place is at most 200 characters."), field="hukou_place"
-            )
-        out["hukou_place"] = place or None
+        place = out["hukou_place"] if isinstance(out["hukou_place"], str) else None
+        out["hukou_place"] = inputs.text(place, "hukou_place", "place")
     if "phone" in out:
         phone = (out["phone"] or "").strip() if isinstance(out["phone"], str) else ""
         if phone and not _PHONE.match(phone):
@@ -310,10 +303,14 @@ def register_person(
     phone: str | None = None,
     *,
     source_document_id: int | None = None,
+    collective_id: int | None = None,
     reason: str,
     today: date | None = None,
 ) -> Person:
     """Register a natural person (DOMAIN §3 Person).
+
+    ``collective_id`` is the collective registering them (the one they are admitted to): a cited
+    document must be its own or a county-wide one.
 
     The ID number must pass GB 11643 (length, region, birth date, check digit); sex and birth date
     are derived from it, and if given they must agree. One current person per ID number: a second
@@ -332,7 +329,7 @@ def register_person(
         },
         today=today,
     )
-    sha = _source_sha(source_document_id)
+    sha = _source_sha(source_document_id, collective_id)
     with _writing("person.register", reason=reason, source_sha256=sha):
         return history.create(
             Person, reason=reason, source_document_id=source_document_id, **fields
@@ -360,7 +357,7 @@ def update_person(
         )
     person = _person(uid, lock=True)
     fields = _check_person_fields(changes, today=today, exclude_uid=uid)
-    sha = _source_sha(source_document_id)
+    sha = _source_sha(source_document_id, person.scope_collective_ids)
     with _writing("person.update", reason=reason, source_sha256=sha):
         return history.revise(
             person, reason=reason, source_document_id=source_document_id, **fields
@@ -495,15 +492,10 @@ def create_household(
             _("Household code %(code)s is in use already.", code=code),
             field="cbfbm",
         )
-    head = _person(head_person_uid)
-    _require_member_of(head, collective.id)
+    head = _member_of(head_person_uid, collective.id, field="head_person_uid")
     _require_no_household(head)
-    name = (name.strip() if isinstance(name, str) else "") or head.name
-    if len(name) > 80:
-        raise DomainError("name", _("The household name is at most 80 characters."), field="name")
-    address = (address or "").strip() if isinstance(address, str) else ""
-    if len(address) > 200:
-        raise DomainError("address", _("The address is at most 200 characters."), field="address")
+    name = inputs.text(name if isinstance(name, str) else None, "name", "name") or head.name
+    address = inputs.text(address if isinstance(address, str) else None, "address", "address")
     sha = _source_sha(source_document_id, collective.id)
     with _writing("household.create", reason=reason, source_sha256=sha):
         household = history.create(
@@ -546,8 +538,7 @@ def add_household_member(
     reason = _reason(reason)
     household = _household(household_uid, lock=True)
     relation = _relation(relation)
-    person = _person(person_uid)
-    _require_member_of(person, household.collective_id)
+    person = _member_of(person_uid, household.collective_id)
     if relation == HEAD and db.session.scalar(
         select(HouseholdMember.id).where(
             HouseholdMember.household_uid == household.uid,
@@ -646,8 +637,8 @@ def move_member(
     relation = _relation(relation)
     if relation == HEAD:
         raise DomainError("head_exists", _("This household has a head already."), field="relation")
-    person = _person(person_uid)
     target = _household(to_household_uid, lock=True)
+    person = _member_of(person_uid, target.collective_id)
     current = resident_row(person.uid)
     if current is None:
         raise DomainError(
@@ -667,7 +658,6 @@ def move_member(
             _("The head of a household cannot move out before another member becomes head."),
             field="person_uid",
         )
-    _require_member_of(person, target.collective_id)
     if not keep_co_holding and current.is_co_holder and not source_document_id:
         raise DomainError(
             "consent_required",
@@ -954,9 +944,14 @@ def _escape_like(text: str) -> str:
 
 def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> tuple[list, bool]:
     """Find persons and households by name, a person by full ID number, or an object by its code
-    (CBFBM, DKBM, CBHTBM, 28-char unit number), within the user's reach. Returns (hits, more)."""
-    q = (q or "").strip().translate({0x3000: 0x20}).strip()
-    if not q or len(q) > 80:
+    (CBFBM, DKBM, CBHTBM, 28-char unit number), within the user's reach. Returns (hits, more).
+
+    Outside the reach there is nothing: a full ID number or a code held by another collective
+    finds exactly what a number held by nobody finds."""
+    q = (q if isinstance(q, str) else "").strip().translate({0x3000: 0x20}).strip()
+    if len(q) > inputs.SEARCH_MAX:
+        raise inputs.too_long("search", "q")
+    if not q:
         return [], False
     page = max(page, 1)
     code = q.upper()

@@ -4,21 +4,43 @@ ID numbers (and phone numbers) are personal data. They are shown in full only to
 - the collective admin of one of the person's collectives (they keep the roll),
 - auditors (they check everything), and
 - the person themself (a farmer account linked to that person);
-everyone else, bureau reviewers included, sees them masked. Pages and the API both serialise
-through here, so the rule cannot be kept in one and forgotten in the other.
+everyone else (bureau reviewers, settlement officers, farmers looking at the rest of their
+household) sees them masked. Pages and the API both serialise through here, so the rule cannot
+be kept in one and forgotten in the other.
+
+A masked ID number would be rebuilt from whatever else on the page carries the same digits, so
+for a masking viewer:
+- the ID number shows only its last 4 characters (``mask_id_number``): nothing of the region
+  code (usually the county's own) or of the birth date;
+- the birth date is not shown at all, not even as an age or a year: the 8 hidden digits are
+  exactly the birth date, and a year or an age band would leave a few dozen candidates, which
+  the check character narrows further;
+- a membership "by birth" does not show its start date (it is the birth date);
+- the sex is shown: it is the parity of the 17th character, which the last 4 show anyway;
+- the phone number shows only its last 4 digits.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
 
 from app.auth.models import Role
+from app.auth.scope import can_read
 from app.core.codes import format_mu, mask_id_number
 from app.extensions import db
-from app.registry.models import RELATIONS, Household, Membership, Person
+from app.registry.models import (
+    RELATIONS,
+    Household,
+    Membership,
+    MembershipBasis,
+    Person,
+    Plot,
+)
 from app.registry.people import (
     BASES,
     END_REASONS,
@@ -92,7 +114,7 @@ def label(table: dict, key: Any) -> str:
 def person_view(
     person: Person, viewer: Any, collective_ids_of_person: Iterable[int] | None = None
 ) -> dict:
-    """A person as ``viewer`` may see them."""
+    """A person as ``viewer`` may see them (masked: no birth date, see the module's note)."""
     full = sees_personal_data(viewer, person, collective_ids_of_person)
     return {
         "uid": person.uid,
@@ -102,7 +124,7 @@ def person_view(
         "id_number_masked": not full,
         "sex": person.sex,
         "sex_label": label(SEXES, person.sex),
-        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "birth_date": person.birth_date.isoformat() if full and person.birth_date else None,
         "hukou_type": person.hukou_type,
         "hukou_type_label": label(HUKOU_TYPES, person.hukou_type),
         "hukou_place": person.hukou_place,
@@ -111,11 +133,14 @@ def person_view(
     }
 
 
-def membership_view(m: Membership) -> dict:
+def membership_view(m: Membership, *, masked: bool = False) -> dict:
+    """A membership; ``masked`` (the viewer sees the person masked) hides the start of a
+    membership by birth, which is the person's birth date."""
+    hide_since = masked and m.basis == MembershipBasis.BIRTH.value
     return {
         "uid": m.uid,
         "collective_id": m.collective_id,
-        "since": m.since.isoformat(),
+        "since": None if hide_since else m.since.isoformat(),
         "basis": m.basis,
         "basis_label": label(BASES, m.basis),
         "until": m.until.isoformat() if m.until else None,
@@ -216,3 +241,47 @@ def household_view(
     if rights is not None:
         out["rights"] = rights_view(rights)
     return out
+
+
+def readable_plot_codes(viewer: Any, uids: Iterable[int | None]) -> dict[int, str]:
+    """Current codes (DKBM) of those of ``uids`` the viewer may read, in one query.
+
+    An overlap finding may name a plot of another collective (the overlap check is county-wide,
+    as it must be); to a viewer who may not read that plot it stays unnamed, so a finding does
+    not become a way to learn another collective's plots.
+    """
+    wanted = sorted({u for u in uids if u})
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(Plot.uid, Plot.dkbm, Plot.collective_id, Plot.household_uid).where(
+            Plot.uid.in_(wanted), Plot.end_lifespan.is_(None)
+        )
+    )
+    return {
+        uid: dkbm
+        for uid, dkbm, collective_id, household_uid in rows
+        if can_read(
+            viewer,
+            SimpleNamespace(scope_collective_id=collective_id, scope_household_id=household_uid),
+        )
+    }
+
+
+#: An ID number inside free text: 17 digits and a digit or X (also full-width), standing alone.
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z０-９])[0-9０-９]{17}[0-9０-９XxＸｘ](?![0-9A-Za-z０-９])")
+
+
+def mask_ids_in_text(text: str | None, viewer: Any) -> str | None:
+    """Free text (a change reason, a note) as ``viewer`` may see it.
+
+    People type ID numbers into reasons ("更正身份证号 …"); a page showing the reason to someone
+    who sees that person masked would undo the mask. Every ID-shaped number in free text is
+    therefore masked for everyone but auditors, whatever person it belongs to.
+    """
+    if not text:
+        return text
+    role = getattr(viewer, "role", None) if getattr(viewer, "is_authenticated", False) else None
+    if role == Role.AUDITOR:
+        return text
+    return _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)

@@ -216,18 +216,21 @@ def test_check_char_rejects_bad_input():
 
 def test_mask_id_number():
     number = make_id("44022219800229123")
-    assert mask_id_number(number) == "440222********" + number[-4:]
-    assert mask_id_number("440222198002291x3x") == "440222********1X3X"
-    assert mask_id_number(f"  {PUBLIC_ID} ") == "110105********002X"
+    # Nothing of the region or the birth date: only the last 4 (sequence and check character).
+    assert mask_id_number(number) == "*" * 14 + number[-4:]
+    assert mask_id_number("440222198002291x3x") == "*" * 14 + "1X3X"
+    assert mask_id_number(f"  {PUBLIC_ID} ") == "*" * 14 + "002X"
+    assert mask_id_number("１２３４５６７８９０１２") == "********9012"
 
 
-@pytest.mark.parametrize("value", ["", "1", "123456789", "1234567890"])
+@pytest.mark.parametrize("value", ["", "1", "123456789", "1234567890", "12345678901"])
 def test_mask_short_strings_leak_nothing(value):
     assert mask_id_number(value) == "*" * len(value)
 
 
-def test_mask_any_length_keeps_only_6_and_4():
-    assert mask_id_number("12345678901") == "123456*8901"
+def test_mask_any_length_keeps_only_the_last_4():
+    assert mask_id_number("123456789012") == "********9012"
+    assert mask_id_number("15010519491231002") == "*" * 13 + "1002"
     assert mask_id_number("abc") == "***"
 
 

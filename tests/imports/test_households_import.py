@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
@@ -146,3 +147,40 @@ def test_households_upload_on_the_web(client, auth, baseline, tmp_path):
     assert client.post(f"/imports/{job_id}/promote", data={}).status_code == 302
     assert db.session.get(ImportJob, job_id).status == "promoted"
     assert db.session.scalar(select(Person).where(Person.id_number == idn(11))).name == "陈1"
+
+
+@pytest.mark.authz
+def test_a_member_registered_in_another_collective_is_not_named(cli, tmp_path):
+    """A member table listing someone on another collective's roll gets the answer the
+    registration form gives (the same for one registered on no roll): no household code or
+    name of the other collective, and nothing is attached."""
+    from tests.imports.conftest import COLLECTIVE_B
+
+    theirs = [
+        ["CBFBM", "CBFMC", "CBFZJHM", "CBFCYSL"],
+        [f"{COLLECTIVE_B}0001", "瑶1", idn(500), "1"],
+    ]
+    their_members = [
+        ["CBFBM", "CYXM", "CYZJHM", "YHZGX", "SFGYR"],
+        [f"{COLLECTIVE_B}0001", "瑶1", idn(500), "02", "1"],
+    ]
+    a = write_csv(tmp_path / "B.csv", theirs)
+    b = write_csv(tmp_path / "B_JTCY.csv", their_members)
+    assert (
+        cli.run("import", "households", a, "--members", b, "--collective", COLLECTIVE_B).exit_code
+        == 0
+    )
+    cbf, members = tables(1)
+    members[2][2] = idn(500)  # the spouse is B's member
+    a = write_csv(tmp_path / "CBF.csv", cbf)
+    b = write_csv(tmp_path / "CBF_JTCY.csv", members)
+    out = tmp_path / "r.json"
+    result = cli.run(
+        "import", "households", a, "--members", b, "--collective", COLLECTIVE_A, "--report", out
+    )
+    assert result.exit_code == 1
+    report = out.read_text(encoding="utf-8")
+    assert "member_registered" in report and "member_elsewhere" not in report
+    assert f"{COLLECTIVE_B}0001" not in report + result.output and "瑶1" not in report
+    assert idn(500) not in report + result.output  # masked
+    assert db.session.scalar(select(Household).where(Household.cbfbm == cbf[1][0])) is None

@@ -246,8 +246,13 @@ def test_r09_other_collective_refused(ctx, baseline):
     h = grant(b.household(baseline.collective_a), baseline.collective_a)
     outsider = b.household(baseline.collective_b)
     assert may_apply_for_homestead(outsider) == (True, "")  # qualifies in its own collective
-    with refused(rule="R09", code="other_collective"):
+    # R09 holds, and another collective's household is answered like one that does not exist.
+    with pytest.raises(DomainError) as other:
         transfer_homestead_check(h.uid, outsider)
+    with pytest.raises(DomainError) as nobody:
+        transfer_homestead_check(h.uid, 2**31 - 2)
+    assert other.value.code == "household_unknown"
+    assert other.value.as_dict() == nobody.value.as_dict()
 
 
 def test_r09_all_urban_household_refused(ctx, baseline):
@@ -374,3 +379,18 @@ def test_geometry_over_cap_is_refused(ctx, baseline):
             geometry=big.wkt,
             crs="4547",
         )
+
+
+@pytest.mark.authz
+def test_unit_number_held_by_another_collective_answers_as_one_held_here(ctx, baseline):
+    """Unit numbers are unique county-wide (their prefix is the county's): a number held by
+    another collective gets exactly the refusal of one held by the collective itself."""
+    a, bb = baseline.collective_a, baseline.collective_b
+    theirs = grant(b.household(bb), bb).unit_number
+    mine = grant(b.household(a), a).unit_number
+    answers = []
+    for unit in (theirs, mine):
+        with pytest.raises(DomainError) as e:
+            grant(b.household(a), a, unit=unit)
+        answers.append(e.value.as_dict() | {"message": e.value.message.replace(unit, "<U>")})
+    assert answers[0] == answers[1] and answers[0]["code"] == "unit_taken"

@@ -147,7 +147,7 @@ def test_contract_needs_a_source_document_of_the_collective(ctx, baseline):
             hh, date(2020, 1, 1), date(2049, 12, 31), source_document_id=None, reason="x"
         )
     other = fx.make_document(baseline.collective_b)
-    with refused(code="source_document"):
+    with refused(code="source_unknown"):
         land.create_contract(
             hh, date(2020, 1, 1), date(2049, 12, 31), source_document_id=other, reason="x"
         )
@@ -204,8 +204,12 @@ def test_plot_in_contract_belongs_to_its_household_and_sums_the_contract_area(ct
 def test_r01_plot_and_contract_of_different_collectives_refused(ctx, baseline):
     c = contract(baseline.collective_b)
     x, y = fx.origin(baseline.collective_a)
-    with refused(rule="R01", code="other_collective"):
+    # Refused like a contract that does not exist: another collective's contract does not leak.
+    with refused(code="contract_not_found") as other:
         add(baseline.collective_a, fx.square(x, y), contract_uid=c.uid)
+    with refused(code="contract_not_found") as nobody:
+        add(baseline.collective_a, fx.square(x, y), contract_uid=2**31 - 2)
+    assert other.error.as_dict() == nobody.error.as_dict()
 
 
 def test_assign_and_unassign_plot(ctx, baseline):

@@ -63,7 +63,8 @@ def test_r01_head_must_be_member_of_the_collective(ctx, baseline):
             outsider.uid,
             "新户",
         )
-    assert e.value.rule == "R1" and e.value.field == "person_uid"
+    assert e.value.rule == "R1" and e.value.field == "head_person_uid"
+    assert "王外" not in e.value.message  # nothing of another collective's member
     assert db.session.scalar(select(func.count(Household.id))) == 0
 
 

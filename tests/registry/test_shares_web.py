@@ -296,6 +296,30 @@ def test_api_transfer_to_other_collective_is_422_r10(world, client, app):
     assert err["rule"] == "R10" and err["field"] == "to_person_uid"
 
 
+@pytest.mark.authz
+@pytest.mark.parametrize("field", ["to_person_uid", "to_household_uid"])
+def test_api_transfer_to_another_collectives_holder_equals_a_missing_one(world, client, app, field):
+    """Another collective's member or household is answered like a holder who does not exist
+    (R10 either way), byte for byte; a document of another collective like a missing one."""
+    headers = bearer(app, "admin_a")
+    theirs = world.member_b if field == "to_person_uid" else world.hh_b
+
+    def transfer(uid: int, doc: int):
+        return client.post(
+            f"/api/v1/shares/{world.holding}/transfer",
+            json={field: uid, "shares": 5, "source_document_id": doc, "reason": "转让"},
+            headers=headers,
+        )
+
+    other, nowhere = transfer(theirs, world.doc), transfer(2**31 - 2, world.doc)
+    assert (other.status_code, other.get_data()) == (nowhere.status_code, nowhere.get_data())
+    assert other.status_code == 422 and other.get_json()["error"]["rule"] == "R10"
+    mine = world.member if field == "to_person_uid" else world.buyer
+    other, nowhere = transfer(mine, world.doc_b), transfer(mine, 2**31 - 2)
+    assert (other.status_code, other.get_data()) == (nowhere.status_code, nowhere.get_data())
+    assert other.status_code == 404 and other.get_json()["error"]["code"] == "source_unknown"
+
+
 def test_api_fix_register_twice_is_refused(world, client, app):
     h = bearer(app, "admin_b")
     body = {"total_shares": 300, "fixed_on": "2020-06-30", "reason": "固化"}

@@ -20,3 +20,13 @@ def share_type_label(code: str) -> str:
 
     label = SHARE_TYPES.get(code)
     return str(label) if label is not None else code
+
+
+@bp.app_template_filter("mask_ids")
+def mask_ids(text: str | None) -> str | None:
+    """Free text with the ID numbers in it masked for the current user (see present.py)."""
+    from flask_login import current_user
+
+    from app.registry.present import mask_ids_in_text
+
+    return mask_ids_in_text(text, current_user)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
+from wtforms.validators import Length, ValidationError
 
 from app.auth.scope import load_or_404
 from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
+from app.registry.inputs import TEXT_LIMITS, too_long_message
 
 
 def editable_collective(collective_id: int) -> Collective:
@@ -23,3 +27,23 @@ def form_failed(form: FlaskForm, err: DomainError) -> None:
         target.errors = [*list(target.errors or []), err.message]
     else:
         form.form_errors.append(err.message)
+
+
+class TextLength(Length):
+    """WTForms' Length for a kind of free text, from the services' own limit
+    (``inputs.TEXT_LIMITS``) and with their message, so page and API say the same."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(max=TEXT_LIMITS[kind])
+        self.kind = kind
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            super().__call__(form, field)
+        except ValidationError:
+            raise ValidationError(too_long_message(self.kind)) from None
+
+
+def length(kind: str) -> TextLength:
+    """The length validator of a form field holding ``kind`` text (reason, name, note, …)."""
+    return TextLength(kind)

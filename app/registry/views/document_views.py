@@ -37,6 +37,7 @@ from app.registry.models import (
 )
 from app.registry.present import collective_ids_of, show_id_number
 from app.registry.views import bp
+from app.registry.views.common import length
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
 PAGE = 50
@@ -63,12 +64,12 @@ class UploadForm(FlaskForm):
         choices=[SelectChoice(k, v) for k, v in doc_service.KINDS.items()],
         default="contract",
     )
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("Title"), validators=[DataRequired(), length("title")])
     file = FileField(_l("File (PDF, JPEG or PNG)"), validators=[FileRequired()])
 
 
 class CertificateActionForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), length("reason")])
     on = DateField(_l("Date"), validators=[DataRequired()], default=date.today)
     source_document_id = IntegerField(
         _l("Source document no. (optional)"), validators=[Optional(), NumberRange(min=1)]
@@ -86,8 +87,8 @@ class OpenNoticeForm(FlaskForm):
 
 
 class ObjectionForm(FlaskForm):
-    lodged_by = StringField(_l("Objector's name"), validators=[DataRequired(), Length(max=80)])
-    text = TextAreaField(_l("Objection"), validators=[DataRequired(), Length(max=4000)])
+    lodged_by = StringField(_l("Objector's name"), validators=[DataRequired(), length("name")])
+    text = TextAreaField(_l("Objection"), validators=[DataRequired(), length("note")])
     lodged_on = DateField(_l("Lodged on"), validators=[DataRequired()], default=date.today)
 
 
@@ -96,16 +97,16 @@ class ResolveForm(FlaskForm):
         _l("Decision"),
         choices=[SelectChoice("dismissed", _l("Dismissed")), SelectChoice("upheld", _l("Upheld"))],
     )
-    resolution = TextAreaField(_l("Reasons"), validators=[DataRequired(), Length(max=4000)])
+    resolution = TextAreaField(_l("Reasons"), validators=[DataRequired(), length("note")])
     resolved_on = DateField(_l("Decided on"), validators=[DataRequired()], default=date.today)
 
 
 class ConfirmForm(FlaskForm):
-    reason = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Note (optional)"), validators=[Optional(), length("reason")])
 
 
 class WithdrawForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 def _form_error(form: FlaskForm) -> str | None:
@@ -322,13 +323,13 @@ def collective_notices(collective_id: int):
             try:
                 if form.right_uid.data:
                     right_uid = int(form.right_uid.data) if form.right_uid.data.isdigit() else 0
-                    right = cert_service.current_right(form.right_kind.data, right_uid)
+                    right = cert_service.current_right(
+                        form.right_kind.data, right_uid, collective_id=collective.id
+                    )
                 else:
                     right = cert_service.find_right(
                         collective.id, form.right_kind.data, form.code.data or ""
                     )
-                if right.collective_id != collective.id:
-                    abort(404)
                 notice = notice_service.open_notice(
                     form.right_kind.data, right.uid, form.starts_on.data, form.days.data
                 )

@@ -32,6 +32,7 @@ from app.registry.lookup import load_current_or_404
 from app.registry.models import TERRAIN_CAPS, Homestead, Household, SourceDocument
 from app.registry.versioning import Versioned
 from app.registry.views import bp
+from app.registry.views.common import length
 from app.registry.views.land_views import history_page
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
@@ -146,13 +147,13 @@ class GrantForm(FlaskForm):
         validators=[Optional(), Length(max=200)],
     )
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 class DisposeForm(FlaskForm):
     disposal = SelectField(_l("How the homestead was disposed of"), choices=[])
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 # --- pages

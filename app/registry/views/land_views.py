@@ -32,7 +32,7 @@ from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
-from app.registry import history, land
+from app.registry import history, land, present
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
 from app.registry.lookup import load_current_or_404, load_latest_or_404
@@ -48,6 +48,7 @@ from app.registry.spatial_checks import plots_near
 from app.registry.views import bp
 from app.registry.views.common import editable_collective as _editable_collective
 from app.registry.views.common import form_failed as _fail
+from app.registry.views.common import length
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -302,32 +303,32 @@ class ContractForm(FlaskForm):
     term_start = DateField(_l("Term start"), validators=[Optional()])
     term_end = DateField(_l("Term end"), validators=[Optional()])
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("Reason"), validators=[length("reason")])
 
 
 class PlotForm(FlaskForm):
     dkbm = StringField(_l("Plot code (DKBM)"))
-    name = StringField(_l("Plot name"))
+    name = StringField(_l("Plot name"), validators=[length("name")])
     land_class = SelectField(
         _l("Land class"),
         choices=[SelectChoice(k, v) for k, v in LAND_CLASSES.items()],
         default="10",
     )
-    land_use = StringField(_l("Land use (TDLYLX code)"))
+    land_use = StringField(_l("Land use (TDLYLX code)"), validators=[length("label")])
     is_basic_farmland = BooleanField(_l("Basic farmland"))
     contract_area_m2 = StringField(_l("Contract area (m²)"))
     measured_area_m2 = StringField(_l("Measured area (m²), empty = from the geometry"))
-    east = StringField(_l("East boundary"))
-    south = StringField(_l("South boundary"))
-    west = StringField(_l("West boundary"))
-    north = StringField(_l("North boundary"))
+    east = StringField(_l("East boundary"), validators=[length("label")])
+    south = StringField(_l("South boundary"), validators=[length("label")])
+    west = StringField(_l("West boundary"), validators=[length("label")])
+    north = StringField(_l("North boundary"), validators=[length("label")])
     contract_uid = SelectField(_l("Contract"), coerce=int, default=0)
     geometry = TextAreaField(_l("Geometry (GeoJSON or WKT)"))
     geometry_file = FileField(_l("…or upload a .geojson file"))
     crs = SelectField(_l("Coordinate reference system"), choices=CRS_CHOICES, default="")
     accept_repair = BooleanField(_l("Apply the suggested repair"))
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("Reason"), validators=[length("reason")])
 
 
 class GeometryForm(FlaskForm):
@@ -337,18 +338,18 @@ class GeometryForm(FlaskForm):
     measured_area_m2 = StringField(_l("Measured area (m²), empty = from the geometry"))
     accept_repair = BooleanField(_l("Apply the suggested repair"))
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = TextAreaField(_l("Reason"))
+    reason = TextAreaField(_l("Reason"), validators=[length("reason")])
 
 
 class AssignForm(FlaskForm):
     contract_uid = SelectField(_l("Contract"), coerce=int, default=0)
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = StringField(_l("Reason"))
+    reason = StringField(_l("Reason"), validators=[length("reason")])
 
 
 class RenewForm(FlaskForm):
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = StringField(_l("Reason"))
+    reason = StringField(_l("Reason"), validators=[length("reason")])
 
 
 class DecisionForm(FlaskForm):
@@ -359,7 +360,7 @@ class DecisionForm(FlaskForm):
             SelectChoice("resolved", _l("Resolved")),
         ],
     )
-    reason = StringField(_l("Reason"))
+    reason = StringField(_l("Reason"), validators=[length("reason")])
 
 
 def _contract_choices(collective_id: int) -> list[SelectChoice]:
@@ -564,6 +565,7 @@ def contract_new(collective_id: int):
                 _raw_date(form.term_end),
                 source_document_id=form.source_document_id.data,
                 reason=form.reason.data,
+                collective_id=collective.id,
             )
         except DomainError as err:
             _fail(form, err)
@@ -605,13 +607,11 @@ def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int 
         shapes.append((shape, obj.dkbm, None, "own"))
     findings = land.findings_of_plot(obj.uid)
     other_uids = {f.other_plot_uid for f in findings} | {f.plot_uid for f in findings}
-    codes = dict(
-        db.session.execute(
-            select(Plot.uid, Plot.dkbm).where(
-                Plot.uid.in_(list(other_uids) or [0]), Plot.end_lifespan.is_(None)
-            )
-        ).all()
-    )
+    codes = present.readable_plot_codes(current_user, other_uids)
+    # A finding of another collective that names this plot: shown, without its decision.
+    own_findings = {
+        f.id for f in findings if f.collective_id == obj.collective_id or can_read(current_user, f)
+    }
     editable = can_edit(current_user, obj)
     if editable and assign_form is None:
         assign_form = AssignForm(formdata=None)
@@ -633,6 +633,7 @@ def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int 
         plot_map=_map(shapes),
         findings=findings,
         codes=codes,
+        own_findings=own_findings,
         state_label=land.finding_state_label,
         can_edit=editable,
         assign_form=assign_form if editable else None,
@@ -869,6 +870,10 @@ def _findings_page(
     rows = land.collective_findings(
         collective.id, state=state, limit=PAGE + 1, offset=(page - 1) * PAGE
     )
+    # The other plot of an overlap may be another collective's: named only to those who may
+    # read it.
+    readable = present.readable_plot_codes(current_user, {f.other_plot_uid for f, _p, _o in rows})
+    rows = [(f, mine, readable.get(f.other_plot_uid)) for f, mine, _other in rows]
     editable = can_edit(current_user, collective)
     return render_template(
         "registry/findings.html",

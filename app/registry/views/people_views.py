@@ -26,12 +26,13 @@ from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
-from app.registry import history, people, present
+from app.registry import history, inputs, people, present
 from app.registry.lookup import load_current_or_404
 from app.registry.models import LAND_CLASSES, RELATIONS, Household, Membership, Person
 from app.registry.views import bp
 from app.registry.views.common import editable_collective as _editable_collective
 from app.registry.views.common import form_failed as _fail
+from app.registry.views.common import length
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 SEARCHERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -123,13 +124,18 @@ def household_context(household: Household) -> dict:
             .order_by(Person.name, Membership.since)
         ).all()
     collective = db.session.get(Collective, household.collective_id)
+    masked = {m["person"]["uid"]: m["person"]["id_number_masked"] for m in view["members"]}
     return {
         "household": household,
         "collective": collective,
         "view": view,
         "rights": rights,
         "memberships": [
-            {"person": name, "collective": cname, **present.membership_view(m)}
+            {
+                "person": name,
+                "collective": cname,
+                **present.membership_view(m, masked=masked.get(m.person_uid, True)),
+            }
             for m, name, cname in memberships
         ],
         "plot_map": plot_map(rights.plots),
@@ -169,6 +175,7 @@ def person(person_uid: int):
             )
         ).all()
     )
+    view = present.person_view(obj, current_user, open_ids)
     versions = history.versions(Person, obj.uid)
     changes = []
     previous = None
@@ -179,9 +186,12 @@ def person(person_uid: int):
     return render_template(
         "registry/person.html",
         person=obj,
-        view=present.person_view(obj, current_user, open_ids),
+        view=view,
         memberships=[
-            {"collective": names.get(m.collective_id, ""), **present.membership_view(m)}
+            {
+                "collective": names.get(m.collective_id, ""),
+                **present.membership_view(m, masked=view["id_number_masked"]),
+            }
             for m in memberships
         ],
         households=people.person_households(obj.uid),
@@ -196,7 +206,19 @@ def person(person_uid: int):
 def search():
     q = request.args.get("q", "", type=str)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    hits, more = people.search(current_user, q, page=page)
+    try:
+        hits, more = people.search(current_user, q, page=page)
+    except DomainError as err:  # a search text beyond its limit: say so on the page
+        return render_template(
+            "registry/search.html",
+            q="",
+            rows=[],
+            page=1,
+            more=False,
+            searched=False,
+            error=err,
+            search_max=inputs.SEARCH_MAX,
+        )
     scopes = present.collective_ids_of(h.uid for h in hits if h.kind == "person")
     rows = []
     for h in hits:
@@ -214,7 +236,13 @@ def search():
             )
         rows.append(row)
     return render_template(
-        "registry/search.html", q=q, rows=rows, page=page, more=more, searched=bool(q.strip())
+        "registry/search.html",
+        q=q,
+        rows=rows,
+        page=page,
+        more=more,
+        searched=bool(q.strip()),
+        search_max=inputs.SEARCH_MAX,
     )
 
 
@@ -226,7 +254,7 @@ def _choices(pairs: Any) -> list[SelectChoice]:
 
 
 class RegisterPersonForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=80)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), length("name")])
     id_number = StringField(_l("ID number"), validators=[DataRequired(), Length(max=40)])
     sex = SelectField(
         _l("Sex"),
@@ -239,27 +267,27 @@ class RegisterPersonForm(FlaskForm):
     hukou_type = SelectField(
         _l("Hukou"), choices=_choices(people.HUKOU_TYPES.items()), default="rural"
     )
-    hukou_place = StringField(_l("Hukou place"), validators=[Optional(), Length(max=200)])
+    hukou_place = StringField(_l("Hukou place"), validators=[Optional(), length("place")])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     since = DateField(_l("Member since"), validators=[DataRequired()])
     basis = SelectField(_l("Basis of membership"), choices=_choices(people.BASES.items()))
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 class EditPersonForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=80)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), length("name")])
     hukou_type = SelectField(_l("Hukou"), choices=_choices(people.HUKOU_TYPES.items()))
-    hukou_place = StringField(_l("Place of hukou"), validators=[Optional(), Length(max=200)])
+    hukou_place = StringField(_l("Place of hukou"), validators=[Optional(), length("place")])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 class HouseholdForm(FlaskForm):
     cbfbm = StringField(_l("Household code (CBFBM)"), validators=[DataRequired(), Length(max=40)])
-    name = StringField(_l("Household name"), validators=[Optional(), Length(max=80)])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+    name = StringField(_l("Household name"), validators=[Optional(), length("name")])
+    address = StringField(_l("Address"), validators=[Optional(), length("address")])
     head_person_uid = SelectField(_l("Head of household"), coerce=int)
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 class MemberForm(FlaskForm):
@@ -269,7 +297,7 @@ class MemberForm(FlaskForm):
         choices=_choices((k, v) for k, v in RELATIONS.items() if k != people.HEAD),
     )
     is_co_holder = BooleanField(_l("Co-holder of the household's rights"), default=True)
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 def _person_choices(collective_id: int) -> list[SelectChoice]:

@@ -29,6 +29,7 @@ from app.registry.lookup import load_current_or_404
 from app.registry.models import Household, Membership, Person, ShareHolding
 from app.registry.views import bp
 from app.registry.views.common import editable_collective as _editable_collective
+from app.registry.views.common import length
 from app.registry.views.homestead_views import (
     choices,
     document_choices,
@@ -103,7 +104,7 @@ class FixRegisterForm(FlaskForm):
     )
     fixed_on = DateField(_l("Fixed on"), validators=[DataRequired()], default=date.today)
     source_document_id = SelectField(_l("Source document (resolution)"), coerce=int)
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 class AllocateForm(FlaskForm):
@@ -114,7 +115,7 @@ class AllocateForm(FlaskForm):
         _l("Share certificate no."), validators=[Optional(), Length(max=40)]
     )
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 class TransferForm(FlaskForm):
@@ -125,13 +126,13 @@ class TransferForm(FlaskForm):
         validators=[Optional(), Length(max=40)],
     )
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 class BuyBackForm(FlaskForm):
     shares = DecimalField(_l("Shares"), validators=[DataRequired(), NumberRange(min=0)])
     source_document_id = SelectField(_l("Source document"), coerce=int)
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 # --- pages
