@@ -66,6 +66,15 @@ class Defaults:
     IMPORT_SET_BASED_REFERENCES = True
     IMPORT_AREA_MISMATCH_PERCENT = 10.0  # contract vs measured area: a warning beyond this
 
+    # Bounded work (issue 9, item 2).
+    # A report keeps at most this many problems of each kind (all are counted: "and N more").
+    IMPORT_REPORT_MAX_PER_KIND = 1000
+    # A running job writes a heartbeat every few seconds; one silent for longer than this is
+    # shown and returned as failed (its process stopped) and may be discarded.
+    IMPORT_HEARTBEAT_STALE_SECONDS = 120
+    # The registry's overlap check of one plot returns at most this many overlapping plots.
+    OVERLAP_MAX_HITS = 200
+
 
 # Environment variables read over the file config, with their types.
 _ENV: dict[str, type] = {
@@ -88,6 +97,9 @@ _ENV: dict[str, type] = {
     "IMPORT_EAGER": bool,
     "IMPORT_SET_BASED_REFERENCES": bool,
     "IMPORT_AREA_MISMATCH_PERCENT": float,
+    "IMPORT_REPORT_MAX_PER_KIND": int,
+    "IMPORT_HEARTBEAT_STALE_SECONDS": int,
+    "OVERLAP_MAX_HITS": int,
     "BABEL_DEFAULT_LOCALE": str,
 }
 

@@ -102,6 +102,12 @@ def job_file(job: ImportJob, members: bool = False) -> Path:
     return store_root() / str(key)
 
 
+def problem_log(job: ImportJob, kinds: Any = ()) -> staging.ProblemLog:
+    """Where a job's problems go: at most IMPORT_REPORT_MAX_PER_KIND of each kind kept."""
+    limit = int(_config("IMPORT_REPORT_MAX_PER_KIND", 1000))
+    return staging.ProblemLog(db.session, job.id, limit, kinds)
+
+
 def _config(name: str, default: Any) -> Any:
     """A setting from the app config, else the environment (IMPORT_* tuning), else default."""
     value = current_app.config.get(name)
@@ -333,9 +339,8 @@ def validate_parcels(
             crs = geo.require_crs(source.crs, opts.get("crs"))
             mapping = maps.resolve(source.fields, opts.get("mapping"), maps.PARCEL_FIELDS)
             settings = _parcel_settings(job, mapping, crs, geometry_only)
-            staging.insert_problems(
-                db.session, job.id, _missing_fields(source, mapping, geometry_only)
-            )
+            log = problem_log(job)
+            log.add(_missing_fields(source, mapping, geometry_only))
             writer = staging.RowWriter(db.session, job.id)
 
             def fetch(idx: list[int]) -> dict[int, tuple[Any, str | None]]:
@@ -362,7 +367,7 @@ def validate_parcels(
                     for batch in read_ahead(batches):
                         result = validator.check(batch)  # meanwhile the previous window is written
                         writer.wait()
-                        staging.insert_problems(db.session, job.id, result.problems)
+                        log.add(result.problems)
                         committed()
                         writer.write(result.rows)
                         staged = (
@@ -386,15 +391,10 @@ def validate_parcels(
         progress(job, "checking")
     staging.analyze(db.session)
     if features == 0:
-        staging.insert_problems(
-            db.session,
-            job.id,
-            [
-                Problem(
-                    None, None, "no_features", "error", "文件中没有地块", "The file has no features"
-                )
-            ],
+        nothing = Problem(
+            None, None, "no_features", "error", "文件中没有地块", "The file has no features"
         )
+        log.add([nothing])
     later: list[Problem] = []
     if not geometry_only:
         later += staging.duplicate_codes(db.session, job.id)
@@ -405,9 +405,9 @@ def validate_parcels(
         later += staging.registry_overlaps(
             db.session, job.id, float(_config("OVERLAP_TOLERANCE_M2", 1.0)), extent
         )
-    staging.insert_problems(db.session, job.id, later)
-    staging.mark_errors(db.session, job.id)
-    summary = staging.summarise(db.session, job.id, features)
+    log.add(later)
+    staging.mark_errors(db.session, job.id, log.unstored_errors | validator.late_faulty)
+    summary = staging.summarise(db.session, job.id, features, log)
     summary.update(
         crs=validator.describe_crs(),
         mapping=mapping,
@@ -627,9 +627,11 @@ def _promote_parcels(job: ImportJob, valid_only: bool, recheck: bool) -> int | N
             db.session, job.id, float(_config("OVERLAP_TOLERANCE_M2", 1.0)), tuple(s["extent"])
         )
     if again:
-        staging.insert_problems(db.session, job.id, again)
-        staging.mark_errors(db.session, job.id)
-        summary = staging.summarise(db.session, job.id, s["features"])
+        rechecked = ("code_in_registry", "registry_overlap")
+        log = problem_log(job, staging.kinds_without(s, rechecked))
+        log.add(again)
+        staging.mark_errors(db.session, job.id, log.unstored_errors)
+        summary = staging.summarise(db.session, job.id, s["features"], log)
         job.summary_json = _dumps({**s, **summary})
         if not valid_only or summary["valid"] == 0:
             job.status = JobStatus.VALIDATED
