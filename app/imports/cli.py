@@ -1,4 +1,4 @@
-"""Command line: ``flask import parcels|households …``, ``flask import worker``,
+"""Command line: ``flask import parcels|households …``, ``flask import worker|reap``,
 ``flask export parcels …``.
 
 Imports run inline (a line of progress per window of features), as the system actor "cli", and
@@ -24,7 +24,7 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
 from app.imports import export as exporter
-from app.imports import jobs, staging
+from app.imports import jobs, liveness, staging
 from app.imports import mapping as maps
 from app.imports.models import ImportJob, JobStatus
 from app.imports.readers import ImportRefused, store_file, store_root
@@ -153,7 +153,8 @@ def import_parcels(
             options={k: v for k, v in options.items() if v not in (None, {}, False)},
         )
         db.session.commit()
-        job = jobs.run_parcels(job, dry_run=dry_run, valid_only=valid_only, progress=_progress)
+        with liveness.beating(job.id):
+            job = jobs.run_parcels(job, dry_run=dry_run, valid_only=valid_only, progress=_progress)
     _print_summary(job)
     _write_report(job, report)
     click.echo(
@@ -194,7 +195,8 @@ def import_households(path, members, fbfbm, dry_run, valid_only, report):
             members=stored_members,
         )
         db.session.commit()
-        job = households.run_households(job, dry_run=dry_run, valid_only=valid_only)
+        with liveness.beating(job.id):
+            job = households.run_households(job, dry_run=dry_run, valid_only=valid_only)
     _print_summary(job)
     _write_report(job, report)
     if job.status == JobStatus.FAILED:
@@ -203,6 +205,18 @@ def import_households(path, members, fbfbm, dry_run, valid_only, report):
         dry_run and (job.summary.get("invalid") or job.summary.get("file_errors"))
     ):
         sys.exit(1)
+
+
+@import_cli.command("reap")
+def import_reap():
+    """Mark import jobs whose process stopped (no heartbeat) as failed, so they can be discarded."""
+    with trail.acting(_cli_actor("import.reap")):
+        reaped = liveness.reap(db.session)
+        db.session.commit()
+    if reaped:
+        click.echo(f"marked {len(reaped)} stopped job(s) failed: {', '.join(map(str, reaped))}")
+    else:
+        click.echo("no stopped jobs")
 
 
 @import_cli.command("worker")

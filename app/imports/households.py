@@ -315,7 +315,8 @@ def _registry_checks(
 
 def validate_households_job(job: ImportJob, today: date | None = None) -> ImportJob:
     """Check the tables and leave the job VALIDATED with its report (or FAILED)."""
-    jobs._set(job, status=JobStatus.RUNNING, phase="checking", started_at=utcnow())
+    now = utcnow()
+    jobs._set(job, status=JobStatus.RUNNING, phase="checking", started_at=now, heartbeat_at=now)
     db.session.execute(ImportProblem.__table__.delete().where(ImportProblem.job_id == job.id))
     try:
         checked = check_households(job, today)

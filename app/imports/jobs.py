@@ -31,8 +31,8 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
 from app.imports import eager as eager_promotion
+from app.imports import liveness, promote, staging
 from app.imports import mapping as maps
-from app.imports import promote, staging
 from app.imports.models import ImportJob, ImportProblem, JobStatus
 from app.imports.readers import (
     ImportRefused,
@@ -230,7 +230,7 @@ def discard_job(job: ImportJob) -> None:
         JobStatus.NEEDS_MAPPING,
         JobStatus.FAILED,
         JobStatus.REFUSED,
-    ):
+    ) and not liveness.claim_stopped(db.session, job):  # a job whose process died may go too
         raise DomainError("job_state", _("This import cannot be discarded now."))
     discard(job)
 
@@ -323,7 +323,8 @@ def validate_parcels(
     committed, with the collectives of those staged without errors.
     """
     opts = job.options
-    _set(job, status=JobStatus.RUNNING, phase="reading", started_at=utcnow(), done=0)
+    now = utcnow()
+    _set(job, status=JobStatus.RUNNING, phase="reading", started_at=now, heartbeat_at=now, done=0)
     staging.clear(db.session, job.id)
     db.session.execute(ImportProblem.__table__.delete().where(ImportProblem.job_id == job.id))
     geometry_only = bool(opts.get("geometry_only"))
@@ -356,7 +357,12 @@ def validate_parcels(
 
             def committed() -> None:
                 """The window's rows are in and committed: progress, and tell on_window."""
-                _set(job, done=features, total=max(total, features) if total > 0 else 0)
+                _set(
+                    job,
+                    done=features,
+                    total=max(total, features) if total > 0 else 0,
+                    heartbeat_at=utcnow(),  # the window's commit carries a heartbeat too
+                )
                 if on_window and staged:
                     on_window(*staged)
                 if progress and features:
@@ -569,7 +575,7 @@ def promote_job(
     claimed = db.session.execute(
         update(ImportJob)
         .where(ImportJob.id == job.id, ImportJob.status == JobStatus.VALIDATED)
-        .values(status=JobStatus.PROMOTING, phase="promoting", done=0)
+        .values(status=JobStatus.PROMOTING, phase="promoting", done=0, heartbeat_at=utcnow())
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -717,7 +723,7 @@ def execute(job_id: int, action: str, **kw: Any) -> None:
     job = db.session.get(ImportJob, job_id)
     if job is None:
         return
-    with trail.acting(_actor(job)):
+    with trail.acting(_actor(job)), liveness.beating(job_id):
         try:
             if action == "validate":
                 if job.kind == "parcels":
