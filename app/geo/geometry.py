@@ -793,40 +793,53 @@ class _Union:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def _shared_bounds(bounds: np.ndarray, at_least: int) -> np.ndarray:
+    """Indices of the rows of ``bounds`` that occur ``at_least`` times (sorted, vectorised)."""
+    if len(bounds) < at_least:
+        return np.empty(0, dtype=np.int64)
+    order = np.lexsort(bounds.T[::-1])
+    b = bounds[order]
+    new_run = np.ones(len(b), dtype=bool)
+    new_run[1:] = np.any(b[1:] != b[:-1], axis=1)
+    run = np.cumsum(new_run) - 1
+    size = np.bincount(run)
+    return np.sort(order[size[run] >= at_least])
+
+
 def _duplicates(
-    arr: np.ndarray, present: np.ndarray, tolerance_m2: float
-) -> tuple[list[OverlapGroup], np.ndarray]:
-    """Groups of GROUP_MIN or more plots with exactly the same boundary (compared as normalised
-    WKB, so vertex order and ring direction do not matter), and a mask over ``present`` of the
-    members the pair search can skip (all but the first of each group: whatever overlaps one
-    overlaps all of them by the same area)."""
-    skip = np.zeros(present.size, dtype=bool)
+    g: np.ndarray, among: np.ndarray, tolerance_m2: float
+) -> tuple[list[tuple[np.ndarray, float]], np.ndarray]:
+    """Groups (member indices, area) of GROUP_MIN or more geometries among ``among`` with
+    exactly the same boundary (compared as normalised WKB, so vertex order and ring direction do
+    not matter), and a mask over ``g`` of the members the search can skip: all but the first of
+    each group, since whatever overlaps one overlaps all of them by the same area."""
+    skip = np.zeros(g.size, dtype=bool)
+    if among.size < GROUP_MIN:
+        return [], skip
     try:
-        keys = shapely.to_wkb(shapely.normalize(arr[present]))
+        keys = shapely.to_wkb(shapely.normalize(g[among]))
     except GEOSException as exc:
-        raise _invalid_error(present[~shapely.is_valid(arr[present])].tolist()) from exc
+        raise _invalid_error(among[~shapely.is_valid(g[among])].tolist()) from exc
     first: dict[bytes, int] = {}
     rep = np.fromiter(
         (first.setdefault(k, i) for i, k in enumerate(keys.tolist())),
         dtype=np.int64,
-        count=present.size,
+        count=among.size,
     )
-    counts = np.bincount(rep, minlength=present.size)
+    counts = np.bincount(rep, minlength=among.size)
     big = np.flatnonzero(counts >= GROUP_MIN)
     if big.size == 0:
         return [], skip
     order = np.argsort(rep, kind="stable")
     starts = np.searchsorted(rep[order], big)
-    areas = shapely.area(arr[present[big]])
-    groups: list[OverlapGroup] = []
+    areas = shapely.area(g[among[big]])
+    groups: list[tuple[np.ndarray, float]] = []
     for r, s, area in zip(big.tolist(), starts.tolist(), areas.tolist(), strict=True):
-        members = order[s : s + counts[r]]
+        members = among[order[s : s + counts[r]]]
         skip[members] = True
-        skip[r] = False
+        skip[among[r]] = False
         if area > tolerance_m2:
-            groups.append(
-                OverlapGroup("duplicate", tuple(sorted(present[members].tolist())), float(area))
-            )
+            groups.append((members, float(area)))
     return groups, skip
 
 
@@ -843,66 +856,82 @@ def overlap_findings(
     tolerance, containment, half-shared edges, identical twins). What would make the pair list
     quadratic becomes one group each instead:
 
-    1. GROUP_MIN or more plots with the same boundary (a hash of the normalised geometry): one
-       ``duplicate`` group; only the first of them takes part in the rest.
-    2. Bounding-box neighbours are counted in chunks (memory stays bounded); a plot with more
-       than ``crowd`` of them is crowded. Every pair with at least one uncrowded plot is tested
-       exactly, as in ``overlap_pairs`` (at most ``crowd`` pairs per uncrowded plot).
-    3. Crowded plots are sorted by x and each is tested against the next few; one still
-       unmatched (and not already overlapping an uncrowded plot) is tested against all its
-       crowded neighbours, so every plot that overlaps another is found. Crowded plots linked
-       by overlaps form components: two are a pair, three or more a ``stack`` group.
+    1. Bounding-box neighbours are counted in chunks (memory stays bounded); a plot with more
+       than ``crowd`` of them is *crowded*. Every pair with at least one uncrowded plot is
+       tested exactly, as in ``overlap_pairs`` (at most ``crowd`` pairs per uncrowded plot).
+    2. Among crowded plots, GROUP_MIN or more with the same boundary (a hash of the normalised
+       geometry) are one ``duplicate`` group; only the first of them goes on.
+    3. The other crowded plots are sorted by x and each is tested against the next few; one
+       still unmatched (and not already overlapping an uncrowded plot) is tested against all
+       its crowded neighbours, so every plot that overlaps another is found. Crowded plots
+       linked by overlaps form components: two are a pair, three or more a ``stack`` group.
 
     So ``faulty()`` is exactly the set of plots that overlap another beyond the tolerance,
     while a stack of thousands of plots costs a few thousand tests and a handful of findings.
-    Inputs must be valid and projected (GeoError("invalid_geometry") otherwise); ``None`` and
-    empty entries are skipped.
+    On ordinary data nothing is crowded and the only extra work over ``overlap_pairs`` is
+    counting. Inputs must be valid and projected (GeoError("invalid_geometry") otherwise);
+    ``None`` and empty entries are skipped.
     """
     arr = _as_array(geoms)
     present = np.flatnonzero(~(shapely.is_missing(arr) | shapely.is_empty(arr)))
     if present.size < 2:
         return Overlaps([], [])
-    groups, skip = _duplicates(arr, present, tolerance_m2)
-    ids = present[~skip]  # original index of each geometry in the search
-    g = arr[ids]
+    # identical boundaries have identical bounds: only plots sharing their bounds with
+    # GROUP_MIN - 1 others are hashed (on ordinary data, none)
+    same_box = _shared_bounds(shapely.bounds(arr[present]), GROUP_MIN)
+    dups, skip = _duplicates(arr[present], same_box, tolerance_m2)
+    groups = [
+        OverlapGroup("duplicate", tuple(sorted(present[members].tolist())), area)
+        for members, area in dups
+    ]
+    present = present[~skip]  # from here on, one plot of each group stands for all of it
+    g = arr[present]
     m = g.size
     pairs_l: list[np.ndarray] = []
     pairs_r: list[np.ndarray] = []
     pairs_a: list[np.ndarray] = []
-    if m >= 2:
-        tree = shapely.STRtree(g)
-        degree = np.zeros(m, dtype=np.int64)
-        for qi, _ti in _query_chunks(tree, g, np.arange(m)):
-            degree += np.bincount(qi, minlength=m)
-        crowded = (degree - 1) > crowd  # a geometry's box always meets itself
-        calm = np.flatnonzero(~crowded)
-        suspect = crowded.copy()
-        suspect[calm] = _coverage_suspects(g[calm])
-        left_l: list[np.ndarray] = []
-        right_l: list[np.ndarray] = []
-        for qi, ti in _query_chunks(tree, g, calm):
-            keep = (qi != ti) & ((qi < ti) | crowded[ti]) & (suspect[qi] | suspect[ti])
-            qi, ti = qi[keep], ti[keep]
-            left_l.append(np.minimum(qi, ti))
-            right_l.append(np.maximum(qi, ti))
-        if left_l:
-            li, ri, areas = _exact(g, np.concatenate(left_l), np.concatenate(right_l), workers)
-            big = areas > tolerance_m2
-            pairs_l.append(li[big])
-            pairs_r.append(ri[big])
-            pairs_a.append(areas[big])
-        if crowded.any():
-            touched = np.zeros(m, dtype=bool)
-            for part in pairs_l + pairs_r:
-                touched[part] = True
-            cl, cr, ca, stacks = _crowded(g, np.flatnonzero(crowded), touched, tolerance_m2)
-            pairs_l.append(cl)
-            pairs_r.append(cr)
-            pairs_a.append(ca)
-            groups += [OverlapGroup("stack", tuple(sorted(ids[s].tolist()))) for s in stacks]
+    if m < 2:
+        return Overlaps([], groups)
+    tree = shapely.STRtree(g)
+    degree = np.zeros(m, dtype=np.int64)
+    kept: list[tuple[np.ndarray, np.ndarray]] | None = []  # reused below while small
+    n_kept = 0
+    for qi, ti in _query_chunks(tree, g, np.arange(m)):
+        degree += np.bincount(qi, minlength=m)
+        if kept is not None:
+            n_kept += qi.size
+            kept = [*kept, (qi, ti)] if n_kept <= _PAIR_BUDGET else None
+    crowded = (degree - 1) > crowd  # a geometry's box always meets itself
+    calm = np.flatnonzero(~crowded)
+    suspect = crowded.copy()
+    suspect[calm] = _coverage_suspects(g[calm])
+    left_l: list[np.ndarray] = []
+    right_l: list[np.ndarray] = []
+    for qi, ti in kept if kept is not None else _query_chunks(tree, g, calm):
+        keep = ~crowded[qi] & (qi != ti) & ((qi < ti) | crowded[ti]) & (suspect[qi] | suspect[ti])
+        qi, ti = qi[keep], ti[keep]
+        left_l.append(np.minimum(qi, ti))
+        right_l.append(np.maximum(qi, ti))
+    if left_l:
+        li, ri, areas = _exact(g, np.concatenate(left_l), np.concatenate(right_l), workers)
+        big = areas > tolerance_m2
+        pairs_l.append(li[big])
+        pairs_r.append(ri[big])
+        pairs_a.append(areas[big])
+    if crowded.any():
+        touched = np.zeros(m, dtype=bool)
+        for part in pairs_l + pairs_r:
+            touched[part] = True
+        if groups:  # the plot standing for a duplicate group overlaps its copies
+            touched[np.isin(present, np.concatenate([grp.members for grp in groups]))] = True
+        cl, cr, ca, stacks = _crowded(g, np.flatnonzero(crowded), touched, tolerance_m2)
+        pairs_l.append(cl)
+        pairs_r.append(cr)
+        pairs_a.append(ca)
+        groups += [OverlapGroup("stack", tuple(sorted(present[s].tolist()))) for s in stacks]
     if pairs_l:
-        li = ids[np.concatenate(pairs_l)]
-        ri = ids[np.concatenate(pairs_r)]
+        li = present[np.concatenate(pairs_l)]
+        ri = present[np.concatenate(pairs_r)]
         areas = np.concatenate(pairs_a)
         lo, hi = np.minimum(li, ri), np.maximum(li, ri)
         order = np.lexsort((hi, lo))

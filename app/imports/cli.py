@@ -213,10 +213,14 @@ def import_reap():
     with trail.acting(_cli_actor("import.reap")):
         reaped = liveness.reap(db.session)
         db.session.commit()
+    shown = ", ".join(map(str, reaped))
     if reaped:
-        click.echo(f"marked {len(reaped)} stopped job(s) failed: {', '.join(map(str, reaped))}")
+        _say(
+            f"{len(reaped)} 个导入任务的处理进程已停止，已标记为失败：{shown}",
+            f"marked {len(reaped)} stopped job(s) failed: {shown}",
+        )
     else:
-        click.echo("no stopped jobs")
+        _say("没有处理进程已停止的导入任务", "no stopped jobs")
 
 
 @import_cli.command("worker")
