@@ -298,12 +298,7 @@ def run(args: argparse.Namespace) -> dict:
                 else:
                     plan = conn.execute(
                         text("EXPLAIN " + overlap_sql("postgresql", exclude=False)),
-                        {
-                            "wkb": shapely.to_wkb(probe_geoms[0]),
-                            "srid": SRID,
-                            "tolerance": tol,
-                            "limit": 200,
-                        },
+                        {"wkb": shapely.to_wkb(probe_geoms[0]), "srid": SRID, "tolerance": tol},
                     ).all()
                     result["plan"] = [r[0] for r in plan]
 
@@ -311,8 +306,7 @@ def run(args: argparse.Namespace) -> dict:
             # probe (so background load hits both alike) and repeated --repeat times.
             sql = to_driver_style(overlap_sql(args.backend, exclude=False), args.backend)
             params = [
-                {"wkb": shapely.to_wkb(g), "srid": SRID, "tolerance": tol, "limit": 200}
-                for g in probe_geoms
+                {"wkb": shapely.to_wkb(g), "srid": SRID, "tolerance": tol} for g in probe_geoms
             ]
             raw = db.engine.raw_connection()
             try:
