@@ -207,7 +207,11 @@ _JOB = {
         "filename": {"type": "string"},
         "sha256": {"type": "string"},
         "promoted": {"type": "integer"},
-        "summary": {"type": "object", "description": "features, valid, invalid, warnings, …"},
+        "summary": {
+            "type": "object",
+            "description": "features, valid, invalid, warnings, overlaps, …; problem_kinds: per "
+            "kind of problem its total and how many the report lists (at most report_limit)",
+        },
         "error": {"type": ["object", "null"]},
     },
 }

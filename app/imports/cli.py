@@ -95,6 +95,11 @@ def _print_summary(job: ImportJob) -> None:
     more = s.get("errors", 0) + s.get("warnings", 0) - 20
     if more > 0:
         click.echo(f"  … and {more} more (see --report)")
+    if s.get("omitted"):
+        click.echo(
+            f"  (the report keeps at most {s.get('report_limit')} problems of each kind: "
+            f"{s['omitted']} more are counted, not listed)"
+        )
     if job.status == JobStatus.PROMOTED:
         click.echo(f"promoted {job.promoted} into the registry (job {job.id})")
     elif job.status == JobStatus.REFUSED:

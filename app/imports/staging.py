@@ -172,6 +172,7 @@ def analyze(session: Session) -> None:
 
 
 def insert_problems(session: Session, job_id: int, problems: Iterable[Problem]) -> None:
+    """Store problems as they are, uncapped and uncounted (jobs go through ProblemLog)."""
     rows = [p.row(job_id) for p in problems]
     if rows:
         session.execute(insert(PROBLEMS), rows)
