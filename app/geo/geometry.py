@@ -639,6 +639,9 @@ def overlap_pairs(
     ``workers`` threads (default: the usable CPUs, at most 8; 1 disables threading).
     ``None``/empty entries are skipped. Inputs must be valid and projected; an invalid one raises
     GeoError("invalid_geometry") naming it. Results are sorted by (i, j).
+
+    Every pair means quadratic work on a stack of plots drawn over one another (1,500 identical
+    squares: 1.1 million pairs); imports use ``overlap_findings``, which bounds it.
     """
     arr = _as_array(geoms)
     if arr.size < 2:
@@ -647,34 +650,9 @@ def overlap_pairs(
     tree = shapely.STRtree(arr)
     left, right = tree.query(arr)  # bounding boxes only: the exact tests below are vectorised
     keep = (left < right) & (suspect[left] | suspect[right])
-    left, right = left[keep], right[keep]
-
-    def run(sl: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        li, ri = left[sl], right[sl]
-        a, b = arr[li], arr[ri]
-        try:
-            hit = shapely.relate_pattern(a, b, _INTERIORS_INTERSECT)
-            li, ri = li[hit], ri[hit]
-            areas = shapely.area(shapely.intersection(a[hit], b[hit]))
-        except GEOSException as exc:
-            candidates = np.unique(np.concatenate([li, ri]))
-            bad = candidates[~shapely.is_valid(arr[candidates])]
-            raise _invalid_error(bad.tolist()) from exc
-        big = areas > tolerance_m2
-        return li[big], ri[big], areas[big]
-
-    slices = [slice(s, s + _CHUNK) for s in range(0, left.size, _CHUNK)]
-    n_workers = _default_workers() if workers is None else max(1, workers)
-    if n_workers == 1 or len(slices) <= 1:
-        parts = [run(s) for s in slices]
-    else:
-        with ThreadPoolExecutor(max_workers=min(n_workers, len(slices))) as pool:
-            parts = list(pool.map(run, slices))
-    if not parts:
-        return []
-    li = np.concatenate([p[0] for p in parts])
-    ri = np.concatenate([p[1] for p in parts])
-    areas = np.concatenate([p[2] for p in parts])
+    li, ri, areas = _exact(arr, left[keep], right[keep], workers)
+    big = areas > tolerance_m2
+    li, ri, areas = li[big], ri[big], areas[big]
     order = np.lexsort((ri, li))
     return [
         (int(i), int(j), float(a))
