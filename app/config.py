@@ -104,6 +104,15 @@ class Defaults:
     # or rewritten tail is noticed (None = instance/audit_head.json).
     AUDIT_HEAD_FILE: str | None = None
 
+    # Bounded work (issue 9, item 2).
+    # A report keeps at most this many problems of each kind (all are counted: "and N more").
+    IMPORT_REPORT_MAX_PER_KIND = 1000
+    # A running job writes a heartbeat every few seconds; one silent for longer than this is
+    # shown and returned as failed (its process stopped) and may be discarded.
+    IMPORT_HEARTBEAT_STALE_SECONDS = 120
+    # The registry's overlap check of one plot returns at most this many overlapping plots.
+    OVERLAP_MAX_HITS = 200
+
 
 # Environment variables read over the file config, with their types.
 _ENV: dict[str, type] = {
@@ -143,6 +152,9 @@ _ENV: dict[str, type] = {
     "IMPORT_MAX_VERTICES": int,
     "IMPORT_MAX_UNZIPPED_BYTES": int,
     "IMPORT_MAX_ZIP_MEMBERS": int,
+    "IMPORT_REPORT_MAX_PER_KIND": int,
+    "IMPORT_HEARTBEAT_STALE_SECONDS": int,
+    "OVERLAP_MAX_HITS": int,
     "BABEL_DEFAULT_LOCALE": str,
     "AUDIT_HEAD_FILE": str,
 }

@@ -16,19 +16,20 @@ from app.core.errors import DomainError, NotFound
 from app.divisions.models import Collective
 from app.extensions import db
 from app.imports import export as exporter
-from app.imports import jobs, staging
+from app.imports import jobs, liveness, staging
 from app.imports.models import ImportJob
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
 
 
 def job_json(job: ImportJob) -> dict:
+    error = liveness.shown_error(job)  # a job whose process stopped reads as failed
     return {
         "job_id": job.id,
         "kind": job.kind,
         "collective_id": job.collective_id,
-        "status": job.status,
-        "phase": job.phase,
+        "status": liveness.shown_status(job),
+        "phase": None if liveness.stopped(job) else job.phase,
         "done": job.done,
         "total": job.total,
         "filename": job.filename,
@@ -36,9 +37,7 @@ def job_json(job: ImportJob) -> dict:
         "promoted": job.promoted,
         "summary": job.summary,
         "error": (
-            {"code": job.error_code, "message_zh": job.error_zh, "message_en": job.error_en}
-            if job.error_code
-            else None
+            {"code": error[0], "message_zh": error[1], "message_en": error[2]} if error else None
         ),
     }
 
@@ -133,6 +132,16 @@ def api_import_promote(job_id: int):
     return jsonify(job_json(job)), 202
 
 
+@bp.post("/imports/<int:job_id>/discard")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def api_import_discard(job_id: int):
+    job = _job(job_id, edit=True)
+    jobs.discard_job(job)
+    db.session.commit()
+    db.session.refresh(job)
+    return jsonify(job_json(job))
+
+
 @bp.get("/collectives/<int:collective_id>/export")
 @roles_required(*READERS)
 def api_collective_export(collective_id: int):
@@ -198,7 +207,11 @@ _JOB = {
         "filename": {"type": "string"},
         "sha256": {"type": "string"},
         "promoted": {"type": "integer"},
-        "summary": {"type": "object", "description": "features, valid, invalid, warnings, …"},
+        "summary": {
+            "type": "object",
+            "description": "features, valid, invalid, warnings, overlaps, …; problem_kinds: per "
+            "kind of problem its total and how many the report lists (at most report_limit)",
+        },
         "error": {"type": ["object", "null"]},
     },
 }
@@ -293,6 +306,13 @@ OPENAPI_PATHS: dict[str, dict] = {
                 },
             },
             "responses": {"202": _JOB_RESPONSE, **_ERRORS},
+        }
+    },
+    "/imports/{job_id}/discard": {
+        "post": {
+            "summary": "Discard an import that was not promoted (also one whose process stopped)",
+            "parameters": [_id_param("job_id", "Import job id")],
+            "responses": {"200": _JOB_RESPONSE, **_ERRORS},
         }
     },
     "/collectives/{collective_id}/export": {

@@ -25,7 +25,7 @@ import functools
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -52,6 +52,9 @@ __all__ = [
     "m2_to_mu",
     "mu_to_m2",
     "normalize_polygonal",
+    "OverlapGroup",
+    "Overlaps",
+    "overlap_findings",
     "overlap_pairs",
     "overlaps_beyond",
     "parse_crs",
@@ -636,6 +639,9 @@ def overlap_pairs(
     ``workers`` threads (default: the usable CPUs, at most 8; 1 disables threading).
     ``None``/empty entries are skipped. Inputs must be valid and projected; an invalid one raises
     GeoError("invalid_geometry") naming it. Results are sorted by (i, j).
+
+    Every pair means quadratic work on a stack of plots drawn over one another (1,500 identical
+    squares: 1.1 million pairs); imports use ``overlap_findings``, which bounds it.
     """
     arr = _as_array(geoms)
     if arr.size < 2:
@@ -644,21 +650,74 @@ def overlap_pairs(
     tree = shapely.STRtree(arr)
     left, right = tree.query(arr)  # bounding boxes only: the exact tests below are vectorised
     keep = (left < right) & (suspect[left] | suspect[right])
-    left, right = left[keep], right[keep]
+    li, ri, areas = _exact(arr, left[keep], right[keep], workers)
+    big = areas > tolerance_m2
+    li, ri, areas = li[big], ri[big], areas[big]
+    order = np.lexsort((ri, li))
+    return [
+        (int(i), int(j), float(a))
+        for i, j, a in zip(li[order], ri[order], areas[order], strict=True)
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Overlaps with bounded work: groups instead of every pair
+# --------------------------------------------------------------------------------------------
+
+#: A plot whose bounding box meets more than this many others is *crowded*. Surveyed plots meet
+#: eight or nine neighbours; only a stack of plots drawn over one another (or a big plot over
+#: many small ones) gets near this. Pairs of two crowded plots are not listed one by one.
+CROWD = 64
+#: This many or more plots with exactly the same boundary are one finding; two are a pair.
+GROUP_MIN = 3
+#: Each crowded plot is first tested against this many crowded plots next to it in x order.
+_PROBE = 8
+#: Bounding-box pairs materialised at once while counting neighbours (bounds memory).
+_PAIR_BUDGET = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class OverlapGroup:
+    """Plots that overlap as a group: ``duplicate`` (exactly the same boundary, ``area_m2``
+    each) or ``stack`` (crowded plots overlapping one another). ``members`` holds every index,
+    sorted; a report shows a few of them and the count."""
+
+    kind: Literal["duplicate", "stack"]
+    members: tuple[int, ...]
+    area_m2: float | None = None
+
+
+@dataclass(slots=True)
+class Overlaps:
+    """What ``overlap_findings`` found: ordinary pairs ``(i, j, area)`` with ``i < j``, sorted,
+    and groups. ``faulty()`` is every index that overlaps another beyond the tolerance."""
+
+    pairs: list[tuple[int, int, float]]
+    groups: list[OverlapGroup]
+
+    def faulty(self) -> set[int]:
+        out = {i for p in self.pairs for i in p[:2]}
+        for g in self.groups:
+            out.update(g.members)
+        return out
+
+
+def _exact(
+    geoms: np.ndarray, left: np.ndarray, right: np.ndarray, workers: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs (left, right) whose interiors meet, with their intersection areas: DE-9IM
+    first, the overlay only for the hits; chunked, on threads (GEOS releases the GIL)."""
 
     def run(sl: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         li, ri = left[sl], right[sl]
-        a, b = arr[li], arr[ri]
+        a, b = geoms[li], geoms[ri]
         try:
             hit = shapely.relate_pattern(a, b, _INTERIORS_INTERSECT)
-            li, ri = li[hit], ri[hit]
-            areas = shapely.area(shapely.intersection(a[hit], b[hit]))
+            return li[hit], ri[hit], shapely.area(shapely.intersection(a[hit], b[hit]))
         except GEOSException as exc:
             candidates = np.unique(np.concatenate([li, ri]))
-            bad = candidates[~shapely.is_valid(arr[candidates])]
+            bad = candidates[~shapely.is_valid(geoms[candidates])]
             raise _invalid_error(bad.tolist()) from exc
-        big = areas > tolerance_m2
-        return li[big], ri[big], areas[big]
 
     slices = [slice(s, s + _CHUNK) for s in range(0, left.size, _CHUNK)]
     n_workers = _default_workers() if workers is None else max(1, workers)
@@ -668,15 +727,270 @@ def overlap_pairs(
         with ThreadPoolExecutor(max_workers=min(n_workers, len(slices))) as pool:
             parts = list(pool.map(run, slices))
     if not parts:
-        return []
-    li = np.concatenate([p[0] for p in parts])
-    ri = np.concatenate([p[1] for p in parts])
-    areas = np.concatenate([p[2] for p in parts])
-    order = np.lexsort((ri, li))
-    return [
-        (int(i), int(j), float(a))
-        for i, j, a in zip(li[order], ri[order], areas[order], strict=True)
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0)
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
+
+
+def _query_chunks(
+    tree: shapely.STRtree, geoms: np.ndarray, which: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Bounding-box matches ``(query, tree)`` of the geometries ``which``, a few at a time, so
+    that a stack of thousands of plots never materialises millions of pairs at once: each
+    chunk is sized from the previous one's yield to about ``_PAIR_BUDGET`` pairs."""
+    start, size = 0, 256
+    while start < which.size:
+        part = which[start : start + size]
+        qi, ti = tree.query(geoms[part])
+        yield part[qi], ti
+        start += part.size
+        per_query = max(qi.size / max(part.size, 1), 1.0)
+        size = int(min(65_536, max(16, _PAIR_BUDGET / per_query)))
+
+
+class _Union:
+    """Union-find over 0..n-1 (path halving)."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _shared_bounds(bounds: np.ndarray, at_least: int) -> np.ndarray:
+    """Indices of the rows of ``bounds`` that occur ``at_least`` times (sorted, vectorised)."""
+    if len(bounds) < at_least:
+        return np.empty(0, dtype=np.int64)
+    order = np.lexsort(bounds.T[::-1])
+    b = bounds[order]
+    new_run = np.ones(len(b), dtype=bool)
+    new_run[1:] = np.any(b[1:] != b[:-1], axis=1)
+    run = np.cumsum(new_run) - 1
+    size = np.bincount(run)
+    return np.sort(order[size[run] >= at_least])
+
+
+def _duplicates(
+    g: np.ndarray, among: np.ndarray, tolerance_m2: float
+) -> tuple[list[tuple[np.ndarray, float]], np.ndarray]:
+    """Groups (member indices, area) of GROUP_MIN or more geometries among ``among`` with
+    exactly the same boundary (compared as normalised WKB, so vertex order and ring direction do
+    not matter), and a mask over ``g`` of the members the search can skip: all but the first of
+    each group, since whatever overlaps one overlaps all of them by the same area."""
+    skip = np.zeros(g.size, dtype=bool)
+    if among.size < GROUP_MIN:
+        return [], skip
+    try:
+        keys = shapely.to_wkb(shapely.normalize(g[among]))
+    except GEOSException as exc:
+        raise _invalid_error(among[~shapely.is_valid(g[among])].tolist()) from exc
+    first: dict[bytes, int] = {}
+    rep = np.fromiter(
+        (first.setdefault(k, i) for i, k in enumerate(keys.tolist())),
+        dtype=np.int64,
+        count=among.size,
+    )
+    counts = np.bincount(rep, minlength=among.size)
+    big = np.flatnonzero(counts >= GROUP_MIN)
+    if big.size == 0:
+        return [], skip
+    order = np.argsort(rep, kind="stable")
+    starts = np.searchsorted(rep[order], big)
+    areas = shapely.area(g[among[big]])
+    groups: list[tuple[np.ndarray, float]] = []
+    for r, s, area in zip(big.tolist(), starts.tolist(), areas.tolist(), strict=True):
+        members = among[order[s : s + counts[r]]]
+        skip[members] = True
+        skip[among[r]] = False
+        if area > tolerance_m2:
+            groups.append((members, float(area)))
+    return groups, skip
+
+
+def overlap_findings(
+    geoms: np.ndarray | Sequence[BaseGeometry | None],
+    tolerance_m2: float = 1.0,
+    *,
+    crowd: int = CROWD,
+    workers: int | None = None,
+) -> Overlaps:
+    """Overlaps beyond ``tolerance_m2`` among ``geoms``, with work bounded whatever the input.
+
+    Ordinary overlaps come out exactly as ``overlap_pairs`` gives them (two plots over the
+    tolerance, containment, half-shared edges, identical twins). What would make the pair list
+    quadratic becomes one group each instead:
+
+    1. Bounding-box neighbours are counted in chunks (memory stays bounded); a plot with more
+       than ``crowd`` of them is *crowded*. Every pair with at least one uncrowded plot is
+       tested exactly, as in ``overlap_pairs`` (at most ``crowd`` pairs per uncrowded plot).
+    2. Among crowded plots, GROUP_MIN or more with the same boundary (a hash of the normalised
+       geometry) are one ``duplicate`` group; only the first of them goes on.
+    3. The other crowded plots are sorted by x and each is tested against the next few; one
+       still unmatched (and not already overlapping an uncrowded plot) is tested against all
+       its crowded neighbours, so every plot that overlaps another is found. Crowded plots
+       linked by overlaps form components: two are a pair, three or more a ``stack`` group.
+
+    So ``faulty()`` is exactly the set of plots that overlap another beyond the tolerance,
+    while a stack of thousands of plots costs a few thousand tests and a handful of findings.
+    On ordinary data nothing is crowded and the only extra work over ``overlap_pairs`` is
+    counting. Inputs must be valid and projected (GeoError("invalid_geometry") otherwise);
+    ``None`` and empty entries are skipped.
+    """
+    arr = _as_array(geoms)
+    present = np.flatnonzero(~(shapely.is_missing(arr) | shapely.is_empty(arr)))
+    if present.size < 2:
+        return Overlaps([], [])
+    # identical boundaries have identical bounds: only plots sharing their bounds with
+    # GROUP_MIN - 1 others are hashed (on ordinary data, none)
+    same_box = _shared_bounds(shapely.bounds(arr[present]), GROUP_MIN)
+    dups, skip = _duplicates(arr[present], same_box, tolerance_m2)
+    groups = [
+        OverlapGroup("duplicate", tuple(sorted(present[members].tolist())), area)
+        for members, area in dups
     ]
+    present = present[~skip]  # from here on, one plot of each group stands for all of it
+    g = arr[present]
+    m = g.size
+    pairs_l: list[np.ndarray] = []
+    pairs_r: list[np.ndarray] = []
+    pairs_a: list[np.ndarray] = []
+    if m < 2:
+        return Overlaps([], groups)
+    tree = shapely.STRtree(g)
+    degree = np.zeros(m, dtype=np.int64)
+    kept: list[tuple[np.ndarray, np.ndarray]] | None = []  # reused below while small
+    n_kept = 0
+    for qi, ti in _query_chunks(tree, g, np.arange(m)):
+        degree += np.bincount(qi, minlength=m)
+        if kept is not None:
+            n_kept += qi.size
+            kept = [*kept, (qi, ti)] if n_kept <= _PAIR_BUDGET else None
+    crowded = (degree - 1) > crowd  # a geometry's box always meets itself
+    calm = np.flatnonzero(~crowded)
+    suspect = crowded.copy()
+    suspect[calm] = _coverage_suspects(g[calm])
+    left_l: list[np.ndarray] = []
+    right_l: list[np.ndarray] = []
+    for qi, ti in kept if kept is not None else _query_chunks(tree, g, calm):
+        keep = ~crowded[qi] & (qi != ti) & ((qi < ti) | crowded[ti]) & (suspect[qi] | suspect[ti])
+        qi, ti = qi[keep], ti[keep]
+        left_l.append(np.minimum(qi, ti))
+        right_l.append(np.maximum(qi, ti))
+    if left_l:
+        li, ri, areas = _exact(g, np.concatenate(left_l), np.concatenate(right_l), workers)
+        big = areas > tolerance_m2
+        pairs_l.append(li[big])
+        pairs_r.append(ri[big])
+        pairs_a.append(areas[big])
+    if crowded.any():
+        touched = np.zeros(m, dtype=bool)
+        for part in pairs_l + pairs_r:
+            touched[part] = True
+        if groups:  # the plot standing for a duplicate group overlaps its copies
+            touched[np.isin(present, np.concatenate([grp.members for grp in groups]))] = True
+        cl, cr, ca, stacks = _crowded(g, np.flatnonzero(crowded), touched, tolerance_m2)
+        pairs_l.append(cl)
+        pairs_r.append(cr)
+        pairs_a.append(ca)
+        groups += [OverlapGroup("stack", tuple(sorted(present[s].tolist()))) for s in stacks]
+    if pairs_l:
+        li = present[np.concatenate(pairs_l)]
+        ri = present[np.concatenate(pairs_r)]
+        areas = np.concatenate(pairs_a)
+        lo, hi = np.minimum(li, ri), np.maximum(li, ri)
+        order = np.lexsort((hi, lo))
+        pairs = [
+            (int(i), int(j), float(a))
+            for i, j, a in zip(lo[order], hi[order], areas[order], strict=True)
+        ]
+    else:
+        pairs = []
+    groups.sort(key=lambda grp: grp.members[0])
+    return Overlaps(pairs, groups)
+
+
+def _crowded(
+    g: np.ndarray, crowded: np.ndarray, touched: np.ndarray, tolerance_m2: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Overlaps among crowded geometries (local indices ``crowded``): pairs of components of
+    two, and the components of three or more (stacks). ``touched`` marks the geometries already
+    known to overlap an uncrowded one; those need no exhaustive search of their own."""
+    is_crowded = np.zeros(g.size, dtype=bool)
+    is_crowded[crowded] = True
+    centre = shapely.bounds(g[crowded])
+    seq = crowded[np.lexsort(((centre[:, 1] + centre[:, 3]), (centre[:, 0] + centre[:, 2])))]
+    links_l: list[np.ndarray] = []
+    links_r: list[np.ndarray] = []
+    links_a: list[np.ndarray] = []
+
+    def test(left: np.ndarray, right: np.ndarray) -> None:
+        li, ri, areas = _exact(g, left, right)
+        big = areas > tolerance_m2
+        links_l.append(li[big])
+        links_r.append(ri[big])
+        links_a.append(areas[big])
+
+    bounds = shapely.bounds(g)
+    for d in range(1, min(_PROBE, seq.size - 1) + 1):
+        a, b = seq[:-d], seq[d:]
+        meet = (
+            (bounds[a, 0] <= bounds[b, 2])
+            & (bounds[b, 0] <= bounds[a, 2])
+            & (bounds[a, 1] <= bounds[b, 3])
+            & (bounds[b, 1] <= bounds[a, 3])
+        )
+        test(a[meet], b[meet])
+    found = touched.copy()
+    for part in links_l + links_r:
+        found[part] = True
+    rest = crowded[~found[crowded]]
+    if rest.size:  # no overlap found yet: look at every crowded neighbour (rarely needed)
+        tree = shapely.STRtree(g)
+        for qi, ti in _query_chunks(tree, g, rest):
+            keep = (qi != ti) & is_crowded[ti]
+            test(qi[keep], ti[keep])
+    if not links_l:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0), []
+    li = np.concatenate(links_l)
+    ri = np.concatenate(links_r)
+    areas = np.concatenate(links_a)
+    if li.size == 0:
+        return li, ri, areas, []
+    union = _Union(g.size)
+    for a, b in zip(li.tolist(), ri.tolist(), strict=True):
+        union.union(a, b)
+    nodes = np.unique(np.concatenate([li, ri]))
+    roots = np.fromiter((union.find(i) for i in nodes.tolist()), dtype=np.int64, count=nodes.size)
+    order = np.argsort(roots, kind="stable")
+    _, starts, counts = np.unique(roots[order], return_index=True, return_counts=True)
+    stacks = [
+        nodes[order[s : s + n]]
+        for s, n in zip(starts.tolist(), counts.tolist(), strict=True)
+        if n >= GROUP_MIN
+    ]
+    # components of two: an ordinary pair (reported once, with its area)
+    size_of = dict(zip(roots[order][starts].tolist(), counts.tolist(), strict=True))
+    two = np.fromiter((size_of[union.find(a)] == 2 for a in li.tolist()), dtype=bool, count=li.size)
+    lo, hi, areas = np.minimum(li[two], ri[two]), np.maximum(li[two], ri[two]), areas[two]
+    if lo.size:
+        _, first = np.unique(lo * g.size + hi, return_index=True)
+        lo, hi, areas = lo[first], hi[first], areas[first]
+    return lo, hi, areas, stacks
 
 
 # --------------------------------------------------------------------------------------------

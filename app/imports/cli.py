@@ -1,4 +1,4 @@
-"""Command line: ``flask import parcels|households …``, ``flask import worker``,
+"""Command line: ``flask import parcels|households …``, ``flask import worker|reap``,
 ``flask export parcels …``.
 
 Imports run inline (a line of progress per window of features), as the system actor "cli", and
@@ -24,7 +24,7 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
 from app.imports import export as exporter
-from app.imports import jobs, staging
+from app.imports import jobs, liveness, staging
 from app.imports import mapping as maps
 from app.imports.models import ImportJob, JobStatus
 from app.imports.readers import ImportRefused, store_file, store_root
@@ -95,6 +95,11 @@ def _print_summary(job: ImportJob) -> None:
     more = s.get("errors", 0) + s.get("warnings", 0) - 20
     if more > 0:
         click.echo(f"  … and {more} more (see --report)")
+    if s.get("omitted"):
+        click.echo(
+            f"  (the report keeps at most {s.get('report_limit')} problems of each kind: "
+            f"{s['omitted']} more are counted, not listed)"
+        )
     if job.status == JobStatus.PROMOTED:
         click.echo(f"promoted {job.promoted} into the registry (job {job.id})")
     elif job.status == JobStatus.REFUSED:
@@ -153,7 +158,8 @@ def import_parcels(
             options={k: v for k, v in options.items() if v not in (None, {}, False)},
         )
         db.session.commit()
-        job = jobs.run_parcels(job, dry_run=dry_run, valid_only=valid_only, progress=_progress)
+        with liveness.beating(job.id):
+            job = jobs.run_parcels(job, dry_run=dry_run, valid_only=valid_only, progress=_progress)
     _print_summary(job)
     _write_report(job, report)
     click.echo(
@@ -194,7 +200,8 @@ def import_households(path, members, fbfbm, dry_run, valid_only, report):
             members=stored_members,
         )
         db.session.commit()
-        job = households.run_households(job, dry_run=dry_run, valid_only=valid_only)
+        with liveness.beating(job.id):
+            job = households.run_households(job, dry_run=dry_run, valid_only=valid_only)
     _print_summary(job)
     _write_report(job, report)
     if job.status == JobStatus.FAILED:
@@ -203,6 +210,22 @@ def import_households(path, members, fbfbm, dry_run, valid_only, report):
         dry_run and (job.summary.get("invalid") or job.summary.get("file_errors"))
     ):
         sys.exit(1)
+
+
+@import_cli.command("reap")
+def import_reap():
+    """Mark import jobs whose process stopped (no heartbeat) as failed, so they can be discarded."""
+    with trail.acting(_cli_actor("import.reap")):
+        reaped = liveness.reap(db.session)
+        db.session.commit()
+    shown = ", ".join(map(str, reaped))
+    if reaped:
+        _say(
+            f"{len(reaped)} 个导入任务的处理进程已停止，已标记为失败：{shown}",
+            f"marked {len(reaped)} stopped job(s) failed: {shown}",
+        )
+    else:
+        _say("没有处理进程已停止的导入任务", "no stopped jobs")
 
 
 @import_cli.command("worker")

@@ -358,14 +358,17 @@ def _registry_checks(
 
 def validate_households_job(job: ImportJob, today: date | None = None) -> ImportJob:
     """Check the tables and leave the job VALIDATED with its report (or FAILED)."""
-    jobs._set(job, status=JobStatus.RUNNING, phase="checking", started_at=utcnow())
+    now = utcnow()
+    jobs._set(job, status=JobStatus.RUNNING, phase="checking", started_at=now, heartbeat_at=now)
     db.session.execute(ImportProblem.__table__.delete().where(ImportProblem.job_id == job.id))
     try:
         checked = check_households(job, today)
     except ImportRefused as exc:
         return jobs._fail(job, exc)
-    staging.insert_problems(db.session, job.id, checked.problems)
-    summary = staging.summarise(db.session, job.id, checked.features)
+    log = jobs.problem_log(job)
+    log.add(checked.problems)
+    invalid = {p.idx for p in checked.problems if p.severity == "error" and p.idx is not None}
+    summary = staging.summarise(db.session, job.id, checked.features, log, invalid=len(invalid))
     summary["members"] = sum(len(h.members) for h in checked.households)
     job.summary_json = jobs._dumps(summary)
     trail.record_event(

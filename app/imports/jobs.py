@@ -31,8 +31,8 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
 from app.imports import eager as eager_promotion
+from app.imports import liveness, promote, staging
 from app.imports import mapping as maps
-from app.imports import promote, staging
 from app.imports.models import ImportJob, ImportProblem, JobStatus
 from app.imports.readers import (
     ImportRefused,
@@ -100,6 +100,12 @@ def create_job(
 def job_file(job: ImportJob, members: bool = False) -> Path:
     key = job.members_path if members else job.path
     return store_root() / str(key)
+
+
+def problem_log(job: ImportJob, kinds: Any = ()) -> staging.ProblemLog:
+    """Where a job's problems go: at most IMPORT_REPORT_MAX_PER_KIND of each kind kept."""
+    limit = int(_config("IMPORT_REPORT_MAX_PER_KIND", 1000))
+    return staging.ProblemLog(db.session, job.id, limit, kinds)
 
 
 def _config(name: str, default: Any) -> Any:
@@ -224,7 +230,7 @@ def discard_job(job: ImportJob) -> None:
         JobStatus.NEEDS_MAPPING,
         JobStatus.FAILED,
         JobStatus.REFUSED,
-    ):
+    ) and not liveness.claim_stopped(db.session, job):  # a job whose process died may go too
         raise DomainError("job_state", _("This import cannot be discarded now."))
     discard(job)
 
@@ -317,7 +323,8 @@ def validate_parcels(
     committed, with the collectives of those staged without errors.
     """
     opts = job.options
-    _set(job, status=JobStatus.RUNNING, phase="reading", started_at=utcnow(), done=0)
+    now = utcnow()
+    _set(job, status=JobStatus.RUNNING, phase="reading", started_at=now, heartbeat_at=now, done=0)
     staging.clear(db.session, job.id)
     db.session.execute(ImportProblem.__table__.delete().where(ImportProblem.job_id == job.id))
     geometry_only = bool(opts.get("geometry_only"))
@@ -333,9 +340,8 @@ def validate_parcels(
             crs = geo.require_crs(source.crs, opts.get("crs"))
             mapping = maps.resolve(source.fields, opts.get("mapping"), maps.PARCEL_FIELDS)
             settings = _parcel_settings(job, mapping, crs, geometry_only)
-            staging.insert_problems(
-                db.session, job.id, _missing_fields(source, mapping, geometry_only)
-            )
+            log = problem_log(job)
+            log.add(_missing_fields(source, mapping, geometry_only))
             writer = staging.RowWriter(db.session, job.id)
 
             def fetch(idx: list[int]) -> dict[int, tuple[Any, str | None]]:
@@ -351,7 +357,12 @@ def validate_parcels(
 
             def committed() -> None:
                 """The window's rows are in and committed: progress, and tell on_window."""
-                _set(job, done=features, total=max(total, features) if total > 0 else 0)
+                _set(
+                    job,
+                    done=features,
+                    total=max(total, features) if total > 0 else 0,
+                    heartbeat_at=utcnow(),  # the window's commit carries a heartbeat too
+                )
                 if on_window and staged:
                     on_window(*staged)
                 if progress and features:
@@ -362,7 +373,7 @@ def validate_parcels(
                     for batch in read_ahead(batches):
                         result = validator.check(batch)  # meanwhile the previous window is written
                         writer.wait()
-                        staging.insert_problems(db.session, job.id, result.problems)
+                        log.add(result.problems)
                         committed()
                         writer.write(result.rows)
                         staged = (
@@ -386,15 +397,10 @@ def validate_parcels(
         progress(job, "checking")
     staging.analyze(db.session)
     if features == 0:
-        staging.insert_problems(
-            db.session,
-            job.id,
-            [
-                Problem(
-                    None, None, "no_features", "error", "文件中没有地块", "The file has no features"
-                )
-            ],
+        nothing = Problem(
+            None, None, "no_features", "error", "文件中没有地块", "The file has no features"
         )
+        log.add([nothing])
     later: list[Problem] = []
     if not geometry_only:
         later += staging.duplicate_codes(db.session, job.id)
@@ -405,9 +411,9 @@ def validate_parcels(
         later += staging.registry_overlaps(
             db.session, job.id, float(_config("OVERLAP_TOLERANCE_M2", 1.0)), extent
         )
-    staging.insert_problems(db.session, job.id, later)
-    staging.mark_errors(db.session, job.id)
-    summary = staging.summarise(db.session, job.id, features)
+    log.add(later)
+    staging.mark_errors(db.session, job.id, log.unstored_errors | validator.late_faulty)
+    summary = staging.summarise(db.session, job.id, features, log)
     summary.update(
         crs=validator.describe_crs(),
         mapping=mapping,
@@ -569,7 +575,7 @@ def promote_job(
     claimed = db.session.execute(
         update(ImportJob)
         .where(ImportJob.id == job.id, ImportJob.status == JobStatus.VALIDATED)
-        .values(status=JobStatus.PROMOTING, phase="promoting", done=0)
+        .values(status=JobStatus.PROMOTING, phase="promoting", done=0, heartbeat_at=utcnow())
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -625,9 +631,11 @@ def _promote_parcels(job: ImportJob, valid_only: bool, recheck: bool) -> int | N
             db.session, job.id, float(_config("OVERLAP_TOLERANCE_M2", 1.0)), tuple(s["extent"])
         )
     if again:
-        staging.insert_problems(db.session, job.id, again)
-        staging.mark_errors(db.session, job.id)
-        summary = staging.summarise(db.session, job.id, s["features"])
+        rechecked = ("code_in_registry", "registry_overlap")
+        log = problem_log(job, staging.kinds_without(s, rechecked))
+        log.add(again)
+        staging.mark_errors(db.session, job.id, log.unstored_errors)
+        summary = staging.summarise(db.session, job.id, s["features"], log)
         job.summary_json = _dumps({**s, **summary})
         if not valid_only or summary["valid"] == 0:
             job.status = JobStatus.VALIDATED
@@ -712,7 +720,7 @@ def execute(job_id: int, action: str, **kw: Any) -> None:
     job = db.session.get(ImportJob, job_id)
     if job is None:
         return
-    with trail.acting(_actor(job)):
+    with trail.acting(_actor(job)), liveness.beating(job_id):
         try:
             if action == "validate":
                 if job.kind == "parcels":

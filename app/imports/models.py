@@ -81,6 +81,8 @@ class ImportJob(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Stamped every few seconds while a process runs the job (app.imports.liveness).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     @property
     def scope_collective_id(self) -> int | None:

@@ -174,9 +174,72 @@ def analyze(session: Session) -> None:
 
 
 def insert_problems(session: Session, job_id: int, problems: Iterable[Problem]) -> None:
+    """Store problems as they are, uncapped and uncounted (jobs go through ProblemLog)."""
     rows = [p.row(job_id) for p in problems]
     if rows:
         session.execute(insert(PROBLEMS), rows)
+
+
+#: Problems that report a group of overlapping plots as one finding (validate.group_problem).
+GROUP_PROBLEMS = frozenset({"duplicate_plots", "stacked_plots"})
+
+
+class ProblemLog:
+    """A job's problems as stored: at most ``limit`` of each kind (problem code), every one
+    counted (IMPORT_REPORT_MAX_PER_KIND).
+
+    A file with an error on each of 300k features, or a stack of plots, must not write millions
+    of report rows; the report shows the first ``limit`` of a kind and "and N more". Capping
+    what is *stored* never changes which rows are faulty: a window's rows are judged from its
+    whole list before the list gets here, and the feature-level errors not stored are kept (by
+    index, ``unstored_errors``) for ``mark_errors``. ``kinds`` carries the tallies of an earlier
+    log on (a promotion's re-check replaces a few kinds and keeps the rest).
+    """
+
+    def __init__(
+        self, session: Session, job_id: int, limit: int, kinds: Iterable[dict[str, Any]] = ()
+    ) -> None:
+        self.session = session
+        self.job_id = job_id
+        self.limit = max(int(limit), 0)
+        # (problem, severity, whole file?) -> [total, stored]
+        self._tally: dict[tuple[str, str, bool], list[int]] = {}
+        self._stored: dict[str, int] = {}
+        for k in kinds:
+            self._tally[(k["problem"], k["severity"], bool(k["file"]))] = [k["total"], k["shown"]]
+            self._stored[k["problem"]] = self._stored.get(k["problem"], 0) + k["shown"]
+        self.unstored_errors: set[int] = set()
+
+    def add(self, problems: Iterable[Problem]) -> None:
+        """Store the problems still under their kind's limit; count all of them."""
+        rows: list[dict[str, Any]] = []
+        tally, stored, limit = self._tally, self._stored, self.limit
+        for p in problems:
+            counts = tally.setdefault((p.problem, p.severity, p.idx is None), [0, 0])
+            counts[0] += 1
+            kept = stored.get(p.problem, 0)
+            if kept < limit:
+                stored[p.problem] = kept + 1
+                counts[1] += 1
+                rows.append(p.row(self.job_id))
+            elif p.severity == "error" and p.idx is not None:
+                self.unstored_errors.add(p.idx)
+        if rows:
+            self.session.execute(insert(PROBLEMS), rows)
+
+    def kinds(self) -> list[dict[str, Any]]:
+        """Per kind: its code, severity, whether it is about the whole file, how many were found
+        and how many the report shows (the rest are "N more of this kind")."""
+        return [
+            {"problem": k[0], "severity": k[1], "file": k[2], "total": t, "shown": n}
+            for k, (t, n) in sorted(self._tally.items())
+        ]
+
+
+def kinds_without(summary: dict[str, Any], problems: Iterable[str]) -> list[dict[str, Any]]:
+    """A stored summary's per-kind tallies minus the kinds ``problems`` (to be counted again)."""
+    drop = set(problems)
+    return [k for k in summary.get("problem_kinds", []) if k["problem"] not in drop]
 
 
 def fetch_geometries(
@@ -360,8 +423,10 @@ def unknown_households(session: Session, job_id: int) -> list[Problem]:
     ]
 
 
-def mark_errors(session: Session, job_id: int) -> None:
-    """A staged row is promotable only when no error names it."""
+def mark_errors(session: Session, job_id: int, also: Iterable[int] = ()) -> None:
+    """A staged row is promotable only when no error names it: a stored problem, an error the
+    report did not keep (ProblemLog.unstored_errors), or a plot of an overlapping group found
+    after its own window was staged (``also``)."""
     bad = select(PROBLEMS.c.idx).where(
         PROBLEMS.c.job_id == job_id,
         PROBLEMS.c.severity == "error",
@@ -370,6 +435,12 @@ def mark_errors(session: Session, job_id: int) -> None:
     session.execute(
         update(STAGING).where(STAGING.c.job_id == job_id, STAGING.c.idx.in_(bad)).values(ok=False)
     )
+    for part in _chunks(sorted(set(also)), 5000):
+        session.execute(
+            update(STAGING)
+            .where(STAGING.c.job_id == job_id, STAGING.c.idx.in_(part), STAGING.c.ok.is_(True))
+            .values(ok=False)
+        )
 
 
 def intact(session: Session, job_id: int, features: int) -> bool:
@@ -389,36 +460,73 @@ def clear(session: Session, job_id: int) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def summarise(session: Session, job_id: int, features: int) -> dict[str, int]:
-    """Counts for the job page and the report."""
+def summarise(
+    session: Session, job_id: int, features: int, log: ProblemLog, invalid: int | None = None
+) -> dict[str, Any]:
+    """Counts for the job page and the report, exact however few problems the report keeps.
 
-    def count(*where: Any, distinct: bool = False) -> int:
-        col = func.count(func.distinct(PROBLEMS.c.idx)) if distinct else func.count()
-        return int(
+    ``invalid`` (features with at least one error) defaults to the staged rows not marked ok,
+    which is what promotion goes by (parcels: call after ``mark_errors``); households pass it.
+    """
+    kinds = log.kinds()
+
+    def total(*, problem: Iterable[str] | None = None, severity: str | None = None) -> int:
+        wanted = set(problem) if problem is not None else None
+        return sum(
+            k["total"]
+            for k in kinds
+            if (wanted is None or k["problem"] in wanted)
+            and (severity is None or k["severity"] == severity)
+        )
+
+    if invalid is None:
+        invalid = int(
             session.scalar(
-                select(col).select_from(PROBLEMS).where(PROBLEMS.c.job_id == job_id, *where)
+                select(func.count())
+                .select_from(STAGING)
+                .where(STAGING.c.job_id == job_id, STAGING.c.ok.is_(False))
             )
             or 0
         )
-
-    file_errors = count(PROBLEMS.c.idx.is_(None), PROBLEMS.c.severity == "error")
-    invalid = count(PROBLEMS.c.idx.is_not(None), PROBLEMS.c.severity == "error", distinct=True)
+    file_errors = sum(k["total"] for k in kinds if k["file"] and k["severity"] == "error")
     # valid / invalid count features (with or without a feature-level error); an error of the
     # whole file (a missing field, data outside the registry CRS's area) blocks promotion on its
-    # own, through file_errors, without hiding how many features are sound.
+    # own, through file_errors, without hiding how many features are sound. A feature has at
+    # most one geometry error, so their total counts features.
     return {
         "features": features,
         "valid": max(features - invalid, 0),
         "invalid": invalid,
         "file_errors": file_errors,
-        "errors": count(PROBLEMS.c.severity == "error"),
-        "warnings": count(PROBLEMS.c.severity == "warning"),
-        "geometry_invalid": count(
-            PROBLEMS.c.problem.in_(GEOMETRY_PROBLEMS), PROBLEMS.c.severity == "error", distinct=True
+        "errors": total(severity="error"),
+        "warnings": total(severity="warning"),
+        "geometry_invalid": sum(
+            k["total"]
+            for k in kinds
+            if k["problem"] in GEOMETRY_PROBLEMS and k["severity"] == "error" and not k["file"]
         ),
-        "overlaps": count(PROBLEMS.c.problem == "overlap", PROBLEMS.c.idx < PROBLEMS.c.other_idx)
-        + count(PROBLEMS.c.problem == "registry_overlap"),
+        "overlaps": total(problem=("overlap",)) // 2
+        + total(problem=("registry_overlap", *GROUP_PROBLEMS)),
+        "problem_kinds": kinds,
+        "report_limit": log.limit,
+        "omitted": sum(k["total"] - k["shown"] for k in kinds),
     }
+
+
+def omitted_kinds(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The kinds of which the report keeps only the first ones: {problem, severity, total,
+    shown, more}, for "and 12,345 more of this kind"."""
+    out: dict[str, dict[str, Any]] = {}
+    for k in summary.get("problem_kinds", []):
+        row = out.setdefault(
+            k["problem"],
+            {"problem": k["problem"], "severity": k["severity"], "total": 0, "shown": 0},
+        )
+        row["total"] += k["total"]
+        row["shown"] += k["shown"]
+        if k["severity"] == "error":
+            row["severity"] = "error"
+    return [{**r, "more": r["total"] - r["shown"]} for r in out.values() if r["total"] > r["shown"]]
 
 
 def iter_problems(session: Session, job_id: int, *, limit: int | None = None, offset: int = 0):
@@ -486,6 +594,10 @@ def write_report(session: Session, job: ImportJob, out: IO[str]) -> None:
         "status": job.status,
         "promoted": job.promoted,
         **{k: v for k, v in summary.items() if k not in {"problems", "overlaps"}},
+        "overlap_count": summary.get("overlaps"),
+        # per kind, when the report keeps only the first IMPORT_REPORT_MAX_PER_KIND: how many
+        # more of it there are
+        "more_of_kind": {k["problem"]: k["more"] for k in omitted_kinds(summary)},
     }
     text_head = json.dumps(head, ensure_ascii=False, indent=1)
     out.write(text_head[:-2] + ",\n")  # reopen the object to append the two lists

@@ -3,7 +3,7 @@
 Per window (``ParcelValidator.check``): decode the WKB, choose the CRS to judge geometry in,
 reproject in one PROJ call, test validity / type / parts / size for the whole array at once (GEOS
 is only asked for a reason on the few features that fail), map and check the attributes, and find
-overlaps inside the window (app.geo.geometry.overlap_pairs) and with earlier windows
+overlaps inside the window (app.geo.geometry.overlap_findings) and with earlier windows
 (``OverlapTracker``, which keeps only each earlier feature's bounding box and fetches the few
 earlier geometries it needs back from the staging table). Checks that need the whole file or the
 registry (duplicate codes, overlaps with current plots, unknown households) run afterwards as
@@ -249,6 +249,13 @@ _MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
 _PLAIN_POLYGON = b"\x01\x03\x00\x00\x00"
 
 
+#: A plot in a group finding: (feature index, code).
+Member = tuple[int, str | None]
+
+#: How many plots of a group the finding names.
+GROUP_SHOWN = 5
+
+
 class OverlapTracker:
     """Finds overlaps between a new window and all earlier ones, keeping only bounding boxes.
 
@@ -296,12 +303,16 @@ class OverlapTracker:
         tolerance: float,
         fetch: Callable[[list[int]], dict[int, tuple[Any, str | None]]],
         codes: list[str | None],
-    ) -> list[tuple[int, str | None, int, float]]:
-        """Pairs (earlier idx, its code, new idx, area) overlapping beyond ``tolerance``; then
-        remember the new window's boxes. ``geoms`` are the window's valid polygonal geometries,
-        ``idx`` their indices and ``codes`` their codes; ``fetch`` returns {idx: (geometry,
-        code)} of earlier features."""
+    ) -> tuple[
+        list[tuple[int, str | None, int, float]], list[tuple[str, list[Member], float | None]]
+    ]:
+        """Overlaps of the new window with earlier ones beyond ``tolerance``: pairs (earlier
+        idx, its code, new idx, area) and groups (kind, members (idx, code), area) that have
+        members on both sides (see geo.overlap_findings); then remember the new window's boxes.
+        ``geoms`` are the window's valid polygonal geometries, ``idx`` their indices and
+        ``codes`` their codes; ``fetch`` returns {idx: (geometry, code)} of earlier features."""
         pairs: list[tuple[int, str | None, int, float]] = []
+        groups: list[tuple[str, list[Member], float | None]] = []
         if len(geoms) and self._n:
             nb = shapely.bounds(geoms)
             minx, miny = nb[:, 0].min(), nb[:, 1].min()
@@ -330,16 +341,26 @@ class OverlapTracker:
                     group[: len(old_list)] = [earlier[i][0] for i in old_list]
                     group[len(old_list) :] = geoms[new_local]
                     k = len(old_list)
-                    for a, b, area in geo.overlap_pairs(group, tolerance):
+
+                    def member(a: int) -> Member:
+                        if a < k:
+                            return old_list[a], earlier[old_list[a]][1]
+                        return int(idx[new_local[a - k]]), codes[new_local[a - k]]
+
+                    found = geo.overlap_findings(group, tolerance)
+                    for a, b, area in found.pairs:
                         if a < k <= b:  # one earlier, one new: pairs inside a window are known
                             first = old_list[a]
                             pairs.append(
                                 (first, earlier[first][1], int(idx[new_local[b - k]]), area)
                             )
+                    for grp in found.groups:
+                        if grp.members[0] < k <= grp.members[-1]:
+                            groups.append((grp.kind, [member(a) for a in grp.members], grp.area_m2))
         if len(geoms):
             self._append(shapely.bounds(geoms), idx)
         self._recent = dict(zip(idx.tolist(), zip(geoms, codes, strict=True), strict=True))
-        return pairs
+        return pairs, groups
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,6 +400,39 @@ def overlap_problems(i: int, ci: str | None, j: int, cj: str | None, area: float
     ]
 
 
+def group_problem(kind: str, members: list[Member], area: float | None) -> Problem:
+    """One finding for a group of overlapping plots (geo.OverlapGroup): how many, the first
+    few by row and code. Every member counts as faulty; only this one row is reported."""
+    members = sorted(members)
+    n = len(members)
+    shown = members[:GROUP_SHOWN]
+    zh_list = "、".join(f"第 {i} 个（{c or '-'}）" for i, c in shown)
+    en_list = ", ".join(f"feature {i} ({c or '-'})" for i, c in shown)
+    if n > GROUP_SHOWN:
+        zh_list += f" 等 {n} 个"
+        en_list += f" and {n - GROUP_SHOWN} more"
+    if kind == "duplicate":
+        problem = "duplicate_plots"
+        zh = f"{n} 个地块的边界完全相同（每块 {area or 0:.2f} 平方米）：{zh_list}"
+        en = f"{n} plots have exactly the same boundary ({area or 0:.2f} m² each): {en_list}"
+    else:
+        problem = "stacked_plots"
+        zh = f"{n} 个地块叠放在一起、互相重叠，超过容差：{zh_list}"
+        en = f"{n} plots lie on top of one another, overlapping beyond the tolerance: {en_list}"
+    (first, code), second = members[0], members[1]
+    return Problem(
+        first,
+        code,
+        problem,
+        "error",
+        zh,
+        en,
+        other_idx=second[0],
+        other_code=second[1],
+        area_m2=area,
+    )
+
+
 class ParcelValidator:
     """Stateful across windows: the CRS plan, the overlap tracker, file-level findings."""
 
@@ -395,6 +449,8 @@ class ParcelValidator:
         self.file_problems: list[Problem] = []
         self._reported: set[str] = set()
         self.tracker = OverlapTracker()
+        #: Earlier windows' rows found faulty later, as members of a group (staging marks them).
+        self.late_faulty: set[int] = set()
         self.codes: dict[int, str | None] = {}  # only for the current window
 
     # ---- file level
@@ -530,23 +586,35 @@ class ParcelValidator:
         attrs, attr_problems = self._attributes(batch, n, indices, codes_list, areas)
         problems += attr_problems
 
-        # overlaps inside the window, then with earlier windows
-        ok_geoms = np.where(valid, vg, None)
-        for a, b, area in geo.overlap_pairs(ok_geoms, self.s.tolerance_m2):
+        # overlaps inside the window, then with earlier windows: pairs as pairs, groups (plots
+        # with the same boundary, stacks) as one finding each, every member faulty
+        faulty: set[int] = set()
+        found = geo.overlap_findings(np.where(valid, vg, None), self.s.tolerance_m2)
+        for a, b, area in found.pairs:
             problems += overlap_problems(
                 int(indices[a]), codes_list[a], int(indices[b]), codes_list[b], area
             )
+        for grp in found.groups:
+            members = [(int(indices[a]), codes_list[a]) for a in grp.members]
+            problems.append(group_problem(grp.kind, members, grp.area_m2))
+            faulty.update(i for i, _ in members)
         vi = np.flatnonzero(valid)
-        for a, code_a, b, area in self.tracker.add_and_check(
+        pairs, groups = self.tracker.add_and_check(
             vg[vi],
             indices[vi],
             self.s.tolerance_m2,
             self.fetch,
             [_stored_code(codes_list[i]) for i in vi],
-        ):
+        )
+        for a, code_a, b, area in pairs:
             problems += overlap_problems(a, code_a, b, codes_list[b - start], area)
+        for kind, members, area in groups:
+            problems.append(group_problem(kind, members, area))
+            for i, _ in members:
+                (faulty if i >= start else self.late_faulty).add(i)
 
         errored = {p.idx for p in problems if p.severity == "error" and p.idx is not None}
+        errored |= faulty
         sha = [hashlib.sha256(w).hexdigest() if w is not None else None for w in wkb]
         idx_list = indices.tolist()
         ok = [bool(v) and i not in errored for i, v in zip(idx_list, valid.tolist(), strict=True)]

@@ -6,6 +6,7 @@ page asks the browser to reload itself every 2 seconds (a ``Refresh`` header: no
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 
@@ -32,7 +33,7 @@ from app.core.i18n import pick
 from app.divisions.models import Collective
 from app.extensions import db
 from app.imports import export as exporter
-from app.imports import jobs, staging
+from app.imports import jobs, liveness, staging
 from app.imports import mapping as maps
 from app.imports.forms import DiscardForm, PromoteForm, UploadForm, mapping_form
 from app.imports.models import ImportJob, JobStatus
@@ -59,6 +60,12 @@ STATUS_LABELS = {
 @bp.app_template_filter("import_status")
 def import_status(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_filter("import_state")
+def import_state(job: ImportJob) -> str:
+    """The status a job is shown in: ``failed`` when its process stopped (no heartbeat)."""
+    return liveness.shown_status(job)
 
 
 def _job(job_id: int, *, edit: bool = False) -> ImportJob:
@@ -119,7 +126,10 @@ def job_page(job_id: int):
     job = _job(job_id)
     page = max(request.args.get("page", 1, type=int), 1)
     problems = staging.iter_problems(db.session, job.id, limit=PAGE + 1, offset=(page - 1) * PAGE)
-    overlaps = [staging.overlap_dict(p) for p in staging.overlaps(db.session, job.id)][:PAGE]
+    overlaps = [
+        staging.overlap_dict(p)
+        for p in itertools.islice(staging.overlaps(db.session, job.id), PAGE)
+    ]
     response = Response(
         render_template(
             "imports/job.html",
@@ -129,13 +139,16 @@ def job_page(job_id: int):
             more=len(problems) > PAGE,
             page=page,
             overlaps=overlaps,
+            omitted=staging.omitted_kinds(job.summary),
+            status=liveness.shown_status(job),
+            error=liveness.shown_error(job),
             editable=can_edit(current_user, job),
             promote_form=PromoteForm(),
             discard_form=DiscardForm(),
             pick=pick,
         )
     )
-    if job.is_active:
+    if job.is_active and not liveness.stopped(job):
         response.headers["Refresh"] = "2"  # poll by reload while the job runs (no JavaScript)
     return response
 

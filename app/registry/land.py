@@ -57,7 +57,7 @@ from app.registry.models import (
     Membership,
     Plot,
 )
-from app.registry.spatial_checks import overlapping_plots
+from app.registry.spatial_checks import max_hits, overlapping_plots
 
 #: R2: arable land is contracted for 30 years and renewed for 30 (Art. 21).
 ARABLE_TERM_YEARS = 30
@@ -709,7 +709,12 @@ def _record_overlaps(plot: Plot, geom: MultiPolygon) -> list[GeometryFinding]:
     pair's area, reopens a resolved finding whose overlap came back, and resolves open findings
     whose overlap is gone; an accepted exception stays accepted.
     """
-    hits = dict(overlapping_plots(geom, exclude_uid=plot.uid, tolerance_m2=tolerance_m2()))
+    limit = max_hits()
+    found = overlapping_plots(geom, exclude_uid=plot.uid, tolerance_m2=tolerance_m2(), limit=limit)
+    hits = dict(found)
+    # A cut result (OVERLAP_MAX_HITS) says nothing about plots after its last uid: their open
+    # findings are left as they are rather than resolved.
+    seen_up_to = found[-1][0] if len(found) >= limit else None
     existing = list(
         db.session.scalars(
             select(GeometryFinding).where(
@@ -756,7 +761,9 @@ def _record_overlaps(plot: Plot, geom: MultiPolygon) -> list[GeometryFinding]:
         out.append(finding)
     actor = trail.current()
     for other_uid, finding in by_other.items():
-        if other_uid not in hits and finding.state == "open":
+        if other_uid in hits or (seen_up_to is not None and other_uid > seen_up_to):
+            continue
+        if finding.state == "open":
             finding.state = "resolved"
             finding.decided_by = actor.actor if actor else None
             finding.decision_reason = _("The overlap is gone after the geometry was revised.")

@@ -315,3 +315,32 @@ def test_finding_decisions_follow_the_state_machine(ctx, baseline):
     with pytest.raises(DomainError) as info:
         land.decide_finding(999_999, "resolved", "x")
     assert info.value.status == 404
+
+
+@pytest.mark.load
+def test_one_plot_over_many_returns_and_records_a_bounded_number(ctx, baseline, monkeypatch):
+    from flask import current_app
+
+    monkeypatch.setitem(current_app.config, "OVERLAP_MAX_HITS", 5)
+    x, y = fx.origin(baseline.collective_a)
+    small = [
+        add(baseline.collective_a, fx.square(x + 10 + i * 18, y + 10, 15)).plot.uid
+        for i in range(10)
+    ]
+    big = add(baseline.collective_a, box(x + 1, y + 1, x + 199, y + 40))
+    assert sorted(f.other_plot_uid for f in big.findings) == small[:5]
+    assert [u for u, _ in overlapping_plots(box(x + 1, y + 1, x + 199, y + 40), limit=3)] == small[
+        :3
+    ]
+    # moved off the first three: their findings are resolved, the next ones recorded; the
+    # plots after the cut are neither recorded nor resolved
+    moved = land.update_plot_geometry(
+        big.plot.uid,
+        fx.geojson(box(x + 65, y + 1, x + 199, y + 40)),
+        "EPSG:4547",
+        source_document_id=fx.make_document(baseline.collective_a),
+        reason="复测",
+    )
+    assert sorted(f.other_plot_uid for f in moved.findings) == small[3:8]
+    states = {f.other_plot_uid: f.state for f in land.findings_of_plot(big.plot.uid)}
+    assert states == {**dict.fromkeys(small[:3], "resolved"), **dict.fromkeys(small[3:8], "open")}
