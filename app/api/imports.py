@@ -311,7 +311,9 @@ OPENAPI_PATHS: dict[str, dict] = {
                 "200": {
                     "description": "The file (formula-like text in XLSX and CSV is plain text)",
                     "content": {
-                        media: {"schema": {"type": "string", "format": "binary"}}
+                        media: {"schema": {"type": "object"}}
+                        if media.endswith("json")
+                        else {"schema": {"type": "string", "format": "binary"}}
                         for media in sorted({m for _d, _e, m in exporter.FORMATS.values()})
                     },
                 },

@@ -573,8 +573,9 @@ _HISTORY = {
                 "type": "object",
                 "properties": {
                     "version": {"type": "integer"},
-                    "begin_lifespan": {"type": "string", "format": "date-time"},
-                    "end_lifespan": {"type": ["string", "null"], "format": "date-time"},
+                    # ISO 8601 in UTC without an offset (not RFC 3339 "date-time")
+                    "begin_lifespan": {"type": "string"},
+                    "end_lifespan": {"type": ["string", "null"]},
                     "change_reason": {"type": ["string", "null"]},
                     "source_document_id": {"type": ["integer", "null"]},
                     "source_document_sha256": {"type": ["string", "null"]},

@@ -101,24 +101,25 @@ def _finite(text: str) -> float:
     return value
 
 
-def _check_json(value: Any, depth: int = 0) -> None:
+def _check_json(value: Any, depth: int = 0, field: str | None = None) -> None:
+    """Walk a parsed body; ``field`` names the top-level key a problem is under."""
     if depth > MAX_JSON_DEPTH:
         raise BadInput("body", _("The request body is nested too deeply."))
     if isinstance(value, dict):
         for key, item in value.items():
-            _check_text(key)
-            _check_json(item, depth + 1)
+            _check_text(key, field=field)
+            _check_json(item, depth + 1, key if depth == 0 else field)
     elif isinstance(value, list):
         for item in value:
-            _check_json(item, depth + 1)
+            _check_json(item, depth + 1, field)
     elif isinstance(value, str):
-        _check_text(value)
+        _check_text(value, field=field)
     elif (
         isinstance(value, int | float)
         and not isinstance(value, bool)
         and (abs(value) > MAX_JSON_NUMBER)
     ):
-        raise DomainError("body", _("A number in the request is far too large."))
+        raise DomainError("body", _("A number in the request is far too large."), field=field)
 
 
 def _check_text(text: str | None, field: str | None = None) -> None:
