@@ -90,14 +90,15 @@ def id_arg(name: str, default: int | None = None) -> int | None:
 # --------------------------------------------------------------------------------------------
 
 
+# Readable JSON whose number is not acceptable: a 422, like any other value refused.
 def _no_constant(name: str) -> float:
-    raise BadInput("body", _("Numbers must be finite: NaN and Infinity are not accepted."))
+    raise DomainError("body", _("Numbers must be finite: NaN and Infinity are not accepted."))
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise BadInput("body", _("Numbers must be finite: NaN and Infinity are not accepted."))
+        raise DomainError("body", _("Numbers must be finite: NaN and Infinity are not accepted."))
     return value
 
 
