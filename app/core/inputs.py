@@ -47,12 +47,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class BadInput(DomainError):
-    """Input that cannot be read at all (as opposed to a rule that said no): a 400."""
-
-    status = 400
-
-
 def has_control(text: str, *, allow_newlines: bool = True) -> bool:
     """Whether ``text`` holds a character that no one types and a database may refuse."""
     pattern = _CONTROL if allow_newlines else _CONTROL_OR_NEWLINE
@@ -90,7 +84,6 @@ def id_arg(name: str, default: int | None = None) -> int | None:
 # --------------------------------------------------------------------------------------------
 
 
-# Readable JSON whose number is not acceptable: a 422, like any other value refused.
 def _no_constant(name: str) -> float:
     raise DomainError("body", _("Numbers must be finite: NaN and Infinity are not accepted."))
 
@@ -105,7 +98,7 @@ def _finite(text: str) -> float:
 def _check_json(value: Any, depth: int = 0, field: str | None = None) -> None:
     """Walk a parsed body; ``field`` names the top-level key a problem is under."""
     if depth > MAX_JSON_DEPTH:
-        raise BadInput("body", _("The request body is nested too deeply."))
+        raise DomainError("body", _("The request body is nested too deeply."))
     if isinstance(value, dict):
         for key, item in value.items():
             _check_text(key, field=field)
@@ -126,7 +119,7 @@ def _check_json(value: Any, depth: int = 0, field: str | None = None) -> None:
 def _check_text(text: str | None, field: str | None = None) -> None:
     # A multipart part whose name cannot be read has the name None.
     if isinstance(text, str) and has_control(text):
-        raise BadInput(
+        raise DomainError(
             "control_characters",
             _("The input contains control characters that cannot be stored."),
             field=field,
@@ -136,18 +129,19 @@ def _check_text(text: str | None, field: str | None = None) -> None:
 def parse_json(data: bytes) -> Any:
     """Parse a request body strictly: finite numbers, bounded depth, storable text.
 
-    Raises BadInput (400) for anything that is not such JSON, with a message for the user.
+    Raises DomainError (422, the API's answer to any refused input) for anything that is not
+    such JSON, with a message for the user.
     """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadInput("body", _("Send the request body as UTF-8 JSON.")) from None
+        raise DomainError("body", _("Send the request body as UTF-8 JSON.")) from None
     try:
         value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
-        raise BadInput("body", _("The request body is nested too deeply.")) from None
+        raise DomainError("body", _("The request body is nested too deeply.")) from None
     except ValueError:
-        raise BadInput("body", _("The request body is not valid JSON.")) from None
+        raise DomainError("body", _("The request body is not valid JSON.")) from None
     _check_json(value)
     return value
 
@@ -163,7 +157,7 @@ def check_request() -> None:
         _check_text(key)
         _check_text(value, field=key)
         if len(value) > MAX_QUERY_VALUE:
-            raise BadInput("query", _("A value in the address is too long."), field=key)
+            raise DomainError("query", _("A value in the address is too long."), field=key)
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
         "multipart/form-data",
         "application/x-www-form-urlencoded",
@@ -173,7 +167,7 @@ def check_request() -> None:
             _check_text(value, field=key)
         for key, upload in request.files.items(multi=True):
             if upload.filename and has_control(upload.filename, allow_newlines=False):
-                raise BadInput(
+                raise DomainError(
                     "control_characters",
                     _("The input contains control characters that cannot be stored."),
                     field=key,
