@@ -1,6 +1,6 @@
 """The edge where raw request input is checked, once, before any of it reaches a service.
 
-Every malformed value gets a clear 4xx in the user's language instead of a 500 deep inside:
+Every malformed value gets a clear 422 in the user's language instead of a 500 deep inside:
 
 - text that a database cannot store (PostgreSQL refuses NUL in text) or that no person types
   (other control characters), in query strings, form fields, upload names and JSON bodies;
@@ -38,7 +38,8 @@ MAX_JSON_NUMBER = 2**53
 MAX_JSON_DEPTH = 32
 #: Longest query-string value: searches, codes, dates and CRS names are short.
 MAX_QUERY_VALUE = 1000
-#: Longest page number: beyond it, OFFSET would overflow the database's BIGINT.
+#: Highest page number a list goes to: any further only makes the database skip rows (and a huge
+#: one would overflow OFFSET's BIGINT).
 MAX_PAGE = 100_000
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
