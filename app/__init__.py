@@ -73,9 +73,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     set_household_resolver(farmer_households)
 
     # 3. blueprints. Ids in URLs fit the database's INTEGER: a larger one is a 404, not a 500.
+    # ASCII digits only: werkzeug's \d (and int()) also take Arabic-Indic or full-width digits,
+    # so "/plots/１２" would otherwise show plot 12.
     from werkzeug.routing import IntegerConverter
 
     class DatabaseId(IntegerConverter):
+        regex = r"[0-9]+"
+
         def __init__(self, url_map, *args, **kwargs):
             kwargs.setdefault("max", 2**31 - 1)
             super().__init__(url_map, *args, **kwargs)
@@ -96,6 +100,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie
 
     web.install(app)
+    from app.core import inputs
+
+    inputs.install(app)  # malformed input is a clear 4xx, checked before anything else runs
+
     from app.auth import limits
 
     limits.install(app)  # after web: the API is limited per user, known by then

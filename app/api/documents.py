@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.api import bp
-from app.api.core import json_body, roles_required
+from app.api.core import date_value, int_field, json_body, roles_required
 from app.auth.models import Role
 from app.auth.scope import load_or_404
 from app.core.errors import DomainError
+from app.core.inputs import parse_id
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import certificates as cert_service
@@ -33,25 +34,23 @@ def _date(body: dict, name: str, *, default: date | None = None) -> date:
     raw = body.get(name)
     if raw in (None, "") and default is not None:
         return default
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise DomainError("date", _("Give a date as YYYY-MM-DD."), field=name)
+    value = date_value(raw, name) if isinstance(raw, str) else None
+    if value is None:
+        raise DomainError("date", _("Give a date as YYYY-MM-DD."), field=name)
+    return value
 
 
 def _int(body: dict, name: str, *, required: bool = True) -> int | None:
+    """A whole number, also as digits in a text (multipart form fields are text)."""
     raw = body.get(name)
     if raw is None and not required:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise DomainError("integer", _("Give a whole number."), field=name)
     if isinstance(raw, str):
-        if not raw.strip().isdigit():
+        value = parse_id(raw.strip())
+        if value is None:
             raise DomainError("integer", _("Give a whole number."), field=name)
-        raw = int(raw)
-    return raw
+        return value
+    return int_field(body, name, required=required)
 
 
 def _str(body: dict, name: str) -> str:
@@ -301,8 +300,7 @@ def api_objection_resolution(objection_id: int):
 @roles_required(*EDITORS)
 def api_notice_confirm(notice_id: int):
     notice = load_or_404(PublicNotice, notice_id, edit=True)
-    body = request.get_json(silent=True)
-    body = body if isinstance(body, dict) else {}
+    body = json_body(optional=True)
     notice = notice_service.confirm_registration(
         notice.id,
         reason=_str(body, "reason") or None,

@@ -17,7 +17,15 @@ from shapely.geometry import mapping
 from sqlalchemy import select, true
 
 from app.api import bp
-from app.api.core import int_arg, json_body, limit_arg
+from app.api.core import (  # noqa: F401  (the field parsers are shared with the shares API)
+    date_value,
+    int_arg,
+    int_field,
+    json_body,
+    limit_arg,
+    number_field,
+    str_field,
+)
 from app.auth.models import COUNTY_READERS, Role
 from app.auth.scope import can_read, farmer_household_ids, roles_required
 from app.core.codes import format_mu
@@ -35,44 +43,6 @@ READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARME
 
 
 # --- request parsing shared with the shares API
-
-
-def int_field(body: dict, name: str, *, required: bool = True) -> int | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError("body", _("%(name)s must be a whole number.", name=name), field=name)
-    if not service.is_id(value):
-        raise DomainError("unknown", _("No object has the %(name)s given.", name=name), field=name)
-    return value
-
-
-def number_field(body: dict, name: str) -> float | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DomainError("body", _("%(name)s must be a number.", name=name), field=name)
-    return float(value)
-
-
-def str_field(body: dict, name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise DomainError("body", _("%(name)s must be text.", name=name), field=name)
-    return value
-
-
-def date_value(value: Any, name: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise DomainError("date", _("Give the date as YYYY-MM-DD."), field=name)
 
 
 def require_id(value: int) -> int:

@@ -9,7 +9,7 @@ from flask import after_this_request, jsonify, request, send_file
 from flask_babel import gettext as _
 
 from app.api import bp
-from app.api.core import json_body
+from app.api.core import bool_field, json_body
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.errors import DomainError, NotFound
@@ -123,8 +123,7 @@ def api_import_mapping(job_id: int):
 @roles_required(Role.COLLECTIVE_ADMIN)
 def api_import_promote(job_id: int):
     job = _job(job_id, edit=True)
-    body = request.get_json(silent=True) or {}
-    valid_only = bool(body.get("valid_only", False)) if isinstance(body, dict) else False
+    valid_only = bool_field(json_body(optional=True), "valid_only")
     jobs.request_promotion(job, valid_only=valid_only)
     db.session.commit()
     jobs.queue_promotion(job, valid_only=valid_only)
@@ -142,9 +141,10 @@ def api_import_discard(job_id: int):
     return jsonify(job_json(job))
 
 
-@bp.get("/collectives/<int:collective_id>/export")
+@bp.post("/collectives/<int:collective_id>/export")
 @roles_required(*READERS)
 def api_collective_export(collective_id: int):
+    """Export a collective's plots: a POST, because every export is written to the audit trail."""
     collective = load_or_404(Collective, collective_id)
     fmt = request.args.get("format", "gpkg")
     if fmt not in exporter.FORMATS:
@@ -316,8 +316,8 @@ OPENAPI_PATHS: dict[str, dict] = {
         }
     },
     "/collectives/{collective_id}/export": {
-        "get": {
-            "summary": "Export a collective's current plots (NY/T 2539 DK layout)",
+        "post": {
+            "summary": "Export a collective's current plots (NY/T 2539 DK layout); audited",
             "parameters": [
                 _id_param("collective_id", "Collective id"),
                 {
@@ -329,8 +329,13 @@ OPENAPI_PATHS: dict[str, dict] = {
             ],
             "responses": {
                 "200": {
-                    "description": "The file",
-                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                    "description": "The file (formula-like text in XLSX and CSV is plain text)",
+                    "content": {
+                        media: {"schema": {"type": "object"}}
+                        if media.endswith("json")
+                        else {"schema": {"type": "string", "format": "binary"}}
+                        for media in sorted({m for _d, _e, m in exporter.FORMATS.values()})
+                    },
                 },
                 **_ERRORS,
             },

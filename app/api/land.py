@@ -18,11 +18,15 @@ from shapely.geometry import mapping
 from sqlalchemy import select
 
 from app.api import bp
+from app.api.core import bool_field as _bool_field
 from app.api.core import int_arg as _int_arg
+from app.api.core import int_field as _int_field
 from app.api.core import json_body
 from app.api.core import limit_arg as _limit
+from app.api.core import number_field as _num_field
 from app.api.core import openapi_json as _json
 from app.api.core import openapi_path as _path
+from app.api.core import str_field as _str_field
 from app.auth.models import COUNTY_READERS, Role
 from app.auth.scope import can_edit, can_read, farmer_household_ids, load_or_404, roles_required
 from app.core.codes import format_mu
@@ -46,38 +50,6 @@ STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
 # --------------------------------------------------------------------------------------------
 # Request helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _int_field(body: dict, name: str, *, required: bool = True) -> int | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= land.MAX_ID:
-        raise DomainError("body", _("%(name)s must be a whole number.", name=name), field=name)
-    return value
-
-
-def _str_field(body: dict, name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise DomainError("body", _("%(name)s must be text.", name=name), field=name)
-    return value
-
-
-def _num_field(body: dict, name: str) -> float | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DomainError("body", _("%(name)s must be a number.", name=name), field=name)
-    return float(value)
-
-
-def _bool_field(body: dict, name: str, default: bool = False) -> bool:
-    value = body.get(name, default)
-    if not isinstance(value, bool):
-        raise DomainError("body", _("%(name)s must be true or false.", name=name), field=name)
-    return value
 
 
 def _geometry_field(body: dict) -> Any:
@@ -604,8 +576,9 @@ _HISTORY = {
                 "type": "object",
                 "properties": {
                     "version": {"type": "integer"},
-                    "begin_lifespan": {"type": "string", "format": "date-time"},
-                    "end_lifespan": {"type": ["string", "null"], "format": "date-time"},
+                    # ISO 8601 in UTC without an offset (not RFC 3339 "date-time")
+                    "begin_lifespan": {"type": "string"},
+                    "end_lifespan": {"type": ["string", "null"]},
                     "change_reason": {"type": ["string", "null"]},
                     "source_document_id": {"type": ["integer", "null"]},
                     "source_document_sha256": {"type": ["string", "null"]},

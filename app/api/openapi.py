@@ -31,12 +31,27 @@ ERROR = {
 }
 
 
+#: Every operation may refuse a request; the answer is always the Error object, in the caller's
+#: language (Accept-Language: en or zh). Added where an operation does not name the code itself.
+REFUSALS = {
+    "4XX": {
+        "description": "Refused: unreadable input (400), no or a wrong token (401), not found "
+        "or outside the caller's reach (404), wrong method (405), too large (413), "
+        "not accepted (422), too many requests (429)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+}
+
+
 def document() -> dict:
     paths: dict[str, dict] = {}
     for info in pkgutil.iter_modules(api_package.__path__):
         module = importlib.import_module(f"app.api.{info.name}")
         for path, operations in getattr(module, "OPENAPI_PATHS", {}).items():
             paths.setdefault(path, {}).update(operations)
+    for operations in paths.values():
+        for operation in operations.values():
+            operation["responses"] = {**operation.get("responses", {}), **REFUSALS}
     return {
         "openapi": "3.1.0",
         "info": {

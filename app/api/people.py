@@ -10,10 +10,12 @@ from flask_login import current_user
 
 from app.api import bp
 from app.api.core import int_arg as _int_arg
+from app.api.core import int_field as _int_field
 from app.api.core import json_body
 from app.api.core import limit_arg as _limit
 from app.api.core import openapi_json as _json
 from app.api.core import openapi_path as _path
+from app.api.core import str_field as _str_field
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.errors import DomainError
@@ -26,22 +28,6 @@ from app.registry.models import Household, Person
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 SEARCHERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
-
-
-def _int_field(body: dict, name: str, *, required: bool = True) -> int | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError("body", _("%(name)s must be a whole number.", name=name), field=name)
-    return value
-
-
-def _str_field(body: dict, name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise DomainError("body", _("%(name)s must be text.", name=name), field=name)
-    return value
 
 
 def _editable_collective(collective_id: int) -> Collective:

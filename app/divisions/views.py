@@ -1,10 +1,11 @@
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
+from app.core.inputs import page_arg
 from app.divisions.models import Collective, Division
 from app.divisions.services import visible_collectives
 from app.extensions import db
@@ -66,7 +67,7 @@ def collective(collective_id: int):
 
     obj = load_or_404(Collective, collective_id)
     stats = people.collective_overview(obj.id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     households, more = people.collective_households_page(obj.id, page=page)
     current = (Plot.collective_id == obj.id) & Plot.end_lifespan.is_(None) & Plot.geom.is_not(None)
     drawable = db.session.scalar(select(func.count(Plot.id)).where(current)) or 0

@@ -1,10 +1,12 @@
 """Export of current plots (one collective or the whole county) in the NY/T 2539 DK layout.
 
 Formats: GeoPackage, GeoJSON, zipped Shapefile (UTF-8 with a .cpg, so Chinese names survive any
-GIS), and XLSX (attributes, areas in m² and 亩, and the geometry as WKT). Plots are read in keyset
-pages and appended to the output page by page, so an export of a whole county never holds all of it
-in memory. Geometry stays in the registry CRS: an export imports back unchanged (the round trip is
-tested), which is what Cadasta could not do.
+GIS), and XLSX and CSV (attributes, areas in m² and 亩, and the geometry as WKT). Spreadsheet cells
+are never formulas (app.core.spreadsheets): a plot named "=1+1" opens as that text.
+
+Plots are read in keyset pages and appended to the output page by page, so an export of a whole
+county never holds all of it in memory. Geometry stays in the registry CRS: an export imports
+back unchanged (the round trip is tested), which is what Cadasta could not do.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import trail
 from app.core.spatial import registry_srid
+from app.core.spreadsheets import csv_writer, xlsx_row
 from app.divisions.models import Collective
 from app.geo.geometry import MU_M2
 from app.imports.readers import ImportRefused
@@ -41,6 +44,7 @@ FORMATS = {
         ".xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ),
+    "csv": (None, ".csv", "text/csv"),
 }
 
 #: Output columns, NY/T 2539 names, in order.
@@ -179,14 +183,8 @@ def _write_vector(session: Session, collective_id: int | None, path: Path, drive
     return count
 
 
-def _write_xlsx(session: Session, collective_id: int | None, path: Path) -> int:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(LAYER)
-    ws.append([*FIELDS, "WKT"])
-    count = 0
-    limit = 32_000  # an Excel cell holds at most 32,767 characters
+def _table_rows(session: Session, collective_id: int | None, wkt_limit: int | None):
+    """Rows of attributes and WKT, page by page, for the spreadsheet formats."""
     for page in _pages(session, collective_id):
         cols = _columns(page)
         geoms = shapely.from_wkb(
@@ -201,10 +199,35 @@ def _write_xlsx(session: Session, collective_id: int | None, path: Path) -> int:
                     v = None if np.isnan(v) else float(v)
                 row.append(v)
             wkt = wkts[i]
-            row.append(wkt if wkt is not None and len(wkt) <= limit else None)
-            ws.append(row)
-        count += len(page)
+            too_long = wkt is not None and wkt_limit is not None and len(wkt) > wkt_limit
+            row.append(None if too_long else wkt)
+            yield row
+
+
+def _write_xlsx(session: Session, collective_id: int | None, path: Path) -> int:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(LAYER)
+    ws.append(xlsx_row(ws, [*FIELDS, "WKT"]))
+    count = 0
+    # An Excel cell holds at most 32,767 characters.
+    for row in _table_rows(session, collective_id, wkt_limit=32_000):
+        ws.append(xlsx_row(ws, row))
+        count += 1
     wb.save(path)
+    return count
+
+
+def _write_csv(session: Session, collective_id: int | None, path: Path) -> int:
+    count = 0
+    # UTF-8 with a byte-order mark, so Excel and WPS read the Chinese names correctly.
+    with open(path, "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv_writer(out)
+        writer.writerow([*FIELDS, "WKT"])
+        for row in _table_rows(session, collective_id, wkt_limit=None):
+            writer.writerow(row)
+            count += 1
     return count
 
 
@@ -225,6 +248,8 @@ def export_parcels(
         out.unlink()
     if fmt == "xlsx":
         count = _write_xlsx(session, collective_id, out)
+    elif fmt == "csv":
+        count = _write_csv(session, collective_id, out)
     elif fmt == "shp":
         tmp = Path(tempfile.mkdtemp(prefix="export-shp-"))
         try:

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.imports import mapping as maps
+from app.imports.export import FORMATS
 
 
 class UploadForm(FlaskForm):
@@ -41,6 +42,16 @@ class PromoteForm(FlaskForm):
 
 class DiscardForm(FlaskForm):
     pass
+
+
+class ExportForm(FlaskForm):
+    """An export is a POST with a CSRF token: following a link never takes data away."""
+
+    format = SelectField(
+        _l("Format"),
+        choices=[SelectChoice(f, f) for f in FORMATS],
+        default="gpkg",
+    )
 
 
 def mapping_form(fields: list[str], current: dict[str, str]) -> type[FlaskForm]:

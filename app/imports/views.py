@@ -30,12 +30,13 @@ from sqlalchemy import select
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.i18n import pick
+from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.imports import export as exporter
 from app.imports import jobs, liveness, staging
 from app.imports import mapping as maps
-from app.imports.forms import DiscardForm, PromoteForm, UploadForm, mapping_form
+from app.imports.forms import DiscardForm, ExportForm, PromoteForm, UploadForm, mapping_form
 from app.imports.models import ImportJob, JobStatus
 from app.imports.readers import ImportRefused
 
@@ -116,7 +117,7 @@ def collective_imports(collective_id: int):
         form=form,
         editable=editable,
         history=history,
-        formats=exporter.FORMATS,
+        export_form=ExportForm(),
     )
 
 
@@ -124,7 +125,7 @@ def collective_imports(collective_id: int):
 @roles_required(*READERS)
 def job_page(job_id: int):
     job = _job(job_id)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     problems = staging.iter_problems(db.session, job.id, limit=PAGE + 1, offset=(page - 1) * PAGE)
     overlaps = [
         staging.overlap_dict(p)
@@ -247,14 +248,27 @@ def _send_export(collective: Collective | None, fmt: str):
     )
 
 
-@bp.route("/collectives/<int:collective_id>/export")
+@bp.route("/collectives/<int:collective_id>/export", methods=["GET", "POST"])
 @roles_required(*READERS)
 def collective_export(collective_id: int):
     collective = load_or_404(Collective, collective_id)
-    return _send_export(collective, request.args.get("format", "gpkg"))
+    return _export_page(collective)
 
 
-@bp.route("/exports/county")
+@bp.route("/exports/county", methods=["GET", "POST"])
 @roles_required(Role.BUREAU_REVIEWER, Role.AUDITOR)
 def county_export():
-    return _send_export(None, request.args.get("format", "gpkg"))
+    return _export_page(None)
+
+
+def _export_page(collective: Collective | None):
+    """GET shows the choice of formats and has no side effect; POST (with CSRF) exports.
+
+    An export is audited, so it must not happen when someone follows a link from elsewhere.
+    """
+    form = ExportForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        return _send_export(collective, form.format.data)
+    return render_template("imports/export.html", collective=collective, form=form)

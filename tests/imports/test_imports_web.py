@@ -111,7 +111,9 @@ def test_jobs_of_another_collective_are_404(client, auth, baseline, tmp_path):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/imports/{job_id}/promote").status_code == 404
     assert client.post(f"/collectives/{baseline.collective_a}/imports").status_code == 404
-    assert client.get(f"/collectives/{baseline.collective_a}/export?format=gpkg").status_code == 404
+    assert client.get(f"/collectives/{baseline.collective_a}/export").status_code == 404
+    r = client.post(f"/collectives/{baseline.collective_a}/export", data={"format": "gpkg"})
+    assert r.status_code == 404
     auth.logout()
     auth.login("bureau")  # county-wide reader: sees, may not act
     assert client.get(f"/imports/{job_id}").status_code == 200
@@ -122,14 +124,14 @@ def test_web_export_downloads_a_geopackage(client, auth, baseline, cli, tmp_path
     path, _ = nyt_file(tmp_path, 5)
     assert cli.run("import", "parcels", path, "--collective", COLLECTIVE_A).exit_code == 0
     auth.login("admin_a")
-    r = client.get(f"/collectives/{baseline.collective_a}/export?format=gpkg")
+    r = client.post(f"/collectives/{baseline.collective_a}/export", data={"format": "gpkg"})
     assert r.status_code == 200
     out = tmp_path / "down.gpkg"
     out.write_bytes(r.data)
     assert pyogrio.read_info(str(out))["features"] == 5
     auth.logout()
     auth.login("bureau")
-    r = client.get("/exports/county?format=geojson")
+    r = client.post("/exports/county", data={"format": "geojson"})
     assert r.status_code == 200 and b"FeatureCollection" in r.data
 
 

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -22,6 +22,8 @@ from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.codes import format_mu
 from app.core.errors import DomainError
+from app.core.fields import IntegerField  # finite, within the database's range
+from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import certificates as cert_service
@@ -118,7 +120,7 @@ def _form_error(form: FlaskForm) -> str | None:
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return page_arg()
 
 
 # --- source documents

@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
-from wtforms import DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -23,6 +23,8 @@ from app.auth.models import Role
 from app.auth.scope import can_edit, can_read, load_or_404, roles_required
 from app.core.codes import format_mu
 from app.core.errors import DomainError
+from app.core.fields import DecimalField  # finite, within the database's range
+from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
@@ -217,7 +219,7 @@ def homestead_history(homestead_uid: int):
 @roles_required(*LIST_READERS)
 def collective_homesteads(collective_id: int):
     collective = load_or_404(Collective, require_id(collective_id))
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     rows = db.session.execute(
         select(Homestead, Household.name)
         .join(

@@ -29,6 +29,7 @@ from app.auth.models import Role
 from app.auth.scope import can_edit, can_read, load_or_404, roles_required
 from app.core.codes import format_mu
 from app.core.errors import DomainError
+from app.core.inputs import id_arg, page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
@@ -290,7 +291,7 @@ def _raw_date(f: Any) -> Any:
 
 
 def _page() -> int:
-    return min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)
+    return page_arg()
 
 
 # --------------------------------------------------------------------------------------------
@@ -552,7 +553,7 @@ def contract_new(collective_id: int):
     ]
     form.source_document_id.choices = _document_choices(collective.id)
     if request.method == "GET":
-        wanted = request.args.get("household_uid", type=int)
+        wanted = id_arg("household_uid")
         if wanted:
             form.household_uid.data = wanted
     status = 200
@@ -728,7 +729,7 @@ def plot_new(collective_id: int):
     form.contract_uid.choices = _contract_choices(collective.id)
     form.source_document_id.choices = _document_choices(collective.id)
     if request.method == "GET":
-        form.contract_uid.data = request.args.get("contract_uid", 0, type=int)
+        form.contract_uid.data = id_arg("contract_uid", 0)
     status = 200
     geometry_error = None
     if request.method == "POST":

@@ -23,6 +23,7 @@ from app.auth.models import Role
 from app.auth.scope import can_edit, farmer_household_ids, roles_required
 from app.core.codes import format_mu
 from app.core.errors import DomainError
+from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
@@ -205,7 +206,7 @@ def person(person_uid: int):
 @roles_required(*SEARCHERS)
 def search():
     q = request.args.get("q", "", type=str)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     try:
         hits, more = people.search(current_user, q, page=page)
     except DomainError as err:  # a search text beyond its limit: say so on the page

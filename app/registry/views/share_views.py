@@ -15,12 +15,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, DecimalField, SelectField, StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.auth.models import Role
 from app.auth.scope import can_edit, can_read, load_or_404, roles_required
 from app.core.errors import DomainError
+from app.core.fields import DecimalField  # finite, within the database's range
+from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
@@ -182,7 +184,7 @@ def share_holding_history(holding_uid: int):
 @roles_required(*REGISTER_READERS)
 def share_register(collective_id: int):
     collective = load_or_404(Collective, require_id(collective_id))
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     register = service.share_register(collective.id)
     allocated, pool, total = service.conservation_check(collective.id)
     percent = service.cap_percent(collective)
