@@ -47,3 +47,35 @@ def test_every_revision_upgrades_and_downgrades(tmp_path_factory):
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_migrations_keep_every_users_collectives_and_tokens(fresh_app):
+    """Going down past the accounts migration and up again on a database in use: each
+    administrator still keeps their collectives and tokens (a copy-and-rename of app_user on
+    SQLite once ran its ON DELETE CASCADE and emptied both)."""
+    import sqlalchemy as sa
+
+    from app.audit import trail
+    from app.auth.models import ApiToken, User, user_collective
+    from app.auth.services import issue_token
+
+    with fresh_app.app_context():
+        with trail.acting(trail.AuditContext(actor="test-setup", role="system")):
+            admin = db.session.scalar(sa.select(User).where(User.username == "admin_a"))
+            issue_token(admin, label="before")
+            db.session.commit()
+        db.session.remove()
+
+        def counts() -> tuple[int, int]:
+            with db.engine.connect() as conn:
+                return (
+                    conn.scalar(sa.select(sa.func.count()).select_from(user_collective)),
+                    conn.scalar(sa.select(sa.func.count()).select_from(ApiToken.__table__)),
+                )
+
+        before = counts()
+        assert before[0] >= 4 and before[1] == 1
+        downgrade(revision="0004")
+        assert counts() == before
+        upgrade()
+        assert counts() == before

@@ -82,26 +82,39 @@ def upgrade():
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.add_column(sa.Column("last_used_at", sa.DateTime(), nullable=True))
 
-    with op.batch_alter_table("app_user", schema=None) as batch_op:
-        batch_op.drop_column("session_nonce")
-        batch_op.drop_column("locked_until")
-        batch_op.drop_column("failed_logins")
+    # Not a batch (copy-and-rename) on SQLite: dropping the old app_user table would run its
+    # ON DELETE CASCADE and empty user_collective and api_token. SQLite drops a plain column
+    # in place.
+    for column in ("session_nonce", "locked_until", "failed_logins"):
+        _drop_user_column(column)
+
+
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def _drop_user_column(column: str) -> None:
+    if _sqlite():
+        op.execute(f"ALTER TABLE app_user DROP COLUMN {column}")
+    else:
+        op.drop_column("app_user", column)
 
 
 def downgrade():
-    with op.batch_alter_table("app_user", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
-        )
-        batch_op.add_column(sa.Column("locked_until", sa.DateTime(), nullable=True))
-        # Every old cookie is refused after a downgrade: a new nonce per user.
-        batch_op.add_column(
-            sa.Column("session_nonce", sa.String(length=32), nullable=False, server_default="")
-        )
+    # Columns added in place (no copy of app_user: see upgrade). Every old cookie is refused
+    # after a downgrade: a new nonce per user.
+    op.add_column(
+        "app_user", sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
+    )
+    op.add_column("app_user", sa.Column("locked_until", sa.DateTime(), nullable=True))
+    op.add_column(
+        "app_user",
+        sa.Column("session_nonce", sa.String(length=32), nullable=False, server_default=""),
+    )
     op.execute("UPDATE app_user SET session_nonce = 'x' || CAST(id AS VARCHAR(20))")
-    with op.batch_alter_table("app_user", schema=None) as batch_op:
-        batch_op.alter_column("failed_logins", server_default=None)
-        batch_op.alter_column("session_nonce", server_default=None)
+    if not _sqlite():  # SQLite keeps the defaults: removing one means copying the table
+        op.alter_column("app_user", "failed_logins", server_default=None)
+        op.alter_column("app_user", "session_nonce", server_default=None)
 
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.drop_column("last_used_at")
