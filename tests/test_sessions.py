@@ -444,18 +444,38 @@ def test_an_unknown_username_and_a_real_one_get_identical_answers(app):
     "username", ["nul\x00name", "x" * 100_000, "名字\u202e", "\t\n", "ａｄｍｉｎ＿ａ"]
 )
 def test_odd_usernames_get_the_plain_answer(app, username):
+    """Odd input at the login gets a plain answer and never a 500. A control character is
+    refused at the request's edge before any account is looked up, so that answer cannot tell
+    a real username from an unknown one either."""
+    from app.core.inputs import has_control
+
+    refused_at_edge = has_control(username)
     page = Auth(app.test_client()).login(username, "guess-guess-123")
     body = page.get_data(as_text=True)
-    if page.status_code == 200:  # refused by the form itself (too long, blank)
+    if refused_at_edge:
+        assert page.status_code == 422 and "控制字符" in body
+    elif page.status_code == 200:  # refused by the form itself (too long, blank)
         assert 'class="field-error"' in body
     else:
         assert page.status_code == 401 and "用户名或密码错误" in body
     api = app.test_client().post(
         "/api/v1/auth/token",
-        json={"username": username, "password": "guess\x00-1234"},
+        json={"username": username, "password": "guess-guess-123"},
         headers={"User-Agent": "evil\x00agent"},
     )
-    assert api.status_code == 422 and api.get_json()["error"]["code"] == "login"
+    assert api.status_code == 422
+    assert api.get_json()["error"]["code"] == ("control_characters" if refused_at_edge else "login")
+
+
+@pytest.mark.hostile
+def test_a_control_character_in_a_password_is_refused_before_the_account_is_touched(app):
+    for name in ("admin_a", "nobody_here"):
+        api = app.test_client().post(
+            "/api/v1/auth/token", json={"username": name, "password": "guess\x00-1234"}
+        )
+        assert api.status_code == 422
+        assert api.get_json()["error"]["code"] == "control_characters"
+        assert throttle("username", name) is None
 
 
 @pytest.mark.hostile

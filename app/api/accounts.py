@@ -6,7 +6,7 @@ from flask_login import current_user
 from app.api import bp
 from app.api.core import openapi_json, openapi_path
 from app.auth import services as auth_services
-from app.core.models import iso, utcnow
+from app.core.models import rfc3339, utcnow
 from app.extensions import db
 
 
@@ -14,9 +14,9 @@ def _token(row, now) -> dict:
     return {
         "id": row.id,
         "label": row.label,
-        "created_at": iso(row.created_at),
-        "expires_at": iso(row.expires_at),
-        "last_used_at": iso(row.last_used_at),
+        "created_at": rfc3339(row.created_at),
+        "expires_at": rfc3339(row.expires_at),
+        "last_used_at": rfc3339(row.last_used_at),
         "state": row.state(now),
     }
 

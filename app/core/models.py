@@ -17,6 +17,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def rfc3339(value: datetime | None) -> str | None:
+    """A stored naive-UTC time as an RFC 3339 timestamp with its offset, for API responses
+    documented as ``date-time``."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC).isoformat(timespec="seconds")
+
+
 def iso(value: Any) -> Any:
     """JSON-safe form of a column value, the same on both databases."""
     if isinstance(value, datetime):
