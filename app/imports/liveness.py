@@ -50,6 +50,18 @@ STOPPED = (
 )
 
 
+def _stopped_fields() -> dict:
+    """What a job whose process died is marked with (the reason in both languages)."""
+    return {
+        "status": JobStatus.FAILED,
+        "phase": None,
+        "error_code": STOPPED[0],
+        "error_zh": STOPPED[1],
+        "error_en": STOPPED[2],
+        "finished_at": utcnow(),
+    }
+
+
 def stale_seconds() -> float:
     """IMPORT_HEARTBEAT_STALE_SECONDS: silence after which a running job counts as stopped."""
     return float(current_app.config.get("IMPORT_HEARTBEAT_STALE_SECONDS") or 120)
@@ -100,14 +112,7 @@ def claim_stopped(session: Session, job: ImportJob) -> bool:
             ImportJob.status == job.status,
             ImportJob.heartbeat_at.is_(None) if seen is None else ImportJob.heartbeat_at == seen,
         )
-        .values(
-            status=JobStatus.FAILED,
-            phase=None,
-            error_code=STOPPED[0],
-            error_zh=STOPPED[1],
-            error_en=STOPPED[2],
-            finished_at=utcnow(),
-        )
+        .values(**_stopped_fields())
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(job)
@@ -183,14 +188,7 @@ def reap(session: Session) -> list[int]:
                 ImportJob.status == job.status,
                 (ImportJob.heartbeat_at.is_(None) | (ImportJob.heartbeat_at < cutoff)),
             )
-            .values(
-                status=JobStatus.FAILED,
-                phase=None,
-                error_code=STOPPED[0],
-                error_zh=STOPPED[1],
-                error_en=STOPPED[2],
-                finished_at=utcnow(),
-            )
+            .values(**_stopped_fields())
             .execution_options(synchronize_session=False)
         ).rowcount
         if not claimed:
