@@ -29,6 +29,8 @@ from sqlalchemy import select
 
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
+from app.core.errors import DomainError
+from app.core.forms import form_failed
 from app.core.i18n import pick
 from app.core.inputs import page_arg
 from app.divisions.models import Collective
@@ -82,27 +84,33 @@ def collective_imports(collective_id: int):
     collective = load_or_404(Collective, collective_id)
     editable = can_edit(current_user, collective)
     form = UploadForm()
+    status = 200
     if request.method == "POST":
         if not editable:
             abort(404)
         if form.validate_on_submit():
             upload = form.file.data
             members = form.members.data if form.kind.data == "households" else None
-            job = jobs.upload(
-                collective,
-                form.kind.data,
-                upload.stream,
-                upload.filename or "upload",
-                crs=form.crs.data or None,
-                layer=form.layer.data or None,
-                members_stream=members.stream if members else None,
-                members_filename=members.filename if members else None,
-            )
-            db.session.commit()
-            if job.status == JobStatus.NEEDS_MAPPING:
-                return redirect(url_for("imports.job_mapping", job_id=job.id))
-            jobs.queue_validation(job)
-            return redirect(url_for("imports.job_page", job_id=job.id))
+            try:
+                job = jobs.upload(
+                    collective,
+                    form.kind.data,
+                    upload.stream,
+                    upload.filename or "upload",
+                    crs=form.crs.data or None,
+                    layer=form.layer.data or None,
+                    members_stream=members.stream if members else None,
+                    members_filename=members.filename if members else None,
+                )
+            except DomainError as err:  # a refused file: say why on the form, keep the choices
+                form_failed(form, err)
+                status = 422
+            else:
+                db.session.commit()
+                if job.status == JobStatus.NEEDS_MAPPING:
+                    return redirect(url_for("imports.job_mapping", job_id=job.id))
+                jobs.queue_validation(job)
+                return redirect(url_for("imports.job_page", job_id=job.id))
     history = list(
         db.session.scalars(
             select(ImportJob)
@@ -118,7 +126,7 @@ def collective_imports(collective_id: int):
         editable=editable,
         history=history,
         export_form=ExportForm(),
-    )
+    ), status
 
 
 @bp.route("/imports/<int:job_id>")

@@ -542,6 +542,28 @@ def test_content_decides_the_kind_and_must_match_the_name(
     assert "GeoPackage" in told and ".geojson" in told
 
 
+def test_a_refused_file_is_explained_on_the_upload_form_itself(client, auth, baseline):
+    """A busy administrator sees why on the form they used, with their choices kept, and can
+    pick another file at once: not an error page."""
+    auth.login("admin_a")
+    vrt = b'<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/etc/passwd'
+    vrt += b"</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>"
+    before = _latest_job_id()
+    r = client.post(
+        f"/collectives/{baseline.collective_a}/imports",
+        data={"kind": "parcels", "crs": "EPSG:4547", "file": (io.BytesIO(vrt), "plots.geojson")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page  # the upload form, ready for another file
+    assert 'class="field-error" role="alert">plots.geojson' in page
+    assert "不能导入" in page and "GeoPackage" in page
+    assert 'value="EPSG:4547"' in page  # what they chose is kept
+    assert "root:" not in page
+    assert _latest_job_id() == before
+
+
 @pytest.mark.parametrize("via", ["web", "api"])
 def test_too_many_features_are_refused_at_upload(
     app, client, auth, baseline, tmp_path, monkeypatch, via

@@ -29,6 +29,7 @@ from app.auth.models import Role
 from app.auth.scope import can_edit, can_read, load_or_404, roles_required
 from app.core.codes import format_mu
 from app.core.errors import DomainError
+from app.core.forms import form_failed as _fail
 from app.core.inputs import id_arg, page_arg
 from app.divisions.models import Collective
 from app.extensions import db
@@ -48,7 +49,6 @@ from app.registry.models import (
 from app.registry.spatial_checks import plots_near
 from app.registry.views import bp
 from app.registry.views.common import editable_collective as _editable_collective
-from app.registry.views.common import form_failed as _fail
 from app.registry.views.common import length
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)

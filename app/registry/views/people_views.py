@@ -23,6 +23,7 @@ from app.auth.models import Role
 from app.auth.scope import can_edit, farmer_household_ids, roles_required
 from app.core.codes import format_mu
 from app.core.errors import DomainError
+from app.core.forms import form_failed as _fail
 from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
@@ -32,7 +33,6 @@ from app.registry.lookup import load_current_or_404
 from app.registry.models import LAND_CLASSES, RELATIONS, Household, Membership, Person
 from app.registry.views import bp
 from app.registry.views.common import editable_collective as _editable_collective
-from app.registry.views.common import form_failed as _fail
 from app.registry.views.common import length
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
