@@ -291,8 +291,13 @@ def test_a_job_whose_worker_was_killed_reads_as_failed_and_can_be_discarded(
     body = client.get(f"/api/v1/imports/{job_id}", headers=headers).get_json()
     assert body["status"] == "running"  # not yet silent for long: it may still be working
 
-    time.sleep(2.5)
-    body = client.get(f"/api/v1/imports/{job_id}", headers=headers).get_json()
+    # Nothing stamps the job any more: once its silence passes the setting (2 s here) it reads
+    # as failed. Polled against a deadline, not slept for a fixed time.
+    deadline = time.monotonic() + 30
+    while (body := client.get(f"/api/v1/imports/{job_id}", headers=headers).get_json())[
+        "status"
+    ] == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert body["status"] == "failed"
     assert body["error"]["code"] == "process_stopped"
     assert "discard" in body["error"]["message_en"].lower()
@@ -375,7 +380,14 @@ def test_the_heartbeat_thread_stamps_a_running_job_every_few_seconds(fresh_app, 
         db.session.remove()
         assert len({s for s in seen if s is not None}) >= 2  # stamped, and stamped again
         assert not liveness.stopped(db.session.get(ImportJob, job_id))
-        time.sleep(1.5)  # the block is over: no more stamps, the job reads as stopped
+        # The block is over: no more stamps, so the job reads as stopped once its silence
+        # passes the setting (1 s here). Polled against a deadline.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            db.session.remove()
+            if liveness.stopped(db.session.get(ImportJob, job_id)):
+                break
+            time.sleep(0.1)
         db.session.remove()
         assert liveness.stopped(db.session.get(ImportJob, job_id))
         db.session.remove()
