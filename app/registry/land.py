@@ -31,7 +31,7 @@ from geoalchemy2.shape import from_shape, to_shape
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -57,7 +57,7 @@ from app.registry.models import (
     Membership,
     Plot,
 )
-from app.registry.spatial_checks import max_hits, overlapping_plots
+from app.registry.spatial_checks import hold_geometry_writes, max_hits, overlapping_plots
 
 #: R2: arable land is contracted for 30 years and renewed for 30 (Art. 21).
 ARABLE_TERM_YEARS = 30
@@ -689,17 +689,11 @@ def _reason_with_repair(reason: str, prepared: PreparedGeometry) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-_GEOMETRY_LOCK_KEY = 0x504C4F54  # "PLOT": pg_advisory_xact_lock key for plot geometry writes
-
-
 def _serialise_geometry_writes() -> None:
     """One plot geometry write at a time, so two overlapping plots saved at the same moment
-    still see each other in the overlap check. SQLite writers are serialised already (BEGIN
-    IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock, held until commit. (The
-    audit chain's lock happens to serialise writers too; this one states the need here.)"""
-    conn = db.session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _GEOMETRY_LOCK_KEY})
+    still see each other in the overlap check, nor does a write slip between an import's
+    overlap check and its promotion (spatial_checks.hold_geometry_writes)."""
+    hold_geometry_writes(db.session)
 
 
 def _record_overlaps(plot: Plot, geom: MultiPolygon) -> list[GeometryFinding]:
