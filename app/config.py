@@ -79,6 +79,10 @@ class Defaults:
     CONTRACT_RENEWAL_WINDOW_YEARS = 5  # a contract may be renewed in the last N years of its term
     COOLING_OFF_DAYS = 15  # R13
     SETTLEMENT_FLAG_DAYS = 180  # R14
+    # R8: does a paid exit (有偿退出) of a homestead bar the household from a new one?
+    HOMESTEAD_PAID_EXIT_BARS: bool = True
+    # R7: a declared homestead area may differ from its outline's measured area by this much.
+    HOMESTEAD_AREA_TOLERANCE_M2: float = 2.0
 
     REDIS_URL: str | None = None  # set to use RQ for background jobs; otherwise in-process
 
@@ -128,6 +132,8 @@ _ENV: dict[str, type] = {
     "DOCUMENT_STORE": str,
     "COOLING_OFF_DAYS": int,
     "SETTLEMENT_FLAG_DAYS": int,
+    "HOMESTEAD_PAID_EXIT_BARS": bool,
+    "HOMESTEAD_AREA_TOLERANCE_M2": float,
     "LOGIN_MAX_FAILURES": int,
     "LOGIN_LOCK_MINUTES": int,
     "SESSION_IDLE_MINUTES": int,
