@@ -237,7 +237,9 @@ def build() -> Tally:
 
             if rng.random() < 0.8:
                 terrain = "hill"
-                hs = homesteads.grant_homestead(
+                # Approved in 2015, before the registry: an existing homestead (存量), registered
+                # as it is; a new grant would judge today's hukou and roll (R9).
+                hs = homesteads.register_existing_homestead(
                     household.uid,
                     unit_number(fbfbm, h),
                     terrain,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -337,6 +337,7 @@ def homestead_new(household_uid: int):
             eligible=eligible,
             why=why,
             caps=[(TERRAIN_LABELS[t], cap) for t, cap in TERRAIN_CAPS.items()],
+            tolerance=float(current_app.config.get("HOMESTEAD_AREA_TOLERANCE_M2", 2.0)),
         ),
         status,
     )
