@@ -59,3 +59,31 @@ def test_each_demo_login_lands_on_a_page_for_its_role(fresh_demo, username):
     page = client.get("/", follow_redirects=True)
     assert page.status_code == 200
     assert LANDING_TEXT[username] in page.get_data(as_text=True)
+
+
+def test_r08_demo_has_an_inherited_second_homestead_registered_with_its_note(fresh_demo):
+    import sqlalchemy as sa
+
+    from app.registry.models import Homestead
+
+    application, _ = fresh_demo
+    with application.app_context():
+        inherited = db.session.scalars(
+            sa.select(Homestead).where(
+                Homestead.acquired_by == "inheritance", Homestead.end_lifespan.is_(None)
+            )
+        ).all()
+        assert len(inherited) == 1
+        (h,) = inherited
+        assert h.registration == "existing" and "继承" in h.note and "原权利人" in h.note
+        held = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Homestead)
+            .where(Homestead.household_uid == h.household_uid, Homestead.end_lifespan.is_(None))
+        )
+        assert held == 2  # beside the household's own
+        db.session.remove()
+    client = application.test_client()
+    client.post("/login", data={"username": "farmer", "password": PASSWORD})
+    page = client.get(f"/homesteads/{h.uid}")
+    assert page.status_code == 200 and "附记" in page.get_data(as_text=True)

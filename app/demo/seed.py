@@ -237,7 +237,9 @@ def build() -> Tally:
 
             if rng.random() < 0.8:
                 terrain = "hill"
-                hs = homesteads.grant_homestead(
+                # Approved in 2015, before the registry: an existing homestead (存量), registered
+                # as it is; a new grant would judge today's hukou and roll (R9).
+                hs = homesteads.register_existing_homestead(
                     household.uid,
                     unit_number(fbfbm, h),
                     terrain,
@@ -298,6 +300,33 @@ def build() -> Tally:
     notices.lodge_objection(
         notice.id, "邓国华（邻户）", "东至界址与本户田埂有争议，请复核。", TODAY
     )
+
+    # An inherited second homestead (存量): 李建华 inherited his late parents' house and its
+    # homestead; registered as it is, with the note (R8), beside the household's own.
+    first = db.session.scalar(select(Collective).where(Collective.fbfbm == "44022210020501"))
+    farmer_household = people.resident_row(heads["44022210020501"]).household_uid
+    will = documents.store_document(
+        first.id,
+        "declaration",
+        "李建华 继承父母房屋公证书",
+        "inheritance.pdf",
+        minimal_pdf("Notarised inheritance 44022210020501"),
+    )
+    homesteads.register_existing_homestead(
+        farmer_household,
+        unit_number("44022210020501", 89),
+        "hill",
+        126.4,
+        acquired_by="inheritance",
+        approval_number="始宅批〔1992〕37号",
+        approved_on=date(1992, 8, 3),
+        floor_area_m2=96.0,
+        remark="原权利人李德明（已故）",
+        source_document_id=will.id,
+        reason="继承取得，存量宅基地按现状登记",
+        today=TODAY,
+    )
+    tally.homesteads += 1
 
     for username, role, display, codes in USERS:
         ids = [

@@ -73,6 +73,10 @@ LAND_CLASSES = {
 
 # Homestead terrain classes and their Guangdong caps for new approvals (R7), m².
 TERRAIN_CAPS = {"plain": 80.0, "hill": 120.0, "mountain": 150.0}
+#: Predicate of uq_homestead_household_current (R7 一户一宅; an inherited one is not counted).
+HOMESTEAD_ONE_PER_HOUSEHOLD = (
+    "end_lifespan IS NULL AND disposal IS NULL AND acquired_by <> 'inheritance'"
+)
 
 
 class OfCollective:
@@ -303,16 +307,27 @@ class Homestead(Versioned, OfHousehold, db.Model):
     # How this version ended, for R8: sold / leased / gifted / returned / transferred / corrected
     disposal: Mapped[str | None] = mapped_column(String(16))
     geom = mapped_column(registry_geometry("MULTIPOLYGON"), nullable=True)
+    # R8: "new" = granted (新批) under the cap and 一户一宅; "existing" = 存量, registered as it is.
+    registration: Mapped[str] = mapped_column(String(10), server_default="new")
+    # How the household came by it: approval / inheritance (继承, 房地一体) / other.
+    acquired_by: Mapped[str] = mapped_column(String(16), server_default="approval")
+    # An heir who is not a member here (urban hukou, another collective) holds it in person;
+    # household_uid is then the household it came from.
+    heir_person_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    # 附记: what the registry notes about this homestead (over the cap, second by inheritance,
+    # the heir's note of 自然资源部), in the registry's language; shown on its page and certificate.
+    note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Versioned.current_version_index("homestead"),
-        # R7 one homestead per household: at most one current homestead per household.
+        # R7 one homestead per household: at most one current homestead per household, not
+        # counting one that came by inheritance (R8: kept and noted).
         Index(
             "uq_homestead_household_current",
             "household_uid",
             unique=True,
-            sqlite_where=db.text("end_lifespan IS NULL AND disposal IS NULL"),
-            postgresql_where=db.text("end_lifespan IS NULL AND disposal IS NULL"),
+            sqlite_where=db.text(HOMESTEAD_ONE_PER_HOUSEHOLD),
+            postgresql_where=db.text(HOMESTEAD_ONE_PER_HOUSEHOLD),
         ),
     )
 

@@ -757,6 +757,8 @@ class HouseholdRights:
     plots: list[Plot] = field(default_factory=list)
     homestead: Homestead | None = None
     shares: list[ShareHolding] = field(default_factory=list)
+    # All current homesteads: a second one that came by inheritance is kept (R8).
+    homesteads: list[Homestead] = field(default_factory=list)
 
     @property
     def contract_area_m2(self) -> float:
@@ -797,12 +799,14 @@ def household_rights(household_uid: int, person_uids: list[int] | None = None) -
             .order_by(Plot.dkbm)
         )
     )
-    homestead = db.session.scalar(
-        select(Homestead)
-        .where(Homestead.household_uid == household_uid, Homestead.end_lifespan.is_(None))
-        .order_by(Homestead.uid)
-        .limit(1)
+    homesteads = list(
+        db.session.scalars(
+            select(Homestead)
+            .where(Homestead.household_uid == household_uid, Homestead.end_lifespan.is_(None))
+            .order_by(Homestead.uid)
+        )
     )
+    homestead = homesteads[0] if homesteads else None
     holder = ShareHolding.household_uid == household_uid
     if person_uids:
         holder = or_(holder, ShareHolding.person_uid.in_(person_uids))
@@ -813,7 +817,9 @@ def household_rights(household_uid: int, person_uids: list[int] | None = None) -
             .order_by(ShareHolding.uid)
         )
     )
-    return HouseholdRights(contract=contract, plots=plots, homestead=homestead, shares=shares)
+    return HouseholdRights(
+        contract=contract, plots=plots, homestead=homestead, shares=shares, homesteads=homesteads
+    )
 
 
 def person_memberships(person_uid: int) -> list[Membership]:

@@ -195,6 +195,20 @@ def rights_view(rights: HouseholdRights) -> dict:
             "floor_area": area_view(homestead.floor_area_m2),
             "terrain": homestead.terrain,
         },
+        # every current homestead: a second one that came by inheritance is kept (R8)
+        "homesteads": [
+            {
+                "uid": hs.uid,
+                "unit_number": hs.unit_number,
+                "area": area_view(hs.area_m2),
+                "floor_area": area_view(hs.floor_area_m2),
+                "terrain": hs.terrain,
+                "registration": hs.registration,
+                "acquired_by": hs.acquired_by,
+                "note": hs.note,
+            }
+            for hs in rights.homesteads
+        ],
         "shares": [
             {
                 "uid": s.uid,
