@@ -631,3 +631,29 @@ def test_open_overlap_blocks_the_certificate_until_accepted(ctx, baseline):
         "land_contract", contract_uid, issued_on=DAY, reason="发证"
     )
     assert cert.status == "valid"
+
+
+def test_share_certificate_page_shows_its_snapshot(client, auth, ctx, baseline):
+    doc_id = a_document(baseline.collective_a)
+    contract = make_contract(baseline.collective_a, doc_id)
+    holding = history.create(
+        ShareHolding,
+        reason="股权固化",
+        source_document_id=doc_id,
+        collective_id=baseline.collective_a,
+        household_uid=contract.household_uid,
+        shares=2.5,
+        share_type="population",
+        certificate_number="GQZ-2026-0002",
+    )
+    confirm_after_notice("share_holding", holding.uid)
+    cert_id = certificates.issue_certificate(
+        "share_holding", holding.uid, issued_on=DAY, reason="股权证发放"
+    ).id
+    history.revise(holding, reason="更正股数", source_document_id=doc_id, shares=3.0)
+    db.session.commit()
+    auth.login("admin_a")
+    text = client.get(f"/certificates/{cert_id}").get_data(as_text=True)
+    sheet = text[text.index('<article class="cert-sheet') :]
+    assert "股权证" in sheet and "GQZ-2026-0002" in sheet and "2.5" in sheet
+    assert "登记内容已在发证后变更" in text and "2.5 → 3" in text
