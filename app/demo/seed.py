@@ -251,8 +251,18 @@ def build() -> Tally:
                     reason="宅基地确权",
                     today=TODAY,
                 )
+                # 公示 before the certificate (DOMAIN §6); the real-estate registry's certificate
+                # number (不动产权证书号) is recorded as printed.
+                noticed = notices.open_notice(
+                    "homestead", hs.uid, date(2020, 1, 6), today=date(2020, 1, 6)
+                )
+                notices.confirm_registration(noticed.id, today=date(2020, 1, 20))
                 certificates.issue_certificate(
-                    "homestead", hs.uid, issued_on=date(2020, 3, 1), reason="宅基地确权颁证"
+                    "homestead",
+                    hs.uid,
+                    issued_on=date(2020, 3, 1),
+                    reason="宅基地确权颁证",
+                    number=f"粤（2020）始兴县不动产权第{1000 + tally.homesteads:07d}号",
                 )
                 tally.homesteads += 1
                 tally.certificates += 1
@@ -296,7 +306,7 @@ def build() -> Tally:
         pending = history.revise(
             pending, reason="待公示", status="pending", source_document_id=survey_doc.id
         )
-    notice = notices.open_notice("land_contract", pending.uid, TODAY)
+    notice = notices.open_notice("land_contract", pending.uid, TODAY, today=TODAY)
     notices.lodge_objection(
         notice.id, "邓国华（邻户）", "东至界址与本户田埂有争议，请复核。", TODAY
     )

@@ -403,6 +403,10 @@ class Certificate(OfHousehold, db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    # What the certificate certified, as canonical JSON, and its SHA-256 (certificates.py).
+    # Empty for certificates issued before migration 0010: "no snapshot", never a guess.
+    snapshot: Mapped[str | None] = mapped_column(Text)
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index(
