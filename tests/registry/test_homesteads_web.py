@@ -177,7 +177,12 @@ def test_dispose_form_ends_the_homestead_and_page_keeps_history(world, client, a
     auth.login("admin_a")
     r = client.post(
         f"/homesteads/{world.homestead}/dispose",
-        data={"disposal": "sold", "source_document_id": str(world.doc), "reason": "卖给本村"},
+        data={
+            "disposal": "sold",
+            "basis": "correction",
+            "source_document_id": str(world.doc),
+            "reason": "卖给本村",
+        },
     )
     assert r.status_code == 302
     page = text(client.get(f"/homesteads/{world.homestead}"))
