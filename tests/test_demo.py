@@ -87,3 +87,16 @@ def test_r08_demo_has_an_inherited_second_homestead_registered_with_its_note(fre
     client.post("/login", data={"username": "farmer", "password": PASSWORD})
     page = client.get(f"/homesteads/{h.uid}")
     assert page.status_code == 200 and "附记" in page.get_data(as_text=True)
+
+
+def test_demo_bureau_has_a_move_to_countersign(fresh_demo):
+    """Issue 10: the demo's plot moves went through request (village admin) and countersign
+    (bureau); one still waits on the bureau's 待会签 list."""
+    application, _ = fresh_demo
+    client = application.test_client()
+    client.post("/login", data={"username": "bureau", "password": PASSWORD})
+    page = client.get("/moves").get_data(as_text=True)
+    assert "县人民法院民事判决书" not in page  # the list shows the right, not the free text
+    assert "法院判决或仲裁裁决" in page and "等待会签" in page
+    applied = client.get("/moves?state=applied").get_data(as_text=True)
+    assert "登记错误更正" in applied and "已会签并生效" in applied

@@ -231,6 +231,7 @@ def dispose_homestead(homestead_uid: int):
         str_field(body, "disposal"),
         str_field(body, "reason"),
         int_field(body, "source_document_id", required=False),
+        basis=str_field(body, "basis"),
     )
     db.session.commit()
     return jsonify(homestead_json(ended, versions=True))
@@ -472,6 +473,14 @@ OPENAPI_PATHS = {
                                 },
                                 "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
+                                "basis": {
+                                    "type": "string",
+                                    "enum": ["correction", "court_ruling"],
+                                    "description": "Needed for sold/leased/gifted/transferred: "
+                                    "a past transaction recorded as a correction, or a court "
+                                    "ruling. A sale today goes through the marketplace; a "
+                                    "transfer to a household is a move (POST /moves).",
+                                },
                             },
                         }
                     }

@@ -348,4 +348,63 @@ def build() -> Tally:
             with trail.because("user.link_person", reason="农户本人账号"):
                 user.person_uid = heads["44022210020501"]
                 db.session.flush()
+    _demo_moves()
     return tally
+
+
+def _demo_moves() -> None:
+    """Two plot moves by a legal basis, requested by the village admin (issue 10): one
+    countersigned by the bureau, one still waiting for it (待会签)."""
+    from app.registry import moves
+    from app.registry.models import LandContract, Plot, SourceDocument
+
+    coll = db.session.scalar(select(Collective).where(Collective.fbfbm == "44022210020501"))
+    contracts = list(
+        db.session.scalars(
+            select(LandContract)
+            .where(LandContract.collective_id == coll.id, LandContract.end_lifespan.is_(None))
+            .order_by(LandContract.cbhtbm)
+            .limit(3)
+        )
+    )
+    plots = list(
+        db.session.scalars(
+            select(Plot)
+            .where(Plot.contract_uid == contracts[0].uid, Plot.end_lifespan.is_(None))
+            .order_by(Plot.dkbm)
+            .limit(2)
+        )
+    )
+    survey = db.session.scalar(
+        select(SourceDocument.id).where(SourceDocument.collective_id == coll.id).limit(1)
+    )
+    admin, bureau = (
+        db.session.scalar(select(User).where(User.username == name))
+        for name in ("village_admin", "bureau")
+    )
+
+    def acting(user: User):
+        return trail.acting(
+            trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)
+        )
+
+    with acting(admin):
+        done = moves.request_move(
+            "plot_move",
+            plots[0].uid,
+            basis="correction",
+            source_document_id=survey,
+            reason="确权时把邻户的地块错登在本户名下",
+            to_contract_uid=contracts[1].uid,
+        )
+        if len(plots) > 1:
+            moves.request_move(
+                "plot_move",
+                plots[1].uid,
+                basis="court_ruling",
+                source_document_id=survey,
+                reason="县人民法院民事判决书确认地块归邻户承包",
+                to_contract_uid=contracts[2].uid,
+            )
+    with acting(bureau):
+        moves.countersign_move(done.id)

@@ -780,13 +780,23 @@ def register_existing_homestead(
 
 
 def dispose_homestead(
-    homestead_uid: int, disposal: str, reason: str, source_document_id: int
+    homestead_uid: int,
+    disposal: str,
+    reason: str,
+    source_document_id: int,
+    *,
+    basis: str | None = None,
 ) -> Homestead:
     """End the current homestead version, recording how it went (sold, leased, gifted, …).
 
     The recorded disposal is what R8 reads later (``r08_barring_disposals``): sold / transferred
     / leased / gifted bar the household from a new homestead, a paid exit does where the county
     says so; returned (交回) does not.
+
+    A sale, lease, gift or transfer of the house is recorded here only with a legal basis
+    (``moves.check_disposal_basis``: a correction recording a past transaction, or a court
+    ruling); a sale today goes through the marketplace, and a transfer to another household of
+    the registry is a countersigned move (``moves.request_move("homestead_transfer", …)``).
     """
     homestead = (
         history.current_of(Homestead, homestead_uid, lock=True) if is_id(homestead_uid) else None
@@ -803,6 +813,9 @@ def dispose_homestead(
             ),
             field="disposal",
         )
+    from app.registry import moves
+
+    moves.check_disposal_basis(disposal, basis)
     doc = source_document(source_document_id, homestead.collective_id)
     with trail.because("homestead.dispose", reason=reason, source_sha256=doc.sha256):
         return history.end(

@@ -984,12 +984,45 @@ def assign_plot_to_contract(
     *,
     source_document_id: int,
     reason: str,
-) -> Plot:
-    """R1: put a plot into a household's contract (or take it out with ``contract_uid=None``).
+    basis: str | None = None,
+) -> Any:
+    """R1: put a plot that is in no contract into a household's contract (registration).
 
-    The contract must be current and of the plot's collective. Moving a plot straight from one
-    contract to another is a transfer (R3), which needs the 发包方's consent through the
-    marketplace, so it is refused here: take the plot out first if this is a correction.
+    Taking a plot out of a household's contract, or moving it into another household's, moves
+    a right away from that household (R3; Arts. 27, 28): a voluntary transfer goes through the
+    marketplace, so without a legal basis it is refused here; with one (``moves.BASES``) it
+    becomes a move request that a bureau reviewer countersigns (``moves.request_move``), which is
+    what is returned then.
+    """
+    plot = _current_plot(plot_uid)
+    if plot.contract_uid is not None and history.current_of(LandContract, plot.contract_uid):
+        from app.registry import moves
+
+        if basis in (None, ""):
+            raise moves.marketplace_refusal()
+        return moves.request_move(
+            "plot_move",
+            plot.uid,
+            basis=basis,
+            source_document_id=source_document_id,
+            reason=reason,
+            to_contract_uid=contract_uid or None,
+        )
+    return _move_plot(plot_uid, contract_uid, source_document_id=source_document_id, reason=reason)
+
+
+def _move_plot(
+    plot_uid: int,
+    contract_uid: int | None,
+    *,
+    source_document_id: int,
+    reason: str,
+) -> Plot:
+    """R1: put a plot into a household's contract, move it to another one or take it out.
+
+    The contract must be current and of the plot's collective. Private to the registry: a move
+    out of a household's contract is applied only by a countersigned move
+    (``moves.countersign_move``) or, later, the marketplace's registration step.
     """
     reason = _reason(reason)
     plot = _current_plot(plot_uid, lock=True)
@@ -1000,17 +1033,6 @@ def assign_plot_to_contract(
         _check_same_collective(contract, plot.collective_id)
         if plot.contract_uid == contract.uid:
             raise DomainError("no_change", _("Nothing was changed."))
-        if plot.contract_uid is not None and history.current_of(LandContract, plot.contract_uid):
-            raise DomainError(
-                "plot_in_contract",
-                _(
-                    "The plot is part of another household's contract. Moving it is a transfer "
-                    "that needs the collective's consent; to correct an error, take it out of "
-                    "that contract first."
-                ),
-                field="contract_uid",
-                rule="R03",
-            )
     elif plot.contract_uid is None:
         raise DomainError("no_change", _("Nothing was changed."))
     old_contract = plot.contract_uid

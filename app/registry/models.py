@@ -465,3 +465,47 @@ class GeometryFinding(OfCollective, db.Model):
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("plot_uid", "other_plot_uid", "kind", name="uq_finding"),)
+
+
+class RightMove(OfCollective, db.Model):
+    """A move of a right outside the marketplace (plot, shares, homestead), with its legal basis.
+
+    Requested by the collective's staff with a basis from a fixed list and a source document;
+    a bureau reviewer other than the requester countersigns (会签) before it takes effect
+    (app/registry/moves.py). ``args`` is canonical JSON of what the move does.
+    """
+
+    __tablename__ = "right_move"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    # plot_move / share_transfer / share_buy_back / homestead_transfer
+    kind: Mapped[str] = mapped_column(String(24))
+    subject_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    from_household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    to_household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    args: Mapped[str] = mapped_column(Text)
+    # inheritance / court_ruling / correction / readjustment / member_exit
+    basis: Mapped[str] = mapped_column(String(24))
+    source_document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_by_id: Mapped[int | None] = mapped_column(Integer)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_by_id: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # A right has at most one pending move: two cannot race to move it.
+        Index(
+            "uq_right_move_pending",
+            "subject_uid",
+            unique=True,
+            sqlite_where=db.text("state = 'pending'"),
+            postgresql_where=db.text("state = 'pending'"),
+        ),
+        Index("ix_right_move_state", "state"),
+    )

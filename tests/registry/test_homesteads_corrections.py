@@ -110,7 +110,9 @@ def test_r07_area_tolerance_is_a_setting(ctx, baseline, monkeypatch):
 def test_r08_selling_or_transferring_with_the_homestead_bars_a_new_one(ctx, baseline, disposal):
     c = baseline.collective_a
     hh = b.household(c)
-    dispose_homestead(grant(hh, c).uid, disposal, "房屋连同宅基地出卖", b.document(c))
+    dispose_homestead(
+        grant(hh, c).uid, disposal, "房屋连同宅基地出卖", b.document(c), basis="correction"
+    )
     with pytest.raises(DomainError) as e:
         grant(hh, c)
     assert e.value.rule == "R08" and e.value.code == "r08_barred"
@@ -122,7 +124,7 @@ def test_r08_paid_exit_bars_a_new_homestead_when_the_county_says_so(ctx, baselin
     c = baseline.collective_a
     monkeypatch.setitem(current_app.config, "HOMESTEAD_PAID_EXIT_BARS", True)
     hh = b.household(c)
-    dispose_homestead(grant(hh, c).uid, "paid_exit", "有偿退出", b.document(c))
+    dispose_homestead(grant(hh, c).uid, "paid_exit", "有偿退出", b.document(c), basis="correction")
     with pytest.raises(DomainError) as e:
         grant(hh, c)
     assert e.value.rule == "R08" and e.value.code == "r08_barred"
@@ -134,7 +136,7 @@ def test_r08_paid_exit_does_not_bar_when_the_county_allows(ctx, baseline, monkey
     monkeypatch.setitem(current_app.config, "HOMESTEAD_PAID_EXIT_BARS", False)
     hh = b.household(c)
     old = grant(hh, c)
-    dispose_homestead(old.uid, "paid_exit", "有偿退出", b.document(c))
+    dispose_homestead(old.uid, "paid_exit", "有偿退出", b.document(c), basis="correction")
     assert may_apply_for_homestead(hh) == (True, "")
     again = grant(hh, c)
     assert again.is_current and again.uid != old.uid

@@ -178,7 +178,12 @@ def test_dispose_form_ends_the_homestead_and_page_keeps_history(world, client, a
     auth.login("admin_a")
     r = client.post(
         f"/homesteads/{world.homestead}/dispose",
-        data={"disposal": "sold", "source_document_id": str(world.doc), "reason": "卖给本村"},
+        data={
+            "disposal": "sold",
+            "basis": "correction",
+            "source_document_id": str(world.doc),
+            "reason": "卖给本村",
+        },
     )
     assert r.status_code == 302
     page = text(client.get(f"/homesteads/{world.homestead}"))
@@ -492,7 +497,12 @@ def test_r08_paid_exit_is_a_disposal_choice_that_bars(world, client, auth, app):
     auth.login("admin_a")
     r = client.post(
         f"/homesteads/{world.homestead}/dispose",
-        data={"disposal": "paid_exit", "source_document_id": str(world.doc), "reason": "有偿退出"},
+        data={
+            "disposal": "paid_exit",
+            "basis": "correction",  # a paid exit made before the registry, recorded late
+            "source_document_id": str(world.doc),
+            "reason": "有偿退出",
+        },
     )
     assert r.status_code == 302
     page = text(client.get(f"/homesteads/{world.homestead}"))

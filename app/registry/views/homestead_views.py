@@ -201,8 +201,18 @@ class ExistingForm(FlaskForm):
 
 class DisposeForm(FlaskForm):
     disposal = SelectField(_l("How the homestead was disposed of"), choices=[])
+    basis = SelectField(_l("Legal basis (for a sale, lease, gift or transfer)"), choices=[])
     source_document_id = SelectField(_l("Source document"), coerce=int)
     reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
+
+
+def disposal_basis_choices() -> list[SelectChoice]:
+    """The bases on which a sale, lease, gift or transfer of the house is recorded here."""
+    from app.registry.moves import BASES, DISPOSAL_BASES
+
+    return [SelectChoice("", _("— none (a return to the collective) —"))] + [
+        SelectChoice(code, str(label)) for code, label in BASES.items() if code in DISPOSAL_BASES
+    ]
 
 
 # --- pages
@@ -397,12 +407,17 @@ def homestead_dispose(homestead_uid: int):
     obj = load_current_or_404(Homestead, require_id(homestead_uid), edit=True)
     form = DisposeForm()
     form.disposal.choices = choices(DISPOSAL_LABELS.items())
+    form.basis.choices = disposal_basis_choices()
     form.source_document_id.choices = document_choices(obj.collective_id)
     status = 200
     if form.validate_on_submit():
         try:
             service.dispose_homestead(
-                obj.uid, form.disposal.data, form.reason.data, form.source_document_id.data
+                obj.uid,
+                form.disposal.data,
+                form.reason.data,
+                form.source_document_id.data,
+                basis=form.basis.data or None,
             )
         except DomainError as err:
             fail(form, err)

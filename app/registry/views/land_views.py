@@ -45,11 +45,12 @@ from app.registry.models import (
     Household,
     LandContract,
     Plot,
+    RightMove,
 )
 from app.registry.spatial_checks import plots_near
 from app.registry.views import bp
+from app.registry.views.common import basis_choices, length, requested_flash
 from app.registry.views.common import editable_collective as _editable_collective
-from app.registry.views.common import length
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -344,6 +345,7 @@ class GeometryForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     contract_uid = SelectField(_l("Contract"), coerce=int, default=0)
+    basis = SelectField(_l("Legal basis (to move it out of a household's contract)"), choices=[])
     source_document_id = SelectField(_l("Source document"), coerce=int)
     reason = StringField(_l("Reason"), validators=[length("reason")])
 
@@ -620,6 +622,7 @@ def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int 
     if editable and assign_form is not None:
         assign_form.contract_uid.choices = _contract_choices(obj.collective_id)
         assign_form.source_document_id.choices = _document_choices(obj.collective_id)
+        assign_form.basis.choices = basis_choices("plot_move", optional=True)
     return render_template(
         "registry/plot.html",
         plot=obj,
@@ -826,6 +829,7 @@ def plot_assign(plot_uid: int):
     form = AssignForm()
     form.contract_uid.choices = _contract_choices(obj.collective_id)
     form.source_document_id.choices = _document_choices(obj.collective_id)
+    form.basis.choices = basis_choices("plot_move", optional=True)
     form.validate_on_submit()
     try:
         new = land.assign_plot_to_contract(
@@ -833,12 +837,16 @@ def plot_assign(plot_uid: int):
             form.contract_uid.data or None,
             source_document_id=form.source_document_id.data,
             reason=form.reason.data,
+            basis=form.basis.data or None,
         )
     except DomainError as err:
         _fail(form, err)
         obj = load_current_or_404(Plot, plot_uid)
         return _plot_page(obj, assign_form=form, status=422)
     db.session.commit()
+    if isinstance(new, RightMove):
+        requested_flash()
+        return redirect(url_for("registry.move", move_id=new.id))
     flash(_("The plot's contract was updated."))
     return redirect(url_for("registry.plot", plot_uid=new.uid))
 
