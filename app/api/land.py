@@ -41,7 +41,15 @@ from app.registry import history, land, present
 from app.registry.documents import documents_by_id
 from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404, load_latest_or_404
-from app.registry.models import Certificate, GeometryFinding, Household, LandContract, Plot
+from app.registry.models import (
+    CONTRACT_LAND_TYPES,
+    CONTRACT_METHODS,
+    Certificate,
+    GeometryFinding,
+    Household,
+    LandContract,
+    Plot,
+)
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -104,6 +112,8 @@ def contract_json(c: LandContract, *, plots: list[Plot] | None = None) -> dict:
         "term_end": c.term_end.isoformat(),
         "contract_area": _area(c.contract_area_m2),
         "status": c.status,
+        "land_type": c.land_type,
+        "method": c.method,
         "current": c.end_lifespan is None,
         "begin_lifespan": iso(c.begin_lifespan),
     }
@@ -276,6 +286,8 @@ def create_contract():
         _str_field(body, "term_end"),
         source_document_id=_int_field(body, "source_document_id", required=False),
         reason=_str_field(body, "reason"),
+        land_type=_str_field(body, "land_type") or "arable",
+        method=_str_field(body, "method") or "household",
     )
     db.session.commit()
     return jsonify(contract_json(contract, plots=[])), 201
@@ -538,6 +550,8 @@ _CONTRACT = {
         "term_end": {"type": "string", "format": "date"},
         "contract_area": _AREA,
         "status": {"type": "string"},
+        "land_type": {"type": "string", "enum": list(CONTRACT_LAND_TYPES)},
+        "method": {"type": "string", "enum": list(CONTRACT_METHODS)},
         "plots": {"type": "array", "items": _PLOT},
         "certificate": {"type": ["object", "null"]},
     },
@@ -642,7 +656,10 @@ OPENAPI_PATHS: dict[str, dict] = {
             "responses": {"200": _json(_list_of(_CONTRACT)), **_ERRORS},
         },
         "post": {
-            "summary": "Create a household's land contract (R1, R2: at most 30 years)",
+            "summary": (
+                "Create a household's land contract (R1; R2: at most 30 years on arable land, "
+                "50 on grassland, 70 on forest land)"
+            ),
             "tags": ["land"],
             "requestBody": _body(
                 ["household_uid", "term_start", "term_end", "source_document_id", "reason"],
@@ -650,6 +667,17 @@ OPENAPI_PATHS: dict[str, dict] = {
                     "household_uid": {"type": "integer"},
                     "term_start": {"type": "string", "format": "date"},
                     "term_end": {"type": "string", "format": "date"},
+                    "land_type": {
+                        "type": "string",
+                        "enum": list(CONTRACT_LAND_TYPES),
+                        "default": "arable",
+                    },
+                    "method": {
+                        "type": "string",
+                        "enum": list(CONTRACT_METHODS),
+                        "default": "household",
+                        "description": "household: code ends in J; other: code ends in Q",
+                    },
                     "source_document_id": {"type": "integer"},
                     "reason": openapi_text("reason"),
                 },

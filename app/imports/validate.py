@@ -820,17 +820,12 @@ class ParcelValidator:
         percent = self.s.mismatch_percent
         both = ~np.isnan(contract) & ~np.isnan(measured) & (measured != 0)
         diff = np.zeros(len(contract))
-        diff[both] = np.abs(contract[both] - measured[both]) / measured[both]
+        # The same comparison and words as a plot saved through the registry's forms.
+        diff[both] = geo.area_difference(contract[both], measured[both])
         for i in np.flatnonzero(both & (diff > percent / 100.0)).tolist():
-            c, m, d = contract[i], measured[i], diff[i] * 100
-            err(
-                i,
-                "area_mismatch",
-                f"合同面积 {c:.2f} 平方米与实测面积 {m:.2f} 平方米相差 {d:.1f}%，超过 {percent:g}%",
-                f"Contract area {c:.2f} m² and measured area {m:.2f} m² differ by {d:.1f}%, "
-                f"more than {percent:g}%",
-                severity="warning",
-            )
+            found = geo.area_mismatch_finding(float(contract[i]), float(measured[i]), percent)
+            if found is not None:
+                err(i, found.code, found.message_zh, found.message_en, severity="warning")
 
     def _areas(
         self, col: dict[str, Any], m2_field: str, mu_field: str, n: int, err: Callable

@@ -760,7 +760,8 @@ class HouseholdRights:
 
     @property
     def contract_area_m2(self) -> float:
-        return sum(p.contract_area_m2 or 0.0 for p in self.plots)
+        # Reserve land (机动地, class 22) is the collective's, never a household's (R01).
+        return sum(p.contract_area_m2 or 0.0 for p in self.plots if p.land_class != "22")
 
     @property
     def measured_area_m2(self) -> float:

@@ -39,7 +39,10 @@ from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
+    CONTRACT_LAND_TYPES,
+    CONTRACT_METHODS,
     LAND_CLASSES,
+    RESERVE_LAND_CLASS,
     Certificate,
     GeometryFinding,
     Household,
@@ -91,6 +94,8 @@ CONTRACT_LABELS = {
     "term_end": _l("Term end"),
     "contract_area_m2": _l("Contract area (m²)"),
     "status": _l("Status"),
+    "land_type": _l("Land type"),
+    "method": _l("Contracting method"),
 }
 
 
@@ -166,6 +171,10 @@ def _fmt_value(key: str, value: Any, refs: dict[str, dict[Any, str]] | None = No
         return value.isoformat()
     if key == "land_class":
         return f"{value} {LAND_CLASSES.get(value, '')}".strip()
+    if key == "land_type" and value in CONTRACT_LAND_TYPES:
+        return str(CONTRACT_LAND_TYPES[value])
+    if key == "method" and value in CONTRACT_METHODS:
+        return str(CONTRACT_METHODS[value])
     return str(value)
 
 
@@ -301,6 +310,16 @@ def _page() -> int:
 
 class ContractForm(FlaskForm):
     household_uid = SelectField(_l("Household (承包方)"), coerce=int)
+    land_type = SelectField(
+        _l("Land type"),
+        choices=[SelectChoice(k, v) for k, v in CONTRACT_LAND_TYPES.items()],
+        default="arable",
+    )
+    method = SelectField(
+        _l("Contracting method"),
+        choices=[SelectChoice(k, v) for k, v in CONTRACT_METHODS.items()],
+        default="household",
+    )
     term_start = DateField(_l("Term start"), validators=[Optional()])
     term_end = DateField(_l("Term end"), validators=[Optional()])
     source_document_id = SelectField(_l("Source document"), coerce=int)
@@ -349,6 +368,7 @@ class AssignForm(FlaskForm):
 
 
 class RenewForm(FlaskForm):
+    years = StringField(_l("Renew for (years)"))
     source_document_id = SelectField(_l("Source document"), coerce=int)
     reason = StringField(_l("Reason"), validators=[length("reason")])
 
@@ -448,7 +468,9 @@ def _contract_page(obj: LandContract, *, renew_form: RenewForm | None = None, st
         household_url=_url("registry.household", household_uid=obj.household_uid),
         collective=collective,
         plots=plots,
-        total_contract=sum(p.contract_area_m2 or 0.0 for p in plots),
+        total_contract=sum(
+            p.contract_area_m2 or 0.0 for p in plots if p.land_class != RESERVE_LAND_CLASS
+        ),
         total_measured=sum(p.measured_area_m2 or 0.0 for p in plots),
         plot_map=_map(shapes),
         certificate=certificate,
@@ -463,6 +485,9 @@ def _contract_page(obj: LandContract, *, renew_form: RenewForm | None = None, st
         can_edit=editable,
         renew_form=renew_form if editable else None,
         renewal_opens=renewal_opens,
+        term_cap_years=land.TERM_CAP_YEARS.get(obj.land_type, land.ARABLE_TERM_YEARS),
+        land_types=CONTRACT_LAND_TYPES,
+        methods=CONTRACT_METHODS,
         land_classes=LAND_CLASSES,
         fmt_m2=fmt_m2,
         fmt_mu=fmt_mu,
@@ -493,7 +518,10 @@ def contract_renew(contract_uid: int):
     form.source_document_id.choices = _document_choices(obj.collective_id)
     try:
         new = land.renew_contract(
-            obj.uid, source_document_id=form.source_document_id.data, reason=form.reason.data
+            obj.uid,
+            source_document_id=form.source_document_id.data,
+            reason=form.reason.data,
+            years=(form.years.data or "").strip() or None,
         )
     except DomainError as err:
         _fail(form, err)
@@ -567,6 +595,8 @@ def contract_new(collective_id: int):
                 source_document_id=form.source_document_id.data,
                 reason=form.reason.data,
                 collective_id=collective.id,
+                land_type=form.land_type.data,
+                method=form.method.data,
             )
         except DomainError as err:
             _fail(form, err)
