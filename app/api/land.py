@@ -37,7 +37,7 @@ from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
-from app.registry import history, land, present
+from app.registry import history, land, plot_changes, present
 from app.registry.documents import documents_by_id
 from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404, load_latest_or_404
@@ -405,6 +405,64 @@ def revise_plot_geometry(plot_uid: int):
     return jsonify(_change_json(change)), 200
 
 
+def _plots_changed_json(done: plot_changes.PlotsChanged) -> dict:
+    return {
+        "ended": [plot_json(p, geometry=False) for p in done.ended],
+        "created": [_change_json(c) for c in done.created],
+    }
+
+
+@bp.post("/plots/<int:plot_uid>/split")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def split_plot(plot_uid: int):
+    plot = load_current_or_404(Plot, plot_uid, edit=True)
+    body = json_body()
+    parts = body.get("parts")
+    if not isinstance(parts, dict | list | str):
+        raise DomainError("parts_required", _("Give the new plots' boundaries."), field="parts")
+    areas = body.get("contract_areas")
+    if areas is not None and not isinstance(areas, list):
+        raise DomainError(
+            "contract_areas", _("Give one contract area for each new plot."), field="contract_areas"
+        )
+    done = plot_changes.split_plot(
+        plot.uid,
+        parts,
+        _crs_field(body),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+        reason=_str_field(body, "reason"),
+        contract_areas=areas,
+        accept_repair=_bool_field(body, "accept_repair"),
+    )
+    db.session.commit()
+    return jsonify(_plots_changed_json(done)), 201
+
+
+@bp.post("/plots/merge")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def merge_plots():
+    body = json_body()
+    uids = body.get("plot_uids")
+    if not isinstance(uids, list) or not all(
+        isinstance(u, int) and not isinstance(u, bool) for u in uids
+    ):
+        raise DomainError(
+            "plots_count",
+            _("Choose 2 to %(n)s plots to merge.", n=plot_changes.MAX_PARTS),
+            field="plot_uids",
+        )
+    for uid in uids[: plot_changes.MAX_PARTS + 1]:  # another collective's plot does not exist
+        load_current_or_404(Plot, uid, edit=True)
+    done = plot_changes.merge_plots(
+        uids,
+        source_document_id=_int_field(body, "source_document_id", required=False),
+        reason=_str_field(body, "reason"),
+        name=_str_field(body, "name"),
+    )
+    db.session.commit()
+    return jsonify(_plots_changed_json(done)), 201
+
+
 @bp.get("/plots/<int:plot_uid>/history")
 @roles_required(*READERS)
 def plot_history(plot_uid: int):
@@ -636,6 +694,15 @@ _GEOMETRY_BODY_PROPS = {
 }
 
 
+_PLOTS_CHANGED = {
+    "type": "object",
+    "properties": {
+        "ended": {"type": "array", "items": _PLOT},
+        "created": {"type": "array", "items": _CHANGE},
+    },
+}
+
+
 def _body(required: list[str], props: dict) -> dict:
     return {
         "required": True,
@@ -764,6 +831,60 @@ OPENAPI_PATHS: dict[str, dict] = {
                 "404": _ERRORS["404"],
                 "422": _json(_GEOMETRY_ERROR, "Refused; an invalid geometry says why and where"),
             },
+        }
+    },
+    "/plots/{plot_uid}/split": {
+        "post": {
+            "summary": (
+                "Split a plot into 2-50 new plots with new codes; each inside it, together "
+                "covering it; the plot ends and stays in the history"
+            ),
+            "tags": ["land"],
+            "parameters": [_path("plot_uid")],
+            "requestBody": _body(
+                ["parts", "source_document_id", "reason"],
+                {
+                    "parts": {
+                        "description": (
+                            "The new plots: a GeoJSON FeatureCollection or MultiPolygon, a list "
+                            "of geometries, or WKT"
+                        ),
+                    },
+                    "crs": {"type": "string"},
+                    "contract_areas": {
+                        "type": "array",
+                        "items": {"type": "number"},
+                        "description": "One per new plot; absent = shared out by measured area",
+                    },
+                    "accept_repair": {"type": "boolean"},
+                    "source_document_id": {"type": "integer"},
+                    "reason": openapi_text("reason"),
+                },
+            ),
+            "responses": {
+                "201": _json(_PLOTS_CHANGED, "Split"),
+                "404": _ERRORS["404"],
+                "422": _json(_GEOMETRY_ERROR, "Refused"),
+            },
+        }
+    },
+    "/plots/merge": {
+        "post": {
+            "summary": (
+                "Merge 2-50 neighbouring plots of one contract and land class into one new plot "
+                "with a new code; the old plots end and stay in the history"
+            ),
+            "tags": ["land"],
+            "requestBody": _body(
+                ["plot_uids", "source_document_id", "reason"],
+                {
+                    "plot_uids": {"type": "array", "items": {"type": "integer"}},
+                    "name": openapi_text("name"),
+                    "source_document_id": {"type": "integer"},
+                    "reason": openapi_text("reason"),
+                },
+            ),
+            "responses": {"201": _json(_PLOTS_CHANGED, "Merged"), **_ERRORS},
         }
     },
     "/plots/{plot_uid}/history": {
