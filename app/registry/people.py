@@ -990,7 +990,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
                     "plot", p.uid, p.name or p.dkbm, p.dkbm, p.collective_id, p.household_uid, p
                 )
             )
-    if re.fullmatch(r"\d{18}J", code):
+    if re.fullmatch(r"\d{18}[JQ]", code):  # household (J) or other (Q) contracting
         exact = True
         for c in db.session.scalars(
             select(LandContract).where(
