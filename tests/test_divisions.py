@@ -86,3 +86,22 @@ def test_collective_credit_code_must_match_its_level(ctx, fbfbm, good, wrong):
     assert good in err.value.message and wrong in err.value.message
     c = create_collective(fbfbm, "测试集体", uscc=_uscc(good + "440222MF0000002"))
     assert c.level == {"N1": "group", "N2": "village", "N3": "township"}[good]
+
+
+def test_county_page_counts_a_township_collective_in_its_township(ctx, client, auth):
+    import re
+
+    from app.audit import trail
+    from app.extensions import db
+
+    def registered() -> int:
+        page = client.get("/county").get_data(as_text=True)
+        row = next(line for line in page.splitlines() if ">440222100000<" in line)
+        return int(re.findall(r'<td class="num">(\d+)</td>', row)[-1])
+
+    auth.login("bureau")
+    before = registered()
+    with trail.acting(trail.AuditContext(actor="tester", role="system")):
+        create_collective("44022210000000", "太平镇农村集体经济联合总社")
+        db.session.commit()
+    assert registered() == before + 1

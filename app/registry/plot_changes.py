@@ -244,8 +244,9 @@ def split_plot(
         try:
             prepared = land.prepare_geometry(part, crs or declared, accept_repair=accept_repair)
         except DomainError as err:
-            err.message = _("New plot %(n)s: %(problem)s", n=n, problem=err.message)
-            err.field = "parts"
+            if err.field != "crs":  # the CRS is the same for all parts; the rest is this part's
+                err.message = _("New plot %(n)s: %(problem)s", n=n, problem=err.message)
+                err.field = "parts"
             raise
         if prepared.repair_note is not None:
             repaired.add(n)
