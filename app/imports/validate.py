@@ -728,6 +728,19 @@ class ParcelValidator:
         households: list[str | None] = [None] * n
         if "CBFBM" in col:
             households = self._household_codes(col["CBFBM"], dkbms, err, check)
+        for i, household in enumerate(households):
+            # Reserve land (机动地) is the collective's: never linked to a household (R01).
+            if household is not None and classes[i] == "22":
+                households[i] = None
+                if check:
+                    err(
+                        i,
+                        "reserve_land_household",
+                        "机动地属于集体，不计入农户：已忽略该行的承包方编码",
+                        "Reserve land belongs to the collective, not to a household: the row's "
+                        "contractor code is ignored",
+                        severity="warning",
+                    )
 
         return [
             collective_ids,
