@@ -724,7 +724,7 @@ OPENAPI_PATHS: dict[str, dict] = {
         },
         "post": {
             "summary": (
-                "Create a household's land contract (R1; R2: at most 30 years on arable land, "
+                "Create a household's land contract (R01; R02: at most 30 years on arable land, "
                 "50 on grassland, 70 on forest land)"
             ),
             "tags": ["land"],

@@ -3,13 +3,13 @@
 Every rule about contracts and plots lives here, once; the HTML views and the JSON API both call
 these functions. They flush and never commit: the caller commits once per request.
 
-* R1  the holder of a contract is a current household of the 发包方's collective, with at least
+* R01 the holder of a contract is a current household of the 发包方's collective, with at least
       one co-holder who is a member of that collective.
-* R2  a contract runs at most 30 years on arable land, 50 on grassland and 70 on forest land
+* R02 a contract runs at most 30 years on arable land, 50 on grassland and 70 on forest land
       (Art. 21) and is renewed within the same cap; no term, lease or transfer may run past
       what remains of it (``check_within_term``, also used by the marketplace).
-* Reserve land (机动地, class 22) is the collective's: never in a household's contract, never
-  counted in a contract's area.
+* R01 reserve land (机动地, class 22) is the collective's: never in a household's contract,
+      never counted in a contract's area.
 * Plots: the DKBM belongs to the collective and is unique among current plots; a geometry must
   come with its CRS, be valid (or be repaired with the user's consent, never silently) and is
   stored in the registry CRS; overlaps with other current plots beyond a tolerance become
@@ -64,9 +64,9 @@ from app.registry.models import (
 )
 from app.registry.spatial_checks import max_hits, overlapping_plots
 
-#: R2: arable land is contracted for 30 years and renewed for 30 (Art. 21).
+#: R02: arable land is contracted for 30 years and renewed for 30 (Art. 21).
 ARABLE_TERM_YEARS = 30
-#: R2: the longest term by land type (Art. 21): arable 30 years, grassland 30-50, forest 30-70.
+#: R02: the longest term by land type (Art. 21): arable 30 years, grassland 30-50, forest 30-70.
 TERM_CAP_YEARS = {"arable": ARABLE_TERM_YEARS, "grassland": 50, "forest": 70}
 #: A contract may be renewed only in the last years of its term, so renewals cannot be stacked
 #: into a 60- or 90-year right. *(policy choice; config CONTRACT_RENEWAL_WINDOW_YEARS)*
@@ -251,7 +251,7 @@ def tolerance_m2() -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Contracts (R1, R2)
+# Contracts (R01, R02)
 # --------------------------------------------------------------------------------------------
 
 
@@ -278,7 +278,7 @@ def _check_method(method: Any) -> str:
 
 
 def _check_term(term_start: date, term_end: date, land_type: str = "arable") -> None:
-    """R2: a contract term ends after it starts and lasts at most the cap of its land type
+    """R02: a contract term ends after it starts and lasts at most the cap of its land type
     (Art. 21): 30 years for arable land, 50 for grassland, 70 for forest land."""
     if term_end <= term_start:
         raise DomainError(
@@ -317,7 +317,7 @@ def _check_term(term_start: date, term_end: date, land_type: str = "arable") -> 
 
 
 def _check_holder(household: Household) -> None:
-    """R1: the household has a co-holder who is a current member of the household's collective."""
+    """R01: the household has a co-holder who is a current member of the household's collective."""
     member = db.session.scalar(
         select(HouseholdMember.id)
         .join(
@@ -358,12 +358,12 @@ def create_contract(
     land_type: str = "arable",
     method: str = "household",
 ) -> LandContract:
-    """R1, R2: a household's land contract (承包合同), code CBHTBM = CBFBM + "J" (household
+    """R01, R02: a household's land contract (承包合同), code CBHTBM = CBFBM + "J" (household
     contracting) or + "Q" (``method="other"``, 其他方式承包).
 
-    R1: the holder is a current household of the 发包方's collective with a co-holder on the
+    R01: the holder is a current household of the 发包方's collective with a co-holder on the
     collective's roll; one current contract per household (its code is fixed by the household's
-    code). R2: the term is at most the cap of its land type (arable 30 years, grassland 50,
+    code). R02: the term is at most the cap of its land type (arable 30 years, grassland 50,
     forest 70; Art. 21) and has not already ended.
 
     A new registration is "pending" until its public notice (公示) confirms it (DOMAIN §6);
@@ -440,7 +440,7 @@ def renew_contract(
     today: date | None = None,
     years: int | None = None,
 ) -> LandContract:
-    """R2: renew a contract from the end of its term (延包) for ``years``, within its land
+    """R02: renew a contract from the end of its term (延包) for ``years``, within its land
     type's cap (Art. 21: arable land another 30 years; grassland up to 50, forest land up to
     70). Without ``years``: 30 for arable land, the old term's length (whole years) otherwise.
 
@@ -493,7 +493,7 @@ def renew_contract(
 def check_within_term(
     contract: LandContract | int, end_date: date, *, today: date | None = None
 ) -> date:
-    """R2: no term, lease or transfer may run past the remaining contract term (Arts. 21, 38).
+    """R02: no term, lease or transfer may run past the remaining contract term (Arts. 21, 38).
 
     The one check the marketplace and every other caller use. ``contract`` is a LandContract
     version or a contract uid; the check is made against the *current* version. Returns the
@@ -927,7 +927,7 @@ def add_plot(
     accept_repair: bool = False,
     today: date | None = None,
 ) -> PlotChange:
-    """Register a plot (地块) of a collective, optionally in a household's contract (R1).
+    """Register a plot (地块) of a collective, optionally in a household's contract (R01).
 
     The DKBM must start with the collective's FBFBM and be unique among current plots. The
     geometry needs its CRS, must be valid (or repaired at the user's request, which the change
