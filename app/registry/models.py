@@ -71,6 +71,20 @@ LAND_CLASSES = {
     "99": _l("Other collective land"),
 }
 
+# 地块类别 22 机动地: the collective's reserve, never part of a household's contract.
+RESERVE_LAND_CLASS = "22"
+
+# 承包地类型 for the contract term (承包法 Art. 21) and 承包方式 (J / Q in the contract code).
+CONTRACT_LAND_TYPES = {
+    "arable": _l("Arable land"),
+    "grassland": _l("Grassland"),
+    "forest": _l("Forest land"),
+}
+CONTRACT_METHODS = {
+    "household": _l("Household contracting"),
+    "other": _l("Other contracting (tender, auction, open negotiation)"),
+}
+
 # Homestead terrain classes and their Guangdong caps for new approvals (R7), m².
 TERRAIN_CAPS = {"plain": 80.0, "hill": 120.0, "mountain": 150.0}
 #: Predicate of uq_homestead_household_current (R7 一户一宅; an inherited one is not counted).
@@ -235,6 +249,10 @@ class LandContract(Versioned, OfHousehold, db.Model):
     term_end: Mapped[date] = mapped_column(Date)
     contract_area_m2: Mapped[float] = mapped_column(Float, default=0.0)  # HTZMJ
     status: Mapped[str] = mapped_column(String(16), default="confirmed")  # pending/confirmed
+    # arable / grassland / forest: sets the term cap (R02, Art. 21)
+    land_type: Mapped[str] = mapped_column(String(12), default="arable", server_default="arable")
+    # household (code ends in J) / other (Q): 承包方式
+    method: Mapped[str] = mapped_column(String(12), default="household", server_default="household")
 
     __table_args__ = (
         Versioned.current_version_index("land_contract"),

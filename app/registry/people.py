@@ -762,7 +762,8 @@ class HouseholdRights:
 
     @property
     def contract_area_m2(self) -> float:
-        return sum(p.contract_area_m2 or 0.0 for p in self.plots)
+        # Reserve land (机动地, class 22) is the collective's, never a household's (R01).
+        return sum(p.contract_area_m2 or 0.0 for p in self.plots if p.land_class != "22")
 
     @property
     def measured_area_m2(self) -> float:
@@ -995,7 +996,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
                     "plot", p.uid, p.name or p.dkbm, p.dkbm, p.collective_id, p.household_uid, p
                 )
             )
-    if re.fullmatch(r"\d{18}J", code):
+    if re.fullmatch(r"\d{18}[JQ]", code):  # household (J) or other (Q) contracting
         exact = True
         for c in db.session.scalars(
             select(LandContract).where(
