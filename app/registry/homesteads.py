@@ -439,6 +439,7 @@ def grant_homestead(
                     Homestead,
                     reason=reason,
                     source_document_id=doc.id,
+                    effective_on=history.natural_date(approved_on),  # the approval's date
                     unit_number=unit_number,
                     household_uid=household.uid,
                     collective_id=household.collective_id,
