@@ -265,8 +265,7 @@ def test_revised_geometry_keeps_two_versions_and_as_of_finds_the_first(ctx, base
     assert to_shape(before.geom).area == pytest.approx(1600.0)
     assert history.as_of(Plot, v1.uid, v2.begin_lifespan, recorded=True).version == 2
     assert (
-        history.as_of(Plot, v1.uid, v1.begin_lifespan - timedelta(seconds=1), recorded=True)
-        is None
+        history.as_of(Plot, v1.uid, v1.begin_lifespan - timedelta(seconds=1), recorded=True) is None
     )
     assert set(history.diff(versions[0], versions[1])) == {"geom", "measured_area_m2"}
 
