@@ -331,12 +331,10 @@ def register_person(
     )
     sha = _source_sha(source_document_id, collective_id)
     with _writing("person.register", reason=reason, source_sha256=sha):
+        # Legal time: the day of registration, not the birth date, which the history would show
+        # to readers who see the ID number masked. Memberships carry the dates that matter.
         return history.create(
-            Person,
-            reason=reason,
-            source_document_id=source_document_id,
-            effective_on=history.natural_date(fields.get("birth_date")),  # a person from birth
-            **fields,
+            Person, reason=reason, source_document_id=source_document_id, **fields
         )
 
 
