@@ -52,10 +52,9 @@ def _effective_on(value) -> str | None:
     if value is None:
         return None
     from app.core.errors import DomainError
-    from app.registry import history
 
     try:
-        return history.legal_date(value.date()).isoformat()
+        return jobs.declared_effective_on(value.date())
     except DomainError:
         _say("生效日期不能晚于今天", "The effective date cannot be in the future")
         sys.exit(2)

@@ -5,11 +5,13 @@ once per job, so the import keeps its speed."""
 
 from __future__ import annotations
 
-from datetime import date
+import io
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from app.extensions import db
+from app.imports.models import ImportJob
 from app.registry import history
 from app.registry.models import Household, HouseholdMember, Person, Plot
 from tests.imports.conftest import COLLECTIVE_A, nyt_file
@@ -67,3 +69,27 @@ def test_imported_households_people_and_members_take_effect_on_the_declared_date
             db.session.scalars(select(model).where(model.change_reason.like("import job%")))
         )
         assert rows and {(r.valid_from, r.valid_to) for r in rows} == {(date(2017, 12, 31), None)}
+
+
+def _upload(client, collective_id, path, **extra):
+    data = {"kind": "parcels", "file": (io.BytesIO(path.read_bytes()), path.name), **extra}
+    return client.post(
+        f"/collectives/{collective_id}/imports", data=data, content_type="multipart/form-data"
+    )
+
+
+def test_the_upload_form_takes_the_date_the_data_took_effect(client, auth, baseline, tmp_path):
+    path, _ = nyt_file(tmp_path, 4)
+    auth.login("admin_a")
+    page = client.get(f"/collectives/{baseline.collective_a}/imports").text
+    assert 'name="effective_on"' in page
+    tomorrow = (history.county_today() + timedelta(days=1)).isoformat()
+    r = _upload(client, baseline.collective_a, path, effective_on=tomorrow)
+    assert r.status_code == 422 and "生效日期不能晚于今天" in r.text
+    assert db.session.scalar(select(ImportJob.id).limit(1)) is None
+    r = _upload(client, baseline.collective_a, path, effective_on="2018-06-30")
+    assert r.status_code == 302
+    job = db.session.scalar(select(ImportJob).order_by(ImportJob.id.desc()))
+    assert client.post(f"/imports/{job.id}/promote", data={}).status_code == 302
+    plots = list(db.session.scalars(select(Plot).where(Plot.end_lifespan.is_(None))))
+    assert len(plots) == 4 and {p.valid_from for p in plots} == {date(2018, 6, 30)}
