@@ -1174,6 +1174,8 @@ def parse_as_of(raw: str | None, time: str | None = None, *, user: Any = None) -
     time means its day in the county. Record time is for the auditor and the bureau only
     (``RECORD_TIME_ROLES``; ``user`` None: no check, for services). Bad input is a DomainError."""
     raw = (raw or "").strip()
+    if not raw:
+        return None
     time = (time or "").strip() or "legal"
     if time not in AS_OF_TIMES:
         raise DomainError("as_of_time", _("Choose legal time or record time."), field="time")
@@ -1184,8 +1186,6 @@ def parse_as_of(raw: str | None, time: str | None = None, *, user: Any = None) -
             _("Only the auditor and the county bureau may see the registry as it was recorded."),
             field="time",
         )
-    if not raw:
-        return None
     zone = history.county_timezone()
     try:
         if len(raw) == 10:
