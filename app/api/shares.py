@@ -55,6 +55,8 @@ def holding_json(h: ShareHolding) -> dict:
         "certificate_number": h.certificate_number,
         "begin_lifespan": h.begin_lifespan.isoformat(),
         "end_lifespan": h.end_lifespan.isoformat() if h.end_lifespan else None,
+        "valid_from": h.valid_from.isoformat(),
+        "valid_to": h.valid_to.isoformat() if h.valid_to else None,
         "source_document_id": h.source_document_id,
     }
 
@@ -228,6 +230,8 @@ HOLDING_SCHEMA = {
         "certificate_number": {"type": ["string", "null"]},
         "begin_lifespan": {"type": "string"},
         "end_lifespan": {"type": ["string", "null"]},
+        "valid_from": {"type": "string", "format": "date"},
+        "valid_to": {"type": ["string", "null"], "format": "date"},
         "source_document_id": {"type": ["integer", "null"]},
     },
 }

@@ -310,6 +310,7 @@ def allocate_shares(
     source_document_id: int,
     reason: str,
     today: date | None = None,
+    effective_on: date | None = None,
 ) -> ShareHolding:
     """Allocate shares from the collective's pool to a member holder.
 
@@ -361,6 +362,7 @@ def allocate_shares(
             ShareHolding,
             reason=reason,
             source_document_id=doc.id,
+            effective_on=effective_on,
             collective_id=collective_id,
             household_uid=holder.household_uid,
             person_uid=holder.person_uid,
