@@ -120,7 +120,8 @@ def test_the_demo_county_has_legal_dates(fresh_demo):
             .limit(1)
         )
         hit = history.as_of(LandContract, contract.uid, date(2020, 1, 1))
-        assert hit is not None and hit.contract_area_m2 == contract.contract_area_m2 > 0
+        # (its area then may differ from today's: the demo moved a plot between households)
+        assert hit is not None and hit.valid_from <= date(2020, 1, 1) and hit.contract_area_m2 > 0
         homestead = db.session.scalar(select(Homestead).limit(1))
         assert homestead.valid_from == homestead.approved_on < date(2020, 1, 1)
         member = db.session.scalar(select(Membership).where(Membership.basis == "birth").limit(1))
