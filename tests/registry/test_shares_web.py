@@ -226,8 +226,15 @@ def test_api_register_allocate_transfer_buy_back(world, client, app):
     h = bearer(app, "admin_a")
     r = client.get(f"/api/v1/collectives/{world.a}/shares", headers=h)
     reg = r.get_json()
-    assert (reg["total_shares"], reg["allocated"], reg["pool"]) == (1000, 40, 960)
-    assert reg["cap_percent"] == 5 and reg["cap_shares"] == 50
+    # exact decimals are strings in JSON, with the columns' scale
+    assert (reg["total_shares"], reg["allocated"], reg["pool"]) == (
+        "1000.0000",
+        "40.0000",
+        "960.0000",
+    )
+    assert reg["cap_percent"] == "5.00" and reg["cap_shares"] == "50.0000"
+    assert reg["items"][0]["shares"] == "40.0000"
+    assert reg["items"][0]["percent_of_total"] == "4.0000"
     assert reg["items"][0]["holdings"][0]["holding_uid"] == world.holding
     r = client.post(
         "/api/v1/shares",
@@ -242,7 +249,8 @@ def test_api_register_allocate_transfer_buy_back(world, client, app):
         headers=h,
     )
     assert r.status_code == 201, r.get_json()
-    assert r.get_json()["percent_of_total"] == 2
+    assert r.get_json()["percent_of_total"] == "2.0000"
+    assert r.get_json()["shares"] == "20.0000"
     r = client.post(
         f"/api/v1/shares/{world.holding}/transfer",
         json={
@@ -255,7 +263,7 @@ def test_api_register_allocate_transfer_buy_back(world, client, app):
     )
     assert r.status_code == 200, r.get_json()
     moved = r.get_json()
-    assert moved["from"]["is_current"] is False and moved["to"]["shares"] == 40
+    assert moved["from"]["is_current"] is False and moved["to"]["shares"] == "40.0000"
     buyer_holding = moved["to"]["holding_uid"]
     r = client.post(
         f"/api/v1/shares/{buyer_holding}/buy-back",
@@ -263,7 +271,7 @@ def test_api_register_allocate_transfer_buy_back(world, client, app):
         headers=h,
     )
     assert r.status_code == 200
-    assert r.get_json()["register"]["pool"] == 950
+    assert r.get_json()["register"]["pool"] == "950.0000"
     r = client.get(f"/api/v1/shares/{world.holding}", headers=h)
     assert r.status_code == 200 and r.get_json()["is_current"] is False
     # a transfer from the emptied holding is gone
@@ -324,7 +332,7 @@ def test_api_fix_register_twice_is_refused(world, client, app):
     h = bearer(app, "admin_b")
     body = {"total_shares": 300, "fixed_on": "2020-06-30", "reason": "固化"}
     r = client.post(f"/api/v1/collectives/{world.bb}/share-register", json=body, headers=h)
-    assert r.status_code == 201 and r.get_json()["total_shares"] == 300
+    assert r.status_code == 201 and r.get_json()["total_shares"] == "300.0000"
     r = client.post(
         f"/api/v1/collectives/{world.bb}/share-register",
         json={**body, "total_shares": 301},
@@ -339,7 +347,11 @@ def test_api_fix_register_twice_is_refused(world, client, app):
     "over",
     [
         {"collective_id": "1"},
-        {"shares": "20"},
+        {"shares": "abc"},
+        {"shares": "20.00001"},
+        {"shares": "NaN"},
+        {"shares": 12345678901234.5678},
+        {"shares": [20]},
         {"shares": None},
         {"shares": 1e309},
         {"household_uid": 1, "person_uid": None},
