@@ -207,9 +207,11 @@ def cap_group(holder: Holder) -> tuple[set[int], set[int]]:
     return households, persons
 
 
-def cap_group_total(collective_id: int, holder: Holder) -> Decimal:
+def cap_group_total(
+    collective_id: int, holder: Holder, group: tuple[set[int], set[int]] | None = None
+) -> Decimal:
     """R11: what ``holder`` and the holders counted with it hold together in the collective."""
-    households, persons = cap_group(holder)
+    households, persons = cap_group(holder) if group is None else group
     return _sum(
         ShareHolding.collective_id == collective_id,
         ShareHolding.household_uid.in_(households) | ShareHolding.person_uid.in_(persons),
@@ -322,7 +324,7 @@ def check_share_cap(
         return
     percent = cap_percent(collective)
     limit = cap_shares(register.total_shares, percent)
-    new_total = cap_group_total(collective.id, holder) + parse_shares(adding)
+    new_total = cap_group_total(collective.id, holder, (households, persons)) + parse_shares(adding)
     if new_total > limit:
         together = len(households) + len(persons) > 1
         raise DomainError(
