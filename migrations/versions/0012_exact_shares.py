@@ -42,11 +42,13 @@ def upgrade() -> None:
             )
         return
     for table, column in _COLUMNS:
+        # Units first, while the column is still REAL: the copy casts to BIGINT, which would
+        # cut 12.5 to 12.
+        op.execute(f"UPDATE {table} SET {column} = round({column} * {_UNITS})")
         with op.batch_alter_table(table, recreate="always") as batch:
             batch.alter_column(
                 column, existing_type=sa.Float(), type_=sa.BigInteger(), existing_nullable=False
             )
-        op.execute(f"UPDATE {table} SET {column} = CAST(round({column} * {_UNITS}) AS INTEGER)")
 
 
 def downgrade() -> None:

@@ -261,3 +261,39 @@ def test_r11_a_member_who_moved_out_counts_alone(ctx, baseline):
     assert alloc(coll, 50, person_uid=p2).shares == 50
     with pytest.raises(DomainError):
         alloc(coll, 1, person_uid=p1)
+
+
+# --- the migration ------------------------------------------------------------------------
+
+
+def test_r10_migration_turns_float_shares_into_exact_decimals_and_back(fresh_app):
+    """0012 on a database in use: float shares come back as exact decimals, and going down
+    gives the same floats again (SQLite: the tables are copied; nothing else is touched)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from app.audit import trail
+    from tests.concurrency import ACTOR
+
+    app = fresh_app
+    coll = app.extensions["sanquan_baseline"].collective_a
+    with app.app_context(), app.test_request_context(), trail.acting(ACTOR):
+        fix(coll, 1000)
+        half = alloc(coll, "12.5").uid
+        tiny = alloc(coll, "0.0001").uid
+        db.session.commit()
+        db.session.remove()
+    raw = "SELECT shares FROM share_holding WHERE uid = :uid AND end_lifespan IS NULL"
+    with app.app_context():
+        downgrade(revision="0006")
+        with db.engine.connect() as conn:
+            assert conn.scalar(text(raw), {"uid": half}) == 12.5
+            assert conn.scalar(text(raw), {"uid": tiny}) == 0.0001
+            assert conn.scalar(text("SELECT total_shares FROM share_register")) == 1000.0
+        upgrade()
+        db.session.remove()
+    with app.app_context():
+        assert shares_of(half) == Decimal("12.5") and isinstance(shares_of(half), Decimal)
+        assert shares_of(tiny) == Decimal("0.0001")
+        assert conservation_check(coll) == (Decimal("12.5001"), Decimal("987.4999"), 1000)
+        db.session.remove()
