@@ -106,7 +106,8 @@ def collective_shares(collective_id: int):
             "name": r.name,
             "shares": shares_text(r.total),
             "percent_of_total": percent_text(r.total, total),
-            "at_or_above_cap": r.total >= cap,
+            "cap_group_shares": shares_text(r.group_total),
+            "at_or_above_cap": r.group_total >= cap,
             "holdings": [
                 {
                     "holding_uid": h.uid,
@@ -290,6 +291,11 @@ REGISTER_SCHEMA = {
                     "name": {"type": "string"},
                     "shares": SHARES_OUT,
                     "percent_of_total": PERCENT_OUT,
+                    "cap_group_shares": {
+                        **SHARES_OUT,
+                        "description": "R11: what the holder holds together with its household "
+                        "and the household's members (what the cap is checked against)",
+                    },
                     "at_or_above_cap": {"type": "boolean"},
                     "holdings": {
                         "type": "array",

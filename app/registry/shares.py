@@ -611,6 +611,63 @@ class HolderRow:
     name: str
     total: Decimal
     holdings: list[ShareHolding]
+    #: R11: what the holder holds together with its household and the household's members.
+    group_total: Decimal = ZERO
+
+
+def cap_group_totals(collective_id: int, holders: list[Holder]) -> dict[Holder, Decimal]:
+    """R11 for a page of holders at once: ``cap_group_total`` of each, in three queries.
+
+    The groups are those of ``cap_group``: a household with its resident members, a member
+    with the household they live in and its other members.
+    """
+    current = (HouseholdMember.end_lifespan.is_(None), HouseholdMember.moved_out_on.is_(None))
+    pp = {h.person_uid for h in holders if h.person_uid is not None}
+    homes: dict[int, set[int]] = {}
+    for household_uid, person_uid in db.session.execute(
+        select(HouseholdMember.household_uid, HouseholdMember.person_uid).where(
+            HouseholdMember.person_uid.in_(pp), *current
+        )
+    ):
+        homes.setdefault(person_uid, set()).add(household_uid)
+    hh = {h.household_uid for h in holders if h.household_uid is not None}
+    hh |= {uid for uids in homes.values() for uid in uids}
+    members: dict[int, set[int]] = {}
+    for household_uid, person_uid in db.session.execute(
+        select(HouseholdMember.household_uid, HouseholdMember.person_uid).where(
+            HouseholdMember.household_uid.in_(hh), *current
+        )
+    ):
+        members.setdefault(household_uid, set()).add(person_uid)
+    everyone = pp | {uid for uids in members.values() for uid in uids}
+    held: dict[tuple[str, int], Decimal] = {}
+    for household_uid, person_uid, total in db.session.execute(
+        select(ShareHolding.household_uid, ShareHolding.person_uid, func.sum(ShareHolding.shares))
+        .where(
+            ShareHolding.collective_id == collective_id,
+            ShareHolding.end_lifespan.is_(None),
+            ShareHolding.household_uid.in_(hh) | ShareHolding.person_uid.in_(everyone),
+        )
+        .group_by(ShareHolding.household_uid, ShareHolding.person_uid)
+    ):
+        key = ("h", household_uid) if household_uid is not None else ("p", person_uid)
+        held[key] = total
+    out = {}
+    for holder in holders:
+        if holder.household_uid is not None:
+            households = {holder.household_uid}
+            persons: set[int] = set()
+        else:
+            households = homes.get(holder.person_uid, set())
+            persons = {holder.person_uid}
+        for uid in households:
+            persons |= members.get(uid, set())
+        out[holder] = sum(
+            [held.get(("h", uid), ZERO) for uid in households]
+            + [held.get(("p", uid), ZERO) for uid in persons],
+            ZERO,
+        )
+    return out
 
 
 def holder_name(holding: ShareHolding) -> str:
@@ -681,6 +738,10 @@ def register_page(collective_id: int, *, limit: int = 50, offset: int = 0) -> li
         ):
             names[("p", uid)] = name
     rows = []
+    groups = cap_group_totals(
+        collective_id,
+        [Holder(household_uid=r.household_uid, person_uid=r.person_uid) for r in totals],
+    )
     for r in totals:
         holder = Holder(household_uid=r.household_uid, person_uid=r.person_uid)
         key = ("h", r.household_uid) if r.household_uid is not None else ("p", r.person_uid)
@@ -690,6 +751,7 @@ def register_page(collective_id: int, *, limit: int = 50, offset: int = 0) -> li
                 name=names.get(key, f"#{key[1]}"),
                 total=r.total,
                 holdings=[h for h in holdings if Holder.of(h) == holder],
+                group_total=groups[holder],
             )
         )
     return rows
