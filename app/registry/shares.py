@@ -221,7 +221,7 @@ def cap_group_total(
 def cap_percent(collective: Collective) -> Decimal:
     """R11: the charter's per-holder cap, else the county default SHARE_CAP_PERCENT."""
     if collective.share_cap_percent is not None:
-        return Decimal(collective.share_cap_percent)
+        return to_decimal(collective.share_cap_percent) or Decimal(0)
     return to_decimal(current_app.config.get("SHARE_CAP_PERCENT", 5)) or Decimal(5)
 
 
