@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -1090,7 +1091,7 @@ class CollectiveOverview:
     measured_area_m2: float
     homesteads: int
     share_holdings: int
-    shares: float
+    shares: Decimal
 
 
 def collective_overview(collective_id: int) -> CollectiveOverview:
@@ -1107,9 +1108,9 @@ def collective_overview(collective_id: int) -> CollectiveOverview:
         ).where(Plot.collective_id == collective_id, Plot.end_lifespan.is_(None))
     ).one()
     share_row = db.session.execute(
-        select(
-            func.count(ShareHolding.id), func.coalesce(func.sum(ShareHolding.shares), 0.0)
-        ).where(ShareHolding.collective_id == collective_id, ShareHolding.end_lifespan.is_(None))
+        select(func.count(ShareHolding.id), func.sum(ShareHolding.shares)).where(
+            ShareHolding.collective_id == collective_id, ShareHolding.end_lifespan.is_(None)
+        )
     ).one()
     return CollectiveOverview(
         households=scalar(
@@ -1131,7 +1132,7 @@ def collective_overview(collective_id: int) -> CollectiveOverview:
             )
         ),
         share_holdings=share_row[0] or 0,
-        shares=float(share_row[1] or 0.0),
+        shares=share_row[1] or Decimal(0),
     )
 
 
