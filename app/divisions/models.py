@@ -44,6 +44,9 @@ class Collective(db.Model):
     uscc: Mapped[str | None] = mapped_column(String(18), unique=True)  # 统一社会信用代码, N2…
     # Charter: per-holder share cap in percent of the total (R11); None = the county default.
     share_cap_percent: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
+    # Charter: what becomes of a dead member's shares (生不增、死不减): "heir" (they pass to the
+    # heir household) or "collective" (they return to the collective); None = "heir".
+    share_inheritance: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     village = relationship(Division, lazy="joined")

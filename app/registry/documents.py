@@ -52,6 +52,8 @@ KINDS = {
     "approval": _l("Approval"),
     "declaration": _l("Declaration"),
     "survey": _l("Survey"),
+    "death_record": _l("Death record"),
+    "land_at_new_residence": _l("Land allocated at the new residence"),
     "other": _l("Other"),
 }
 

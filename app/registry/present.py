@@ -44,10 +44,12 @@ from app.registry.models import (
 from app.registry.people import (
     BASES,
     END_REASONS,
+    HUKOU_ORIGINS,
     HUKOU_TYPES,
     SEXES,
     HouseholdRights,
     MemberRow,
+    hukou_label,
 )
 
 
@@ -127,7 +129,14 @@ def person_view(
         "birth_date": person.birth_date.isoformat() if full and person.birth_date else None,
         "hukou_type": person.hukou_type,
         "hukou_type_label": label(HUKOU_TYPES, person.hukou_type),
+        "hukou_kind": person.hukou_kind,
+        "hukou_origin": person.hukou_origin,
+        "hukou_origin_label": label(HUKOU_ORIGINS, person.hukou_origin)
+        if person.hukou_origin
+        else None,
+        "hukou_label": hukou_label(person),
         "hukou_place": person.hukou_place,
+        "died_on": person.died_on.isoformat() if person.died_on else None,
         "phone": person.phone if full else mask_phone(person.phone),
         "since": person.begin_lifespan.isoformat(timespec="seconds"),
     }
