@@ -82,6 +82,24 @@ APPROVAL_KINDS = ("resolution", "approval")
 # Art. 31: the one document that ends a married-out woman's co-holding of her first household.
 LAND_AT_NEW_RESIDENCE = "land_at_new_residence"
 ADULT_AGE = 18
+# What became of a right when its holder died or its household died out (``Succession``).
+SUCCESSION_OUTCOMES = {
+    ("land_contract", "income_inherited"): _l("The contract's income is inherited"),
+    ("land_contract", "returned"): _l("The contract ended; its land returned to the collective"),
+    ("land_contract", "continued"): _l("The contract goes on in a co-holder's household"),
+    ("share_holding", "to_heir"): _l("The shares passed to the heir household"),
+    ("share_holding", "returned"): _l("The shares returned to the collective"),
+    ("homestead", "pending"): _l(
+        "The house is inherited with its homestead: record the heir on the homestead's page"
+    ),
+}
+# Why a household or a place in a household ended.
+HOUSEHOLD_END_REASONS = {
+    "died_out": _l("Died out"),
+    "merged": _l("Merged into another household"),
+    "death": _l("Death"),
+    "split": _l("Moved to a new household on a split"),
+}
 BASES = {
     MembershipBasis.BIRTH.value: _l("Birth"),
     MembershipBasis.MARRIAGE.value: _l("Marriage"),
@@ -903,7 +921,8 @@ def _current_contract(household_uid: int) -> LandContract | None:
     )
 
 
-def _contract_plots(contract_uid: int) -> list[Plot]:
+def contract_plots(contract_uid: int) -> list[Plot]:
+    """The contract's current plots, by code."""
     return list(
         db.session.scalars(
             select(Plot)
@@ -1096,7 +1115,7 @@ def _die_out(
                 heir_person_uid=income_heir_person_uid,
                 doc_id=doc_id,
             )
-        plots = _contract_plots(contract.uid)
+        plots = contract_plots(contract.uid)
         if continuing_household is not None:
             target = _carry_plots(
                 plots, contract, continuing_household, reason=reason, doc_id=doc_id
@@ -1214,7 +1233,9 @@ def _heir_person(value: Any) -> int | None:
     if value in (None, "", 0):
         return None
     if not _is_uid(value) or history.current_of(Person, value) is None:
-        raise DomainError("person_unknown", _("There is no such person."), field="income_heir")
+        raise DomainError(
+            "person_unknown", _("There is no such person."), field="income_heir_person_uid"
+        )
     return value
 
 
@@ -1462,7 +1483,7 @@ def split_household(
     plots: list[Plot] = []
     wanted = list(dict.fromkeys(plot_uids or ()))
     if wanted:
-        own = {p.uid: p for p in _contract_plots(contract.uid)} if contract is not None else {}
+        own = {p.uid: p for p in contract_plots(contract.uid)} if contract is not None else {}
         for uid in wanted:
             if uid not in own:
                 raise DomainError(
@@ -1600,7 +1621,7 @@ def merge_households(
         contract = _current_contract(source.uid)
         if contract is not None:
             _carry_plots(
-                _contract_plots(contract.uid), contract, target, reason=reason, doc_id=doc.id
+                contract_plots(contract.uid), contract, target, reason=reason, doc_id=doc.id
             )
             history.end(
                 history.current_of(LandContract, contract.uid),

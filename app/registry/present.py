@@ -40,6 +40,7 @@ from app.registry.models import (
     MembershipBasis,
     Person,
     Plot,
+    Succession,
 )
 from app.registry.people import (
     BASES,
@@ -47,6 +48,7 @@ from app.registry.people import (
     HUKOU_ORIGINS,
     HUKOU_TYPES,
     SEXES,
+    SUCCESSION_OUTCOMES,
     HouseholdRights,
     MemberRow,
     hukou_label,
@@ -156,6 +158,21 @@ def membership_view(m: Membership, *, masked: bool = False) -> dict:
         "end_reason": m.end_reason,
         "end_reason_label": label(END_REASONS, m.end_reason) if m.end_reason else None,
         "open": m.end_lifespan is None,
+    }
+
+
+def succession_view(row: Succession) -> dict:
+    """What became of one right of a dead person or of a household that died out."""
+    text = SUCCESSION_OUTCOMES.get((row.right_kind, row.outcome))
+    return {
+        "on": row.happened_on.isoformat(),
+        "right_kind": row.right_kind,
+        "right_uid": row.right_uid,
+        "outcome": row.outcome,
+        "outcome_label": str(text) if text is not None else row.outcome,
+        "household_uid": row.household_uid,
+        "heir_person_uid": row.heir_person_uid,
+        "heir_household_uid": row.heir_household_uid,
     }
 
 

@@ -446,12 +446,12 @@ def test_hukou_shows_the_resident_kind_with_where_it_is_registered(ctx, baseline
     a = baseline.collective_a
     person = fx.member(a, "进城农民")
     assert person.hukou_kind == "resident"
-    assert people.hukou_label(person) == "Resident hukou (countryside)"
+    assert people.hukou_label(person) == "居民户口（农村）"  # the pages say 居民户口（城镇） style
     moved = people.update_person(
         person.uid, "进城落户", hukou_type="urban", hukou_origin="agricultural"
     )
     assert moved.hukou_type == "urban" and moved.hukou_origin == "agricultural"
-    assert people.hukou_label(moved) == "Resident hukou (town)"
+    assert people.hukou_label(moved) == "居民户口（城镇）"
     with pytest.raises(DomainError) as e:
         people.update_person(person.uid, "错", hukou_kind="agricultural")
     assert e.value.field == "hukou_kind"
@@ -465,3 +465,137 @@ def test_r01_detailed_relation_codes_are_accepted(ctx, baseline):
         people.add_household_member(home.uid, person.uid, code, False, "登记")
     with pytest.raises(DomainError):
         people.add_household_member(home.uid, fx.member(a, "x").uid, "18", False, "登记")
+
+
+# --- pages and API: the same services
+
+
+def test_r01_death_form_and_api_record_the_same_event(app, ctx, baseline, client, auth):
+    from tests.conftest import token_for
+
+    a = baseline.collective_a
+    father, mother, son, home = family(a)
+    father, mother, son, home = father.uid, mother.uid, son.uid, home.uid
+    record = doc(a, "death_record", "死亡证明")
+    auth.login("admin_a")
+    page = client.get(f"/persons/{father}")
+    assert f"/persons/{father}/death" in page.get_data(as_text=True)
+    assert client.get(f"/persons/{father}/death").status_code == 200
+    r = client.post(
+        f"/persons/{father}/death",
+        data={
+            "died_on": "2030-01-01",
+            "source_document_id": record,
+            "heir_household_uid": 0,
+            "income_heir_person_uid": 0,
+            "continuing_household_uid": 0,
+            "reason": "病故",
+        },
+    )
+    assert r.status_code == 422  # a date in the future, shown at the field
+    r = client.post(
+        f"/persons/{father}/death",
+        data={
+            "died_on": "2025-05-01",
+            "source_document_id": record,
+            "heir_household_uid": 0,
+            "income_heir_person_uid": 0,
+            "continuing_household_uid": 0,
+            "reason": "病故",
+        },
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert history.current_of(Person, father).died_on == DAY
+
+    admin = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
+    r = client.post(
+        f"/api/v1/persons/{mother}/death",
+        headers=admin,
+        json={"died_on": "2025-06-01", "reason": "病故", "source_document_id": record},
+    )
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["died_on"] == "2025-06-01"
+    other = {"Authorization": f"Bearer {token_for(app, 'admin_b')}"}
+    r = client.post(
+        f"/api/v1/persons/{son}/death",
+        headers=other,
+        json={"died_on": "2025-06-01", "reason": "病故", "source_document_id": record},
+    )
+    assert r.status_code == 404
+    assert history.current_of(Household, home) is not None  # the son still lives there
+
+
+def test_r01_split_and_merge_pages_and_api(app, ctx, baseline, client, auth):
+    from tests.conftest import token_for
+
+    a = baseline.collective_a
+    _father, _mother, son, home = family(a)
+    _c, plot_uids = with_contract(a, home.uid)
+    son, home = son.uid, home.uid
+    approval = doc(a, "resolution", "分户决议")
+    declaration = doc(a, "declaration")
+    auth.login("admin_a")
+    body = client.get(f"/households/{home}").get_data(as_text=True)
+    assert f"/households/{home}/split" in body and f"/households/{home}/merge" in body
+    form = client.get(f"/households/{home}/split")
+    assert form.status_code == 200 and "李子" in form.get_data(as_text=True)
+
+    admin = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
+    r = client.post(
+        f"/api/v1/households/{home}/split",
+        headers=admin,
+        json={
+            "members": [son],
+            "head_person_uid": son,
+            "plots": plot_uids[:1],
+            "reason": "分户",
+            "source_document_id": declaration,
+        },
+    )
+    assert r.status_code == 422 and r.get_json()["error"]["field"] == "source_document_id"
+    r = client.post(
+        f"/api/v1/households/{home}/split",
+        headers=admin,
+        json={
+            "members": [son],
+            "head_person_uid": son,
+            "plots": plot_uids[:1],
+            "reason": "分户",
+            "source_document_id": approval,
+        },
+    )
+    assert r.status_code == 201, r.get_json()
+    new_uid = r.get_json()["uid"]
+    assert r.get_json()["rights"]["contract"] is not None
+
+    r = client.post(
+        f"/households/{new_uid}/merge",
+        data={"into_household_uid": home, "source_document_id": approval, "reason": "合户"},
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert history.current_of(Household, new_uid) is None
+    assert people.resident_row(son).household_uid == home
+
+
+def test_r13_guardian_pages_for_the_admin_only(app, ctx, baseline, client, auth):
+    a = baseline.collective_a
+    mother = fx.member(a, "陈母", female=True, birth=date(1985, 1, 1))
+    child = fx.member(a, "陈小", birth=date(2015, 6, 15), since=date(2015, 6, 15))
+    mother, child = mother.uid, child.uid
+    auth.login("admin_a")
+    r = client.post(
+        f"/persons/{child}/guardians/new",
+        data={
+            "guardian_uid": mother,
+            "since": "2015-06-15",
+            "source_document_id": 0,
+            "reason": "法定监护",
+        },
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    page = client.get(f"/persons/{child}").get_data(as_text=True)
+    assert "陈母" in page and f"/persons/{child}/guardians/end" in page
+    assert people.consenting_person(child).uid == mother
+    auth.logout()
+    auth.login("admin_b")
+    assert client.get(f"/persons/{child}/guardians/new").status_code == 404

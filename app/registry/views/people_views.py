@@ -142,6 +142,9 @@ def household_context(household: Household) -> dict:
         "plot_map": plot_map(rights.plots),
         "can_edit": can_edit(current_user, household),
         "farmer": Role(current_user.role) == Role.FARMER,
+        "succession": [
+            present.succession_view(s) for s in people.succession_of(household_uid=household.uid)
+        ],
     }
 
 
@@ -198,8 +201,24 @@ def person(person_uid: int):
         households=people.person_households(obj.uid),
         changes=list(reversed(changes)),
         can_edit=can_edit(current_user, obj),
+        life=_life(obj),
         **helpers(),
     )
+
+
+def _life(person: Person) -> dict:
+    """Guardians and what became of the rights of a person, for the person page."""
+    from datetime import date
+
+    guardians = people.guardians_of(person.uid)
+    return {
+        "guardians": guardians,
+        "open_guardians": [g for g, _p in guardians if g.end_lifespan is None],
+        "minor": people.is_minor(person, date.today()),
+        "succession": [
+            present.succession_view(s) for s in people.succession_of(person_uid=person.uid)
+        ],
+    }
 
 
 @bp.route("/search")
