@@ -111,6 +111,7 @@ def create_person():
         source_document_id=_int_field(body, "source_document_id", required=False),
         collective_id=collective.id,
         reason=reason,
+        hukou_origin=_str_field(body, "hukou_origin"),
     )
     people.admit_member(
         person.uid,
@@ -498,6 +499,11 @@ _HOUSEHOLD = {
 
 
 _DATE = {"type": "string", "format": "date"}
+_ORIGIN = {
+    "type": "string",
+    "enum": ["agricultural", "non_agricultural"],
+    "description": "The agricultural / non-agricultural label before 2014",
+}
 _UIDS = {"type": "array", "items": {"type": "integer"}, "maxItems": 200}
 _RELATIONS = {
     "type": "object",
@@ -578,6 +584,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "sex": {"type": "string", "enum": ["M", "F"]},
                                 "birth_date": {"type": "string", "format": "date"},
                                 "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
+                                "hukou_origin": _ORIGIN,
                                 "hukou_place": openapi_text("place"),
                                 "phone": {"type": "string"},
                                 "since": {"type": "string", "format": "date"},
@@ -625,6 +632,8 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "name": openapi_text("name"),
                                 "id_number": {"type": "string"},
                                 "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
+                                "hukou_kind": {"type": "string", "enum": ["resident"]},
+                                "hukou_origin": _ORIGIN,
                                 "hukou_place": openapi_text("place"),
                                 "phone": {"type": "string"},
                             },

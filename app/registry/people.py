@@ -1980,9 +1980,10 @@ def _person_scope(user: Any) -> Any:
     role = Role(user.role)
     if role in COUNTY_READERS:
         return true()
+    # An open membership in reach, or (a person whose death is recorded) the one they died in.
     return exists().where(
         Membership.person_uid == Person.uid,
-        Membership.end_lifespan.is_(None),
+        or_(Membership.end_lifespan.is_(None), Membership.end_reason == "death"),
         _scope_filter(user, Membership.collective_id),
     )
 

@@ -506,6 +506,8 @@ def test_r01_death_form_and_api_record_the_same_event(app, ctx, baseline, client
     )
     assert r.status_code == 302, r.get_data(as_text=True)
     assert history.current_of(Person, father).died_on == DAY
+    page = client.get(r.headers["Location"])  # the deceased stays on the collective's record
+    assert page.status_code == 200 and "2025-05-01" in page.get_data(as_text=True)
 
     admin = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
     r = client.post(
@@ -599,3 +601,29 @@ def test_r13_guardian_pages_for_the_admin_only(app, ctx, baseline, client, auth)
     auth.logout()
     auth.login("admin_b")
     assert client.get(f"/persons/{child}/guardians/new").status_code == 404
+
+
+def test_r12_settling_in_town_shows_resident_hukou_in_town_and_keeps_the_rights(
+    ctx, baseline, client, auth
+):
+    a = baseline.collective_a
+    head, home = fx.household(a, "进城农民")
+    contract_uid, _plots = with_contract(a, home.uid, plots=1)
+    head_uid, home_uid = head.uid, home.uid
+    auth.login("admin_a")
+    r = client.post(
+        f"/persons/{head_uid}/edit",
+        data={
+            "name": "进城农民",
+            "hukou_type": "urban",
+            "hukou_origin": "agricultural",
+            "hukou_place": "韶关市浈江区",
+            "phone": "",
+            "reason": "进城落户",
+        },
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    page = client.get(f"/persons/{head_uid}").get_data(as_text=True)
+    assert "居民户口（城镇）" in page and "2014年前为农业户口" in page
+    assert "居民户口（城镇）" in client.get(f"/households/{home_uid}").get_data(as_text=True)
+    assert people.household_rights(home_uid).contract.uid == contract_uid  # R12
