@@ -93,13 +93,6 @@ SUCCESSION_OUTCOMES = {
         "The house is inherited with its homestead: record the heir on the homestead's page"
     ),
 }
-# Why a household or a place in a household ended.
-HOUSEHOLD_END_REASONS = {
-    "died_out": _l("Died out"),
-    "merged": _l("Merged into another household"),
-    "death": _l("Death"),
-    "split": _l("Moved to a new household on a split"),
-}
 BASES = {
     MembershipBasis.BIRTH.value: _l("Birth"),
     MembershipBasis.MARRIAGE.value: _l("Marriage"),
@@ -677,9 +670,10 @@ def remove_household_member(
 ) -> HouseholdMember:
     """Take a person off a household's member list.
 
-    R1 / Art. 31: a co-holder's share in the household's rights is not taken away on a clerk's
-    word: removing a co-holder needs a cited document (their written consent, or e.g. a death
-    record).
+    R1 / 承包法 Art. 31: a co-holder's share in the household's rights is not taken away on a
+    clerk's word, nor on any document: a co-holder comes off the list only on the evidence that
+    they have contracted land where they now live (a ``land_at_new_residence`` document), as
+    when moving on marriage or divorce. A death is recorded with ``record_death`` instead.
     """
     reason = _reason(reason)
     household = _household(household_uid, lock=True)
@@ -688,16 +682,19 @@ def remove_household_member(
         raise DomainError(
             "not_in_household", _("The person is not in this household."), field="person_uid"
         )
-    if row.is_co_holder and not source_document_id:
-        raise DomainError(
-            "consent_required",
-            _(
-                "Removing a co-holder needs a document: their written consent, "
-                "or the record of their death."
-            ),
-            field="source_document_id",
-            rule="R1",
-        )
+    if row.is_co_holder:
+        evidence = citable_document(source_document_id, household.collective_id)
+        if evidence is None or evidence.kind != LAND_AT_NEW_RESIDENCE:
+            raise DomainError(
+                "land_evidence_required",
+                _(
+                    "A co-holder keeps their share of the household's land unless they have "
+                    "contracted land where they now live: cite the certificate of land "
+                    "allocated at the new residence. A death is recorded on the person's page."
+                ),
+                field="source_document_id",
+                rule="R1",
+            )
     sha = _source_sha(source_document_id, household.collective_id)
     with _writing("household.member_remove", reason=reason, source_sha256=sha):
         return history.end(row, reason=reason, source_document_id=source_document_id)
@@ -1027,6 +1024,23 @@ def _note(
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def set_share_inheritance(collective_id: int, value: str, reason: str) -> Collective:
+    """Record the charter's rule for a dead member's shares (生不增、死不减, R10): ``heir`` (they
+    pass to the heir household) or ``collective`` (they return to the collective)."""
+    reason = _reason(reason)
+    collective = _collective(collective_id)
+    if value not in SHARE_INHERITANCE:
+        raise DomainError(
+            "share_inheritance",
+            _("Choose what the charter says becomes of a dead member's shares."),
+            field="share_inheritance",
+        )
+    with _writing("collective.charter", reason=reason, source_sha256=None):
+        collective.share_inheritance = value
+        db.session.flush()
+    return collective
 
 
 def share_inheritance(collective: Collective) -> str:

@@ -145,9 +145,14 @@ def test_r01_removing_a_co_holder_needs_a_document(ctx, baseline):
     with pytest.raises(DomainError) as e:
         people.remove_household_member(hh.uid, wife.uid, "离婚")
     assert e.value.rule == "R1"
-    people.remove_household_member(
-        hh.uid, wife.uid, "离婚", source_document_id=_doc(baseline.collective_a).id
-    )
+    with pytest.raises(DomainError) as e:  # a written consent is not the evidence Art. 31 asks
+        people.remove_household_member(
+            hh.uid, wife.uid, "离婚", source_document_id=_doc(baseline.collective_a).id
+        )
+    assert e.value.code == "land_evidence_required"
+    evidence = _doc(baseline.collective_a, "新居住地承包地证明")
+    evidence.kind = "land_at_new_residence"
+    people.remove_household_member(hh.uid, wife.uid, "离婚", source_document_id=evidence.id)
     assert wife.uid not in {p.uid for p in people.co_holders(hh.uid)}
 
 

@@ -171,7 +171,10 @@ def test_r10_dead_members_shares_pass_to_the_household_by_default(ctx, baseline)
 
 def test_r10_charter_can_return_a_dead_members_shares_to_the_collective(ctx, baseline):
     a = baseline.collective_a
-    db.session.get(Collective, a).share_inheritance = "collective"
+    with pytest.raises(DomainError):
+        people.set_share_inheritance(a, "sold", "章程")
+    people.set_share_inheritance(a, "collective", "章程第十二条：死亡成员股份收回集体")
+    assert db.session.get(Collective, a).share_inheritance == "collective"
     shares_fixed(a)
     father, _mother, _son, _home = family(a)
     holding = allocate(a, person_uid=father.uid, shares=10)
