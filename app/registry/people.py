@@ -41,6 +41,7 @@ from app.registry.inputs import require_reason as _reason
 from app.registry.inputs import today_or as _today
 from app.registry.models import (
     RELATIONS,
+    Certificate,
     Guardianship,
     Homestead,
     Household,
@@ -994,6 +995,19 @@ def _move_holding(holding: ShareHolding, household_uid: int, *, reason: str, doc
     history.revise(target, reason=reason, source_document_id=doc_id, shares=target.shares + amount)
 
 
+def _cancel_certificates(right_uid: int, day: date, reason: str, doc_id: int) -> None:
+    """注销: the valid certificate of a right that ended stops being valid on that day."""
+    for cert in db.session.scalars(
+        select(Certificate).where(Certificate.right_uid == right_uid, Certificate.status == "valid")
+    ).all():
+        cert.status = "cancelled"
+        cert.ended_on = max(day, cert.issued_on)
+        cert.reason = f"{cert.reason or ''}\n[cancelled] {reason}".strip()
+        if cert.source_document_id is None:
+            cert.source_document_id = doc_id
+    db.session.flush()
+
+
 def _note(
     collective_id: int,
     day: date,
@@ -1167,6 +1181,7 @@ def _die_out(
         contract = history.current_of(LandContract, contract.uid)
         if contract is not None:
             history.end(contract, reason=reason, source_document_id=doc_id)
+            _cancel_certificates(contract.uid, day, reason, doc_id)
     homestead = db.session.scalar(
         select(Homestead).where(
             Homestead.household_uid == household.uid,
@@ -1642,6 +1657,7 @@ def merge_households(
                 reason=reason,
                 source_document_id=doc.id,
             )
+            _cancel_certificates(contract.uid, _today(today), reason, doc.id)
         if moving_homestead is not None:
             history.revise(
                 moving_homestead,

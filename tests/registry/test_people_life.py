@@ -14,8 +14,9 @@ from app.audit import trail
 from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history, land, people
+from app.registry import certificates, history, land, people
 from app.registry.models import (
+    Certificate,
     Household,
     HouseholdMember,
     LandContract,
@@ -191,6 +192,9 @@ def test_r01_household_dies_out_contract_returns_and_income_is_inherited(ctx, ba
     a = baseline.collective_a
     widow, home = fx.household(a, "孤老", female=True, birth=date(1940, 1, 1))
     contract_uid, plot_uids = with_contract(a, home.uid)
+    certificates.issue_certificate(
+        "land_contract", contract_uid, issued_on=date(2020, 6, 30), reason="确权颁证"
+    )
     heir = fx.member(baseline.collective_b, "外地侄子")
 
     people.record_death(
@@ -210,6 +214,8 @@ def test_r01_household_dies_out_contract_returns_and_income_is_inherited(ctx, ba
         assert plot.contract_uid is None and plot.household_uid is None
     notes = {s.outcome: s for s in people.succession_of(household_uid=home.uid)}
     assert notes["income_inherited"].heir_person_uid == heir.uid  # 承包收益可继承
+    cert = db.session.scalar(select(Certificate).where(Certificate.right_uid == contract_uid))
+    assert cert.status == "cancelled" and cert.ended_on == DAY
     assert notes["returned"].right_uid == contract_uid
 
 
