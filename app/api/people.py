@@ -275,6 +275,7 @@ def record_death(person_uid: int):
         heir_household_uid=_int_field(body, "heir_household_uid", required=False),
         income_heir_person_uid=_int_field(body, "income_heir_person_uid", required=False),
         continuing_household_uid=_int_field(body, "continuing_household_uid", required=False),
+        new_head_person_uid=_int_field(body, "new_head_person_uid", required=False),
     )
     db.session.commit()
     return jsonify(_person_json(dead))
@@ -726,6 +727,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                     "heir_household_uid": _UID,
                     "income_heir_person_uid": _UID,
                     "continuing_household_uid": _UID,
+                    "new_head_person_uid": _UID,
                 },
             ),
             "responses": {"200": _json(_PERSON, "The new version"), **_ERR},

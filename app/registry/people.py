@@ -1332,6 +1332,7 @@ def record_death(
     heir_household_uid: int | None = None,
     income_heir_person_uid: int | None = None,
     continuing_household_uid: int | None = None,
+    new_head_person_uid: int | None = None,
     today: date | None = None,
 ) -> Person:
     """A person's death (date, death record) as a new version of the person.
@@ -1342,6 +1343,7 @@ def record_death(
     - Shares they held personally go as the collective's charter says (生不增、死不减, R10): to
       the heir household (default: the household they lived in, if it goes on) or back to the
       collective.
+    - If they were the head, ``new_head_person_uid`` (someone else living there) becomes head.
     - If they were the last person living in their household, it dies out (户消亡) with the same
       document: see ``dissolve_household`` for what becomes of its rights (承包法 Art. 32: 承包收益
       可继承; the contract is not).
@@ -1371,6 +1373,15 @@ def record_death(
         else []
     )
     dies_out = home_household is not None and not survivors
+    new_head = None
+    if new_head_person_uid not in (None, "", 0):
+        new_head = next((r for r in survivors if r.person_uid == new_head_person_uid), None)
+        if new_head is None or home is None or home.relation != HEAD:
+            raise DomainError(
+                "new_head",
+                _("The new head must be someone who lives in the household of the deceased head."),
+                field="new_head_person_uid",
+            )
     heir_collective = home_household.collective_id if home_household is not None else None
     memberships = list(
         db.session.scalars(
@@ -1411,6 +1422,8 @@ def record_death(
             )
         ).all():
             history.end(row, reason=reason, source_document_id=doc.id, end_reason="death")
+        if new_head is not None:
+            history.revise(new_head, reason=reason, source_document_id=doc.id, relation=HEAD)
         for g in db.session.scalars(
             select(Guardianship).where(
                 or_(Guardianship.ward_uid == person.uid, Guardianship.guardian_uid == person.uid),

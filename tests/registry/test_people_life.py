@@ -137,6 +137,32 @@ def test_r01_death_is_a_new_version_and_ends_memberships_and_co_holding(ctx, bas
     assert history.current_of(Household, home.uid) is not None
 
 
+def test_r01_a_widow_can_become_head_when_the_head_dies(ctx, baseline):
+    a = baseline.collective_a
+    father, mother, son, home = family(a)
+    stranger, _other = fx.household(a, "赵二")
+    with pytest.raises(DomainError) as e:
+        people.record_death(
+            father.uid,
+            DAY,
+            "病故",
+            source_document_id=doc(a, "death_record"),
+            new_head_person_uid=stranger.uid,
+            today=DAY,
+        )
+    assert e.value.field == "new_head_person_uid"
+    people.record_death(
+        father.uid,
+        DAY,
+        "病故",
+        source_document_id=doc(a, "death_record"),
+        new_head_person_uid=mother.uid,
+        today=DAY,
+    )
+    assert people.resident_row(mother.uid).relation == people.HEAD
+    assert people.resident_row(son.uid).household_uid == home.uid
+
+
 def test_r01_death_needs_its_record_and_a_possible_date(ctx, baseline):
     a = baseline.collective_a
     father, _mother, _son, _home = family(a)
@@ -498,6 +524,7 @@ def test_r01_death_form_and_api_record_the_same_event(app, ctx, baseline, client
             "heir_household_uid": 0,
             "income_heir_person_uid": 0,
             "continuing_household_uid": 0,
+            "new_head_person_uid": 0,
             "reason": "病故",
         },
     )
@@ -510,6 +537,7 @@ def test_r01_death_form_and_api_record_the_same_event(app, ctx, baseline, client
             "heir_household_uid": 0,
             "income_heir_person_uid": 0,
             "continuing_household_uid": 0,
+            "new_head_person_uid": 0,
             "reason": "病故",
         },
     )

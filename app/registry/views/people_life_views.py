@@ -95,6 +95,7 @@ class DeathForm(FlaskForm):
     continuing_household_uid = SelectField(
         _l("Co-holder's household that continues the contract"), coerce=int
     )
+    new_head_person_uid = SelectField(_l("New head of the household"), coerce=int)
     reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
@@ -177,6 +178,16 @@ def person_death(person_uid: int):
     form.income_heir_person_uid.choices = _members(
         obj.scope_collective_ids, blank=_l("(not recorded)"), exclude=obj.uid
     )
+    row = people.resident_row(obj.uid)
+    form.new_head_person_uid.choices = [SelectChoice(_NONE, _("(no change)"))] + (
+        [
+            SelectChoice(r.person.uid, r.person.name)
+            for r in people.household_members(row.household_uid)
+            if r.member.moved_out_on is None and r.person.uid != obj.uid
+        ]
+        if row is not None and row.relation == people.HEAD
+        else []
+    )
     status = 200
     if form.validate_on_submit():
         try:
@@ -188,6 +199,7 @@ def person_death(person_uid: int):
                 heir_household_uid=_optional(form.heir_household_uid.data),
                 income_heir_person_uid=_optional(form.income_heir_person_uid.data),
                 continuing_household_uid=_optional(form.continuing_household_uid.data),
+                new_head_person_uid=_optional(form.new_head_person_uid.data),
             )
         except DomainError as err:
             _fail(form, err)
