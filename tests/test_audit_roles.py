@@ -124,6 +124,8 @@ def test_r16_grant_app_is_idempotent_and_keeps_the_log_append_only(app):
         (sa.engine.make_url(PG_ADMIN_URL).username, "a superuser"),
         ("no_such_role_x", "there is no role"),
     ],
+    # stable ids: the owner role's name differs in each parallel worker
+    ids=["owner", "superuser", "unknown"],
 )
 def test_r16_grant_app_refuses_a_role_that_could_rewrite_the_log(app, role, message):
     result = app.test_cli_runner().invoke(args=["db", "grant-app", role])

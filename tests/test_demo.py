@@ -126,4 +126,27 @@ def test_the_demo_county_has_legal_dates(fresh_demo):
         assert homestead.valid_from == homestead.approved_on < date(2020, 1, 1)
         member = db.session.scalar(select(Membership).where(Membership.basis == "birth").limit(1))
         assert member.valid_from == member.since
+
+
+def test_r12_demo_has_a_deceased_member_and_a_settled_farmer_with_all_three_rights(fresh_demo):
+    from sqlalchemy import select
+
+    from app.registry import people
+    from app.registry.models import Person, SourceDocument
+
+    application, _ = fresh_demo
+    with application.app_context():
+        dead = db.session.scalar(
+            select(Person).where(Person.died_on.is_not(None), Person.end_lifespan.is_(None))
+        )
+        assert dead is not None and dead.died_on.isoformat() == "2023-11-02"
+        assert db.session.get(SourceDocument, dead.source_document_id).kind == "death_record"
+        settled = db.session.scalar(
+            select(Person).where(Person.hukou_type == "urban", Person.hukou_origin.is_not(None))
+        )
+        row = people.resident_row(settled.uid)
+        assert row.relation == people.HEAD
+        rights = people.household_rights(row.household_uid)
+        assert rights.contract is not None and rights.homestead is not None and rights.shares
+        assert people.hukou_label(settled) == "居民户口（城镇）"
         db.session.remove()

@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.api import bp
+from app.api.core import MAX_ID, json_body
+from app.api.core import date_value as _date_value
 from app.api.core import int_arg as _int_arg
 from app.api.core import int_field as _int_field
-from app.api.core import json_body
 from app.api.core import limit_arg as _limit
 from app.api.core import openapi_json as _json
 from app.api.core import openapi_path as _path
@@ -59,6 +60,19 @@ def _person_json(person: Person) -> dict:
         }
         for m, hh in people.person_households(person.uid)
     ]
+    out["guardians"] = [
+        {
+            "guardianship_uid": g.uid,
+            "guardian_uid": p.uid,
+            "name": p.name,
+            "since": g.since.isoformat(),
+            "until": g.until.isoformat() if g.until else None,
+        }
+        for g, p in people.guardians_of(person.uid)
+    ]
+    out["succession"] = [
+        present.succession_view(row) for row in people.succession_of(person_uid=person.uid)
+    ]
     return out
 
 
@@ -97,6 +111,7 @@ def create_person():
         source_document_id=_int_field(body, "source_document_id", required=False),
         collective_id=collective.id,
         reason=reason,
+        hukou_origin=_str_field(body, "hukou_origin"),
     )
     people.admit_member(
         person.uid,
@@ -202,6 +217,168 @@ def add_household_member(household_uid: int):
     return jsonify(_household_json(household)), 201
 
 
+# --- life events: death, guardians, household split, merger and dying out
+
+
+def _id_list(body: dict, name: str, *, required: bool = True) -> list[int]:
+    """A JSON array of object ids (at most 200)."""
+    value = body.get(name)
+    if value is None and not required:
+        return []
+    if (
+        not isinstance(value, list)
+        or len(value) > 200
+        or any(isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= MAX_ID for v in value)
+    ):
+        raise DomainError(
+            "body", _("%(name)s must be a list of whole numbers.", name=name), field=name
+        )
+    return value
+
+
+def _relations(body: dict) -> dict[int, str]:
+    """{"person uid": "relation code"}: JSON keys are text, the uids numbers."""
+    value = body.get("relations")
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > 200:
+        raise DomainError(
+            "body", _("%(name)s must be an object.", name="relations"), field="relations"
+        )
+    out: dict[int, str] = {}
+    for key, code in value.items():
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) < 11):
+            raise DomainError(
+                "body",
+                _("%(name)s must be a whole number.", name="relations"),
+                field="relations",
+            )
+        if not isinstance(code, str):
+            raise DomainError(
+                "body", _("%(name)s must be text.", name="relations"), field="relations"
+            )
+        out[int(key)] = code
+    return out
+
+
+@bp.post("/persons/<int:person_uid>/death")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def record_death(person_uid: int):
+    """A person's death: memberships and co-holding end; rights go as the law and charter say."""
+    person = load_current_or_404(Person, person_uid, edit=True)
+    body = json_body()
+    dead = people.record_death(
+        person.uid,
+        _date_value(body.get("died_on"), "died_on"),
+        _str_field(body, "reason"),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+        heir_household_uid=_int_field(body, "heir_household_uid", required=False),
+        income_heir_person_uid=_int_field(body, "income_heir_person_uid", required=False),
+        continuing_household_uid=_int_field(body, "continuing_household_uid", required=False),
+        new_head_person_uid=_int_field(body, "new_head_person_uid", required=False),
+    )
+    db.session.commit()
+    return jsonify(_person_json(dead))
+
+
+@bp.post("/persons/<int:person_uid>/guardians")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def appoint_guardian(person_uid: int):
+    """Record the guardian (监护人) of a minor."""
+    ward = load_current_or_404(Person, person_uid, edit=True)
+    body = json_body()
+    people.appoint_guardian(
+        ward.uid,
+        _int_field(body, "guardian_uid"),
+        _date_value(body.get("since"), "since"),
+        _str_field(body, "reason"),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+    )
+    db.session.commit()
+    return jsonify(_person_json(ward)), 201
+
+
+@bp.post("/persons/<int:person_uid>/guardians/end")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def end_guardianship(person_uid: int):
+    """End one of the person's guardianships (``guardianship_uid``)."""
+    ward = load_current_or_404(Person, person_uid, edit=True)
+    body = json_body()
+    uid = _int_field(body, "guardianship_uid")
+    if uid not in {g.uid for g, _p in people.guardians_of(ward.uid) if g.end_lifespan is None}:
+        raise DomainError(
+            "guardianship_unknown",
+            _("There is no such guardianship."),
+            field="guardianship_uid",
+        )
+    people.end_guardianship(
+        uid,
+        _date_value(body.get("until"), "until"),
+        _str_field(body, "reason"),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+    )
+    db.session.commit()
+    return jsonify(_person_json(ward))
+
+
+@bp.post("/households/<int:household_uid>/split")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def split_household(household_uid: int):
+    """分户 with the collective's approval: chosen members and plots form a new household."""
+    household = load_current_or_404(Household, household_uid, edit=True)
+    body = json_body()
+    new = people.split_household(
+        household.uid,
+        _id_list(body, "members"),
+        _int_field(body, "head_person_uid"),
+        _str_field(body, "reason"),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+        plot_uids=_id_list(body, "plots", required=False),
+        cbfbm=_str_field(body, "cbfbm"),
+        name=_str_field(body, "name"),
+        address=_str_field(body, "address"),
+        relations=_relations(body),
+    )
+    db.session.commit()
+    return jsonify(_household_json(new)), 201
+
+
+@bp.post("/households/<int:household_uid>/merge")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def merge_household(household_uid: int):
+    """合户 with the collective's approval: this household joins ``into_household_uid``."""
+    household = load_current_or_404(Household, household_uid, edit=True)
+    body = json_body()
+    kept = people.merge_households(
+        household.uid,
+        _int_field(body, "into_household_uid"),
+        _str_field(body, "reason"),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+        relations=_relations(body),
+    )
+    db.session.commit()
+    return jsonify(_household_json(kept))
+
+
+@bp.post("/households/<int:household_uid>/dissolve")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def dissolve_household(household_uid: int):
+    """户消亡: a household nobody lives in any more ends, and so do its rights."""
+    household = load_current_or_404(Household, household_uid, edit=True)
+    body = json_body()
+    ended = people.dissolve_household(
+        household.uid,
+        _date_value(body.get("on"), "on"),
+        _str_field(body, "reason"),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+        income_heir_person_uid=_int_field(body, "income_heir_person_uid", required=False),
+        continuing_household_uid=_int_field(body, "continuing_household_uid", required=False),
+        heir_household_uid=_int_field(body, "heir_household_uid", required=False),
+    )
+    db.session.commit()
+    return jsonify({"uid": ended.uid, "cbfbm": ended.cbfbm, "end_reason": ended.end_reason})
+
+
 @bp.get("/search")
 @roles_required(*SEARCHERS)
 def search():
@@ -269,8 +446,20 @@ _PERSON = {
             "format": "date",
             "description": "Null where the ID number is masked (it would give the hidden digits)",
         },
-        "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
+        "hukou_type": {
+            "type": "string",
+            "enum": ["rural", "urban"],
+            "description": "Where the hukou is registered: countryside or town",
+        },
+        "hukou_kind": {"type": "string", "enum": ["resident"], "description": "居民户口"},
+        "hukou_origin": {
+            "type": ["string", "null"],
+            "enum": ["agricultural", "non_agricultural", None],
+            "description": "The agricultural / non-agricultural label before 2014",
+        },
+        "hukou_label": {"type": "string"},
         "hukou_place": {"type": ["string", "null"]},
+        "died_on": {"type": ["string", "null"], "format": "date"},
         "phone": {"type": ["string", "null"], "description": "Masked with the ID number"},
     },
 }
@@ -309,6 +498,31 @@ _HOUSEHOLD = {
         },
     },
 }
+
+
+_DATE = {"type": "string", "format": "date"}
+_ORIGIN = {
+    "type": "string",
+    "enum": ["agricultural", "non_agricultural"],
+    "description": "The agricultural / non-agricultural label before 2014",
+}
+_UIDS = {"type": "array", "items": {"type": "integer"}, "maxItems": 200}
+_RELATIONS = {
+    "type": "object",
+    "description": "Relation to the head (GB/T 4761 code) by person uid",
+    "additionalProperties": {"type": "string"},
+}
+
+
+def _body(required: list[str], properties: dict) -> dict:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": required, "properties": properties}
+            }
+        },
+    }
 
 
 def _list_of(schema: dict) -> dict:
@@ -372,6 +586,7 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "sex": {"type": "string", "enum": ["M", "F"]},
                                 "birth_date": {"type": "string", "format": "date"},
                                 "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
+                                "hukou_origin": _ORIGIN,
                                 "hukou_place": openapi_text("place"),
                                 "phone": {"type": "string"},
                                 "since": {"type": "string", "format": "date"},
@@ -419,6 +634,8 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "name": openapi_text("name"),
                                 "id_number": {"type": "string"},
                                 "hukou_type": {"type": "string", "enum": ["rural", "urban"]},
+                                "hukou_kind": {"type": "string", "enum": ["resident"]},
+                                "hukou_origin": _ORIGIN,
                                 "hukou_place": openapi_text("place"),
                                 "phone": {"type": "string"},
                             },
@@ -495,6 +712,118 @@ OPENAPI_PATHS: dict[str, dict] = {
                 },
             },
             "responses": {"201": _json(_HOUSEHOLD, "Added"), **_ERR},
+        }
+    },
+    "/persons/{person_uid}/death": {
+        "post": {
+            "summary": "Record a death: memberships and co-holding end, rights go on by law",
+            "tags": ["people"],
+            "parameters": [_path("person_uid")],
+            "requestBody": _body(
+                ["died_on", "reason", "source_document_id"],
+                {
+                    "died_on": _DATE,
+                    "reason": openapi_text("reason"),
+                    "source_document_id": _UID,
+                    "heir_household_uid": _UID,
+                    "income_heir_person_uid": _UID,
+                    "continuing_household_uid": _UID,
+                    "new_head_person_uid": _UID,
+                },
+            ),
+            "responses": {"200": _json(_PERSON, "The new version"), **_ERR},
+        }
+    },
+    "/persons/{person_uid}/guardians": {
+        "post": {
+            "summary": "Record the guardian of a minor",
+            "tags": ["people"],
+            "parameters": [_path("person_uid")],
+            "requestBody": _body(
+                ["guardian_uid", "since", "reason"],
+                {
+                    "guardian_uid": _UID,
+                    "since": _DATE,
+                    "reason": openapi_text("reason"),
+                    "source_document_id": _UID,
+                },
+            ),
+            "responses": {"201": _json(_PERSON, "Recorded"), **_ERR},
+        }
+    },
+    "/persons/{person_uid}/guardians/end": {
+        "post": {
+            "summary": "End one of the person's guardianships",
+            "tags": ["people"],
+            "parameters": [_path("person_uid")],
+            "requestBody": _body(
+                ["guardianship_uid", "until", "reason"],
+                {
+                    "guardianship_uid": _UID,
+                    "until": _DATE,
+                    "reason": openapi_text("reason"),
+                    "source_document_id": _UID,
+                },
+            ),
+            "responses": {"200": _json(_PERSON), **_ERR},
+        }
+    },
+    "/households/{household_uid}/split": {
+        "post": {
+            "summary": "Split a household with the collective's approval (分户)",
+            "tags": ["people"],
+            "parameters": [_path("household_uid")],
+            "requestBody": _body(
+                ["members", "head_person_uid", "reason", "source_document_id"],
+                {
+                    "members": _UIDS,
+                    "head_person_uid": _UID,
+                    "plots": _UIDS,
+                    "cbfbm": {"type": "string", "description": "Default: the next free code"},
+                    "name": openapi_text("name"),
+                    "address": openapi_text("address"),
+                    "relations": _RELATIONS,
+                    "reason": openapi_text("reason"),
+                    "source_document_id": _UID,
+                },
+            ),
+            "responses": {"201": _json(_HOUSEHOLD, "The new household"), **_ERR},
+        }
+    },
+    "/households/{household_uid}/merge": {
+        "post": {
+            "summary": "Merge this household into another with the collective's approval (合户)",
+            "tags": ["people"],
+            "parameters": [_path("household_uid")],
+            "requestBody": _body(
+                ["into_household_uid", "reason", "source_document_id"],
+                {
+                    "into_household_uid": _UID,
+                    "relations": _RELATIONS,
+                    "reason": openapi_text("reason"),
+                    "source_document_id": _UID,
+                },
+            ),
+            "responses": {"200": _json(_HOUSEHOLD, "The household that goes on"), **_ERR},
+        }
+    },
+    "/households/{household_uid}/dissolve": {
+        "post": {
+            "summary": "A household nobody lives in any more dies out (户消亡)",
+            "tags": ["people"],
+            "parameters": [_path("household_uid")],
+            "requestBody": _body(
+                ["on", "reason", "source_document_id"],
+                {
+                    "on": _DATE,
+                    "reason": openapi_text("reason"),
+                    "source_document_id": _UID,
+                    "income_heir_person_uid": _UID,
+                    "continuing_household_uid": _UID,
+                    "heir_household_uid": _UID,
+                },
+            ),
+            "responses": {"200": _json({"type": "object"}, "Ended"), **_ERR},
         }
     },
     "/search": {

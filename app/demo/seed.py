@@ -362,6 +362,7 @@ def build() -> Tally:
         today=TODAY,
     )
     tally.homesteads += 1
+    _seed_life_events(rng, heads["44022210020501"])
 
     for username, role, display, codes in USERS:
         ids = [
@@ -433,3 +434,60 @@ def _demo_moves() -> None:
             )
     with acting(bureau):
         moves.countersign_move(done.id)
+
+
+def _seed_life_events(rng: random.Random, farmer_uid: int) -> None:
+    """A deceased member (date, death record) and a farmer settled in town who keeps all three
+    rights (contract, homestead, shares): settling changes no right (R12)."""
+    from app.registry import documents, history, people
+    from app.registry.models import Homestead, HouseholdMember, LandContract, Person, ShareHolding
+
+    coll = db.session.scalar(select(Collective).where(Collective.fbfbm == "44022210020501"))
+    home = people.resident_row(farmer_uid).household_uid
+    father = people.register_person(
+        "李德顺",
+        id_number(rng, date(1938, 2, 3), False),
+        hukou_place=f"始兴县{coll.village.name}",
+        hukou_origin="agricultural",
+        reason="确权登记",
+    )
+    people.admit_member(father.uid, coll.id, date(1985, 1, 1), "birth", "成员资格确认")
+    people.add_household_member(home, father.uid, "51", True, "确权登记")
+    record = documents.store_document(
+        coll.id,
+        "death_record",
+        "李德顺 死亡证明",
+        "death.pdf",
+        minimal_pdf("Death record"),
+    )
+    people.record_death(
+        father.uid, date(2023, 11, 2), "病故", source_document_id=record.id, today=TODAY
+    )
+
+    # A head of household of the same group who settled in town: urban hukou, all rights kept.
+    settled = db.session.scalar(
+        select(HouseholdMember.person_uid)
+        .join(Homestead, Homestead.household_uid == HouseholdMember.household_uid)
+        .join(LandContract, LandContract.household_uid == HouseholdMember.household_uid)
+        .join(ShareHolding, ShareHolding.household_uid == HouseholdMember.household_uid)
+        .where(
+            HouseholdMember.collective_id == coll.id,
+            HouseholdMember.relation == people.HEAD,
+            HouseholdMember.end_lifespan.is_(None),
+            HouseholdMember.household_uid != home,
+            Homestead.end_lifespan.is_(None),
+            LandContract.end_lifespan.is_(None),
+            ShareHolding.end_lifespan.is_(None),
+        )
+        .order_by(HouseholdMember.household_uid)
+        .limit(1)
+    )
+    if settled is not None:
+        person = history.current_of(Person, settled)
+        people.update_person(
+            person.uid,
+            "进城落户（保留承包地、宅基地和集体收益分配权）",
+            hukou_type="urban",
+            hukou_origin="agricultural",
+            hukou_place="韶关市浈江区",
+        )

@@ -49,6 +49,9 @@ class Collective(db.Model):
     # NUMERIC(5, 2) read as a Decimal: exact on PostgreSQL; on SQLite the stored double of a
     # five-digit value is read back through the fixed scale of 2, which gives the value exactly.
     share_cap_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2, asdecimal=True))
+    # Charter: what becomes of a dead member's shares (生不增、死不减): "heir" (they pass to the
+    # heir household) or "collective" (they return to the collective); None = "heir".
+    share_inheritance: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     village = relationship(Division, lazy="joined")

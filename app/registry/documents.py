@@ -35,6 +35,7 @@ from app.extensions import db
 from app.registry import inputs
 from app.registry.models import (
     Certificate,
+    Guardianship,
     Homestead,
     Household,
     HouseholdMember,
@@ -52,6 +53,8 @@ KINDS = {
     "approval": _l("Approval"),
     "declaration": _l("Declaration"),
     "survey": _l("Survey"),
+    "death_record": _l("Death record"),
+    "land_at_new_residence": _l("Land allocated at the new residence"),
     "other": _l("Other"),
 }
 
@@ -70,6 +73,7 @@ _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")
 # Every versioned model, for "which versions cite this document".
 CITING_MODELS = (
     Person,
+    Guardianship,
     Membership,
     Household,
     HouseholdMember,

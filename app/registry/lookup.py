@@ -43,11 +43,21 @@ def load_version_or_404(model: type[V], uid: int, version: int) -> V:
 
 
 def person_collective_ids(person_uid: int) -> set[int]:
-    """Collectives in which the person holds an open (current) membership."""
-    return set(
+    """Collectives in which the person holds an open (current) membership; for a person whose
+    death is recorded, the collectives they died a member of (their record stays in reach)."""
+    ids = set(
         db.session.scalars(
             select(Membership.collective_id).where(
                 Membership.person_uid == person_uid, Membership.end_lifespan.is_(None)
+            )
+        )
+    )
+    if ids:
+        return ids
+    return set(
+        db.session.scalars(
+            select(Membership.collective_id).where(
+                Membership.person_uid == person_uid, Membership.end_reason == "death"
             )
         )
     )

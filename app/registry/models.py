@@ -37,8 +37,18 @@ from app.registry.versioning import Versioned
 
 
 class HukouType(enum.StrEnum):
+    """Where the hukou is registered: in the countryside (农村) or in a town (城镇)."""
+
     RURAL = "rural"
     URBAN = "urban"
+
+
+class HukouKind(enum.StrEnum):
+    """The kind of hukou. Since the 2014 reform (国发〔2014〕25号) there is one kind, the resident
+    hukou (居民户口); the rural/urban character is ``HukouType``, and the old agricultural /
+    non-agricultural (农业 / 非农业) label survives only as ``hukou_origin``, a fact of the past."""
+
+    RESIDENT = "resident"
 
 
 class MembershipBasis(enum.StrEnum):
@@ -49,19 +59,93 @@ class MembershipBasis(enum.StrEnum):
     RESOLUTION = "resolution"
 
 
-# 与户主关系 (GB/T 4761 family relation codes, the ones NY/T 2539 uses)
+# 与户主关系 (GB/T 4761-2008 family relation codes, the ones NY/T 2539 and real 确权 member tables
+# use): each group code (10, 20, …, 80) and the detailed codes under it.
 RELATIONS = {
     "01": _l("Self"),
     "02": _l("Head of household"),
     "10": _l("Spouse"),
+    "11": _l("Husband"),
+    "12": _l("Wife"),
     "20": _l("Son"),
+    "21": _l("Only son"),
+    "22": _l("Eldest son"),
+    "23": _l("Second son"),
+    "24": _l("Third son"),
+    "25": _l("Fourth son"),
+    "26": _l("Fifth son"),
+    "27": _l("Adopted son or stepson"),
+    "28": _l("Son-in-law"),
+    "29": _l("Other son"),
     "30": _l("Daughter"),
+    "31": _l("Only daughter"),
+    "32": _l("Eldest daughter"),
+    "33": _l("Second daughter"),
+    "34": _l("Third daughter"),
+    "35": _l("Fourth daughter"),
+    "36": _l("Fifth daughter"),
+    "37": _l("Adopted daughter or stepdaughter"),
+    "38": _l("Daughter-in-law"),
+    "39": _l("Other daughter"),
     "40": _l("Grandchild"),
+    "41": _l("Grandson (son's son)"),
+    "42": _l("Granddaughter (son's daughter)"),
+    "43": _l("Grandson (daughter's son)"),
+    "44": _l("Granddaughter (daughter's daughter)"),
+    "45": _l("Grandson's wife"),
+    "46": _l("Granddaughter's husband"),
+    "47": _l("Great-grandson"),
+    "48": _l("Great-granddaughter"),
+    "49": _l("Other grandchild"),
     "50": _l("Parent"),
+    "51": _l("Father"),
+    "52": _l("Mother"),
+    "53": _l("Father-in-law (husband's father)"),
+    "54": _l("Mother-in-law (husband's mother)"),
+    "55": _l("Father-in-law (wife's father)"),
+    "56": _l("Mother-in-law (wife's mother)"),
+    "57": _l("Stepfather or adoptive father"),
+    "58": _l("Stepmother or adoptive mother"),
+    "59": _l("Other parent"),
     "60": _l("Grandparent"),
+    "61": _l("Grandfather (father's father)"),
+    "62": _l("Grandmother (father's mother)"),
+    "63": _l("Grandfather (mother's father)"),
+    "64": _l("Grandmother (mother's mother)"),
+    "65": _l("Grandparent of the spouse"),
+    "66": _l("Great-grandfather"),
+    "67": _l("Great-grandmother"),
+    "68": _l("Great-grandparent of the spouse"),
+    "69": _l("Other grandparent"),
     "70": _l("Sibling"),
-    "80": _l("Other relative"),
-    "99": _l("Other"),
+    "71": _l("Elder brother"),
+    "72": _l("Elder brother's wife"),
+    "73": _l("Younger brother"),
+    "74": _l("Younger brother's wife"),
+    "75": _l("Elder sister"),
+    "76": _l("Elder sister's husband"),
+    "77": _l("Younger sister"),
+    "78": _l("Younger sister's husband"),
+    "79": _l("Other sibling"),
+    "80": _l("Other (relation group)"),
+    "81": _l("Uncle (father's elder brother)"),
+    "82": _l("Aunt (wife of father's elder brother)"),
+    "83": _l("Uncle (father's younger brother)"),
+    "84": _l("Aunt (wife of father's younger brother)"),
+    "85": _l("Uncle (mother's brother)"),
+    "86": _l("Aunt (wife of mother's brother)"),
+    "87": _l("Uncle (husband of mother's sister)"),
+    "88": _l("Aunt (mother's sister)"),
+    "89": _l("Uncle (husband of father's sister)"),
+    "90": _l("Aunt (father's sister)"),
+    "91": _l("Cousin (father's brother's child)"),
+    "92": _l("Cousin (other)"),
+    "93": _l("Nephew (brother's son)"),
+    "94": _l("Niece (brother's daughter)"),
+    "95": _l("Nephew (sister's son)"),
+    "96": _l("Niece (sister's daughter)"),
+    "97": _l("Other relative"),
+    "99": _l("Not a relative"),
 }
 
 # 地块类别 DKLB
@@ -128,6 +212,14 @@ class Person(Versioned, db.Model):
     hukou_type: Mapped[str] = mapped_column(String(8), default=HukouType.RURAL)
     hukou_place: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # The hukou kind (居民户口 since 2014) and the pre-2014 agricultural / non-agricultural label
+    # (农业 / 非农业), kept apart from hukou_type, the rural/urban character other code reads.
+    hukou_kind: Mapped[str] = mapped_column(
+        String(16), default=HukouKind.RESIDENT, server_default=HukouKind.RESIDENT.value
+    )
+    hukou_origin: Mapped[str | None] = mapped_column(String(16))
+    # Date of death; the version that set it cites the death record (死亡证明).
+    died_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
         Versioned.current_version_index("person"),
@@ -192,6 +284,8 @@ class Household(Versioned, OfHousehold, db.Model):
     collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))  # 承包方名称: usually the head's name
     address: Mapped[str | None] = mapped_column(String(200))
+    # Set on the last version of a household that ended: died_out (户消亡) / merged.
+    end_reason: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Versioned.current_version_index("household"),
@@ -223,6 +317,8 @@ class HouseholdMember(Versioned, OfHousehold, db.Model):
     # Set when the person moved to another household (e.g. on marriage) but keeps co-holding
     # this household's rights (Art. 31): still listed here, no longer living here.
     moved_out_on: Mapped[date | None] = mapped_column(Date)
+    # Set on the last version of a row that ended: death / split / merged / moved / removed.
+    end_reason: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Versioned.current_version_index("household_member"),
@@ -235,6 +331,47 @@ class HouseholdMember(Versioned, OfHousehold, db.Model):
             postgresql_where=db.text("end_lifespan IS NULL AND moved_out_on IS NULL"),
         ),
     )
+
+
+class Guardianship(Versioned, OfCollective, db.Model):
+    """监护人: who acts and consents for a minor (民法典 Arts. 27–28), ``since`` to ``until``."""
+
+    __tablename__ = "guardianship"
+    __kind__ = "guardianship"
+
+    ward_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    guardian_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    # The ward's collective when recorded: its admins keep the record, its audit entry names it.
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    since: Mapped[date] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (Versioned.current_version_index("guardianship"),)
+
+
+class Succession(OfCollective, db.Model):
+    """What became of one right when its holder died or its household died out (户消亡).
+
+    An event, written once: contract income inherited by whom (承包法 Art. 32), the contract
+    returned to the collective or continued by another member household, shares passed to an
+    heir or returned, as the collective's charter says."""
+
+    __tablename__ = "succession"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    happened_on: Mapped[date] = mapped_column(Date)
+    deceased_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    right_kind: Mapped[str] = mapped_column(String(20))  # land_contract / homestead / share_holding
+    right_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    # income_inherited / returned / continued / to_heir / pending
+    outcome: Mapped[str] = mapped_column(String(20))
+    heir_person_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    heir_household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class LandContract(Versioned, OfHousehold, db.Model):

@@ -40,14 +40,18 @@ from app.registry.models import (
     MembershipBasis,
     Person,
     Plot,
+    Succession,
 )
 from app.registry.people import (
     BASES,
     END_REASONS,
+    HUKOU_ORIGINS,
     HUKOU_TYPES,
     SEXES,
+    SUCCESSION_OUTCOMES,
     HouseholdRights,
     MemberRow,
+    hukou_label,
 )
 
 
@@ -127,7 +131,14 @@ def person_view(
         "birth_date": person.birth_date.isoformat() if full and person.birth_date else None,
         "hukou_type": person.hukou_type,
         "hukou_type_label": label(HUKOU_TYPES, person.hukou_type),
+        "hukou_kind": person.hukou_kind,
+        "hukou_origin": person.hukou_origin,
+        "hukou_origin_label": label(HUKOU_ORIGINS, person.hukou_origin)
+        if person.hukou_origin
+        else None,
+        "hukou_label": hukou_label(person),
         "hukou_place": person.hukou_place,
+        "died_on": person.died_on.isoformat() if person.died_on else None,
         "phone": person.phone if full else mask_phone(person.phone),
         "since": person.begin_lifespan.isoformat(timespec="seconds"),
     }
@@ -147,6 +158,21 @@ def membership_view(m: Membership, *, masked: bool = False) -> dict:
         "end_reason": m.end_reason,
         "end_reason_label": label(END_REASONS, m.end_reason) if m.end_reason else None,
         "open": m.end_lifespan is None,
+    }
+
+
+def succession_view(row: Succession) -> dict:
+    """What became of one right of a dead person or of a household that died out."""
+    text = SUCCESSION_OUTCOMES.get((row.right_kind, row.outcome))
+    return {
+        "on": row.happened_on.isoformat(),
+        "right_kind": row.right_kind,
+        "right_uid": row.right_uid,
+        "outcome": row.outcome,
+        "outcome_label": str(text) if text is not None else row.outcome,
+        "household_uid": row.household_uid,
+        "heir_person_uid": row.heir_person_uid,
+        "heir_household_uid": row.heir_household_uid,
     }
 
 

@@ -29,6 +29,7 @@ VERSIONED_TABLES = (
     "membership",
     "household",
     "household_member",
+    "guardianship",
     "land_contract",
     "plot",
     "homestead",

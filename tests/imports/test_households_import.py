@@ -85,7 +85,7 @@ def test_bad_codes_id_numbers_and_relations_are_refused(cli, tmp_path):
     cbf, members = tables(3)
     cbf[1][0] = "44022210020599" + "0001"  # another collective's code
     members[3][2] = idn(20)[:-1] + ("0" if idn(20)[-1] != "0" else "1")  # check digit wrong
-    members[4][3] = "77"  # no such relation
+    members[4][3] = "18"  # no such relation (GB/T 4761 has no 18)
     a = write_csv(tmp_path / "CBF.csv", cbf)
     b = write_csv(tmp_path / "CBF_JTCY.csv", members)
     out = tmp_path / "r.json"
@@ -184,3 +184,20 @@ def test_a_member_registered_in_another_collective_is_not_named(cli, tmp_path):
     assert f"{COLLECTIVE_B}0001" not in report + result.output and "瑶1" not in report
     assert idn(500) not in report + result.output  # masked
     assert db.session.scalar(select(Household).where(Household.cbfbm == cbf[1][0])) is None
+
+
+def test_r01_the_whole_gbt_4761_relation_list_imports(cli, tmp_path):
+    """Real 确权 member tables use the detailed codes: 12 wife, 22 eldest son, 51 father, …"""
+    cbf = [["CBFBM", "CBFMC", "CBFZJHM", "CBFCYSL"]]
+    members = [["CBFBM", "CYXM", "CYZJHM", "YHZGX", "SFGYR"]]
+    code = f"{COLLECTIVE_A}0001"
+    cbf.append([code, "王一", idn(500), "7"])
+    used = ["02", "12", "22", "33", "51", "61", "93"]
+    for k, relation in enumerate(used):
+        members.append([code, f"王{k}", idn(500 + k), relation, "1"])
+    a = write_csv(tmp_path / "CBF.csv", cbf)
+    b = write_csv(tmp_path / "CBF_JTCY.csv", members)
+    result = cli.run("import", "households", a, "--members", b, "--collective", COLLECTIVE_A)
+    assert result.exit_code == 0, result.output
+    rows = db.session.scalars(select(HouseholdMember.relation)).all()
+    assert sorted(rows) == sorted(used)

@@ -112,7 +112,9 @@ def test_r01_women_keep_co_holding_on_marriage_by_default(ctx, baseline):
     assert kept.moved_out_on == date(2024, 6, 1) and kept.is_co_holder
 
 
-def test_r01_co_holding_ends_on_move_only_with_written_consent(ctx, baseline):
+def test_r01_co_holding_ends_on_move_only_with_land_at_the_new_residence(ctx, baseline):
+    """Art. 31: not any document ends it (a written consent does not): only the evidence that
+    she has land where she now lives."""
     a = baseline.collective_a
     _father, home = fx.household(a, "李父")
     daughter = fx.member(a, "李女", female=True, birth=date(1995, 3, 3))
@@ -122,10 +124,16 @@ def test_r01_co_holding_ends_on_move_only_with_written_consent(ctx, baseline):
     with pytest.raises(DomainError) as e:
         people.move_member(daughter.uid, new_home.uid, "结婚", keep_co_holding=False)
     assert e.value.rule == "R1" and e.value.field == "source_document_id"
+    with pytest.raises(DomainError) as e:
+        people.move_member(
+            daughter.uid, new_home.uid, "结婚，本人书面放弃", False, source_document_id=_doc(a).id
+        )
+    assert e.value.code == "land_evidence_required"
 
-    consent = _doc(a)
+    evidence = _doc(a, "新居住地承包地证明")
+    evidence.kind = "land_at_new_residence"
     people.move_member(
-        daughter.uid, new_home.uid, "结婚，本人书面放弃", False, source_document_id=consent.id
+        daughter.uid, new_home.uid, "结婚，新居住地已分地", False, source_document_id=evidence.id
     )
     assert daughter.uid not in {p.uid for p in people.co_holders(home.uid)}
 
@@ -137,9 +145,14 @@ def test_r01_removing_a_co_holder_needs_a_document(ctx, baseline):
     with pytest.raises(DomainError) as e:
         people.remove_household_member(hh.uid, wife.uid, "离婚")
     assert e.value.rule == "R1"
-    people.remove_household_member(
-        hh.uid, wife.uid, "离婚", source_document_id=_doc(baseline.collective_a).id
-    )
+    with pytest.raises(DomainError) as e:  # a written consent is not the evidence Art. 31 asks
+        people.remove_household_member(
+            hh.uid, wife.uid, "离婚", source_document_id=_doc(baseline.collective_a).id
+        )
+    assert e.value.code == "land_evidence_required"
+    evidence = _doc(baseline.collective_a, "新居住地承包地证明")
+    evidence.kind = "land_at_new_residence"
+    people.remove_household_member(hh.uid, wife.uid, "离婚", source_document_id=evidence.id)
     assert wife.uid not in {p.uid for p in people.co_holders(hh.uid)}
 
 

@@ -45,6 +45,7 @@ PAGE = 50
 
 KIND_LABELS = {
     "person": _l("Person"),
+    "guardianship": _l("Guardian"),
     "membership": _l("Membership"),
     "household": _l("Household"),
     "household_member": _l("Household member"),

@@ -142,6 +142,9 @@ def household_context(household: Household) -> dict:
         "plot_map": plot_map(rights.plots),
         "can_edit": can_edit(current_user, household),
         "farmer": Role(current_user.role) == Role.FARMER,
+        "succession": [
+            present.succession_view(s) for s in people.succession_of(household_uid=household.uid)
+        ],
     }
 
 
@@ -198,8 +201,24 @@ def person(person_uid: int):
         households=people.person_households(obj.uid),
         changes=list(reversed(changes)),
         can_edit=can_edit(current_user, obj),
+        life=_life(obj),
         **helpers(),
     )
+
+
+def _life(person: Person) -> dict:
+    """Guardians and what became of the rights of a person, for the person page."""
+    from datetime import date
+
+    guardians = people.guardians_of(person.uid)
+    return {
+        "guardians": guardians,
+        "open_guardians": [g for g, _p in guardians if g.end_lifespan is None],
+        "minor": people.is_minor(person, date.today()),
+        "succession": [
+            present.succession_view(s) for s in people.succession_of(person_uid=person.uid)
+        ],
+    }
 
 
 @bp.route("/search")
@@ -254,6 +273,10 @@ def _choices(pairs: Any) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+# The agricultural / non-agricultural label of before 2014 (the kind is 居民户口 since then).
+_ORIGINS = [("", _l("(not recorded)")), *people.HUKOU_ORIGINS.items()]
+
+
 class RegisterPersonForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), length("name")])
     id_number = StringField(_l("ID number"), validators=[DataRequired(), Length(max=40)])
@@ -266,8 +289,11 @@ class RegisterPersonForm(FlaskForm):
     )
     birth_date = DateField(_l("Birth date"), validators=[Optional()])
     hukou_type = SelectField(
-        _l("Hukou"), choices=_choices(people.HUKOU_TYPES.items()), default="rural"
+        _l("Where the hukou is registered"),
+        choices=_choices(people.HUKOU_TYPES.items()),
+        default="rural",
     )
+    hukou_origin = SelectField(_l("Hukou before 2014"), choices=_choices(_ORIGINS), default="")
     hukou_place = StringField(_l("Hukou place"), validators=[Optional(), length("place")])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     since = DateField(_l("Member since"), validators=[DataRequired()])
@@ -277,7 +303,10 @@ class RegisterPersonForm(FlaskForm):
 
 class EditPersonForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), length("name")])
-    hukou_type = SelectField(_l("Hukou"), choices=_choices(people.HUKOU_TYPES.items()))
+    hukou_type = SelectField(
+        _l("Where the hukou is registered"), choices=_choices(people.HUKOU_TYPES.items())
+    )
+    hukou_origin = SelectField(_l("Hukou before 2014"), choices=_choices(_ORIGINS), default="")
     hukou_place = StringField(_l("Place of hukou"), validators=[Optional(), length("place")])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
@@ -325,6 +354,7 @@ def person_new(collective_id: int):
                 form.hukou_place.data,
                 form.phone.data,
                 reason=form.reason.data,
+                hukou_origin=form.hukou_origin.data or None,
             )
             people.admit_member(
                 person_obj.uid, collective.id, form.since.data, form.basis.data, form.reason.data
@@ -349,7 +379,7 @@ def person_edit(person_uid: int):
     form = EditPersonForm(obj=obj if request.method == "GET" else None)
     status = 200
     if form.validate_on_submit():
-        fields = ("name", "hukou_type", "hukou_place", "phone")
+        fields = ("name", "hukou_type", "hukou_origin", "hukou_place", "phone")
         changes = {
             f: (getattr(form, f).data or None) if f != "name" else getattr(form, f).data
             for f in fields
