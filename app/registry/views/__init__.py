@@ -30,3 +30,11 @@ def mask_ids(text: str | None) -> str | None:
     from app.registry.present import mask_ids_in_text
 
     return mask_ids_in_text(text, current_user)
+
+
+@bp.app_template_global("link_to")
+def link_to(endpoint: str, **values):
+    """A link's URL if the reader may open that page, else None (see app/registry/links.py)."""
+    from app.registry.links import link_to as _link_to
+
+    return _link_to(endpoint, **values)

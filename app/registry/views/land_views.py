@@ -37,6 +37,7 @@ from app.geo.geometry import svg_path
 from app.registry import history, land, present
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
+from app.registry.links import link_to
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
     LAND_CLASSES,
@@ -196,7 +197,7 @@ def history_context(
                 "reason": v.change_reason,
                 "changed_by": v.changed_by,
                 "document": doc,
-                "document_url": _url("registry.document", document_id=doc.id) if doc else None,
+                "document_url": link_to("registry.document", document_id=doc.id) if doc else None,
                 "changes": [
                     (
                         str(labels.get(k, k)),
