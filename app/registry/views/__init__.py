@@ -8,6 +8,7 @@ from app.registry.views import (  # noqa: E402,F401  (modules register their rou
     document_views,
     homestead_views,
     land_views,
+    member_views,
     people_views,
     share_views,
 )
