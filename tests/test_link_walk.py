@@ -26,17 +26,36 @@ MAX_PAGES = 400  # per role: a guard against a walk that never ends
 SKIP = re.compile(r"^/(logout|lang/)")
 
 
+# Words a Chinese page must not show its reader (item 10: plain Chinese): stored codes of terrain,
+# share types, import kinds and audit actions, file media types, command-line flags, rule ids.
+RAW = re.compile(
+    r"\b(hill|plain|mountain|population|parcels|households|insert|update|delete|"
+    r"auth\.login|application/\w+|image/\w+|text/\w+|R\d{1,2})\b|--crs"
+)
+VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+
 class _Links(HTMLParser):
-    """The hrefs of <a> and the URLs of GET forms (with their fields' default values)."""
+    """The hrefs of <a>, the URLs of GET forms (with their fields' default values), and the
+    text a reader sees (outside scripts, styles and elements marked as codes for staff)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.links: list[str] = []
+        self.text: list[str] = []
         self._form: dict | None = None
         self._select: str | None = None
+        self._hidden: list[bool] = []  # one per open element: is its text a code / not shown
+
+    def handle_data(self, data: str) -> None:
+        if not any(self._hidden):
+            self.text.append(data)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = dict(attrs)
+        if tag not in VOID:
+            classes = (a.get("class") or "").split()
+            self._hidden.append(tag in ("script", "style", "title") or "code" in classes)
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
         elif tag == "form" and (a.get("method") or "get").lower() == "get":
@@ -56,6 +75,8 @@ class _Links(HTMLParser):
                 fields[self._select] = a.get("value") or ""
 
     def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID and self._hidden:
+            self._hidden.pop()
         if tag == "select":
             self._select = None
         elif tag == "form" and self._form is not None:
@@ -64,9 +85,11 @@ class _Links(HTMLParser):
             self._form = None
 
 
-def _links(base: str, html: str) -> list[str]:
+def _links(base: str, html: str, raw: list[str] | None = None) -> list[str]:
     parser = _Links()
     parser.feed(html)
+    if raw is not None:
+        raw.extend(m.group(0) for m in RAW.finditer(" ".join(parser.text)))
     found = []
     for href in parser.links:
         if href.startswith(("mailto:", "tel:", "javascript:", "#")):
@@ -84,12 +107,14 @@ def _shape(url: str) -> str:
     return re.sub(r"\d+", "N", path) + ("?" + "&".join(keys) if keys else "")
 
 
-def walk(client, start: str = "/") -> tuple[list[tuple[str, int, str]], int]:
-    """Breadth-first walk; returns (bad links as (url, status, found on), pages opened)."""
+def walk(client, start: str = "/") -> tuple[list, list, int]:
+    """Breadth-first walk; returns bad links as (url, status, found on), pages showing raw
+    codes as (url, words), and the number of pages opened."""
     seen = {start}
     shapes: Counter = Counter()
     queue = deque([(start, "(landing)")])
-    bad = []
+    bad: list[tuple[str, int, str]] = []
+    unplain: list[tuple[str, list[str]]] = []
     opened = 0
     while queue and opened < MAX_PAGES:
         url, found_on = queue.popleft()
@@ -103,7 +128,8 @@ def walk(client, start: str = "/") -> tuple[list[tuple[str, int, str]], int]:
         here = response.request.path
         if response.request.query_string:
             here += "?" + response.request.query_string.decode()
-        for link in _links(here, response.get_data(as_text=True)):
+        raw: list[str] = []
+        for link in _links(here, response.get_data(as_text=True), raw):
             if link in seen or SKIP.match(link) or link.startswith("/static/"):
                 continue
             seen.add(link)
@@ -112,7 +138,9 @@ def walk(client, start: str = "/") -> tuple[list[tuple[str, int, str]], int]:
                 continue
             shapes[shape] += 1
             queue.append((link, here))
-    return bad, opened
+        if raw:
+            unplain.append((here, sorted(set(raw))))
+    return bad, unplain, opened
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +166,7 @@ def test_every_link_a_demo_role_sees_opens(fresh_demo_walk, username):
     client = fresh_demo_walk.test_client()
     r = client.post("/login", data={"username": username, "password": PASSWORD})
     assert r.status_code == 302
-    bad, opened = walk(client)
+    bad, unplain, opened = walk(client)
     assert opened > 1 or username == "hukou"
     assert not bad, "\n".join(f"{status} {url}  (linked from {on})" for url, status, on in bad)
+    assert not unplain, "\n".join(f"{url}: {', '.join(words)}" for url, words in unplain)

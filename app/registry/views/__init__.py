@@ -39,3 +39,31 @@ def link_to(endpoint: str, **values):
     from app.registry.links import link_to as _link_to
 
     return _link_to(endpoint, **values)
+
+
+@bp.app_template_filter("land_use")
+def _land_use_filter(code: str | None) -> str:
+    from app.registry.labels import land_use_label
+
+    return land_use_label(code)
+
+
+@bp.app_template_filter("land_class")
+def _land_class_filter(code: str | None) -> str:
+    from app.registry.labels import land_class_label
+
+    return land_class_label(code)
+
+
+@bp.app_template_filter("media_type")
+def _media_type_filter(media_type: str | None) -> str:
+    from app.registry.labels import media_type_label
+
+    return media_type_label(media_type)
+
+
+@bp.app_template_filter("person_field")
+def _person_field_filter(field: str) -> str:
+    from app.registry.labels import person_field_label
+
+    return person_field_label(field)

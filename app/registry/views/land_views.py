@@ -37,10 +37,12 @@ from app.geo.geometry import svg_path
 from app.registry import history, land, present
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
+from app.registry.labels import value_label
 from app.registry.links import link_to
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
     LAND_CLASSES,
+    LAND_USES,
     Certificate,
     GeometryFinding,
     Household,
@@ -165,9 +167,8 @@ def _fmt_value(key: str, value: Any, refs: dict[str, dict[Any, str]] | None = No
         return format_datetime(value, "yyyy-MM-dd HH:mm")
     if isinstance(value, date):
         return value.isoformat()
-    if key == "land_class":
-        return f"{value} {LAND_CLASSES.get(value, '')}".strip()
-    return str(value)
+    shown = value_label(key, value)  # codes (land class, terrain, share type…) in words
+    return shown if shown is not None else str(value)
 
 
 def history_context(
@@ -284,6 +285,14 @@ def _document_choices(collective_id: int) -> list[SelectChoice]:
     ]
 
 
+def land_use_choices() -> list[SelectChoice]:
+    """Land-use (TDLYLX) names with their codes, for the plot form (staff)."""
+    return [
+        SelectChoice("", _("(not recorded)")),
+        *(SelectChoice(k, f"{v}（{k}）") for k, v in LAND_USES.items()),
+    ]
+
+
 def _raw_date(f: Any) -> Any:
     """A date field's value, or what was typed (the service explains what is wrong with it)."""
     if f.data is not None:
@@ -316,7 +325,7 @@ class PlotForm(FlaskForm):
         choices=[SelectChoice(k, v) for k, v in LAND_CLASSES.items()],
         default="10",
     )
-    land_use = StringField(_l("Land use (TDLYLX code)"), validators=[length("label")])
+    land_use = SelectField(_l("Land use"), default="")  # choices: land_use_choices()
     is_basic_farmland = BooleanField(_l("Basic farmland"))
     contract_area_m2 = StringField(_l("Contract area (m²)"))
     measured_area_m2 = StringField(_l("Measured area (m²), empty = from the geometry"))
@@ -727,6 +736,7 @@ def _geometry_error(err: DomainError) -> dict | None:
 def plot_new(collective_id: int):
     collective = _editable_collective(collective_id)
     form = PlotForm()
+    form.land_use.choices = land_use_choices()
     form.contract_uid.choices = _contract_choices(collective.id)
     form.source_document_id.choices = _document_choices(collective.id)
     if request.method == "GET":
