@@ -13,6 +13,7 @@ from app.audit.models import AuditEntry
 from app.extensions import db
 from app.registry import history, people
 from app.registry.models import HouseholdMember, Membership, SourceDocument
+from tests.conftest import token_for
 from tests.factories import people as fx
 
 pytestmark = pytest.mark.authz
@@ -195,3 +196,51 @@ def test_a_new_person_registered_from_the_household_is_offered_for_it(
     assert f"/households/{world.hh}/members/new?person_uid=" in r.headers["Location"]
     form = _text(client.get(r.headers["Location"]))
     assert "selected" in form and "李小明" in form
+
+
+# --- the same services over the JSON API
+
+
+def _bearer(app, username: str) -> dict:
+    return {"Authorization": f"Bearer {token_for(app, username)}"}
+
+
+def test_r01_api_move_remove_and_end_call_the_same_services(world, app, client):
+    admin = _bearer(app, "admin_a")
+    r = client.post(
+        f"/api/v1/persons/{world.wife}/move",
+        json={"to_household_uid": world.hh2, "reason": "婚嫁迁入"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.json
+    assert r.json["household_uid"] == world.hh2 and r.json["is_co_holder"]
+    kept = {row.household_uid: row for row in _rows(world.wife)}[world.hh]
+    assert kept.moved_out_on is not None  # Art. 31: co-holding of the old household is kept
+    r = client.post(
+        f"/api/v1/households/{world.hh}/members/{world.wife}/remove",
+        json={"reason": "离婚"},
+        headers=admin,
+    )
+    assert r.status_code == 422 and r.json["error"]["field"] == "source_document_id"
+    r = client.post(
+        f"/api/v1/households/{world.hh}/members/{world.wife}/remove",
+        json={"reason": "本人书面同意", "source_document_id": world.doc},
+        headers=admin,
+    )
+    assert r.status_code == 200 and r.json["current"] is False
+    r = client.post(
+        f"/api/v1/memberships/{world.membership}/end",
+        json={"until": date.today().isoformat(), "end_reason": "renounced", "reason": "书面放弃"},
+        headers=admin,
+    )
+    assert r.status_code == 200 and r.json["end_reason"] == "renounced"
+
+
+def test_api_membership_changes_are_404_for_another_collectives_admin(world, app, client):
+    other = _bearer(app, "admin_b")
+    for url in (
+        f"/api/v1/persons/{world.wife}/move",
+        f"/api/v1/households/{world.hh}/members/{world.wife}/remove",
+        f"/api/v1/memberships/{world.membership}/end",
+    ):
+        assert client.post(url, json={"reason": "x"}, headers=other).status_code == 404, url
