@@ -6,6 +6,9 @@ tables and imports). An unknown code is shown as it is, never hidden.
 
 from __future__ import annotations
 
+import re
+
+from flask import has_request_context
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -87,3 +90,18 @@ def value_label(key: str, value: object) -> str | None:
     if key == "land_use":
         return land_use_label(value)
     return None
+
+
+# NY/T 2539 field and table names that staff labels carry in brackets, e.g. "合同总面积（HTZMJ）".
+_FIELD_CODES = (
+    "CBHTBM|CBJYQZBM|CBFBM|FBFBM|DKBM|DKLB|TDLYLX|HTZMJ|HTMJ|SCMJM|SCMJ|CBF_JTCY|CBF|DK|CBHT|LZHT"
+)
+_BRACKETED_CODE = re.compile(rf"\s?[（(](?:{_FIELD_CODES})[）)]")
+
+
+def for_reader(text: str) -> str:
+    """A page's text as the reader should see it: a farmer gets labels without the NY/T 2539
+    field codes staff match with survey tables ("合同总面积（HTZMJ）" → "合同总面积")."""
+    if not has_request_context() or _staff() or ("(" not in text and "（" not in text):
+        return text
+    return _BRACKETED_CODE.sub("", text)

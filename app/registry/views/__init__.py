@@ -67,3 +67,20 @@ def _person_field_filter(field: str) -> str:
     from app.registry.labels import person_field_label
 
     return person_field_label(field)
+
+
+@bp.record_once
+def _plain_labels_for_farmers(state) -> None:
+    """Every template text passes through labels.for_reader: a farmer reads labels without the
+    field codes in brackets that staff pages carry (one place instead of every template)."""
+    from flask_babel import get_translations
+
+    from app.registry.labels import for_reader
+
+    state.app.jinja_env.install_gettext_callables(
+        gettext=lambda s: for_reader(get_translations().ugettext(s)),
+        ngettext=lambda s, p, n: for_reader(get_translations().ungettext(s, p, n)),
+        newstyle=True,
+        pgettext=lambda c, s: for_reader(get_translations().upgettext(c, s)),
+        npgettext=lambda c, s, p, n: for_reader(get_translations().unpgettext(c, s, p, n)),
+    )

@@ -37,7 +37,7 @@ from app.geo.geometry import svg_path
 from app.registry import history, land, present
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
-from app.registry.labels import value_label
+from app.registry.labels import for_reader, value_label
 from app.registry.links import link_to
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
@@ -201,7 +201,7 @@ def history_context(
                 "document_url": link_to("registry.document", document_id=doc.id) if doc else None,
                 "changes": [
                     (
-                        str(labels.get(k, k)),
+                        for_reader(str(labels.get(k, k))),
                         _fmt_value(k, before, refs) if previous is not None else "",
                         _fmt_value(k, after, refs),
                     )
@@ -234,7 +234,7 @@ def history_context(
         "selected": selected,
         "selected_fields": (
             [
-                (str(labels.get(k, k)), _fmt_value(k, val, refs))
+                (for_reader(str(labels.get(k, k))), _fmt_value(k, val, refs))
                 for k, val in selected.content().items()
             ]
             if selected is not None

@@ -36,15 +36,16 @@ DOCUMENT_LIMIT = 100
 HOUSEHOLD_LIMIT = 2000
 
 
-def _document_choices(collective_id: int, *, optional: bool = True) -> list[SelectChoice]:
-    """The collective's documents, newest first; with ``optional`` a first "none" choice."""
+def _document_choices(collective_id: int) -> list[SelectChoice]:
+    """A "no document" choice, then the collective's documents, newest first (the service decides
+    whether one is needed: removing a co-holder needs one, R1)."""
     docs = [
         SelectChoice(
             d.id, f"{d.title} · {DOCUMENT_KINDS.get(d.kind, d.kind)} · {d.uploaded_at:%Y-%m-%d}"
         )
         for d in collective_documents(collective_id, limit=DOCUMENT_LIMIT)
     ]
-    return [SelectChoice(0, _("(no document)")), *docs] if optional else docs
+    return [SelectChoice(0, _("(no document)")), *docs]
 
 
 def _reason_field() -> StringField:
