@@ -8,6 +8,7 @@
 #   DATABASE_URL            serve/setup: use this database instead of the embedded SpatiaLite file
 #   PYTHON                  interpreter for a new .venv (default: python3, must be >= 3.11)
 #   SANQUAN_TEST_ONLY       test: sqlite | postgresql, run one backend only
+#   SANQUAN_TEST_WORKERS    test: parallel pytest workers (default auto: one per CPU; 0: none)
 #   SANQUAN_TEST_PG_URL     test: a PostgreSQL server where the tests may CREATE DATABASE
 #                           (default: the local server on 127.0.0.1:5432, else a throwaway cluster)
 #   SANQUAN_PG_THROWAWAY=1  test: always use a throwaway cluster, even if a server runs on 5432
@@ -341,7 +342,7 @@ cmd_test() {
     fi
     header "pytest on $b (SANQUAN_TEST_DB=$b)"
     rc=0
-    SANQUAN_TEST_DB=$b python -m pytest "$@" </dev/null || rc=$?
+    SANQUAN_TEST_DB=$b python -m pytest -n "${SANQUAN_TEST_WORKERS:-auto}" "$@" </dev/null || rc=$?
     if [ "$rc" -eq 0 ]; then
       summary+=("$b: passed")
     else

@@ -149,6 +149,8 @@ def app_for(url: str, **extra) -> Flask:
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": False,
+            # a real hash, cheaply: the suite creates and logs in thousands of users
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             **extra,
         }
     )

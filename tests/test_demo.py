@@ -59,3 +59,44 @@ def test_each_demo_login_lands_on_a_page_for_its_role(fresh_demo, username):
     page = client.get("/", follow_redirects=True)
     assert page.status_code == 200
     assert LANDING_TEXT[username] in page.get_data(as_text=True)
+
+
+def test_r08_demo_has_an_inherited_second_homestead_registered_with_its_note(fresh_demo):
+    import sqlalchemy as sa
+
+    from app.registry.models import Homestead
+
+    application, _ = fresh_demo
+    with application.app_context():
+        inherited = db.session.scalars(
+            sa.select(Homestead).where(
+                Homestead.acquired_by == "inheritance", Homestead.end_lifespan.is_(None)
+            )
+        ).all()
+        assert len(inherited) == 1
+        (h,) = inherited
+        assert h.registration == "existing" and "继承" in h.note and "原权利人" in h.note
+        held = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Homestead)
+            .where(Homestead.household_uid == h.household_uid, Homestead.end_lifespan.is_(None))
+        )
+        assert held == 2  # beside the household's own
+        db.session.remove()
+    client = application.test_client()
+    client.post("/login", data={"username": "farmer", "password": PASSWORD})
+    page = client.get(f"/homesteads/{h.uid}")
+    assert page.status_code == 200 and "附记" in page.get_data(as_text=True)
+
+
+def test_demo_bureau_has_a_move_to_countersign(fresh_demo):
+    """Issue 10: the demo's plot moves went through request (village admin) and countersign
+    (bureau); one still waits on the bureau's 待会签 list."""
+    application, _ = fresh_demo
+    client = application.test_client()
+    client.post("/login", data={"username": "bureau", "password": PASSWORD})
+    page = client.get("/moves").get_data(as_text=True)
+    assert "县人民法院民事判决书" not in page  # the list shows the right, not the free text
+    assert "法院判决或仲裁裁决" in page and "等待会签" in page
+    applied = client.get("/moves?state=applied").get_data(as_text=True)
+    assert "登记错误更正" in applied and "已会签并生效" in applied

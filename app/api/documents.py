@@ -22,6 +22,7 @@ from app.registry import documents as doc_service
 from app.registry import notices as notice_service
 from app.registry.inputs import openapi_text
 from app.registry.models import Certificate, Objection, PublicNotice, SourceDocument
+from app.registry.present import certificate_content_for
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
 EDITORS = (Role.COLLECTIVE_ADMIN,)
@@ -77,8 +78,10 @@ def _document_json(doc: SourceDocument) -> dict[str, Any]:
     }
 
 
-def _certificate_json(cert: Certificate) -> dict[str, Any]:
-    return {
+def _certificate_json(cert: Certificate, *, content: bool = False) -> dict[str, Any]:
+    """A certificate; with ``content``, what it certified (its snapshot, ID numbers as the caller
+    may see them) and what changed in the registry since."""
+    out = {
         "certificate_id": cert.id,
         "right_kind": cert.right_kind,
         "right_uid": cert.right_uid,
@@ -92,7 +95,15 @@ def _certificate_json(cert: Certificate) -> dict[str, Any]:
         "reason": cert.reason,
         "replaces_id": cert.replaces_id,
         "source_document_id": cert.source_document_id,
+        "snapshot_sha256": cert.snapshot_sha256,
     }
+    if content:
+        view = cert_service.certificate_view(cert)
+        out["has_snapshot"] = view.has_snapshot
+        out["snapshot"] = certificate_content_for(current_user, view.content)
+        out["changed_since_issue"] = view.changed_since_issue
+        out["changes"] = view.changes
+    return out
 
 
 def _objection_json(o: Objection) -> dict[str, Any]:
@@ -199,6 +210,7 @@ def api_certificate_issue():
         issued_on=_date(body, "issued_on", default=date.today()),
         reason=_str(body, "reason"),
         source_document_id=_int(body, "source_document_id", required=False),
+        number=body.get("number"),
     )
     db.session.commit()
     return jsonify(_certificate_json(cert)), 201
@@ -207,7 +219,7 @@ def api_certificate_issue():
 @bp.get("/certificates/<int:certificate_id>")
 @roles_required(*READERS, Role.FARMER)
 def api_certificate(certificate_id: int):
-    return jsonify(_certificate_json(load_or_404(Certificate, certificate_id)))
+    return jsonify(_certificate_json(load_or_404(Certificate, certificate_id), content=True))
 
 
 def _certificate_action(certificate_id: int, call, date_name: str):
@@ -218,6 +230,7 @@ def _certificate_action(certificate_id: int, call, date_name: str):
         _str(body, "reason"),
         _date(body, date_name, default=date.today()),
         source_document_id=_int(body, "source_document_id", required=False),
+        number=body.get("number"),
     )
     db.session.commit()
     return jsonify(_certificate_json(result)), (201 if result.id != cert.id else 200)
@@ -370,6 +383,23 @@ _CERTIFICATE = {
         "reason": {"type": ["string", "null"]},
         "replaces_id": {"type": ["integer", "null"]},
         "source_document_id": {"type": ["integer", "null"]},
+        "snapshot_sha256": {
+            "type": ["string", "null"],
+            "description": "SHA-256 of the canonical JSON snapshot; null if issued before "
+            "snapshots were kept",
+        },
+        "has_snapshot": {"type": "boolean", "description": "Only when reading one certificate"},
+        "snapshot": {
+            "type": "object",
+            "description": "What the certificate certified (or, without a snapshot, the "
+            "registry now): holder, co-holders, plots, right; only when reading one",
+        },
+        "changed_since_issue": {"type": "boolean"},
+        "changes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Differences between the snapshot and the registry now, in words",
+        },
     },
 }
 _OBJECTION = {
@@ -420,6 +450,12 @@ def _ok(description: str, schema: dict, status: str = "200") -> dict:
 _CERT_ACTION_BODY = {
     "reason": openapi_text("reason"),
     "source_document_id": {"type": "integer"},
+    "number": {
+        "type": "string",
+        "maxLength": cert_service.NUMBER_MAX,
+        "description": "Homestead only: the real-estate certificate number (不动产权证书号) "
+        "as the real-estate registry printed it; other numbers are the right's own code",
+    },
 }
 
 OPENAPI_PATHS: dict[str, dict] = {
@@ -478,7 +514,8 @@ OPENAPI_PATHS: dict[str, dict] = {
     },
     "/certificates": {
         "post": {
-            "summary": "Issue the certificate of a confirmed right (one valid per right)",
+            "summary": "Issue the certificate of a right confirmed after its public notice (one "
+            "valid per right); refused while an overlap finding on its plots is open",
             "requestBody": _json_body(
                 {
                     "right_kind": {"type": "string", "enum": list(cert_service.RIGHT_MODELS)},

@@ -1,7 +1,8 @@
 """JSON API for homestead use rights: the same service functions as the HTML pages.
 
-R7 / R8 are enforced by grant_homestead, R9 eligibility by may_apply_for_homestead; these endpoints
-only translate JSON to those calls and back, and commit once.
+R7 / R8 / R9 are enforced by grant_homestead (R9's one test is also may_apply_for_homestead's),
+existing homesteads (R8) by register_existing_homestead; these endpoints only translate JSON to
+those calls and back, and commit once.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def homestead_json(h: Homestead, *, versions: bool = False) -> dict:
         "area_mu": format_mu(h.area_m2),
         "floor_area_m2": h.floor_area_m2,
         "disposal": h.disposal,
+        "registration": h.registration,
+        "acquired_by": h.acquired_by,
+        "heir_person_uid": h.heir_person_uid,
+        "note": h.note,
         "begin_lifespan": h.begin_lifespan.isoformat(),
         "end_lifespan": h.end_lifespan.isoformat() if h.end_lifespan else None,
         "source_document_id": h.source_document_id,
@@ -171,6 +176,45 @@ def grant_homestead():
     return jsonify(homestead_json(obj, versions=True)), 201
 
 
+@bp.post("/homesteads/existing")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def register_existing_homestead():
+    body = json_body()
+    household = load_current_or_404(Household, int_field(body, "household_uid"), edit=True)
+    geometry, crs = _geometry_fields(body)
+    obj = service.register_existing_homestead(
+        household.uid,
+        str_field(body, "unit_number"),
+        str_field(body, "terrain"),
+        number_field(body, "area_m2"),
+        acquired_by=str_field(body, "acquired_by") or "approval",
+        heir_person_uid=int_field(body, "heir_person_uid", required=False),
+        heir_id_number=str_field(body, "heir_id_number"),
+        approval_number=str_field(body, "approval_number"),
+        approved_on=date_value(body.get("approved_on"), "approved_on"),
+        floor_area_m2=number_field(body, "floor_area_m2"),
+        geometry=geometry,
+        crs=crs,
+        remark=str_field(body, "remark"),
+        source_document_id=int_field(body, "source_document_id", required=False),
+        reason=str_field(body, "reason"),
+    )
+    db.session.commit()
+    return jsonify(homestead_json(obj, versions=True)), 201
+
+
+def _geometry_fields(body: dict) -> tuple[Any, Any]:
+    geometry = body.get("geometry")
+    if geometry is not None and not isinstance(geometry, dict | str):
+        raise DomainError(
+            "geometry_unreadable", _("Give the geometry as GeoJSON or WKT."), field="geometry"
+        )
+    crs = body.get("crs")
+    if crs is not None and (isinstance(crs, bool) or not isinstance(crs, str | int)):
+        raise DomainError("body", _("%(name)s must be text.", name="crs"), field="crs")
+    return geometry, crs
+
+
 @bp.get("/homesteads/<int:homestead_uid>")
 @roles_required(*READERS)
 def get_homestead(homestead_uid: int):
@@ -187,6 +231,7 @@ def dispose_homestead(homestead_uid: int):
         str_field(body, "disposal"),
         str_field(body, "reason"),
         int_field(body, "source_document_id", required=False),
+        basis=str_field(body, "basis"),
     )
     db.session.commit()
     return jsonify(homestead_json(ended, versions=True))
@@ -234,6 +279,17 @@ HOMESTEAD_SCHEMA = {
         "area_mu": {"type": "string"},
         "floor_area_m2": {"type": ["number", "null"]},
         "disposal": {"type": ["string", "null"]},
+        "registration": {
+            "type": "string",
+            "enum": list(service.REGISTRATIONS),
+            "description": "new = granted (新批); existing = 存量, registered as it is (R8)",
+        },
+        "acquired_by": {"type": "string", "enum": list(service.ACQUISITIONS)},
+        "heir_person_uid": {
+            "type": ["integer", "null"],
+            "description": "An heir who is not a member household here, holding it in person",
+        },
+        "note": {"type": ["string", "null"], "description": "The registry's note (附记)"},
         "begin_lifespan": {"type": "string"},
         "end_lifespan": {"type": ["string", "null"]},
         "source_document_id": {"type": ["integer", "null"]},
@@ -272,7 +328,7 @@ OPENAPI_PATHS = {
             },
         },
         "post": {
-            "summary": "Register a newly approved homestead (R7 one per household and caps, R8)",
+            "summary": "Grant a new homestead (R7 caps on the measured area, R8, R9 eligibility)",
             "requestBody": {
                 "required": True,
                 "content": {
@@ -324,6 +380,66 @@ OPENAPI_PATHS = {
             },
         },
     },
+    "/homesteads/existing": {
+        "post": {
+            "summary": "Register an existing homestead (存量) as it is, with its notes (R8)",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": [
+                                "household_uid",
+                                "unit_number",
+                                "terrain",
+                                "source_document_id",
+                                "reason",
+                            ],
+                            "properties": {
+                                "household_uid": {"type": "integer"},
+                                "unit_number": {"type": "string"},
+                                "terrain": {"type": "string", "enum": sorted(TERRAIN_CAPS)},
+                                "area_m2": {
+                                    "type": ["number", "null"],
+                                    "description": "m²; omitted = measured from the geometry",
+                                },
+                                "acquired_by": {
+                                    "type": "string",
+                                    "enum": list(service.ACQUISITIONS),
+                                    "description": "inheritance: may be the household's second",
+                                },
+                                "heir_person_uid": {"type": ["integer", "null"]},
+                                "heir_id_number": {
+                                    "type": ["string", "null"],
+                                    "description": "The heir's ID number (instead of the uid)",
+                                },
+                                "floor_area_m2": {"type": ["number", "null"]},
+                                "approval_number": {"type": ["string", "null"]},
+                                "approved_on": {"type": ["string", "null"], "format": "date"},
+                                "geometry": {
+                                    "type": ["object", "string", "null"],
+                                    "description": "GeoJSON or WKT polygon",
+                                },
+                                "crs": {"type": ["string", "integer", "null"]},
+                                "remark": openapi_text("note"),
+                                "source_document_id": {"type": "integer"},
+                                "reason": openapi_text("reason"),
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "The registered homestead",
+                    "content": {"application/json": {"schema": HOMESTEAD_SCHEMA}},
+                },
+                "404": {"description": "No such household in reach", **_ERR},
+                "422": {"description": "Refused (rule R07) or bad input", **_ERR},
+            },
+        }
+    },
     "/homesteads/{homestead_uid}": {
         "get": {
             "summary": "A homestead (latest version, current or ended) with its versions",
@@ -352,10 +468,19 @@ OPENAPI_PATHS = {
                                 "disposal": {
                                     "type": "string",
                                     "enum": list(service.DISPOSALS),
-                                    "description": "sold/leased/gifted bar a new homestead (R8)",
+                                    "description": "sold/transferred/leased/gifted bar a new "
+                                    "homestead, paid_exit where the county says so (R8)",
                                 },
                                 "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
+                                "basis": {
+                                    "type": "string",
+                                    "enum": ["correction", "court_ruling"],
+                                    "description": "Needed for sold/leased/gifted/transferred: "
+                                    "a past transaction recorded as a correction, or a court "
+                                    "ruling. A sale today goes through the marketplace; a "
+                                    "transfer to a household is a move (POST /moves).",
+                                },
                             },
                         }
                     }

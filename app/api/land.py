@@ -37,11 +37,19 @@ from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
-from app.registry import history, land, present
+from app.registry import history, land, plot_changes, present
 from app.registry.documents import documents_by_id
 from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404, load_latest_or_404
-from app.registry.models import Certificate, GeometryFinding, Household, LandContract, Plot
+from app.registry.models import (
+    CONTRACT_LAND_TYPES,
+    CONTRACT_METHODS,
+    Certificate,
+    GeometryFinding,
+    Household,
+    LandContract,
+    Plot,
+)
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -104,6 +112,8 @@ def contract_json(c: LandContract, *, plots: list[Plot] | None = None) -> dict:
         "term_end": c.term_end.isoformat(),
         "contract_area": _area(c.contract_area_m2),
         "status": c.status,
+        "land_type": c.land_type,
+        "method": c.method,
         "current": c.end_lifespan is None,
         "begin_lifespan": iso(c.begin_lifespan),
     }
@@ -276,6 +286,8 @@ def create_contract():
         _str_field(body, "term_end"),
         source_document_id=_int_field(body, "source_document_id", required=False),
         reason=_str_field(body, "reason"),
+        land_type=_str_field(body, "land_type") or "arable",
+        method=_str_field(body, "method") or "household",
     )
     db.session.commit()
     return jsonify(contract_json(contract, plots=[])), 201
@@ -391,6 +403,64 @@ def revise_plot_geometry(plot_uid: int):
     )
     db.session.commit()
     return jsonify(_change_json(change)), 200
+
+
+def _plots_changed_json(done: plot_changes.PlotsChanged) -> dict:
+    return {
+        "ended": [plot_json(p, geometry=False) for p in done.ended],
+        "created": [_change_json(c) for c in done.created],
+    }
+
+
+@bp.post("/plots/<int:plot_uid>/split")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def split_plot(plot_uid: int):
+    plot = load_current_or_404(Plot, plot_uid, edit=True)
+    body = json_body()
+    parts = body.get("parts")
+    if not isinstance(parts, dict | list | str):
+        raise DomainError("parts_required", _("Give the new plots' boundaries."), field="parts")
+    areas = body.get("contract_areas")
+    if areas is not None and not isinstance(areas, list):
+        raise DomainError(
+            "contract_areas", _("Give one contract area for each new plot."), field="contract_areas"
+        )
+    done = plot_changes.split_plot(
+        plot.uid,
+        parts,
+        _crs_field(body),
+        source_document_id=_int_field(body, "source_document_id", required=False),
+        reason=_str_field(body, "reason"),
+        contract_areas=areas,
+        accept_repair=_bool_field(body, "accept_repair"),
+    )
+    db.session.commit()
+    return jsonify(_plots_changed_json(done)), 201
+
+
+@bp.post("/plots/merge")
+@roles_required(Role.COLLECTIVE_ADMIN)
+def merge_plots():
+    body = json_body()
+    uids = body.get("plot_uids")
+    if not isinstance(uids, list) or not all(
+        isinstance(u, int) and not isinstance(u, bool) for u in uids
+    ):
+        raise DomainError(
+            "plots_count",
+            _("Choose 2 to %(n)s plots to merge.", n=plot_changes.MAX_PARTS),
+            field="plot_uids",
+        )
+    for uid in uids[: plot_changes.MAX_PARTS + 1]:  # another collective's plot does not exist
+        load_current_or_404(Plot, uid, edit=True)
+    done = plot_changes.merge_plots(
+        uids,
+        source_document_id=_int_field(body, "source_document_id", required=False),
+        reason=_str_field(body, "reason"),
+        name=_str_field(body, "name"),
+    )
+    db.session.commit()
+    return jsonify(_plots_changed_json(done)), 201
 
 
 @bp.get("/plots/<int:plot_uid>/history")
@@ -538,6 +608,8 @@ _CONTRACT = {
         "term_end": {"type": "string", "format": "date"},
         "contract_area": _AREA,
         "status": {"type": "string"},
+        "land_type": {"type": "string", "enum": list(CONTRACT_LAND_TYPES)},
+        "method": {"type": "string", "enum": list(CONTRACT_METHODS)},
         "plots": {"type": "array", "items": _PLOT},
         "certificate": {"type": ["object", "null"]},
     },
@@ -622,6 +694,15 @@ _GEOMETRY_BODY_PROPS = {
 }
 
 
+_PLOTS_CHANGED = {
+    "type": "object",
+    "properties": {
+        "ended": {"type": "array", "items": _PLOT},
+        "created": {"type": "array", "items": _CHANGE},
+    },
+}
+
+
 def _body(required: list[str], props: dict) -> dict:
     return {
         "required": True,
@@ -642,7 +723,10 @@ OPENAPI_PATHS: dict[str, dict] = {
             "responses": {"200": _json(_list_of(_CONTRACT)), **_ERRORS},
         },
         "post": {
-            "summary": "Create a household's land contract (R1, R2: at most 30 years)",
+            "summary": (
+                "Create a household's land contract (R01; R02: at most 30 years on arable land, "
+                "50 on grassland, 70 on forest land)"
+            ),
             "tags": ["land"],
             "requestBody": _body(
                 ["household_uid", "term_start", "term_end", "source_document_id", "reason"],
@@ -650,6 +734,17 @@ OPENAPI_PATHS: dict[str, dict] = {
                     "household_uid": {"type": "integer"},
                     "term_start": {"type": "string", "format": "date"},
                     "term_end": {"type": "string", "format": "date"},
+                    "land_type": {
+                        "type": "string",
+                        "enum": list(CONTRACT_LAND_TYPES),
+                        "default": "arable",
+                    },
+                    "method": {
+                        "type": "string",
+                        "enum": list(CONTRACT_METHODS),
+                        "default": "household",
+                        "description": "household: code ends in J; other: code ends in Q",
+                    },
                     "source_document_id": {"type": "integer"},
                     "reason": openapi_text("reason"),
                 },
@@ -736,6 +831,60 @@ OPENAPI_PATHS: dict[str, dict] = {
                 "404": _ERRORS["404"],
                 "422": _json(_GEOMETRY_ERROR, "Refused; an invalid geometry says why and where"),
             },
+        }
+    },
+    "/plots/{plot_uid}/split": {
+        "post": {
+            "summary": (
+                "Split a plot into 2-50 new plots with new codes; each inside it, together "
+                "covering it; the plot ends and stays in the history"
+            ),
+            "tags": ["land"],
+            "parameters": [_path("plot_uid")],
+            "requestBody": _body(
+                ["parts", "source_document_id", "reason"],
+                {
+                    "parts": {
+                        "description": (
+                            "The new plots: a GeoJSON FeatureCollection or MultiPolygon, a list "
+                            "of geometries, or WKT"
+                        ),
+                    },
+                    "crs": {"type": "string"},
+                    "contract_areas": {
+                        "type": "array",
+                        "items": {"type": "number"},
+                        "description": "One per new plot; absent = shared out by measured area",
+                    },
+                    "accept_repair": {"type": "boolean"},
+                    "source_document_id": {"type": "integer"},
+                    "reason": openapi_text("reason"),
+                },
+            ),
+            "responses": {
+                "201": _json(_PLOTS_CHANGED, "Split"),
+                "404": _ERRORS["404"],
+                "422": _json(_GEOMETRY_ERROR, "Refused"),
+            },
+        }
+    },
+    "/plots/merge": {
+        "post": {
+            "summary": (
+                "Merge 2-50 neighbouring plots of one contract and land class into one new plot "
+                "with a new code; the old plots end and stay in the history"
+            ),
+            "tags": ["land"],
+            "requestBody": _body(
+                ["plot_uids", "source_document_id", "reason"],
+                {
+                    "plot_uids": {"type": "array", "items": {"type": "integer"}},
+                    "name": openapi_text("name"),
+                    "source_document_id": {"type": "integer"},
+                    "reason": openapi_text("reason"),
+                },
+            ),
+            "responses": {"201": _json(_PLOTS_CHANGED, "Merged"), **_ERRORS},
         }
     },
     "/plots/{plot_uid}/history": {

@@ -303,6 +303,7 @@ _HOUSEHOLD = {
                 "plots_contract_area": _AREA,
                 "plots_measured_area": _AREA,
                 "homestead": {"type": ["object", "null"]},
+                "homesteads": {"type": "array", "items": {"type": "object"}},
                 "shares": {"type": "array", "items": {"type": "object"}},
             },
         },

@@ -22,12 +22,13 @@ from app.api.homesteads import (
     require_id,
     str_field,
 )
+from app.api.moves import BASIS as MOVE_BASIS
+from app.api.moves import MOVE_SCHEMA, move_json
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import shares as service
-from app.registry.homesteads import latest_version
 from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404
 from app.registry.models import ShareHolding
@@ -160,7 +161,7 @@ def get_share_holding(holding_uid: int):
 def transfer_shares(holding_uid: int):
     holding = load_current_or_404(ShareHolding, require_id(holding_uid), edit=True)
     body = json_body()
-    received = service.transfer_shares(
+    move = service.transfer_shares(
         holding.uid,
         to_household_uid=int_field(body, "to_household_uid", required=False),
         to_person_uid=int_field(body, "to_person_uid", required=False),
@@ -168,10 +169,10 @@ def transfer_shares(holding_uid: int):
         reason=str_field(body, "reason"),
         source_document_id=int_field(body, "source_document_id", required=False),
         certificate_number=str_field(body, "certificate_number"),
+        basis=str_field(body, "basis"),
     )
     db.session.commit()
-    source = latest_version(ShareHolding, holding.uid)
-    return jsonify({"from": holding_json(source), "to": holding_json(received)})
+    return jsonify(move_json(move)), 202
 
 
 @bp.post("/shares/<int:holding_uid>/buy-back")
@@ -179,15 +180,15 @@ def transfer_shares(holding_uid: int):
 def buy_back_shares(holding_uid: int):
     holding = load_current_or_404(ShareHolding, require_id(holding_uid), edit=True)
     body = json_body()
-    latest = service.buy_back(
+    move = service.buy_back(
         holding.uid,
         number_field(body, "shares"),
         reason=str_field(body, "reason"),
         source_document_id=int_field(body, "source_document_id", required=False),
+        basis=str_field(body, "basis"),
     )
     db.session.commit()
-    collective = db.session.get(Collective, holding.collective_id)
-    return jsonify({"holding": holding_json(latest), "register": register_json(collective)})
+    return jsonify(move_json(move)), 202
 
 
 # --- OpenAPI
@@ -317,11 +318,13 @@ OPENAPI_PATHS = {
     },
     "/shares/{holding_uid}/transfer": {
         "post": {
-            "summary": "Transfer shares to a member or household of the same collective",
+            "summary": "Request a transfer of shares to a member or household of the same "
+            "collective, for a legal reason; it waits for the bureau's countersign",
             "parameters": [_path_param("holding_uid")],
             "requestBody": _body(
-                ["shares", "reason", "source_document_id"],
+                ["shares", "reason", "source_document_id", "basis"],
                 {
+                    "basis": MOVE_BASIS,
                     "to_household_uid": {"type": "integer", "description": "or to_person_uid"},
                     "to_person_uid": {"type": "integer", "description": "or to_household_uid"},
                     "shares": {"type": "number", "exclusiveMinimum": 0},
@@ -334,13 +337,7 @@ OPENAPI_PATHS = {
                 },
             ),
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {"from": HOLDING_SCHEMA, "to": HOLDING_SCHEMA},
-                    },
-                    "The source's latest version and the recipient's holding",
-                ),
+                "202": _json(MOVE_SCHEMA, "The pending move request"),
                 "404": {"description": "No current holding in reach", **_ERR},
                 "422": {"description": "Refused (R10/R11) or bad input", **_ERR},
             },
@@ -348,26 +345,22 @@ OPENAPI_PATHS = {
     },
     "/shares/{holding_uid}/buy-back": {
         "post": {
-            "summary": "The collective buys shares back into its unallocated pool (R10)",
+            "summary": "Request a buy-back into the collective's pool (R10) on a member's exit "
+            "decided by the collective or a court ruling; it waits for the bureau's countersign",
             "parameters": [_path_param("holding_uid")],
             "requestBody": _body(
-                ["shares", "reason", "source_document_id"],
+                ["shares", "reason", "source_document_id", "basis"],
                 {
+                    "basis": MOVE_BASIS,
                     "shares": {"type": "number", "exclusiveMinimum": 0},
                     "reason": openapi_text("reason"),
                     "source_document_id": {"type": "integer"},
                 },
             ),
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {"holding": HOLDING_SCHEMA, "register": REGISTER_SCHEMA},
-                    },
-                    "The holding's latest version and the register after the buy-back",
-                ),
+                "202": _json(MOVE_SCHEMA, "The pending move request"),
                 "404": {"description": "No current holding in reach", **_ERR},
-                "422": {"description": "Bad input", **_ERR},
+                "422": {"description": "No or a wrong legal basis, or bad input", **_ERR},
             },
         }
     },

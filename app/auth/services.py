@@ -29,8 +29,27 @@ from app.divisions.models import Collective
 from app.extensions import db
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
-# Hash of a password nobody has: checking it keeps unknown-user logins as slow as real ones.
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+# Hashes of a password nobody has, per hash method: checking one keeps unknown-user logins as
+# slow as real ones.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _hash_method() -> str:
+    """PASSWORD_HASH_METHOD: werkzeug's scrypt by default; the test settings use a cheap one."""
+    return current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=_hash_method())
+
+
+def _dummy_hash() -> str:
+    method = _hash_method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _DUMMY_HASHES[method]
+
+
 # Who a login attempt is audited as before anybody is known.
 ANONYMOUS = trail.AuditContext(actor="anonymous", role="anonymous")
 # last_seen_at / last_used_at are written at most this often (they are not audited).
@@ -120,7 +139,7 @@ def create_user(
         username=username,
         display_name=display_name or username,
         role=role.value,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         collectives=collectives,
     )
     with trail.because("user.create"):
@@ -260,7 +279,7 @@ def authenticate(username: str, password: str, client: Client | None = None) -> 
         db.session.commit()
         raise refusal
     # The hash is checked every time (a dummy one for nobody), so timing tells nothing either.
-    matches = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    matches = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
     if user is None or not matches or not user.is_active:
         _forget_old_failures(now)
         _count_failure("username", key, now)
@@ -486,7 +505,7 @@ def change_password(
     if new == current:
         raise DomainError("password_same", _("The new password must differ from the current one."))
     validate_password(new)
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = hash_password(new)
     _audit_password(user, "auth.password_change")
     return end_all_sessions(user, "password_change", keep=user.session_key)
 
@@ -501,7 +520,7 @@ def _audit_password(user: User, event: str) -> None:
 def set_password(user: User, new: str) -> int:
     """Set a user's password (administrator, command line); ends all their sessions."""
     validate_password(new)
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = hash_password(new)
     _audit_password(user, "auth.password_set")
     return end_all_sessions(user, "password_change")
 

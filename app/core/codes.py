@@ -26,8 +26,9 @@ The code hierarchy (农业农村部《农村土地承包经营权确权登记数
 * 发包方编码 FBFBM (14) = village division code (12) + group (2, ``00`` = village).
 * 承包方编码 CBFBM (18) = FBFBM + 4-digit sequence.
 * 地块编码 DKBM (19) = FBFBM + 5-digit sequence.
-* 承包合同编码 CBHTBM (19) = CBFBM + ``J``; the 承包经营权证 code (CBJYQZBM) is
-  the same string.
+* 承包合同编码 CBHTBM (19) = CBFBM + ``J`` for household contracting (家庭承包), or
+  CBFBM + ``Q`` for other contracting methods (其他方式承包); the 承包经营权证 code
+  (CBJYQZBM) is the same string.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ __all__ = [
     "validate_id_number",
     "validate_unit_number",
     "validate_uscc",
+    "CONTRACT_METHOD_LETTERS",
+    "PROVINCE_CODES",
+    "COLLECTIVE_LEVELS",
 ]
 
 
@@ -194,6 +198,20 @@ def _check_prefix(s: str, prefix: str, label: _Label, parent: _Label) -> None:
 # --- ID numbers
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+#: Province-level codes of GB/T 2260 (the first two digits of an ID number's address code).
+#: 71 is Taiwan's code in the standard; residence permits for Hong Kong, Macao and Taiwan
+#: residents (港澳台居民居住证, 国办发〔2018〕81号) carry 81, 82 and 83 (address codes 810000,
+#: 820000, 830000) and follow the same GB 11643 layout and check character.
+PROVINCE_CODES = frozenset(
+    ["11", "12", "13", "14", "15"]  # 京 津 冀 晋 蒙
+    + ["21", "22", "23"]  # 辽 吉 黑
+    + ["31", "32", "33", "34", "35", "36", "37"]  # 沪 苏 浙 皖 闽 赣 鲁
+    + ["41", "42", "43", "44", "45", "46"]  # 豫 鄂 湘 粤 桂 琼
+    + ["50", "51", "52", "53", "54"]  # 渝 川 黔 滇 藏
+    + ["61", "62", "63", "64", "65"]  # 陕 甘 青 宁 新
+    + ["71", "81", "82", "83"]  # 台, 港 澳 台 residence permits
+)
 _ID_CHECK_CHARS = "10X98765432"
 _ID_MIN_BIRTH = date(1900, 1, 1)
 
@@ -270,6 +288,14 @@ def validate_id_number(s: str, *, today: date | None = None) -> str:
             f"身份证号前 6 位为地址码（行政区划代码），不能以 0 开头，实际为 {s[:6]}",
             f"ID number: the first 6 digits are the region code and cannot start with 0, "
             f"got {s[:6]}",
+        )
+    if s[:2] not in PROVINCE_CODES:
+        raise CodeError(
+            "region",
+            f"身份证号前 2 位应为省级行政区划代码，{s[:2]} 不是任何省、自治区、直辖市的代码，"
+            f"请核对号码是否录入有误",
+            f"ID number: the first 2 digits are the province code, and {s[:2]} is not the code "
+            f"of any province; check the number for typos",
         )
     _id_birth(s, today)
     expected = id_number_check_char(s[:17])
@@ -367,34 +393,63 @@ def validate_dkbm(s: str, fbfbm: str | None = None) -> str:
     return s
 
 
-def validate_cbhtbm(s: str, cbfbm: str | None = None) -> str:
-    """Validate a 19-character 承包合同编码 (= 承包经营权证编码): CBFBM + ``J``.
+#: 承包方式 -> the letter that ends the contract code: ``J`` household contracting (家庭承包),
+#: ``Q`` other contracting methods (其他方式承包: 招标、拍卖、公开协商, Arts. 3, 48-50).
+CONTRACT_METHOD_LETTERS = {"household": "J", "other": "Q"}
+_METHOD_NAMES = {
+    "household": ("家庭承包", "household contracting"),
+    "other": ("其他方式承包", "other contracting"),
+}
 
+
+def validate_cbhtbm(s: str, cbfbm: str | None = None, *, method: str | None = None) -> str:
+    """Validate a 19-character 承包合同编码 (= 承包经营权证编码): CBFBM + ``J`` or ``Q``.
+
+    ``J`` is household contracting, ``Q`` other contracting methods; if ``method``
+    (``"household"`` / ``"other"``) is given, the letter must be that method's.
     Both a contract code and a parcel code are 19 characters, so the trailing
-    ``J`` is what tells them apart; a 19-digit value here is almost always a
+    letter is what tells them apart; a 19-digit value here is almost always a
     parcel code pasted into the wrong column, and the message says so.
     """
     s = _clean(s, _CBHTBM, upper=True)
     _check_length(s, 19, _CBHTBM)
-    if s[18] != "J":
+    if s[18] not in CONTRACT_METHOD_LETTERS.values():
         hint_zh = "（19 位纯数字是地块编码，不是合同编码）" if s.isascii() and s.isdigit() else ""
         hint_en = " (19 digits is a parcel code, not a contract code)" if hint_zh else ""
         raise CodeError(
             "format",
-            f"{_CBHTBM.zh}应为承包方编码加字母 J，第 19 位应为 J，实际为“{s[18]}”{hint_zh}",
-            f"{_CBHTBM.en} is the contractor code followed by J; character 19 must be J, "
-            f"got {s[18]!r}{hint_en}",
+            f"{_CBHTBM.zh}应为承包方编码加字母 J（家庭承包）或 Q（其他方式承包），"
+            f"第 19 位实际为“{s[18]}”{hint_zh}",
+            f"{_CBHTBM.en} is the contractor code followed by J (household contracting) or "
+            f"Q (other contracting); character 19 is {s[18]!r}{hint_en}",
         )
     _check_digits(s, _CBHTBM, 0, 18)
     _check_sequence(s, 14, 18, _CBHTBM)
     if cbfbm is not None:
         _check_prefix(s, validate_cbfbm(cbfbm), _CBHTBM, _CBFBM)
+    if method is not None:
+        letter = _method_letter(method)
+        if s[18] != letter:
+            zh, en = _METHOD_NAMES[method]
+            raise CodeError(
+                "method",
+                f"{zh}的{_CBHTBM.zh}应以字母 {letter} 结尾，实际为“{s[18]}”",
+                f"A contract by {en} has a code ending in {letter}, got {s[18]!r}",
+            )
     return s
 
 
-def cbhtbm_for(cbfbm: str) -> str:
-    """Build the contract (and certificate) code for a contractor: CBFBM + ``J``."""
-    return validate_cbfbm(cbfbm) + "J"
+def _method_letter(method: str) -> str:
+    try:
+        return CONTRACT_METHOD_LETTERS[method]
+    except KeyError:
+        raise ValueError(f"unknown contracting method {method!r}") from None
+
+
+def cbhtbm_for(cbfbm: str, method: str = "household") -> str:
+    """Build the contract (and certificate) code for a contractor: CBFBM + ``J``
+    (household contracting) or + ``Q`` (other contracting methods)."""
+    return validate_cbfbm(cbfbm) + _method_letter(method)
 
 
 # --- real-estate unit number
@@ -500,21 +555,47 @@ def validate_uscc(s: str) -> str:
     return s
 
 
-def validate_collective_uscc(s: str) -> str:
-    """Validate the USCC of a rural collective economic organisation (prefix ``N2``).
+#: Level of a collective economic organisation -> the second character of its USCC (GB 32100:
+#: registration authority ``N`` agriculture, then 1 group, 2 village, 3 township).
+COLLECTIVE_LEVELS = {"group": "N1", "village": "N2", "township": "N3"}
+_LEVEL_NAMES = {
+    "group": ("组级", "group-level"),
+    "village": ("村级", "village-level"),
+    "township": ("乡镇级", "township-level"),
+}
 
-    Registration authority ``N`` is the agriculture department; the 发包方 is
-    the village-level collective, hence ``N2``.  Rejecting other prefixes stops
-    a company's or a co-operative's code being recorded as the 发包方.
+
+def validate_collective_uscc(s: str, level: str | None = None) -> str:
+    """Validate the USCC of a rural collective economic organisation (``N1``/``N2``/``N3``).
+
+    Registration authority ``N`` is the agriculture department; the type is ``1`` for a
+    villager-group collective, ``2`` for a village one and ``3`` for a township one. If
+    ``level`` (``"group"``, ``"village"``, ``"township"``) is given, the code must be that
+    level's. Rejecting other prefixes stops a company's or a co-operative's code being
+    recorded as the 发包方.
     """
     s = validate_uscc(s)
-    if not s.startswith("N2"):
+    if s[:2] not in COLLECTIVE_LEVELS.values():
         raise CodeError(
             "prefix",
-            f"农村集体经济组织的{_USCC.zh}应以 N2 开头（农业农村部门登记），实际为 {s[:2]}",
+            f"农村集体经济组织的{_USCC.zh}应以 N1（组级）、N2（村级）或 N3（乡镇级）开头"
+            f"（农业农村部门登记），实际为 {s[:2]}",
             f"A rural collective economic organisation's {_USCC.en.lower()} must start "
-            f"with N2 (registered by the agriculture department), got {s[:2]}",
+            f"with N1 (group), N2 (village) or N3 (township), registered by the agriculture "
+            f"department; got {s[:2]}",
         )
+    if level is not None:
+        try:
+            expected = COLLECTIVE_LEVELS[level]
+        except KeyError:
+            raise ValueError(f"unknown collective level {level!r}") from None
+        if s[:2] != expected:
+            zh, en = _LEVEL_NAMES[level]
+            raise CodeError(
+                "level",
+                f"{zh}集体经济组织的{_USCC.zh}应以 {expected} 开头，实际为 {s[:2]}",
+                f"A {en} collective's {_USCC.en.lower()} starts with {expected}, got {s[:2]}",
+            )
     return s
 
 

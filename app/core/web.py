@@ -81,6 +81,11 @@ NAV: list[tuple[str, object, set[Role]]] = [
         lambda: _("Search"),
         {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
     ),
+    (
+        "registry.moves",
+        lambda: _("Awaiting countersign"),
+        {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
+    ),
     ("main.settlement_desk", lambda: _("Settlement desk"), {Role.SETTLEMENT_OFFICER}),
     ("audit.log", lambda: _("Audit trail"), {Role.AUDITOR}),
     ("auth_admin.users", lambda: _("Users"), {Role.SYSTEM_ADMIN}),

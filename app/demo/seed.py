@@ -237,7 +237,9 @@ def build() -> Tally:
 
             if rng.random() < 0.8:
                 terrain = "hill"
-                hs = homesteads.grant_homestead(
+                # Approved in 2015, before the registry: an existing homestead (存量), registered
+                # as it is; a new grant would judge today's hukou and roll (R9).
+                hs = homesteads.register_existing_homestead(
                     household.uid,
                     unit_number(fbfbm, h),
                     terrain,
@@ -249,8 +251,18 @@ def build() -> Tally:
                     reason="宅基地确权",
                     today=TODAY,
                 )
+                # 公示 before the certificate (DOMAIN §6); the real-estate registry's certificate
+                # number (不动产权证书号) is recorded as printed.
+                noticed = notices.open_notice(
+                    "homestead", hs.uid, date(2020, 1, 6), today=date(2020, 1, 6)
+                )
+                notices.confirm_registration(noticed.id, today=date(2020, 1, 20))
                 certificates.issue_certificate(
-                    "homestead", hs.uid, issued_on=date(2020, 3, 1), reason="宅基地确权颁证"
+                    "homestead",
+                    hs.uid,
+                    issued_on=date(2020, 3, 1),
+                    reason="宅基地确权颁证",
+                    number=f"粤（2020）始兴县不动产权第{1000 + tally.homesteads:07d}号",
                 )
                 tally.homesteads += 1
                 tally.certificates += 1
@@ -294,10 +306,37 @@ def build() -> Tally:
         pending = history.revise(
             pending, reason="待公示", status="pending", source_document_id=survey_doc.id
         )
-    notice = notices.open_notice("land_contract", pending.uid, TODAY)
+    notice = notices.open_notice("land_contract", pending.uid, TODAY, today=TODAY)
     notices.lodge_objection(
         notice.id, "邓国华（邻户）", "东至界址与本户田埂有争议，请复核。", TODAY
     )
+
+    # An inherited second homestead (存量): 李建华 inherited his late parents' house and its
+    # homestead; registered as it is, with the note (R8), beside the household's own.
+    first = db.session.scalar(select(Collective).where(Collective.fbfbm == "44022210020501"))
+    farmer_household = people.resident_row(heads["44022210020501"]).household_uid
+    will = documents.store_document(
+        first.id,
+        "declaration",
+        "李建华 继承父母房屋公证书",
+        "inheritance.pdf",
+        minimal_pdf("Notarised inheritance 44022210020501"),
+    )
+    homesteads.register_existing_homestead(
+        farmer_household,
+        unit_number("44022210020501", 89),
+        "hill",
+        126.4,
+        acquired_by="inheritance",
+        approval_number="始宅批〔1992〕37号",
+        approved_on=date(1992, 8, 3),
+        floor_area_m2=96.0,
+        remark="原权利人李德明（已故）",
+        source_document_id=will.id,
+        reason="继承取得，存量宅基地按现状登记",
+        today=TODAY,
+    )
+    tally.homesteads += 1
 
     for username, role, display, codes in USERS:
         ids = [
@@ -309,4 +348,63 @@ def build() -> Tally:
             with trail.because("user.link_person", reason="农户本人账号"):
                 user.person_uid = heads["44022210020501"]
                 db.session.flush()
+    _demo_moves()
     return tally
+
+
+def _demo_moves() -> None:
+    """Two plot moves by a legal basis, requested by the village admin (issue 10): one
+    countersigned by the bureau, one still waiting for it (待会签)."""
+    from app.registry import moves
+    from app.registry.models import LandContract, Plot, SourceDocument
+
+    coll = db.session.scalar(select(Collective).where(Collective.fbfbm == "44022210020501"))
+    contracts = list(
+        db.session.scalars(
+            select(LandContract)
+            .where(LandContract.collective_id == coll.id, LandContract.end_lifespan.is_(None))
+            .order_by(LandContract.cbhtbm)
+            .limit(3)
+        )
+    )
+    plots = list(
+        db.session.scalars(
+            select(Plot)
+            .where(Plot.contract_uid == contracts[0].uid, Plot.end_lifespan.is_(None))
+            .order_by(Plot.dkbm)
+            .limit(2)
+        )
+    )
+    survey = db.session.scalar(
+        select(SourceDocument.id).where(SourceDocument.collective_id == coll.id).limit(1)
+    )
+    admin, bureau = (
+        db.session.scalar(select(User).where(User.username == name))
+        for name in ("village_admin", "bureau")
+    )
+
+    def acting(user: User):
+        return trail.acting(
+            trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)
+        )
+
+    with acting(admin):
+        done = moves.request_move(
+            "plot_move",
+            plots[0].uid,
+            basis="correction",
+            source_document_id=survey,
+            reason="确权时把邻户的地块错登在本户名下",
+            to_contract_uid=contracts[1].uid,
+        )
+        if len(plots) > 1:
+            moves.request_move(
+                "plot_move",
+                plots[1].uid,
+                basis="court_ruling",
+                source_document_id=survey,
+                reason="县人民法院民事判决书确认地块归邻户承包",
+                to_contract_uid=contracts[2].uid,
+            )
+    with acting(bureau):
+        moves.countersign_move(done.id)

@@ -33,7 +33,9 @@ class Division(db.Model):
 
 
 class Collective(db.Model):
-    """A collective economic organisation: the 发包方 of contracted land, village or group level."""
+    """A collective economic organisation: the 发包方 of contracted land, at township, village or
+    group level. ``village_code`` is the 12-digit division the FBFBM starts with: a village for a
+    village (group ``00``) or group collective, a township for a township one (always ``00``)."""
 
     __tablename__ = "collective"
 
@@ -51,6 +53,20 @@ class Collective(db.Model):
     @property
     def group_number(self) -> str:
         return self.fbfbm[12:]
+
+    @property
+    def level(self) -> str:
+        """``township``, ``village`` or ``group`` (GB 32100: its USCC is N3, N2 or N1)."""
+        return self.level_of(self.village.level if self.village else "village", self.fbfbm)
+
+    @staticmethod
+    def level_of(division_level: str, fbfbm: str) -> str:
+        """The level of the collective whose FBFBM starts with a division of ``division_level``:
+        a township's code names a township collective; a village's code + ``00`` the village
+        collective, + ``01``-``99`` a villager group's."""
+        if division_level == "town":
+            return "township"
+        return "village" if fbfbm[12:] == "00" else "group"
 
     @property
     def audit_collective_id(self) -> int:

@@ -15,17 +15,33 @@ from app.extensions import db
 def create_collective(
     fbfbm: str, name: str, *, uscc: str | None = None, share_cap_percent: float | None = None
 ) -> Collective:
-    """Register a collective economic organisation. FBFBM = village code (12) + group (2)."""
+    """Register a collective economic organisation (发包方) at its level.
+
+    FBFBM = division code (12) + group (2): a village's code + ``00`` for the village
+    collective, + ``01``-``99`` for a villager group's; a township's code + ``00`` for a
+    township-level collective. The USCC, if given, must be the one of that level (GB 32100:
+    N3 township, N2 village, N1 group).
+    """
     try:
         fbfbm = validate_fbfbm(fbfbm)
     except CodeError as exc:
         raise DomainError.from_check(exc, field="fbfbm") from None
     village = db.session.get(Division, fbfbm_village_code(fbfbm))
-    if village is None or village.level != "village":
+    if village is not None and village.level == "town" and fbfbm[12:] != "00":
+        raise DomainError(
+            "fbfbm_township_group",
+            _(
+                "%(code)s starts with a township's code: a township collective's code ends in 00.",
+                code=fbfbm,
+            ),
+            field="fbfbm",
+        )
+    if village is None or village.level not in ("village", "town"):
         raise DomainError(
             "fbfbm_village",
             _(
-                "The first 12 digits of %(code)s are not a village in the division list.",
+                "The first 12 digits of %(code)s are not a village or township in the division "
+                "list.",
                 code=fbfbm,
             ),
             field="fbfbm",
@@ -40,8 +56,9 @@ def create_collective(
             "name", _("Give the collective's name (at most 120 characters)."), field="name"
         )
     if uscc:
+        level = Collective.level_of(village.level, fbfbm)
         try:
-            uscc = validate_collective_uscc(uscc)
+            uscc = validate_collective_uscc(uscc, level)
         except CodeError as exc:
             raise DomainError.from_check(exc, field="uscc") from None
     if share_cap_percent is not None and not (0 < share_cap_percent <= 100):

@@ -36,6 +36,14 @@ def county():
             .group_by(Division.parent_code)
         ).all()
     )
+    # A township-level collective's FBFBM starts with the township's own code.
+    for town_code, n in db.session.execute(
+        select(Division.code, func.count(Collective.id))
+        .join(Collective, Collective.village_code == Division.code)
+        .where(Division.level == "town")
+        .group_by(Division.code)
+    ).all():
+        per_town[town_code] = per_town.get(town_code, 0) + n
     county_row = db.session.scalar(select(Division).where(Division.level == "county"))
     return render_template(
         "divisions/county.html",

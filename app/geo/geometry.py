@@ -563,6 +563,36 @@ def mu_to_m2(mu: float) -> float:
     return mu * MU_M2
 
 
+def area_difference(contract_m2: Any, measured_m2: Any) -> Any:
+    """How far a contract area (HTMJ) is from the measured one (SCMJ), as a fraction of the
+    measured area. Works on numbers and on numpy arrays alike: the importer compares whole
+    columns, the plot services one plot, and both must judge the same way."""
+    return abs(contract_m2 - measured_m2) / measured_m2
+
+
+def area_mismatch_finding(
+    contract_m2: float | None, measured_m2: float | None, percent: float
+) -> Finding | None:
+    """A warning when the contract and measured areas differ by more than ``percent`` of the
+    measured area (the county's IMPORT_AREA_MISMATCH_PERCENT). They differ legitimately, so it
+    never blocks; None when they agree or either is missing."""
+    if contract_m2 is None or measured_m2 is None:
+        return None
+    c, m = float(contract_m2), float(measured_m2)
+    if not (math.isfinite(c) and math.isfinite(m)) or m == 0:
+        return None
+    d = area_difference(c, m)
+    if d <= percent / 100.0:
+        return None
+    return Finding(
+        "area_mismatch",
+        "warning",
+        f"合同面积 {c:.2f} 平方米与实测面积 {m:.2f} 平方米相差 {d * 100:.1f}%，超过 {percent:g}%",
+        f"Contract area {c:.2f} m² and measured area {m:.2f} m² differ by {d * 100:.1f}%, "
+        f"more than {percent:g}%",
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Overlaps
 # --------------------------------------------------------------------------------------------

@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import bisect
 import contextvars
+import json
 import logging
 import queue
 import threading
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
@@ -41,6 +43,7 @@ from sqlalchemy.orm import Session
 from app.audit import trail
 from app.core.models import utcnow
 from app.extensions import db
+from app.imports import staging
 from app.imports.models import ImportJob, JobStatus
 from app.imports.promote import (
     JobFile,
@@ -51,6 +54,7 @@ from app.imports.promote import (
     record_proof,
 )
 from app.registry.models import SourceDocument
+from app.registry.spatial_checks import hold_geometry_writes
 
 log = logging.getLogger(__name__)
 
@@ -191,12 +195,43 @@ class EagerPromotion:
             chunk = rows[at : at + _PROOF_CHUNK]
             self.proofs.append((chunk[0][0], chunk[-1][0], proof_groups(chunk)))
 
+    def _overlapped_since_validation(self, session: Session) -> bool:
+        """Has someone else written a plot over one of ours since validation checked the registry?
+
+        From here to the commit no other geometry write can land (the hold); one that landed
+        between validation's check and now is not in the verdict. Then this transaction gives
+        up and the ordinary promotion, which looks for exactly those plots, reports it."""
+        hold_geometry_writes(session)
+        raw = session.execute(
+            text("SELECT summary_json FROM import_job WHERE id = :job"), {"job": self.job.id}
+        ).scalar()
+        summary = json.loads(raw or "{}")
+        at, extent = summary.get("registry_checked_at"), summary.get("extent")
+        if not at or not extent:
+            return False
+        tolerance = float(self.app.config.get("OVERLAP_TOLERANCE_M2", 1.0))
+        found = staging.registry_overlaps(
+            session,
+            self.job.id,
+            tolerance,
+            tuple(extent),
+            since=datetime.fromisoformat(at),
+            not_promoted=True,
+        )
+        if found:
+            log.info(
+                "import %s: %d plots written over ours since validation", self.job.id, len(found)
+            )
+        return bool(found)
+
     def _finish(self, session: Session, docs: dict[int, int]) -> int | None:
         job = {"job": self.job.id}
         status = session.execute(
             text("SELECT status FROM import_job WHERE id = :job"), job
         ).scalar()
         if status != JobStatus.VALIDATED:
+            return None
+        if self._overlapped_since_validation(session):
             return None
         # promoted rows that a later check found fault with
         found = (

@@ -14,9 +14,9 @@ import contextlib
 import ctypes
 import gc
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from app.imports.readers import (
     stream_layer,
 )
 from app.imports.validate import ParcelSettings, ParcelValidator, Problem
+from app.registry.spatial_checks import hold_geometry_writes
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +110,8 @@ def problem_log(job: ImportJob, kinds: Any = ()) -> staging.ProblemLog:
 
 
 def _config(name: str, default: Any) -> Any:
-    """A setting from the app config, else the environment (IMPORT_* tuning), else default."""
+    """A setting of the app (app/config.py reads the environment, the same way for all)."""
     value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(name)
     return default if value is None else value
 
 
@@ -316,11 +315,15 @@ def validate_parcels(
     job: ImportJob,
     progress: ProgressFn | None = None,
     on_window: Callable[[int, int, frozenset[int]], None] | None = None,
+    *,
+    pause_collector: bool = False,
 ) -> ImportJob:
     """Read, stage and check every feature; leave the job VALIDATED (or FAILED) with a summary.
 
     ``on_window(lo, hi, collectives)`` is told each time the features [lo, hi) are staged and
-    committed, with the collectives of those staged without errors.
+    committed, with the collectives of those staged without errors. ``pause_collector``: the
+    command line's own process may pause the garbage collector (``windowed_collection``); a web
+    worker or queue worker never does, since the pause is process-wide.
     """
     opts = job.options
     now = utcnow()
@@ -369,7 +372,8 @@ def validate_parcels(
                     progress(job, "reading")
 
             try:
-                with windowed_collection():
+                paused = windowed_collection() if pause_collector else contextlib.nullcontext()
+                with paused:
                     for batch in read_ahead(batches):
                         result = validator.check(batch)  # meanwhile the previous window is written
                         writer.wait()
@@ -407,7 +411,11 @@ def validate_parcels(
         later += staging.codes_in_registry(db.session, job.id)
         later += staging.unknown_households(db.session, job.id)
     extent = validator.tracker.extent()
+    checked_at = None
     if validator.promotable_crs and extent is not None:
+        # From here until the verdict commits no plot geometry is written by anyone else; what
+        # is written after it is found again at promotion (``since=checked_at``).
+        checked_at = hold_geometry_writes(db.session)
         later += staging.registry_overlaps(
             db.session, job.id, float(_config("OVERLAP_TOLERANCE_M2", 1.0)), extent
         )
@@ -422,6 +430,7 @@ def validate_parcels(
         driver=source.driver,
         layer=source.layer,
         extent=list(extent) if extent else None,
+        registry_checked_at=checked_at.isoformat() if checked_at else None,
     )
     job.summary_json = _dumps(summary)
     trail.record_event(
@@ -612,27 +621,46 @@ def promote_job(
     return job
 
 
+def registry_checked_at(job: ImportJob) -> datetime | None:
+    """When validation checked the job's plots against the registry (None: it could not)."""
+    at = job.summary.get("registry_checked_at")
+    return datetime.fromisoformat(at) if at else None
+
+
 def _promote_parcels(job: ImportJob, valid_only: bool, recheck: bool) -> int | None:
+    """Check the registry again, under the geometry hold, then promote in the same transaction.
+
+    The hold (spatial_checks.hold_geometry_writes) keeps every web edit of a plot's geometry
+    out until this transaction commits, and they then see the promoted plots in their own
+    overlap check. What was written between validation and now is found here: all of it
+    (``recheck``, the web flow, where the registry may have changed a lot since the user read the
+    report) or, when validation ran just before (the command line), the plots written since its
+    check.
+    """
     s = job.summary
-    if not recheck:
-        with trail.because("import.promote", source_sha256=job.sha256):
-            n = promote.promote_parcels(db.session, job, valid_only=valid_only)
-        staging.clear(db.session, job.id)
-        return n
-    db.session.execute(
-        ImportProblem.__table__.delete().where(
-            ImportProblem.job_id == job.id,
-            ImportProblem.problem.in_(("code_in_registry", "registry_overlap")),
-        )
-    )
-    again = staging.codes_in_registry(db.session, job.id)
-    if s.get("crs", {}).get("validation") == s.get("crs", {}).get("registry") and s.get("extent"):
-        again += staging.registry_overlaps(
-            db.session, job.id, float(_config("OVERLAP_TOLERANCE_M2", 1.0)), tuple(s["extent"])
-        )
+    hold_geometry_writes(db.session)
+    same_crs = s.get("crs", {}).get("validation") == s.get("crs", {}).get("registry")
+    tolerance = float(_config("OVERLAP_TOLERANCE_M2", 1.0))
+    since = None if recheck else registry_checked_at(job)
+    if not recheck and since is None:
+        again: list[Problem] = []
+    else:
+        if recheck:
+            db.session.execute(
+                ImportProblem.__table__.delete().where(
+                    ImportProblem.job_id == job.id,
+                    ImportProblem.problem.in_(("code_in_registry", "registry_overlap")),
+                )
+            )
+        again = staging.codes_in_registry(db.session, job.id) if recheck else []
+        if same_crs and s.get("extent"):
+            again += staging.registry_overlaps(
+                db.session, job.id, tolerance, tuple(s["extent"]), since=since
+            )
     if again:
         rechecked = ("code_in_registry", "registry_overlap")
-        log = problem_log(job, staging.kinds_without(s, rechecked))
+        # a full recheck counts its kinds afresh; a narrow one adds to what validation found
+        log = problem_log(job, staging.kinds_without(s, rechecked if recheck else ()))
         log.add(again)
         staging.mark_errors(db.session, job.id, log.unstored_errors)
         summary = staging.summarise(db.session, job.id, s["features"], log)
@@ -668,7 +696,7 @@ def run_parcels(
             current_app._get_current_object(), job, valid_only=valid_only
         )
     try:
-        job = validate_parcels(job, progress, eager.window if eager else None)
+        job = validate_parcels(job, progress, eager.window if eager else None, pause_collector=True)
     except BaseException:
         if eager:
             eager.abandon()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import IO, Any
 
 import shapely
@@ -328,7 +329,7 @@ _OVERLAP_SQL = {
           FROM (SELECT idx, dkbm, ST_GeomFromWKB(wkb, :srid) AS g FROM import_staging
                 WHERE job_id = :job AND valid_geom) s
           JOIN plot p ON p.geom && s.g AND ST_Relate(s.g, p.geom, 'T********')
-          WHERE p.end_lifespan IS NULL
+          WHERE p.end_lifespan IS NULL{later}
         ) q WHERE area > :tol ORDER BY idx, uid
     """,
     # SpatiaLite: the R*Tree of plot.geom through the SpatialIndex virtual table.
@@ -342,7 +343,7 @@ _OVERLAP_SQL = {
               SELECT ROWID FROM SpatialIndex
               WHERE f_table_name = 'plot' AND f_geometry_column = 'geom'
                 AND search_frame = s.g)
-          WHERE p.end_lifespan IS NULL AND ST_Relate(s.g, p.geom, 'T********') = 1
+          WHERE p.end_lifespan IS NULL AND ST_Relate(s.g, p.geom, 'T********') = 1{later}
         ) q WHERE area > :tol ORDER BY idx, uid
     """,
 }
@@ -356,19 +357,35 @@ _ANY_PLOT_SQL = {
 }
 
 
+# Only registry plots whose current version began at or after :since (written after an earlier
+# check), leaving out the plots this job's own transaction has written (promotion beside
+# validation keeps their uids in import_promoted).
+_SINCE = " AND p.begin_lifespan >= :since"
+_NOT_OURS = " AND p.uid NOT IN (SELECT uid FROM import_promoted)"
+
+
 def registry_overlaps(
     session: Session,
     job_id: int,
     tolerance: float,
     extent: tuple[float, float, float, float] | None = None,
+    *,
+    since: datetime | None = None,
+    not_promoted: bool = False,
 ) -> list[Problem]:
     """Staged plots overlapping current registry plots by more than ``tolerance`` m².
 
     ``extent`` (the staged features' bounds) lets one index probe answer the common case, a
     collective's first import into an area with no plots yet, without touching every row.
+    ``since`` narrows the check to plots written since an earlier, complete one (see
+    spatial_checks.hold_geometry_writes); ``not_promoted`` leaves out the job's own plots.
     """
     dialect = session.get_bind().dialect.name
     srid = registry_srid()
+    later = (_SINCE if since is not None else "") + (_NOT_OURS if not_promoted else "")
+    params: dict[str, Any] = {"job": job_id, "tol": tolerance, "srid": srid}
+    if since is not None:
+        params["since"] = since
     if extent is not None:
         x0, y0, x1, y1 = extent
         near = session.execute(
@@ -377,9 +394,7 @@ def registry_overlaps(
         ).first()
         if near is None:
             return []
-    rows = session.execute(
-        text(_OVERLAP_SQL[dialect]), {"job": job_id, "tol": tolerance, "srid": srid}
-    )
+    rows = session.execute(text(_OVERLAP_SQL[dialect].format(later=later)), params)
     return [
         Problem(
             idx,

@@ -728,6 +728,19 @@ class ParcelValidator:
         households: list[str | None] = [None] * n
         if "CBFBM" in col:
             households = self._household_codes(col["CBFBM"], dkbms, err, check)
+        for i, household in enumerate(households):
+            # Reserve land (机动地) is the collective's: never linked to a household (R01).
+            if household is not None and classes[i] == "22":
+                households[i] = None
+                if check:
+                    err(
+                        i,
+                        "reserve_land_household",
+                        "机动地属于集体，不计入农户：已忽略该行的承包方编码",
+                        "Reserve land belongs to the collective, not to a household: the row's "
+                        "contractor code is ignored",
+                        severity="warning",
+                    )
 
         return [
             collective_ids,
@@ -820,17 +833,12 @@ class ParcelValidator:
         percent = self.s.mismatch_percent
         both = ~np.isnan(contract) & ~np.isnan(measured) & (measured != 0)
         diff = np.zeros(len(contract))
-        diff[both] = np.abs(contract[both] - measured[both]) / measured[both]
+        # The same comparison and words as a plot saved through the registry's forms.
+        diff[both] = geo.area_difference(contract[both], measured[both])
         for i in np.flatnonzero(both & (diff > percent / 100.0)).tolist():
-            c, m, d = contract[i], measured[i], diff[i] * 100
-            err(
-                i,
-                "area_mismatch",
-                f"合同面积 {c:.2f} 平方米与实测面积 {m:.2f} 平方米相差 {d:.1f}%，超过 {percent:g}%",
-                f"Contract area {c:.2f} m² and measured area {m:.2f} m² differ by {d:.1f}%, "
-                f"more than {percent:g}%",
-                severity="warning",
-            )
+            found = geo.area_mismatch_finding(float(contract[i]), float(measured[i]), percent)
+            if found is not None:
+                err(i, found.code, found.message_zh, found.message_en, severity="warning")
 
     def _areas(
         self, col: dict[str, Any], m2_field: str, mu_field: str, n: int, err: Callable

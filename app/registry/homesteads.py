@@ -2,13 +2,16 @@
 
 The rules of DOMAIN §5 that live here, each in one function:
 
-* R7 一户一宅 and the Guangdong caps for new approvals: ``grant_homestead``.
-* R8 a household that sold, leased or gave away its house gets no new homestead:
-  ``grant_homestead`` (via ``_r08_barring_disposal``) and ``may_apply_for_homestead``.
+* R7 一户一宅 and the Guangdong caps for new approvals, checked on the area measured from the
+  outline (``checked_area``): ``grant_homestead``.
+* R8 a household that sold or transferred (出卖/转让), leased or gave away its house gets no new
+  homestead, nor after a paid exit (有偿退出) where the county says so
+  (``r08_barring_disposals``). Existing homesteads (存量) over the cap, or a second one that came
+  by inheritance, are registered as they are with a note: ``register_existing_homestead``.
 * R9 a homestead goes only to a qualifying member household of the same collective, never to
-  urban residents: ``may_apply_for_homestead`` is the one eligibility test, and
-  ``transfer_homestead_check`` applies it to a proposed recipient. The marketplace calls these
-  rather than repeating the rule.
+  urban residents; the same test applies to every new grant: ``_ineligibility`` is the one
+  eligibility test, called by ``grant_homestead``, ``may_apply_for_homestead`` and
+  ``transfer_homestead_check``. The marketplace calls these rather than repeating the rule.
 
 Urban residence is read from the person's own hukou attribute (``Person.hukou_type``), never from
 a settlement record (R12: rights actions do not read settlement events).
@@ -23,20 +26,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from geoalchemy2.shape import from_shape
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import trail
-from app.core.codes import CodeError, validate_unit_number
+from app.core.codes import CodeError, validate_id_number, validate_unit_number
 from app.core.errors import DomainError
 from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
 from app.registry.documents import citable_document
-from app.registry.inputs import TEXT_LIMITS, require_reason
+from app.registry.inputs import TEXT_LIMITS, require_reason, text
 from app.registry.inputs import today_or as _today
 from app.registry.models import (
     TERRAIN_CAPS,
@@ -53,10 +58,17 @@ from app.registry.versioning import Versioned
 V = TypeVar("V", bound=Versioned)
 
 #: How a homestead version can end. "corrected" is reserved for data fixes, not a disposal.
-DISPOSALS = ("sold", "leased", "gifted", "returned", "transferred")
-#: R8 (土地管理法 Art. 62): after selling, leasing or gifting the house, no new homestead.
-#: A voluntary return (交回) or a transfer recorded as such does not bar.
-R8_BARRING = frozenset({"sold", "leased", "gifted"})
+DISPOSALS = ("sold", "leased", "gifted", "returned", "transferred", "paid_exit")
+#: R8 (土地管理法 Art. 62): after selling or transferring the house with its homestead
+#: (出卖/转让), leasing or gifting it, no new homestead. A voluntary return (交回) does not bar;
+#: a paid exit (有偿退出) bars where the county says so (see r08_barring_disposals).
+R8_BARRING = frozenset({"sold", "transferred", "leased", "gifted"})
+
+#: How a homestead was registered: granted now (新批) or an existing one (存量) as it is.
+REGISTRATIONS = ("new", "existing")
+#: How the household came by it. An inherited one (继承, with the house) is not counted by
+#: 一户一宅 (R8: kept and noted).
+ACQUISITIONS = ("approval", "inheritance", "other")
 
 _EPS = 1e-9
 
@@ -67,6 +79,7 @@ class Ineligibility:
 
     code: str
     message: str
+    rule: str = "R09"
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,13 +180,22 @@ def current_homestead_of(household_uid: int) -> Homestead | None:
     )
 
 
+def r08_barring_disposals() -> frozenset[str]:
+    """R8: the disposals after which a household gets no new homestead in this county: sold or
+    transferred (出卖/转让), leased, gifted, and a paid exit (有偿退出) when the county setting
+    HOMESTEAD_PAID_EXIT_BARS says so."""
+    if current_app.config.get("HOMESTEAD_PAID_EXIT_BARS", True):
+        return R8_BARRING | {"paid_exit"}
+    return R8_BARRING
+
+
 def _r08_barring_disposal(household_uid: int) -> str | None:
     """R8: the first earlier disposal of this household that bars a new homestead, if any."""
     return db.session.scalar(
         select(Homestead.disposal)
         .where(
             Homestead.household_uid == household_uid,
-            Homestead.disposal.in_(sorted(R8_BARRING)),
+            Homestead.disposal.in_(sorted(r08_barring_disposals())),
         )
         .limit(1)
     )
@@ -182,8 +204,16 @@ def _r08_barring_disposal(household_uid: int) -> str | None:
 def _r08_message(disposal: str) -> str:
     messages = {
         "sold": _("This household sold its house before and may not have a new homestead."),
+        "transferred": _(
+            "This household transferred its house with the homestead before and may not have a "
+            "new homestead."
+        ),
         "leased": _("This household leased out its house before and may not have a new homestead."),
         "gifted": _("This household gave its house away before and may not have a new homestead."),
+        "paid_exit": _(
+            "This household gave up its homestead for compensation before and may not have a new "
+            "homestead."
+        ),
     }
     return messages[disposal]
 
@@ -205,7 +235,9 @@ def terrain_label(terrain: str) -> str:
 def _ineligibility(household: Household, day: date) -> Ineligibility | None:
     """Why this (current) household may not take a homestead on ``day``; None if it may.
 
-    The single body of the R9 test; see may_apply_for_homestead for the rule itself.
+    The single body of the R9 test (with R7's 一户一宅 and R8's bars), for every new grant
+    (grant_homestead) and every transfer (transfer_homestead_check); see may_apply_for_homestead
+    for the rule itself. ``rule`` names the rule that says no.
     """
     people = household_people(household.uid)
     on_roll = members_on_roll(household.collective_id, {uid for uid, _h in people}, day)
@@ -223,13 +255,11 @@ def _ineligibility(household: Household, day: date) -> Ineligibility | None:
         return Ineligibility(
             "has_homestead",
             _("This household already holds a homestead (one homestead per household)."),
+            "R07",
         )
     barring = _r08_barring_disposal(household.uid)
     if barring is not None:
-        return Ineligibility(
-            "r08_barred",
-            _r08_message(barring),
-        )
+        return Ineligibility("r08_barred", _r08_message(barring), "R08")
     return None
 
 
@@ -237,10 +267,12 @@ def may_apply_for_homestead(household_uid: int, today: date | None = None) -> tu
     """R9 (with R7, R8): may this household apply for, or take over, a homestead?
 
     A qualifying household is a current household with at least one member on its collective's
-    membership roll on the day, that holds no current homestead (R7) and has not sold, leased or
-    given away a house before (R8). An urban-resident household, one ALL of whose members have
-    urban hukou, never qualifies; a household in which some members settled in town but another
-    is still rural does qualify (settling never costs the others their rights, R12).
+    membership roll on the day, that holds no current homestead (R7, an inherited one included)
+    and has not sold, transferred, leased or given away a house before, nor given one up for
+    compensation where the county says that bars (R8). An urban-resident household, one ALL of
+    whose members have urban hukou, never qualifies; a household in which some members settled
+    in town but another is still rural does qualify (settling never costs the others their
+    rights, R12).
 
     Returns (True, "") or (False, reason). This is the one eligibility test: the marketplace and
     transfer_homestead_check call it instead of repeating the rule.
@@ -340,6 +372,174 @@ def check_terrain_cap(terrain: str, area_m2: float) -> None:
         )
 
 
+def checked_area(area_m2: Any, geometry: Any, crs: Any) -> tuple[Any, float]:
+    """R7: the homestead's area, measured from its outline when one is given.
+
+    With an outline, the area is the one measured from it (in the registry's projected CRS) and
+    that is what the cap is checked on: a declared area that differs from it by more than
+    HOMESTEAD_AREA_TOLERANCE_M2 is refused with both figures, so a small figure cannot carry a
+    large outline past the cap. Without an outline, the declared area. Returns (stored
+    geometry or None, area in m² to two decimals).
+    """
+    if geometry is None or geometry == "":
+        return None, _positive_area(area_m2, "area_m2")
+    geom, measured = homestead_geometry(geometry, crs)
+    measured = round(measured, 2)
+    if area_m2 is None:
+        return geom, _positive_area(measured, "area_m2")
+    declared = _positive_area(area_m2, "area_m2")
+    tolerance = float(current_app.config.get("HOMESTEAD_AREA_TOLERANCE_M2", 2.0))
+    if abs(declared - measured) > tolerance + _EPS:
+        raise DomainError(
+            "area_mismatch",
+            _(
+                "The declared area of %(declared)s m² does not match the area of "
+                "%(measured)s m² measured from the outline (they may differ by at most "
+                "%(tolerance)s m²).",
+                declared=f"{declared:.2f}",
+                measured=f"{measured:.2f}",
+                tolerance=f"{tolerance:g}",
+            ),
+            field="area_m2",
+            rule="R07",
+        )
+    return geom, _positive_area(measured, "area_m2")
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """The checked fields of a homestead to register (new or existing)."""
+
+    unit_number: str
+    terrain: str
+    approval_number: str | None
+    approved_on: date | None
+    floor_area_m2: float | None
+    reason: str
+
+
+def _checked_fields(
+    collective: Collective,
+    unit_number: Any,
+    terrain: Any,
+    approval_number: Any,
+    approved_on: Any,
+    floor_area_m2: Any,
+    reason: Any,
+    *,
+    day: date,
+    approval_required: bool,
+) -> _Fields:
+    """Codes, terrain, approval, floor area and reason, the same for new and existing ones.
+
+    The unit number is a homestead (JC) unit of the collective's county.
+    """
+    if not isinstance(unit_number, str):
+        raise DomainError(
+            "unit_number", _("Give the real-estate unit number."), field="unit_number"
+        )
+    try:
+        unit_number = validate_unit_number(unit_number, county_code=collective.fbfbm[:6])
+    except CodeError as exc:
+        raise DomainError.from_check(exc, field="unit_number") from None
+    if terrain not in TERRAIN_CAPS:
+        raise DomainError(
+            "terrain", _("Choose the terrain: plain, hill or mountain."), field="terrain"
+        )
+    approval_number = approval_number.strip() if isinstance(approval_number, str) else ""
+    if (approval_required and not approval_number) or len(approval_number) > TEXT_LIMITS["code"]:
+        raise DomainError(
+            "approval_number",
+            _(
+                "Give the number of the homestead approval (at most %(n)s characters).",
+                n=TEXT_LIMITS["code"],
+            ),
+            field="approval_number",
+        )
+    if (approved_on is not None or approval_required) and (
+        not isinstance(approved_on, date) or approved_on > day
+    ):
+        raise DomainError(
+            "approved_on",
+            _("Give the approval date; it cannot be in the future."),
+            field="approved_on",
+        )
+    if floor_area_m2 is not None:
+        floor_area_m2 = _positive_area(floor_area_m2, "floor_area_m2", allow_zero=True)
+    return _Fields(
+        unit_number=unit_number,
+        terrain=terrain,
+        approval_number=approval_number or None,
+        approved_on=approved_on,
+        floor_area_m2=floor_area_m2,
+        reason=require_reason(reason),
+    )
+
+
+def _require_unit_free(unit_number: str) -> None:
+    taken = db.session.scalar(
+        select(
+            exists().where(Homestead.unit_number == unit_number, Homestead.end_lifespan.is_(None))
+        )
+    )
+    if taken:
+        raise DomainError(
+            "unit_taken",
+            _("Real-estate unit %(unit)s is registered already.", unit=unit_number),
+            field="unit_number",
+        )
+
+
+def _has_homestead_error() -> DomainError:
+    return DomainError(
+        "has_homestead",
+        _("This household already holds a homestead (one homestead per household)."),
+        field="household_uid",
+        rule="R07",
+    )
+
+
+def _insert(
+    event: str,
+    household: Household,
+    fields: _Fields,
+    doc: SourceDocument,
+    *,
+    area_m2: float,
+    geom: Any,
+    registration: str,
+    acquired_by: str,
+    heir_person_uid: int | None = None,
+    note: str | None = None,
+) -> Homestead:
+    """Write the homestead's first version; the partial unique index catches a racing grant."""
+    _require_unit_free(fields.unit_number)
+    with trail.because(event, reason=fields.reason, source_sha256=doc.sha256):
+        try:
+            with db.session.begin_nested():
+                return history.create(
+                    Homestead,
+                    reason=fields.reason,
+                    source_document_id=doc.id,
+                    unit_number=fields.unit_number,
+                    household_uid=household.uid,
+                    collective_id=household.collective_id,
+                    approval_number=fields.approval_number,
+                    approved_on=fields.approved_on,
+                    terrain=fields.terrain,
+                    area_m2=area_m2,
+                    floor_area_m2=fields.floor_area_m2,
+                    geom=geom,
+                    registration=registration,
+                    acquired_by=acquired_by,
+                    heir_person_uid=heir_person_uid,
+                    note=note,
+                )
+        except IntegrityError:
+            # Another request gave this household a homestead between our check and insert.
+            raise _has_homestead_error() from None
+
+
 def grant_homestead(
     household_uid: int,
     unit_number: str,
@@ -355,118 +555,248 @@ def grant_homestead(
     reason: str,
     today: date | None = None,
 ) -> Homestead:
-    """Register a newly approved homestead (宅基地批准书) for a household.
+    """Register a newly approved homestead (新批, 宅基地批准书) for a household.
 
-    R7: one homestead per household (一户一宅; also the partial unique index
-    uq_homestead_household_current, which catches races) and the Guangdong caps for new
-    approvals by terrain (TERRAIN_CAPS). R8: a household that sold, leased or gave away a house
-    gets none. The unit number is a homestead (JC) unit of the collective's county. With
-    ``area_m2=None`` the area is measured from the geometry.
+    R7: the Guangdong caps for new approvals by terrain (TERRAIN_CAPS), checked on the area
+    measured from the outline when one is given (``checked_area``: a declared area that
+    disagrees with the outline is refused). R9 (with R7's 一户一宅 and R8's bars): the household
+    must qualify, by the one eligibility test ``_ineligibility``, on the day of the approval:
+    a member on the roll, not all urban residents, no current homestead (the partial unique
+    index uq_homestead_household_current also catches races), no barring disposal before.
+    With ``area_m2=None`` the area is measured from the geometry. An existing homestead (存量)
+    is registered with ``register_existing_homestead`` instead.
     """
     day = _today(today)
     household = current_household(household_uid, lock=True)
     collective = db.session.get(Collective, household.collective_id)
     doc = source_document(source_document_id, household.collective_id)
-    if not isinstance(unit_number, str):
-        raise DomainError(
-            "unit_number", _("Give the real-estate unit number."), field="unit_number"
-        )
-    try:
-        unit_number = validate_unit_number(unit_number, county_code=collective.fbfbm[:6])
-    except CodeError as exc:
-        raise DomainError.from_check(exc, field="unit_number") from None
-    if terrain not in TERRAIN_CAPS:
-        raise DomainError(
-            "terrain", _("Choose the terrain: plain, hill or mountain."), field="terrain"
-        )
-    approval_number = approval_number.strip() if isinstance(approval_number, str) else ""
-    if not approval_number or len(approval_number) > TEXT_LIMITS["code"]:
-        raise DomainError(
-            "approval_number",
-            _(
-                "Give the number of the homestead approval (at most %(n)s characters).",
-                n=TEXT_LIMITS["code"],
-            ),
-            field="approval_number",
-        )
-    if not isinstance(approved_on, date) or approved_on > day:
-        raise DomainError(
-            "approved_on",
-            _("Give the approval date; it cannot be in the future."),
-            field="approved_on",
-        )
-    geom = None
-    measured = None
-    if geometry is not None and geometry != "":
-        geom, measured = homestead_geometry(geometry, crs)
-    if area_m2 is None and measured is not None:
-        area_m2 = round(measured, 2)
-    area_m2 = _positive_area(area_m2, "area_m2")
-    if floor_area_m2 is not None:
-        floor_area_m2 = _positive_area(floor_area_m2, "floor_area_m2", allow_zero=True)
-    reason = require_reason(reason)
-    check_terrain_cap(terrain, area_m2)
-    if current_homestead_of(household.uid) is not None:
-        raise DomainError(
-            "has_homestead",
-            _("This household already holds a homestead (one homestead per household)."),
-            field="household_uid",
-            rule="R07",
-        )
-    barring = _r08_barring_disposal(household.uid)
-    if barring is not None:
-        raise DomainError(
-            "r08_barred",
-            _r08_message(barring),
-            field="household_uid",
-            rule="R08",
-        )
-    taken = db.session.scalar(
-        select(
-            exists().where(Homestead.unit_number == unit_number, Homestead.end_lifespan.is_(None))
-        )
+    fields = _checked_fields(
+        collective,
+        unit_number,
+        terrain,
+        approval_number,
+        approved_on,
+        floor_area_m2,
+        reason,
+        day=day,
+        approval_required=True,
     )
-    if taken:
-        raise DomainError(
-            "unit_taken",
-            _("Real-estate unit %(unit)s is registered already.", unit=unit_number),
-            field="unit_number",
-        )
-    with trail.because("homestead.grant", reason=reason, source_sha256=doc.sha256):
-        try:
-            with db.session.begin_nested():
-                homestead = history.create(
-                    Homestead,
-                    reason=reason,
-                    source_document_id=doc.id,
-                    unit_number=unit_number,
-                    household_uid=household.uid,
-                    collective_id=household.collective_id,
-                    approval_number=approval_number,
-                    approved_on=approved_on,
-                    terrain=terrain,
-                    area_m2=area_m2,
-                    floor_area_m2=floor_area_m2,
-                    geom=geom,
+    geom, area_m2 = checked_area(area_m2, geometry, crs)
+    check_terrain_cap(fields.terrain, area_m2)
+    assert fields.approved_on is not None
+    why = _ineligibility(household, fields.approved_on)
+    if why is not None:
+        raise DomainError(why.code, why.message, field="household_uid", rule=why.rule)
+    return _insert(
+        "homestead.grant",
+        household,
+        fields,
+        doc,
+        area_m2=area_m2,
+        geom=geom,
+        registration="new",
+        acquired_by="approval",
+    )
+
+
+def _outside_heir(household: Household, heir: Person | None, day: date) -> bool:
+    """Whether the holder is an heir who is no member household of the collective: the heir
+    named in person is off the roll or an urban resident; or, holding through the household,
+    none of its people is on the roll or all of them are urban residents."""
+    if heir is not None:
+        on_roll = members_on_roll(household.collective_id, {heir.uid}, day)
+        return not on_roll or heir.hukou_type == HukouType.URBAN
+    people = household_people(household.uid)
+    on_roll = members_on_roll(household.collective_id, {uid for uid, _h in people}, day)
+    return not on_roll or all(hukou == HukouType.URBAN for _uid, hukou in people)
+
+
+def existing_homestead_notes(
+    household: Household,
+    terrain: str,
+    area_m2: float,
+    acquired_by: str,
+    heir: Person | None,
+    day: date,
+) -> list[str]:
+    """R8: what the registry notes (附记) on an existing homestead registered as it is, in the
+    registry's language (the note is part of the record and of its certificate)."""
+    cap = TERRAIN_CAPS[terrain]
+    second = acquired_by == "inheritance" and current_homestead_of(household.uid) is not None
+    outside = acquired_by == "inheritance" and _outside_heir(household, heir, day)
+    notes = []
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):
+        if area_m2 > cap + _EPS:
+            notes.append(
+                _(
+                    "Existing homestead %(excess)s m² over the cap of %(cap)s m² for new "
+                    "approvals on %(terrain)s; registered as it is.",
+                    excess=f"{area_m2 - cap:.2f}",
+                    cap=f"{cap:g}",
+                    terrain=terrain_label(terrain),
                 )
-        except IntegrityError:
-            # Another request granted this household a homestead between our check and insert.
+            )
+        if second:
+            notes.append(
+                _("Second homestead of the household, acquired by inheritance; kept as it is.")
+            )
+        if outside:
+            # The wording the Ministry of Natural Resources prescribes for the register and the
+            # certificate (不动产登记操作规范; 自然资办函〔2020〕1344号).
+            notes.append(
+                _(
+                    "The right holder is the lawful heir of the house of a former member of "
+                    "this rural collective economic organization."
+                )
+            )
+    return notes
+
+
+def _person_by_id_number(value: Any) -> int:
+    """The registered person (member anywhere or not) with this ID number."""
+    if not isinstance(value, str):
+        raise DomainError("text", _("Give this as text."), field="heir_id_number")
+    try:
+        number = validate_id_number(value.strip())
+    except CodeError as exc:
+        raise DomainError.from_check(exc, field="heir_id_number") from None
+    uid = db.session.scalar(
+        select(Person.uid).where(Person.id_number == number, Person.end_lifespan.is_(None))
+    )
+    if uid is None:
+        raise DomainError(
+            "person_unknown",
+            _("No one with this ID number is registered: register the heir as a person first."),
+            field="heir_id_number",
+        )
+    return uid
+
+
+def register_existing_homestead(
+    household_uid: int,
+    unit_number: str,
+    terrain: str,
+    area_m2: float | None,
+    *,
+    acquired_by: str = "approval",
+    approval_number: str | None = None,
+    approved_on: date | None = None,
+    floor_area_m2: float | None = None,
+    geometry: Any = None,
+    crs: Any = None,
+    heir_person_uid: int | None = None,
+    heir_id_number: str | None = None,
+    remark: str | None = None,
+    source_document_id: int,
+    reason: str,
+    today: date | None = None,
+) -> Homestead:
+    """Register an existing homestead (存量) as it is, with the notes the law asks for (R8).
+
+    R8: the cap and 一户一宅 (R7) apply to new grants; an existing homestead over the cap is
+    registered with the excess noted; a second one that came by inheritance (继承, with the
+    house) is kept and noted, and is not counted by the one-per-household index. Any other
+    second homestead is refused (R07). An heir who is no member household of the collective
+    (urban hukou, or from outside) is recorded as holder with the note of 自然资源部: in person
+    (``heir_person_uid`` or ``heir_id_number``, any registered person, member or not) on the
+    household the house came from, or
+    through a household of the collective all of whose people are urban residents. R9's
+    eligibility and R8's bars do not apply: nothing new is granted. The outline, when given,
+    fixes the area as for a grant (``checked_area``).
+    """
+    day = _today(today)
+    household = current_household(household_uid, lock=True)
+    collective = db.session.get(Collective, household.collective_id)
+    doc = source_document(source_document_id, household.collective_id)
+    if acquired_by not in ACQUISITIONS:
+        raise DomainError(
+            "acquired_by",
+            _("Choose how the household came by the homestead."),
+            field="acquired_by",
+        )
+    fields = _checked_fields(
+        collective,
+        unit_number,
+        terrain,
+        approval_number,
+        approved_on,
+        floor_area_m2,
+        reason,
+        day=day,
+        approval_required=False,
+    )
+    geom, area_m2 = checked_area(area_m2, geometry, crs)
+    heir = None
+    if heir_id_number not in (None, ""):
+        heir_person_uid = _person_by_id_number(heir_id_number)
+    if heir_person_uid not in (None, "", 0):
+        if acquired_by != "inheritance":
+            raise DomainError(
+                "heir_not_inheritance",
+                _("An heir is named only for a homestead acquired by inheritance."),
+                field="heir_person_uid",
+            )
+        heir = history.current_of(Person, heir_person_uid) if is_id(heir_person_uid) else None
+        if heir is None:
+            raise DomainError(
+                "person_unknown", _("There is no such person."), field="heir_person_uid"
+            )
+    remark = text(remark, "remark", "note")
+    if acquired_by != "inheritance":
+        held = db.session.scalar(
+            select(
+                exists().where(
+                    Homestead.household_uid == household.uid,
+                    Homestead.end_lifespan.is_(None),
+                    Homestead.acquired_by != "inheritance",
+                )
+            )
+        )
+        if held:
             raise DomainError(
                 "has_homestead",
-                _("This household already holds a homestead (one homestead per household)."),
+                _(
+                    "This household already holds a homestead; a second one can be registered "
+                    "only if it came by inheritance."
+                ),
                 field="household_uid",
                 rule="R07",
-            ) from None
-    return homestead
+            )
+    notes = existing_homestead_notes(household, fields.terrain, area_m2, acquired_by, heir, day)
+    if remark:
+        notes.append(remark)
+    return _insert(
+        "homestead.register_existing",
+        household,
+        fields,
+        doc,
+        area_m2=area_m2,
+        geom=geom,
+        registration="existing",
+        acquired_by=acquired_by,
+        heir_person_uid=heir.uid if heir is not None else None,
+        note="\n".join(notes) or None,
+    )
 
 
 def dispose_homestead(
-    homestead_uid: int, disposal: str, reason: str, source_document_id: int
+    homestead_uid: int,
+    disposal: str,
+    reason: str,
+    source_document_id: int,
+    *,
+    basis: str | None = None,
 ) -> Homestead:
     """End the current homestead version, recording how it went (sold, leased, gifted, …).
 
-    The recorded disposal is what R8 reads later: sold / leased / gifted bar the household from a
-    new homestead; returned / transferred do not.
+    The recorded disposal is what R8 reads later (``r08_barring_disposals``): sold / transferred
+    / leased / gifted bar the household from a new homestead, a paid exit does where the county
+    says so; returned (交回) does not.
+
+    A sale, lease, gift or transfer of the house is recorded here only with a legal basis
+    (``moves.check_disposal_basis``: a correction recording a past transaction, or a court
+    ruling); a sale today goes through the marketplace, and a transfer to another household of
+    the registry is a countersigned move (``moves.request_move("homestead_transfer", …)``).
     """
     homestead = (
         history.current_of(Homestead, homestead_uid, lock=True) if is_id(homestead_uid) else None
@@ -478,11 +808,14 @@ def dispose_homestead(
         raise DomainError(
             "disposal",
             _(
-                "Choose how the homestead was disposed of: sold, leased, gifted, returned or "
-                "transferred."
+                "Choose how the homestead was disposed of: sold, leased, gifted, returned, "
+                "transferred or given up for compensation."
             ),
             field="disposal",
         )
+    from app.registry import moves
+
+    moves.check_disposal_basis(disposal, basis)
     doc = source_document(source_document_id, homestead.collective_id)
     with trail.because("homestead.dispose", reason=reason, source_sha256=doc.sha256):
         return history.end(

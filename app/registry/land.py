@@ -3,11 +3,13 @@
 Every rule about contracts and plots lives here, once; the HTML views and the JSON API both call
 these functions. They flush and never commit: the caller commits once per request.
 
-* R1  the holder of a contract is a current household of the 发包方's collective, with at least
+* R01 the holder of a contract is a current household of the 发包方's collective, with at least
       one co-holder who is a member of that collective.
-* R2  an arable contract runs at most 30 years and is renewed for another 30; no term, lease or
-      transfer may run past what remains of it (``check_within_term``, also used by the
-      marketplace).
+* R02 a contract runs at most 30 years on arable land, 50 on grassland and 70 on forest land
+      (Art. 21) and is renewed within the same cap; no term, lease or transfer may run past
+      what remains of it (``check_within_term``, also used by the marketplace).
+* R01 reserve land (机动地, class 22) is the collective's: never in a household's contract,
+      never counted in a contract's area.
 * Plots: the DKBM belongs to the collective and is unique among current plots; a geometry must
   come with its CRS, be valid (or be repaired with the user's consent, never silently) and is
   stored in the registry CRS; overlaps with other current plots beyond a tolerance become
@@ -31,7 +33,7 @@ from geoalchemy2.shape import from_shape, to_shape
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -49,7 +51,10 @@ from app.registry.inputs import require_date as _date
 from app.registry.inputs import require_reason as _reason
 from app.registry.inputs import today_or as _today
 from app.registry.models import (
+    CONTRACT_LAND_TYPES,
+    CONTRACT_METHODS,
     LAND_CLASSES,
+    RESERVE_LAND_CLASS,
     GeometryFinding,
     Household,
     HouseholdMember,
@@ -57,10 +62,12 @@ from app.registry.models import (
     Membership,
     Plot,
 )
-from app.registry.spatial_checks import max_hits, overlapping_plots
+from app.registry.spatial_checks import hold_geometry_writes, max_hits, overlapping_plots
 
-#: R2: arable land is contracted for 30 years and renewed for 30 (Art. 21).
+#: R02: arable land is contracted for 30 years and renewed for 30 (Art. 21).
 ARABLE_TERM_YEARS = 30
+#: R02: the longest term by land type (Art. 21): arable 30 years, grassland 30-50, forest 30-70.
+TERM_CAP_YEARS = {"arable": ARABLE_TERM_YEARS, "grassland": 50, "forest": 70}
 #: A contract may be renewed only in the last years of its term, so renewals cannot be stacked
 #: into a 60- or 90-year right. *(policy choice; config CONTRACT_RENEWAL_WINDOW_YEARS)*
 RENEWAL_WINDOW_YEARS = 5
@@ -223,18 +230,56 @@ def _current_plot(plot_uid: Any, *, lock: bool = False) -> Plot:
     return plot
 
 
+def area_mismatch_percent() -> float:
+    """How far (in % of the measured area) a contract area may be from the measured one before
+    it is pointed out: the county's IMPORT_AREA_MISMATCH_PERCENT, the importer's setting."""
+    return float(current_app.config.get("IMPORT_AREA_MISMATCH_PERCENT", 10.0))
+
+
+def area_warnings(plot: Plot) -> list[geo.Finding]:
+    """A warning (saved, never refused) when the plot's contract and measured areas disagree
+    beyond the county's tolerance, judged as the importer judges (``geo.area_mismatch_finding``)."""
+    found = geo.area_mismatch_finding(
+        plot.contract_area_m2, plot.measured_area_m2, area_mismatch_percent()
+    )
+    return [found] if found is not None else []
+
+
 def tolerance_m2() -> float:
     """The overlap tolerance in m² (config OVERLAP_TOLERANCE_M2, default 1 m²)."""
     return float(current_app.config.get("OVERLAP_TOLERANCE_M2", 1.0))
 
 
 # --------------------------------------------------------------------------------------------
-# Contracts (R1, R2)
+# Contracts (R01, R02)
 # --------------------------------------------------------------------------------------------
 
 
-def _check_term(term_start: date, term_end: date) -> None:
-    """R2: an arable contract term is at most 30 years and ends after it starts."""
+def _check_land_type(land_type: Any) -> str:
+    value = str(land_type or "arable").strip()
+    if value not in CONTRACT_LAND_TYPES:
+        raise DomainError(
+            "land_type",
+            _("Choose the land type: arable land, grassland or forest land."),
+            field="land_type",
+        )
+    return value
+
+
+def _check_method(method: Any) -> str:
+    value = str(method or "household").strip()
+    if value not in CONTRACT_METHODS:
+        raise DomainError(
+            "contract_method",
+            _("Choose the contracting method: household contracting or other contracting."),
+            field="method",
+        )
+    return value
+
+
+def _check_term(term_start: date, term_end: date, land_type: str = "arable") -> None:
+    """R02: a contract term ends after it starts and lasts at most the cap of its land type
+    (Art. 21): 30 years for arable land, 50 for grassland, 70 for forest land."""
     if term_end <= term_start:
         raise DomainError(
             "term_order",
@@ -242,24 +287,37 @@ def _check_term(term_start: date, term_end: date) -> None:
             field="term_end",
             rule="R02",
         )
-    limit = add_years(term_start, ARABLE_TERM_YEARS)
+    years = TERM_CAP_YEARS[land_type]
+    limit = add_years(term_start, years)
     if term_end > limit:
-        raise DomainError(
-            "term_too_long",
-            _(
+        messages = {
+            "arable": _(
                 "An arable land contract runs at most %(years)s years: from %(start)s the term "
                 "may end on %(limit)s at the latest.",
-                years=ARABLE_TERM_YEARS,
+                years=years,
                 start=term_start.isoformat(),
                 limit=limit.isoformat(),
             ),
-            field="term_end",
-            rule="R02",
-        )
+            "grassland": _(
+                "A grassland contract runs at most %(years)s years: from %(start)s the term "
+                "may end on %(limit)s at the latest.",
+                years=years,
+                start=term_start.isoformat(),
+                limit=limit.isoformat(),
+            ),
+            "forest": _(
+                "A forest land contract runs at most %(years)s years: from %(start)s the term "
+                "may end on %(limit)s at the latest.",
+                years=years,
+                start=term_start.isoformat(),
+                limit=limit.isoformat(),
+            ),
+        }
+        raise DomainError("term_too_long", messages[land_type], field="term_end", rule="R02")
 
 
 def _check_holder(household: Household) -> None:
-    """R1: the household has a co-holder who is a current member of the household's collective."""
+    """R01: the household has a co-holder who is a current member of the household's collective."""
     member = db.session.scalar(
         select(HouseholdMember.id)
         .join(
@@ -297,12 +355,16 @@ def create_contract(
     today: date | None = None,
     confirmed: bool = False,
     collective_id: int | None = None,
+    land_type: str = "arable",
+    method: str = "household",
 ) -> LandContract:
-    """R1, R2: a household's land contract (承包合同), code CBHTBM = CBFBM + "J".
+    """R01, R02: a household's land contract (承包合同), code CBHTBM = CBFBM + "J" (household
+    contracting) or + "Q" (``method="other"``, 其他方式承包).
 
-    R1: the holder is a current household of the 发包方's collective with a co-holder on the
+    R01: the holder is a current household of the 发包方's collective with a co-holder on the
     collective's roll; one current contract per household (its code is fixed by the household's
-    code). R2: the term is at most 30 years and has not already ended.
+    code). R02: the term is at most the cap of its land type (arable 30 years, grassland 50,
+    forest 70; Art. 21) and has not already ended.
 
     A new registration is "pending" until its public notice (公示) confirms it (DOMAIN §6);
     ``confirmed=True`` is for recording contracts that were noticed and certified before the
@@ -313,6 +375,8 @@ def create_contract(
     reason = _reason(reason)
     term_start = _date(term_start, "term_start")
     term_end = _date(term_end, "term_end")
+    land_type = _check_land_type(land_type)
+    method = _check_method(method)
     household = history.current_of(Household, _uid(household_uid, "household_uid"), lock=True)
     if household is None or collective_id not in (None, household.collective_id):
         raise DomainError(
@@ -323,7 +387,7 @@ def create_contract(
         )
     doc_id, sha = _source(source_document_id, household.collective_id)
     _check_holder(household)
-    _check_term(term_start, term_end)
+    _check_term(term_start, term_end, land_type)
     if term_end < _today(today):
         raise DomainError(
             "term_ended",
@@ -344,7 +408,7 @@ def create_contract(
             rule="R01",
         )
     try:
-        cbhtbm = codes.cbhtbm_for(household.cbfbm)
+        cbhtbm = codes.cbhtbm_for(household.cbfbm, method)
     except codes.CodeError as exc:
         raise DomainError.from_check(exc, field="household_uid") from exc
     with trail.because("land_contract.create", reason=reason, source_sha256=sha):
@@ -359,6 +423,8 @@ def create_contract(
             term_end=term_end,
             contract_area_m2=0.0,
             status="confirmed" if confirmed else "pending",
+            land_type=land_type,
+            method=method,
         )
 
 
@@ -372,8 +438,11 @@ def renew_contract(
     source_document_id: int,
     reason: str,
     today: date | None = None,
+    years: int | None = None,
 ) -> LandContract:
-    """R2: renew an arable contract for another 30 years from the end of its term (延包).
+    """R02: renew a contract from the end of its term (延包) for ``years``, within its land
+    type's cap (Art. 21: arable land another 30 years; grassland up to 50, forest land up to
+    70). Without ``years``: 30 for arable land, the old term's length (whole years) otherwise.
 
     The new term starts the day after the old one ends. Renewal is only possible in the last
     years of a term (config CONTRACT_RENEWAL_WINDOW_YEARS, default 5), so a 30-year right can
@@ -398,8 +467,19 @@ def renew_contract(
             rule="R02",
         )
     new_start = contract.term_end + timedelta(days=1)
-    new_end = add_years(contract.term_end, ARABLE_TERM_YEARS)
-    _check_term(new_start, new_end)
+    land_type = _check_land_type(contract.land_type)
+    if years in (None, ""):
+        years = ARABLE_TERM_YEARS
+        if land_type != "arable":
+            after, start = contract.term_end + timedelta(days=1), contract.term_start
+            old = after.year - start.year - ((after.month, after.day) < (start.month, start.day))
+            years = max(ARABLE_TERM_YEARS, min(old, TERM_CAP_YEARS[land_type]))
+    elif isinstance(years, bool) or not str(years).isdigit() or not 0 < int(years) <= 999:
+        raise DomainError(
+            "renewal_years", _("Give the renewal as a number of years."), field="years"
+        )
+    new_end = add_years(contract.term_end, int(years))
+    _check_term(new_start, new_end, land_type)
     with trail.because("land_contract.renew", reason=reason, source_sha256=sha):
         return history.revise(
             contract,
@@ -413,7 +493,7 @@ def renew_contract(
 def check_within_term(
     contract: LandContract | int, end_date: date, *, today: date | None = None
 ) -> date:
-    """R2: no term, lease or transfer may run past the remaining contract term (Arts. 21, 38).
+    """R02: no term, lease or transfer may run past the remaining contract term (Arts. 21, 38).
 
     The one check the marketplace and every other caller use. ``contract`` is a LandContract
     version or a contract uid; the check is made against the *current* version. Returns the
@@ -464,13 +544,16 @@ def contract_of_household(household_uid: int) -> LandContract | None:
 
 
 def _sync_contract_area(contract_uid: int, *, source_document_id: int, reason: str) -> None:
-    """HTZMJ, the contract's total area, is the sum of its current plots' contract areas."""
+    """HTZMJ, the contract's total area, is the sum of its current plots' contract areas;
+    reserve land (机动地) is the collective's and never counts (R01)."""
     contract = history.current_of(LandContract, contract_uid)
     if contract is None:
         return
     total = db.session.scalar(
         select(func.coalesce(func.sum(Plot.contract_area_m2), 0.0)).where(
-            Plot.contract_uid == contract_uid, Plot.end_lifespan.is_(None)
+            Plot.contract_uid == contract_uid,
+            Plot.end_lifespan.is_(None),
+            Plot.land_class != RESERVE_LAND_CLASS,
         )
     )
     total = round(float(total or 0.0), 2)
@@ -691,17 +774,11 @@ def _reason_with_repair(reason: str, prepared: PreparedGeometry) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-_GEOMETRY_LOCK_KEY = 0x504C4F54  # "PLOT": pg_advisory_xact_lock key for plot geometry writes
-
-
 def _serialise_geometry_writes() -> None:
     """One plot geometry write at a time, so two overlapping plots saved at the same moment
-    still see each other in the overlap check. SQLite writers are serialised already (BEGIN
-    IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock, held until commit. (The
-    audit chain's lock happens to serialise writers too; this one states the need here.)"""
-    conn = db.session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _GEOMETRY_LOCK_KEY})
+    still see each other in the overlap check, nor does a write slip between an import's
+    overlap check and its promotion (spatial_checks.hold_geometry_writes)."""
+    hold_geometry_writes(db.session)
 
 
 def _record_overlaps(plot: Plot, geom: MultiPolygon) -> list[GeometryFinding]:
@@ -798,6 +875,21 @@ def _check_dkbm(dkbm: Any, collective: Collective, *, exclude_uid: int | None = 
     return code
 
 
+def check_not_reserve(land_class: str, contract_uid: Any) -> None:
+    """R01: reserve land (机动地, class 22) is the collective's own: it is never part of a
+    household's contract (and so never counted in a household's contract area)."""
+    if land_class == RESERVE_LAND_CLASS and contract_uid not in (None, "", 0):
+        raise DomainError(
+            "reserve_land",
+            _(
+                "Reserve land belongs to the collective and cannot be part of a household's "
+                "contract."
+            ),
+            field="contract_uid",
+            rule="R01",
+        )
+
+
 def _check_land_class(land_class: Any) -> str:
     value = str(land_class or "10").strip()
     if value not in LAND_CLASSES:
@@ -831,7 +923,7 @@ def add_plot(
     accept_repair: bool = False,
     today: date | None = None,
 ) -> PlotChange:
-    """Register a plot (地块) of a collective, optionally in a household's contract (R1).
+    """Register a plot (地块) of a collective, optionally in a household's contract (R01).
 
     The DKBM must start with the collective's FBFBM and be unique among current plots. The
     geometry needs its CRS, must be valid (or repaired at the user's request, which the change
@@ -855,6 +947,7 @@ def add_plot(
     if contract_uid not in (None, "", 0):
         contract = _current_contract(contract_uid)
         _check_same_collective(contract, collective.id)
+        check_not_reserve(land_class, contract.uid)
     prepared = prepare_geometry(geometry, crs, accept_repair=accept_repair)
     if measured_area is None:
         measured_area = round(geo.area_m2(prepared.geom), 2)
@@ -889,7 +982,8 @@ def add_plot(
         findings = _record_overlaps(plot, prepared.geom)
         if contract is not None:
             _sync_contract_area(contract.uid, source_document_id=doc_id, reason=reason)
-    return PlotChange(plot, findings, prepared.warnings, prepared.repair_note is not None)
+    warnings = [*prepared.warnings, *area_warnings(plot)]
+    return PlotChange(plot, findings, warnings, prepared.repair_note is not None)
 
 
 def _check_same_collective(contract: LandContract, collective_id: int) -> None:
@@ -936,7 +1030,8 @@ def update_plot_geometry(
             measured_area_m2=measured_area,
         )
         findings = _record_overlaps(new, prepared.geom)
-    return PlotChange(new, findings, prepared.warnings, prepared.repair_note is not None)
+    warnings = [*prepared.warnings, *area_warnings(new)]
+    return PlotChange(new, findings, warnings, prepared.repair_note is not None)
 
 
 def update_plot_attributes(
@@ -975,6 +1070,7 @@ def update_plot_attributes(
             clean[key] = _text(value, key)
         elif key == "land_class":
             clean[key] = _check_land_class(value)
+            check_not_reserve(clean[key], plot.contract_uid)
         elif key == "is_basic_farmland":
             clean[key] = bool(value)
         else:
@@ -992,12 +1088,45 @@ def assign_plot_to_contract(
     *,
     source_document_id: int,
     reason: str,
-) -> Plot:
-    """R1: put a plot into a household's contract (or take it out with ``contract_uid=None``).
+    basis: str | None = None,
+) -> Any:
+    """R1: put a plot that is in no contract into a household's contract (registration).
 
-    The contract must be current and of the plot's collective. Moving a plot straight from one
-    contract to another is a transfer (R3), which needs the 发包方's consent through the
-    marketplace, so it is refused here: take the plot out first if this is a correction.
+    Taking a plot out of a household's contract, or moving it into another household's, moves
+    a right away from that household (R3; Arts. 27, 28): a voluntary transfer goes through the
+    marketplace, so without a legal basis it is refused here; with one (``moves.BASES``) it
+    becomes a move request that a bureau reviewer countersigns (``moves.request_move``), which is
+    what is returned then.
+    """
+    plot = _current_plot(plot_uid)
+    if plot.contract_uid is not None and history.current_of(LandContract, plot.contract_uid):
+        from app.registry import moves
+
+        if basis in (None, ""):
+            raise moves.marketplace_refusal()
+        return moves.request_move(
+            "plot_move",
+            plot.uid,
+            basis=basis,
+            source_document_id=source_document_id,
+            reason=reason,
+            to_contract_uid=contract_uid or None,
+        )
+    return _move_plot(plot_uid, contract_uid, source_document_id=source_document_id, reason=reason)
+
+
+def _move_plot(
+    plot_uid: int,
+    contract_uid: int | None,
+    *,
+    source_document_id: int,
+    reason: str,
+) -> Plot:
+    """R1: put a plot into a household's contract, move it to another one or take it out.
+
+    The contract must be current and of the plot's collective. Private to the registry: a move
+    out of a household's contract is applied only by a countersigned move
+    (``moves.countersign_move``) or, later, the marketplace's registration step.
     """
     reason = _reason(reason)
     plot = _current_plot(plot_uid, lock=True)
@@ -1006,19 +1135,9 @@ def assign_plot_to_contract(
     if contract_uid not in (None, "", 0):
         contract = _current_contract(contract_uid)
         _check_same_collective(contract, plot.collective_id)
+        check_not_reserve(plot.land_class, contract.uid)
         if plot.contract_uid == contract.uid:
             raise DomainError("no_change", _("Nothing was changed."))
-        if plot.contract_uid is not None and history.current_of(LandContract, plot.contract_uid):
-            raise DomainError(
-                "plot_in_contract",
-                _(
-                    "The plot is part of another household's contract. Moving it is a transfer "
-                    "that needs the collective's consent; to correct an error, take it out of "
-                    "that contract first."
-                ),
-                field="contract_uid",
-                rule="R03",
-            )
     elif plot.contract_uid is None:
         raise DomainError("no_change", _("Nothing was changed."))
     old_contract = plot.contract_uid

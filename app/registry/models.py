@@ -71,6 +71,20 @@ LAND_CLASSES = {
     "99": _l("Other collective land"),
 }
 
+# 地块类别 22 机动地: the collective's reserve, never part of a household's contract.
+RESERVE_LAND_CLASS = "22"
+
+# 承包地类型 for the contract term (承包法 Art. 21) and 承包方式 (J / Q in the contract code).
+CONTRACT_LAND_TYPES = {
+    "arable": _l("Arable land"),
+    "grassland": _l("Grassland"),
+    "forest": _l("Forest land"),
+}
+CONTRACT_METHODS = {
+    "household": _l("Household contracting"),
+    "other": _l("Other contracting (tender, auction, open negotiation)"),
+}
+
 # Land use (TDLYLX) names: GB/T 21010-2007 codes as NY/T 2539 records them (the first level and
 # the classes a rural contract or homestead meets). A code not listed is shown as it is.
 LAND_USES = {
@@ -105,6 +119,10 @@ LAND_USES = {
 
 # Homestead terrain classes and their Guangdong caps for new approvals (R7), m².
 TERRAIN_CAPS = {"plain": 80.0, "hill": 120.0, "mountain": 150.0}
+#: Predicate of uq_homestead_household_current (R7 一户一宅; an inherited one is not counted).
+HOMESTEAD_ONE_PER_HOUSEHOLD = (
+    "end_lifespan IS NULL AND disposal IS NULL AND acquired_by <> 'inheritance'"
+)
 
 
 class OfCollective:
@@ -263,6 +281,10 @@ class LandContract(Versioned, OfHousehold, db.Model):
     term_end: Mapped[date] = mapped_column(Date)
     contract_area_m2: Mapped[float] = mapped_column(Float, default=0.0)  # HTZMJ
     status: Mapped[str] = mapped_column(String(16), default="confirmed")  # pending/confirmed
+    # arable / grassland / forest: sets the term cap (R02, Art. 21)
+    land_type: Mapped[str] = mapped_column(String(12), default="arable", server_default="arable")
+    # household (code ends in J) / other (Q): 承包方式
+    method: Mapped[str] = mapped_column(String(12), default="household", server_default="household")
 
     __table_args__ = (
         Versioned.current_version_index("land_contract"),
@@ -335,16 +357,27 @@ class Homestead(Versioned, OfHousehold, db.Model):
     # How this version ended, for R8: sold / leased / gifted / returned / transferred / corrected
     disposal: Mapped[str | None] = mapped_column(String(16))
     geom = mapped_column(registry_geometry("MULTIPOLYGON"), nullable=True)
+    # R8: "new" = granted (新批) under the cap and 一户一宅; "existing" = 存量, registered as it is.
+    registration: Mapped[str] = mapped_column(String(10), server_default="new")
+    # How the household came by it: approval / inheritance (继承, 房地一体) / other.
+    acquired_by: Mapped[str] = mapped_column(String(16), server_default="approval")
+    # An heir who is not a member here (urban hukou, another collective) holds it in person;
+    # household_uid is then the household it came from.
+    heir_person_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    # 附记: what the registry notes about this homestead (over the cap, second by inheritance,
+    # the heir's note of 自然资源部), in the registry's language; shown on its page and certificate.
+    note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Versioned.current_version_index("homestead"),
-        # R7 one homestead per household: at most one current homestead per household.
+        # R7 one homestead per household: at most one current homestead per household, not
+        # counting one that came by inheritance (R8: kept and noted).
         Index(
             "uq_homestead_household_current",
             "household_uid",
             unique=True,
-            sqlite_where=db.text("end_lifespan IS NULL AND disposal IS NULL"),
-            postgresql_where=db.text("end_lifespan IS NULL AND disposal IS NULL"),
+            sqlite_where=db.text(HOMESTEAD_ONE_PER_HOUSEHOLD),
+            postgresql_where=db.text(HOMESTEAD_ONE_PER_HOUSEHOLD),
         ),
     )
 
@@ -420,6 +453,10 @@ class Certificate(OfHousehold, db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    # What the certificate certified, as canonical JSON, and its SHA-256 (certificates.py).
+    # Empty for certificates issued before migration 0010: "no snapshot", never a guess.
+    snapshot: Mapped[str | None] = mapped_column(Text)
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index(
@@ -478,3 +515,47 @@ class GeometryFinding(OfCollective, db.Model):
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("plot_uid", "other_plot_uid", "kind", name="uq_finding"),)
+
+
+class RightMove(OfCollective, db.Model):
+    """A move of a right outside the marketplace (plot, shares, homestead), with its legal basis.
+
+    Requested by the collective's staff with a basis from a fixed list and a source document;
+    a bureau reviewer other than the requester countersigns (会签) before it takes effect
+    (app/registry/moves.py). ``args`` is canonical JSON of what the move does.
+    """
+
+    __tablename__ = "right_move"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    # plot_move / share_transfer / share_buy_back / homestead_transfer
+    kind: Mapped[str] = mapped_column(String(24))
+    subject_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    from_household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    to_household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    args: Mapped[str] = mapped_column(Text)
+    # inheritance / court_ruling / correction / readjustment / member_exit
+    basis: Mapped[str] = mapped_column(String(24))
+    source_document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_by_id: Mapped[int | None] = mapped_column(Integer)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_by_id: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # A right has at most one pending move: two cannot race to move it.
+        Index(
+            "uq_right_move_pending",
+            "subject_uid",
+            unique=True,
+            sqlite_where=db.text("state = 'pending'"),
+            postgresql_where=db.text("state = 'pending'"),
+        ),
+        Index("ix_right_move_state", "state"),
+    )

@@ -22,7 +22,7 @@ from app.audit import trail
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.registry import history, inputs
-from app.registry.certificates import current_right, right_model
+from app.registry.certificates import check_no_open_overlap, current_right, right_model
 from app.registry.inputs import require_date as _date
 from app.registry.models import LandContract, Objection, PublicNotice
 
@@ -57,13 +57,31 @@ def _require_open(notice: PublicNotice) -> None:
 
 
 def open_notice(
-    right_kind: str, right_uid: int, starts_on: date, days: int | None = None
+    right_kind: str,
+    right_uid: int,
+    starts_on: date,
+    days: int | None = None,
+    *,
+    today: date | None = None,
 ) -> PublicNotice:
     """Put a registration on public notice for at least the policy's number of days.
 
-    A land contract is noticed while it is still "pending"; a right has one open notice at a time.
+    DOMAIN §6: a notice cannot start in the past (``today``, by default the real day): villagers
+    must have the whole period to object. A land contract is noticed while it is still
+    "pending"; a right has one open notice at a time.
     """
     starts_on = _date(starts_on, "starts_on")
+    today = inputs.today_or(today)
+    if starts_on < today:
+        raise DomainError(
+            "notice_in_past",
+            _(
+                "A public notice cannot start in the past: choose %(today)s or a later day, "
+                "so that villagers have the whole period to object.",
+                today=today.isoformat(),
+            ),
+            field="starts_on",
+        )
     minimum = notice_days()
     if days is None:
         days = minimum
@@ -187,6 +205,8 @@ def confirm_registration(
 ) -> PublicNotice:
     """Confirm a registration after its notice: the period is over and no objection is open.
 
+    DOMAIN §6: refused while an overlap finding on one of the right's plots is open
+    (``check_no_open_overlap``: the admin resolves or accepts it with a reason first).
     A pending land contract becomes "confirmed" as a new version (history, never overwrite),
     citing the given document or the one the registration cited. A certificate may follow.
     """
@@ -227,6 +247,7 @@ def confirm_registration(
         end=notice.ends_on.isoformat(),
     )
     right = current_right(notice.right_kind, notice.right_uid, lock=True)
+    check_no_open_overlap(notice.right_kind, right.uid)
     with trail.because("notice.confirm", reason=reason):
         if isinstance(right, LandContract) and right.status != "confirmed":
             history.revise(

@@ -757,10 +757,13 @@ class HouseholdRights:
     plots: list[Plot] = field(default_factory=list)
     homestead: Homestead | None = None
     shares: list[ShareHolding] = field(default_factory=list)
+    # All current homesteads: a second one that came by inheritance is kept (R8).
+    homesteads: list[Homestead] = field(default_factory=list)
 
     @property
     def contract_area_m2(self) -> float:
-        return sum(p.contract_area_m2 or 0.0 for p in self.plots)
+        # Reserve land (机动地, class 22) is the collective's, never a household's (R01).
+        return sum(p.contract_area_m2 or 0.0 for p in self.plots if p.land_class != "22")
 
     @property
     def measured_area_m2(self) -> float:
@@ -797,12 +800,14 @@ def household_rights(household_uid: int, person_uids: list[int] | None = None) -
             .order_by(Plot.dkbm)
         )
     )
-    homestead = db.session.scalar(
-        select(Homestead)
-        .where(Homestead.household_uid == household_uid, Homestead.end_lifespan.is_(None))
-        .order_by(Homestead.uid)
-        .limit(1)
+    homesteads = list(
+        db.session.scalars(
+            select(Homestead)
+            .where(Homestead.household_uid == household_uid, Homestead.end_lifespan.is_(None))
+            .order_by(Homestead.uid)
+        )
     )
+    homestead = homesteads[0] if homesteads else None
     holder = ShareHolding.household_uid == household_uid
     if person_uids:
         holder = or_(holder, ShareHolding.person_uid.in_(person_uids))
@@ -813,7 +818,9 @@ def household_rights(household_uid: int, person_uids: list[int] | None = None) -
             .order_by(ShareHolding.uid)
         )
     )
-    return HouseholdRights(contract=contract, plots=plots, homestead=homestead, shares=shares)
+    return HouseholdRights(
+        contract=contract, plots=plots, homestead=homestead, shares=shares, homesteads=homesteads
+    )
 
 
 def person_memberships(person_uid: int) -> list[Membership]:
@@ -989,7 +996,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
                     "plot", p.uid, p.name or p.dkbm, p.dkbm, p.collective_id, p.household_uid, p
                 )
             )
-    if re.fullmatch(r"\d{18}J", code):
+    if re.fullmatch(r"\d{18}[JQ]", code):  # household (J) or other (Q) contracting
         exact = True
         for c in db.session.scalars(
             select(LandContract).where(

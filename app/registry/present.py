@@ -195,6 +195,20 @@ def rights_view(rights: HouseholdRights) -> dict:
             "floor_area": area_view(homestead.floor_area_m2),
             "terrain": homestead.terrain,
         },
+        # every current homestead: a second one that came by inheritance is kept (R8)
+        "homesteads": [
+            {
+                "uid": hs.uid,
+                "unit_number": hs.unit_number,
+                "area": area_view(hs.area_m2),
+                "floor_area": area_view(hs.floor_area_m2),
+                "terrain": hs.terrain,
+                "registration": hs.registration,
+                "acquired_by": hs.acquired_by,
+                "note": hs.note,
+            }
+            for hs in rights.homesteads
+        ],
         "shares": [
             {
                 "uid": s.uid,
@@ -285,3 +299,22 @@ def mask_ids_in_text(text: str | None, viewer: Any) -> str | None:
     if role == Role.AUDITOR:
         return text
     return _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+
+
+def certificate_content_for(viewer: Any, content: dict) -> dict:
+    """A certificate's snapshot as ``viewer`` may see it: the co-holders' ID numbers shown in
+    full or masked by the same rule as on the person pages (the snapshot keeps them in full)."""
+    holders = content.get("holders") or []
+    collectives = collective_ids_of(h["person_uid"] for h in holders)
+    shown = [
+        {
+            **h,
+            "id_number": show_id_number(
+                viewer,
+                SimpleNamespace(uid=h["person_uid"], id_number=h["id_number"]),
+                collectives.get(h["person_uid"], set()),
+            ),
+        }
+        for h in holders
+    ]
+    return {**content, "holders": shown}

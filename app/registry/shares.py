@@ -419,9 +419,78 @@ def transfer_shares(
     reason: str,
     source_document_id: int,
     certificate_number: str | None = None,
+    basis: str | None = None,
+    today: date | None = None,
+) -> Any:
+    """R10: shares move to another holder only inside the collective, and never straight away.
+
+    A voluntary transfer goes through the marketplace: without a legal basis this is refused.
+    With one (``moves.BASES``: inheritance, a court ruling, a correction) it becomes a move
+    request, checked now by ``_transfer_shares``'s rules and applied when a bureau reviewer
+    countersigns it; the pending request (``RightMove``) is returned.
+    """
+    from app.registry import moves
+
+    if basis in (None, ""):
+        raise moves.marketplace_refusal()
+    return moves.request_move(
+        "share_transfer",
+        from_holding_uid,
+        basis=basis,
+        source_document_id=source_document_id,
+        reason=reason,
+        to_household_uid=to_household_uid,
+        to_person_uid=to_person_uid,
+        shares=shares,
+        certificate_number=certificate_number,
+    )
+
+
+def buy_back(
+    holding_uid: int,
+    shares: float,
+    *,
+    reason: str,
+    source_document_id: int,
+    basis: str | None = None,
+    today: date | None = None,
+) -> Any:
+    """R10: the collective buys shares back only as a countersigned move with a legal basis.
+
+    A buy-back is a paid exit: it goes through the marketplace, unless the collective decided
+    the member's exit (basis ``member_exit``, citing its resolution) or a court ruled it. Then
+    it becomes a move request applied by ``_buy_back`` when a bureau reviewer countersigns; the
+    pending request (``RightMove``) is returned.
+    """
+    from app.registry import moves
+
+    if basis in (None, ""):
+        raise moves.marketplace_refusal()
+    return moves.request_move(
+        "share_buy_back",
+        holding_uid,
+        basis=basis,
+        source_document_id=source_document_id,
+        reason=reason,
+        shares=shares,
+    )
+
+
+def _transfer_shares(
+    from_holding_uid: int,
+    *,
+    to_household_uid: int | None = None,
+    to_person_uid: int | None = None,
+    shares: float,
+    reason: str,
+    source_document_id: int,
+    certificate_number: str | None = None,
     today: date | None = None,
 ) -> ShareHolding:
     """Transfer shares to another holder of the SAME collective (R10), within the cap (R11).
+
+    Private to the registry: applied by a countersigned move (``moves.countersign_move``) or,
+    later, the marketplace's registration step.
 
     The recipient is checked against the membership roll on the day of the transfer (R15). The
     source holding is revised (or ended when emptied) and the recipient's holding of the same
@@ -480,7 +549,7 @@ def transfer_shares(
         )
 
 
-def buy_back(
+def _buy_back(
     holding_uid: int,
     shares: float,
     *,
@@ -489,6 +558,8 @@ def buy_back(
     today: date | None = None,
 ) -> ShareHolding:
     """The collective buys shares back (R10): they return to its unallocated pool.
+
+    Private to the registry: applied by a countersigned move (``moves.countersign_move``).
 
     Returns the holding's last version (ended when all its shares were bought back).
     """

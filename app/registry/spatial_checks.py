@@ -21,15 +21,45 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime
 
 import shapely
 from flask import current_app
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
+from app.core.models import utcnow
 from app.core.spatial import registry_srid
 from app.extensions import db
+
+GEOMETRY_LOCK_KEY = 0x504C4F54  # "PLOT": pg_advisory_xact_lock key for plot geometry writes
+
+
+def hold_geometry_writes(session: Session) -> datetime:
+    """Hold every other plot geometry write back until ``session``'s transaction ends; return
+    the moment from which the hold is certain.
+
+    Two writers that each check overlaps against what is committed would miss each other if
+    both checked before either committed (a web edit beside an import's overlap check, two
+    edits at once). So every geometry write and every import's check against the registry
+    takes this hold first. PostgreSQL: a transaction-scoped advisory lock, taken after any
+    writer holding it has committed. SQLite: the transaction already holds the database's
+    write lock (BEGIN IMMEDIATE, app.core.database), which does the same.
+
+    Take it before the transaction's first audited write: the audit chain's lock comes after
+    this one in every writer, or two writers could each hold the lock the other waits for.
+
+    The returned time matters to a check that runs now and a write that lands later (an
+    import validated now, promoted later): every geometry written by someone else after the
+    check has ``begin_lifespan`` later than it, so ``since=`` that time finds them all.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GEOMETRY_LOCK_KEY})
+    return utcnow()
+
 
 # The candidate filter for each backend; ``:wkb``/``:srid`` is the probe geometry.
 _SQLITE_CANDIDATES = (

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.core.codes import (
+    PROVINCE_CODES,
     CodeError,
     cbhtbm_for,
     fbfbm_group,
@@ -162,6 +163,48 @@ def test_id_region_cannot_start_with_zero():
 
 
 @pytest.mark.parametrize(
+    "province",
+    [
+        "10",
+        "16",
+        "20",
+        "24",
+        "30",
+        "38",
+        "40",
+        "47",
+        "49",
+        "55",
+        "60",
+        "66",
+        "70",
+        "72",
+        "80",
+        "84",
+        "90",
+        "99",
+    ],
+)
+def test_id_province_that_does_not_exist_is_refused(province):
+    err = raises("region", validate_id_number, make_id(province + "010519491231002"))
+    assert province in err.message_zh and "省" in err.message_zh
+    assert "region" not in err.message_zh  # plain words, no codes
+
+
+@pytest.mark.parametrize("province", sorted(PROVINCE_CODES))
+def test_id_every_gb_t_2260_province_is_accepted(province):
+    number = make_id(province + "010519491231002")
+    assert validate_id_number(number) == number
+
+
+def test_id_province_list_is_gb_t_2260():
+    # 34 province-level divisions (incl. Taiwan 71, Hong Kong 81, Macao 82) + 83, the address
+    # code of Taiwan residents' residence permits.
+    assert len(PROVINCE_CODES) == 35
+    assert {"11", "44", "46", "50", "54", "65", "71", "81", "82", "83"} <= PROVINCE_CODES
+
+
+@pytest.mark.parametrize(
     "birth", ["19490230", "19491301", "19490001", "19490100", "19000229", "00000101"]
 )
 def test_id_impossible_date(birth):
@@ -305,7 +348,23 @@ def test_cbhtbm_prefix_mismatch():
 def test_cbhtbm_rejects_parcel_code_with_hint():
     err = raises("format", validate_cbhtbm, DKBM)
     assert "地块编码" in err.message_zh
-    assert "第 19 位应为 J" in err.message_zh
+    assert "字母 J（家庭承包）或 Q（其他方式承包）" in err.message_zh
+
+
+def test_cbhtbm_q_for_other_contracting_methods():
+    other = CBFBM + "Q"
+    assert cbhtbm_for(CBFBM, "other") == other
+    assert cbhtbm_for(CBFBM, "household") == CBHTBM
+    assert validate_cbhtbm(other) == other
+    assert validate_cbhtbm(CBFBM + "q", method="other") == other
+    assert validate_cbhtbm(CBHTBM, cbfbm=CBFBM, method="household") == CBHTBM
+    # The letter must be the contracting method's: Q with household contracting and J with
+    # another method are refused, each with its method named.
+    err = raises("method", validate_cbhtbm, other, method="household")
+    assert "家庭承包" in err.message_zh and "J" in err.message_zh
+    err = raises("method", validate_cbhtbm, CBHTBM, method="other")
+    assert "其他方式承包" in err.message_zh and "Q" in err.message_zh
+    raises("format", validate_cbhtbm, CBFBM + "K")
 
 
 # --- unit number
@@ -399,15 +458,29 @@ def test_uscc_length():
     raises("length", uscc_check_char, PUBLIC_USCC)
 
 
-def test_collective_uscc_requires_n2():
+def test_collective_uscc_may_be_n1_n2_or_n3():
     code = make_uscc("N2441481MF1234567")
     assert validate_collective_uscc(code) == code
     assert validate_collective_uscc(code.lower()) == code
     err = raises("prefix", validate_collective_uscc, PUBLIC_USCC)
     assert "N2" in err.message_zh and "91" in err.message_zh
-    raises("prefix", validate_collective_uscc, make_uscc("N1441481MF1234567"))
+    for prefix in ("N1", "N2", "N3"):
+        other = make_uscc(prefix + "441481MF1234567")
+        assert validate_collective_uscc(other) == other
+    raises("prefix", validate_collective_uscc, make_uscc("N9441481MF1234567"))
+    raises("prefix", validate_collective_uscc, make_uscc("P1441481MF1234567"))
     # The generic checks still run first.
     raises("check_digit", validate_collective_uscc, wrong_last(code, "0123456789ABCDEF"))
+
+
+@pytest.mark.parametrize("level,good", [("group", "N1"), ("village", "N2"), ("township", "N3")])
+def test_collective_uscc_must_match_the_collectives_level(level, good):
+    assert validate_collective_uscc(make_uscc(good + "441481MF1234567"), level)
+    for prefix in {"N1", "N2", "N3"} - {good}:
+        err = raises(
+            "level", validate_collective_uscc, make_uscc(prefix + "441481MF1234567"), level
+        )
+        assert good in err.message_zh and prefix in err.message_zh
 
 
 # --- area

@@ -8,9 +8,18 @@ every URL of the app from these; a route whose argument no factory provides fail
 
 from __future__ import annotations
 
-from tests.factories import accounts, documents, homesteads, imports, land, people, shares
+from tests.factories import (
+    accounts,
+    documents,
+    homesteads,
+    imports,
+    land,
+    moves,
+    people,
+    shares,
+)
 
-AREAS = (people, land, homesteads, shares, documents, imports, accounts)
+AREAS = (people, land, homesteads, shares, moves, documents, imports, accounts)
 
 
 def make_world(collective_id: int) -> dict[str, object]:

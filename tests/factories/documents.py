@@ -13,14 +13,15 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from app.core.codes import id_number_check_char
+from app.core.errors import DomainError
 from app.demo.pdf import minimal_pdf
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
-from app.registry.certificates import issue_certificate
+from app.registry.certificates import check_no_open_overlap, issue_certificate
 from app.registry.documents import store_document
 from app.registry.models import Certificate, Household, HouseholdMember, LandContract, Person
-from app.registry.notices import lodge_objection, open_notice
+from app.registry.notices import confirm_registration, lodge_objection, open_notice
 
 TERM_START = date(2020, 1, 1)
 TERM_END = date(2049, 12, 31)
@@ -112,6 +113,13 @@ def make_contract(
     )
 
 
+def confirm_after_notice(right_kind: str, right_uid: int, start: date = date(2026, 1, 5)):
+    """Put a right on a public notice that started on ``start`` and confirm it after its last
+    day, as the collective did back then (DOMAIN §6: the certificate may follow)."""
+    notice = open_notice(right_kind, right_uid, start, today=start)
+    return confirm_registration(notice.id, today=notice.ends_on + timedelta(days=1))
+
+
 def _certifiable(contract_uid: object, collective_id: int) -> LandContract | None:
     if not isinstance(contract_uid, int):
         return None
@@ -119,6 +127,10 @@ def _certifiable(contract_uid: object, collective_id: int) -> LandContract | Non
     if contract is None or contract.collective_id != collective_id:
         return None
     if contract.status != "confirmed":
+        return None
+    try:  # an open overlap finding on its plots blocks the certificate (DOMAIN §6)
+        check_no_open_overlap("land_contract", contract.uid)
+    except DomainError:
         return None
     has_valid = db.session.scalar(
         select(Certificate.id).where(
@@ -150,7 +162,8 @@ def make(collective_id: int, ctx: dict) -> dict:
         source_document_id=doc.id,
     )
     pending = make_contract(collective_id, doc.id, status="pending")
-    notice = open_notice("land_contract", pending.uid, today - timedelta(days=2))
+    started = today - timedelta(days=2)
+    notice = open_notice("land_contract", pending.uid, started, today=started)
     objection = lodge_objection(notice.id, "李四", "东至界线有误。", today)
     return {
         "document_id": doc.id,

@@ -349,3 +349,38 @@ def test_cgcs2000_geographic_input_is_reprojected_to_the_registry_crs(app, cli, 
     codes = src[3][list(src[0]["fields"]).index("DKBM")]
     for code, original in zip(codes, projected, strict=True):
         assert shapely.area(shapely.symmetric_difference(by_code[code], original)) < 0.01
+
+
+def test_r01_reserve_land_is_not_linked_to_a_household(app, cli, tmp_path):
+    """A reserve-land row (DKLB 22) that names a contractor keeps the plot the collective's:
+    a warning, and no household on the promoted plot."""
+    import numpy as np
+
+    path, _ = nyt_file(tmp_path, 3)
+    src = pyogrio.raw.read(str(path))
+    fields = list(src[0]["fields"])
+    values = list(src[3])
+    dklb = values[fields.index("DKLB")].copy()
+    dklb[0] = "22"
+    values[fields.index("DKLB")] = dklb
+    fields.append("CBFBM")
+    values.append(np.array([COLLECTIVE_A + "0001"] * 3, dtype=object))
+    out = tmp_path / "reserve.gpkg"
+    pyogrio.raw.write(
+        str(out),
+        src[2],
+        values,
+        fields=fields,
+        crs="EPSG:4547",
+        driver="GPKG",
+        geometry_type="MultiPolygon",
+        promote_to_multi=True,
+    )
+    result, report = cli.report(
+        "import", "parcels", out, "--collective", COLLECTIVE_A, tmp_path=tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    problems = {(p["index"], p["problem"], p["severity"]) for p in report["problems"]}
+    assert (0, "reserve_land_household", "warning") in problems
+    reserve = [p for p in _plots() if p.land_class == "22"]
+    assert len(reserve) == 1 and reserve[0].household_uid is None

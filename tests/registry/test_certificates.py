@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import pytest
@@ -11,10 +12,15 @@ from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.core.errors import DomainError
 from app.extensions import db
-from app.registry import certificates, documents, history
-from app.registry.models import Certificate, Household, ShareHolding
+from app.registry import certificates, documents, history, notices
+from app.registry.models import Certificate, Homestead, Household, Plot, ShareHolding
 from tests.conftest import token_for
-from tests.factories.documents import make_contract, make_holder, minimal_pdf
+from tests.factories.documents import (
+    confirm_after_notice,
+    make_contract,
+    make_holder,
+    minimal_pdf,
+)
 
 DAY = date(2026, 3, 1)
 
@@ -186,6 +192,12 @@ def test_share_and_homestead_numbers_and_unknown_rights(ctx, baseline):
         share_type="人口股",
         certificate_number="GQZ-2026-0001",
     )
+    with pytest.raises(DomainError) as err:  # no public notice yet (DOMAIN §6)
+        certificates.issue_certificate(
+            "share_holding", holding.uid, issued_on=DAY, reason="股权证发放"
+        )
+    assert err.value.code == "not_confirmed"
+    confirm_after_notice("share_holding", holding.uid)
     cert = certificates.issue_certificate(
         "share_holding", holding.uid, issued_on=DAY, reason="股权证发放"
     )
@@ -372,3 +384,276 @@ def test_api_other_collective_is_404(app, client, ctx, baseline):
     assert r.status_code == 404
     r = client.post(f"/api/v1/certificates/{cert_id}/cancel", json={"reason": "x"}, headers=headers)
     assert r.status_code == 404
+
+
+# --- a certificate means what was issued: its snapshot
+
+
+def _add_member(household_uid: int, collective_id: int, name: str) -> None:
+    from app.registry import people
+    from tests.factories import people as people_fx
+
+    person = people_fx.member(collective_id, name, female=True)
+    people.add_household_member(household_uid, person.uid, "30", True, "婚后迁入本户")
+
+
+def test_r01_certificate_issued_before_a_member_was_added_shows_changed_since_issue(
+    app, client, auth, certified, baseline
+):
+    cert_id = certified["certificate_id"]
+    household_uid = db.session.get(Certificate, cert_id).household_uid
+    _add_member(household_uid, baseline.collective_a, "钱小梅")
+    db.session.commit()
+
+    auth.login("admin_a")
+    text = client.get(f"/certificates/{cert_id}").get_data(as_text=True)
+    assert "登记内容已在发证后变更 — 请换发证书" in text
+    assert "钱小梅已加入为共有人" in text
+    # The sheet itself still shows what was certified: the new member is not on it.
+    sheet = text[text.index('<article class="cert-sheet') :]
+    assert certified["person"] in sheet and "钱小梅" not in sheet
+
+    headers = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
+    got = client.get(f"/api/v1/certificates/{cert_id}", headers=headers).get_json()
+    assert got["has_snapshot"] is True and got["changed_since_issue"] is True
+    assert any("钱小梅" in line for line in got["changes"])
+    assert [h["name"] for h in got["snapshot"]["holders"]] == [certified["person"]]
+
+    # 换发: the new certificate certifies the household as it is now, with nothing changed.
+    r = client.post(
+        f"/certificates/{cert_id}/replace",
+        data={"replace-reason": "增加共有人换发", "replace-on": "2026-04-01"},
+    )
+    assert r.status_code == 302
+    text = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "登记内容已在发证后变更" not in text
+    sheet = text[text.index('<article class="cert-sheet') :]
+    assert "钱小梅" in sheet
+
+
+def test_plot_area_change_is_listed_in_plain_words(ctx, baseline):
+    from app.registry import land
+    from tests.factories import land as land_fx
+
+    cid = baseline.collective_a
+    household_uid, _head = land_fx.make_household(cid)
+    contract = land.create_contract(
+        household_uid,
+        land_fx.TERM_START,
+        land_fx.TERM_END,
+        source_document_id=land_fx.make_document(cid),
+        reason="确权登记",
+        today=land_fx.TODAY,
+        confirmed=True,
+    )
+    x, y = land_fx.origin(cid)
+    change = land_fx.add(
+        cid, land_fx.square(x, y), contract_uid=contract.uid, contract_area_m2=1600
+    )
+    cert = certificates.issue_certificate(
+        "land_contract", contract.uid, issued_on=DAY, reason="首次登记发证"
+    )
+    assert certificates.certificate_view(cert).changes == []
+    history.revise(
+        change.plot,
+        reason="更正合同面积",
+        source_document_id=change.plot.source_document_id,
+        contract_area_m2=1650.5,
+    )
+    changes = certificates.certificate_view(cert).changes
+    assert any(
+        change.plot.dkbm in line and "1600.00 m²" in line and "1650.50 m²" in line
+        for line in changes
+    ), changes
+
+
+def test_snapshot_hash_is_stable_and_canonical(contract):
+    from decimal import Decimal
+
+    cert = certificates.issue_certificate(
+        "land_contract", contract.uid, issued_on=DAY, reason="首次登记发证"
+    )
+    content = certificates.stored_snapshot(cert)
+    assert content["right"]["cbhtbm"] == contract.cbhtbm
+    assert content["right"]["contract_area_m2"] == "1333.33"
+    # the hash is SHA-256 of the stored canonical bytes, and verifies
+    assert cert.snapshot_sha256 == hashlib.sha256(cert.snapshot.encode("utf-8")).hexdigest()
+    assert certificates.snapshot_intact(cert) is True
+    # the same content built again, in any key order, gives the same bytes and hash
+    again = certificates.build_snapshot("land_contract", contract, cert.number)
+    assert certificates.snapshot_hash(again) == cert.snapshot_sha256
+    shuffled = dict(reversed(list(again.items())))
+    assert certificates.canonical_json(shuffled) == cert.snapshot
+    # an area held as a Decimal (SQL NUMERIC) is written as the same text as a float
+    contract.contract_area_m2 = Decimal("1333.330")
+    assert (
+        certificates.snapshot_hash(
+            certificates.build_snapshot("land_contract", contract, cert.number)
+        )
+        == cert.snapshot_sha256
+    )
+    db.session.expire(contract)
+    # a stored copy that was edited no longer matches its hash
+    cert.snapshot = cert.snapshot.replace("1333.33", "2333.33")
+    assert certificates.snapshot_intact(cert) is False
+
+
+def test_certificate_issued_before_snapshots_says_so(client, auth, certified):
+    """Certificates of before migration 0010 have no snapshot: the page says what it shows."""
+    cert_id = certified["certificate_id"]
+    cert = db.session.get(Certificate, cert_id)
+    cert.snapshot = cert.snapshot_sha256 = None
+    db.session.commit()
+    auth.login("admin_a")
+    text = client.get(f"/certificates/{cert_id}").get_data(as_text=True)
+    assert "发证时未保存证书内容" in text
+    assert certified["number"] in text and certified["person"] in text
+    assert "登记内容已在发证后变更" not in text
+
+
+# --- homesteads: notice first, homestead terms, the real-estate registry's number
+
+
+@pytest.fixture
+def homestead(ctx, baseline):
+    from tests.factories import homesteads as homestead_fx
+
+    return history.current_of(
+        Homestead, homestead_fx.make(baseline.collective_a, {})["homestead_uid"]
+    )
+
+
+REAL_ESTATE_NO = "粤（2026）始兴县不动产权第0001234号"
+
+
+def test_homestead_certificate_needs_a_confirmed_notice(homestead):
+    with pytest.raises(DomainError) as err:
+        certificates.issue_certificate(
+            "homestead", homestead.uid, issued_on=DAY, reason="发证", number=REAL_ESTATE_NO
+        )
+    assert err.value.code == "not_confirmed"
+
+
+def test_api_cannot_issue_a_homestead_certificate_while_its_notice_is_open(
+    app, client, ctx, homestead
+):
+    uid = homestead.uid
+    notices.open_notice("homestead", uid, date.today())
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
+    r = client.post(
+        "/api/v1/certificates",
+        json={
+            "right_kind": "homestead",
+            "right_uid": uid,
+            "reason": "发证",
+            "number": REAL_ESTATE_NO,
+        },
+        headers=headers,
+    )
+    assert r.status_code == 422
+    assert r.get_json()["error"]["code"] == "notice_open"
+    assert db.session.scalar(select(Certificate).where(Certificate.right_uid == uid)) is None
+
+
+def test_homestead_certificate_records_the_real_estate_number(client, auth, homestead):
+    confirm_after_notice("homestead", homestead.uid)
+    with pytest.raises(DomainError) as err:
+        certificates.issue_certificate("homestead", homestead.uid, issued_on=DAY, reason="发证")
+    assert err.value.code == "number_required" and err.value.field == "number"
+    cert = certificates.issue_certificate(
+        "homestead",
+        homestead.uid,
+        issued_on=DAY,
+        reason="宅基地确权发证",
+        number=f"  {REAL_ESTATE_NO} ",
+    )
+    assert cert.number == REAL_ESTATE_NO  # as entered, not made up from the unit number
+    assert cert.number != homestead.unit_number
+    cert_id, unit = cert.id, homestead.unit_number
+    db.session.commit()
+    auth.login("admin_a")
+    text = client.get(f"/certificates/{cert_id}").get_data(as_text=True)
+    sheet = text[text.index('<article class="cert-sheet') :]
+    for term in ("不动产权证书号", "宅基地使用权", "不动产单元号", "使用权面积", "房屋建筑面积"):
+        assert term in sheet, term
+    assert REAL_ESTATE_NO in sheet and unit in sheet
+    for contract_term in ("承包方", "发包方", "承包经营权"):
+        assert contract_term not in sheet, contract_term
+    # a re-issued real-estate certificate carries the registry's new number
+    r = client.post(
+        f"/certificates/{cert_id}/reissue",
+        data={"reissue-reason": "遗失补证", "reissue-on": "2026-04-01"},
+    )
+    assert r.status_code == 422
+    r = client.post(
+        f"/certificates/{cert_id}/reissue",
+        data={
+            "reissue-reason": "遗失补证",
+            "reissue-on": "2026-04-01",
+            "reissue-number": "粤（2026）始兴县不动产权第0009999号",
+        },
+    )
+    assert r.status_code == 302
+
+
+def test_our_own_certificate_numbers_are_not_typed_in(contract):
+    with pytest.raises(DomainError) as err:
+        certificates.issue_certificate(
+            "land_contract", contract.uid, issued_on=DAY, reason="发证", number="X-123"
+        )
+    assert err.value.code == "number_not_entered"
+    cert = certificates.issue_certificate(
+        "land_contract", contract.uid, issued_on=DAY, reason="发证", number=contract.cbhtbm
+    )
+    assert cert.number == contract.cbhtbm
+
+
+# --- an open overlap finding blocks the certificate (DOMAIN §6)
+
+
+def test_open_overlap_blocks_the_certificate_until_accepted(ctx, baseline):
+    from app.registry import land
+    from tests.factories import land as land_fx
+
+    made = land_fx.make(baseline.collective_a, {})  # a certified-before contract, an overlap
+    contract_uid, finding_id = made["contract_uid"], made["finding_id"]
+    with pytest.raises(certificates.OpenOverlap) as err:
+        certificates.issue_certificate("land_contract", contract_uid, issued_on=DAY, reason="发证")
+    plot_code = history.current_of(Plot, made["plot_uid"]).dkbm
+    assert err.value.code == "overlap_open" and plot_code in err.value.message
+    assert err.value.as_dict()["finding_id"] == finding_id
+    assert (
+        db.session.scalar(select(Certificate).where(Certificate.right_uid == contract_uid)) is None
+    )
+    land.decide_finding(finding_id, "accepted", "两户共用田埂，经村民小组确认")
+    cert = certificates.issue_certificate(
+        "land_contract", contract_uid, issued_on=DAY, reason="发证"
+    )
+    assert cert.status == "valid"
+
+
+def test_share_certificate_page_shows_its_snapshot(client, auth, ctx, baseline):
+    doc_id = a_document(baseline.collective_a)
+    contract = make_contract(baseline.collective_a, doc_id)
+    holding = history.create(
+        ShareHolding,
+        reason="股权固化",
+        source_document_id=doc_id,
+        collective_id=baseline.collective_a,
+        household_uid=contract.household_uid,
+        shares=2.5,
+        share_type="population",
+        certificate_number="GQZ-2026-0002",
+    )
+    confirm_after_notice("share_holding", holding.uid)
+    cert_id = certificates.issue_certificate(
+        "share_holding", holding.uid, issued_on=DAY, reason="股权证发放"
+    ).id
+    history.revise(holding, reason="更正股数", source_document_id=doc_id, shares=3.0)
+    db.session.commit()
+    auth.login("admin_a")
+    text = client.get(f"/certificates/{cert_id}").get_data(as_text=True)
+    sheet = text[text.index('<article class="cert-sheet') :]
+    assert "股权证" in sheet and "GQZ-2026-0002" in sheet and "2.5" in sheet
+    assert "登记内容已在发证后变更" in text and "2.5 → 3" in text

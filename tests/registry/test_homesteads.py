@@ -186,11 +186,13 @@ def test_r07_database_refuses_a_second_current_homestead(ctx, baseline):
 # --- R8 -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("disposal", ["sold", "leased", "gifted"])
+@pytest.mark.parametrize("disposal", ["sold", "transferred", "leased", "gifted"])
 def test_r08_after_selling_no_new_homestead(ctx, baseline, disposal):
     hh = b.household(baseline.collective_a)
     h = grant(hh, baseline.collective_a)
-    ended = dispose_homestead(h.uid, disposal, "卖房", b.document(baseline.collective_a))
+    ended = dispose_homestead(
+        h.uid, disposal, "卖房", b.document(baseline.collective_a), basis="correction"
+    )
     assert ended.disposal == disposal and not ended.is_current
     assert history.current_of(Homestead, h.uid) is None
     with refused(rule="R08", code="r08_barred"):
@@ -199,11 +201,13 @@ def test_r08_after_selling_no_new_homestead(ctx, baseline, disposal):
     assert not ok and why
 
 
-@pytest.mark.parametrize("disposal", ["returned", "transferred"])
+@pytest.mark.parametrize("disposal", ["returned"])
 def test_r08_after_returning_the_rule_does_not_bar(ctx, baseline, disposal):
     hh = b.household(baseline.collective_a)
     h = grant(hh, baseline.collective_a)
-    dispose_homestead(h.uid, disposal, "自愿交回", b.document(baseline.collective_a))
+    dispose_homestead(
+        h.uid, disposal, "自愿交回", b.document(baseline.collective_a), basis="correction"
+    )
     assert may_apply_for_homestead(hh) == (True, "")
     again = grant(hh, baseline.collective_a)
     assert again.is_current and again.uid != h.uid
@@ -215,13 +219,13 @@ def test_dispose_needs_a_known_disposal_reason_and_source(ctx, baseline):
     with refused(code="disposal"):
         dispose_homestead(h.uid, "demolished", "x", doc)
     with refused(code="reason_required"):
-        dispose_homestead(h.uid, "sold", "  ", doc)
+        dispose_homestead(h.uid, "sold", "  ", doc, basis="correction")
     with refused(code="source_required"):
-        dispose_homestead(h.uid, "sold", "x", None)
+        dispose_homestead(h.uid, "sold", "x", None, basis="correction")
     assert history.current_of(Homestead, h.uid) is not None
-    dispose_homestead(h.uid, "sold", "x", doc)
+    dispose_homestead(h.uid, "sold", "x", doc, basis="correction")
     with refused(code="homestead_unknown"):
-        dispose_homestead(h.uid, "sold", "again", doc)
+        dispose_homestead(h.uid, "sold", "again", doc, basis="correction")
 
 
 # --- R9 -------------------------------------------------------------------------------------
@@ -295,7 +299,7 @@ def test_r09_barred_by_r08_refused(ctx, baseline):
     c = baseline.collective_a
     sold_before = b.household(c)
     old = grant(sold_before, c)
-    dispose_homestead(old.uid, "sold", "卖房", b.document(c))
+    dispose_homestead(old.uid, "sold", "卖房", b.document(c), basis="correction")
     h = grant(b.household(c), c)
     with refused(rule="R09", code="r08_barred"):
         transfer_homestead_check(h.uid, sold_before)

@@ -17,7 +17,8 @@ from tests.factories import people as fx
 
 pytestmark = pytest.mark.authz
 
-OUTLINE = Polygon([(386000, 2765000), (386009, 2765000), (386009, 2765008), (386000, 2765008)])
+# 11 m x 10 m = 110 m², the area the world's homestead declares (R7: they must agree).
+OUTLINE = Polygon([(386000, 2765000), (386011, 2765000), (386011, 2765010), (386000, 2765010)])
 
 
 class W(dict):
@@ -177,7 +178,12 @@ def test_dispose_form_ends_the_homestead_and_page_keeps_history(world, client, a
     auth.login("admin_a")
     r = client.post(
         f"/homesteads/{world.homestead}/dispose",
-        data={"disposal": "sold", "source_document_id": str(world.doc), "reason": "卖给本村"},
+        data={
+            "disposal": "sold",
+            "basis": "correction",
+            "source_document_id": str(world.doc),
+            "reason": "卖给本村",
+        },
     )
     assert r.status_code == 302
     page = text(client.get(f"/homesteads/{world.homestead}"))
@@ -390,3 +396,155 @@ def test_ids_beyond_32_bits_are_404_or_422_never_500(world, client, app, auth):
     body = {"disposal": "sold", "reason": "x", "source_document_id": huge}
     r = client.post(f"/api/v1/homesteads/{world.homestead}/disposal", json=body, headers=headers)
     assert r.status_code == 422
+
+
+# --- existing homesteads (存量), R7 on the measured area, R8 bars, R9 on grants (issue 10)
+
+
+def existing_form(world, **over):
+    data = {
+        "unit_number": b.unit_number(world.a),
+        "acquired_by": "inheritance",
+        "heir_id_number": "",
+        "terrain": "plain",
+        "area_m2": "126.5",
+        "floor_area_m2": "",
+        "approval_number": "",
+        "approved_on": "",
+        "geometry": "",
+        "crs": "",
+        "remark": "原权利人已故",
+        "source_document_id": str(world.doc),
+        "reason": "继承取得，存量登记",
+    }
+    data.update(over)
+    return data
+
+
+def test_r08_household_page_offers_grant_and_existing_registration(world, client, auth):
+    auth.login("admin_a")
+    page = text(client.get(f"/households/{world.free}"))
+    assert f"/households/{world.free}/homestead/new" in page
+    assert f"/households/{world.free}/homestead/existing" in page
+    page = text(client.get(f"/households/{world.hh}"))  # holds one: no new grant offered
+    assert f"/households/{world.hh}/homestead/new" not in page
+    assert f"/households/{world.hh}/homestead/existing" in page
+    auth.logout()
+    auth.login("bureau")
+    page = text(client.get(f"/households/{world.free}"))
+    assert "/homestead/new" not in page and "/homestead/existing" not in page
+
+
+def test_r08_inherited_second_homestead_form_registers_and_notes(world, client, auth):
+    auth.login("admin_a")
+    r = client.get(f"/households/{world.hh}/homestead/existing")
+    assert r.status_code == 200 and "登记存量宅基地" in text(r)
+    data = existing_form(world)
+    r = client.post(f"/households/{world.hh}/homestead/existing", data=data)
+    assert r.status_code == 302, text(r)
+    page = text(client.get(r.headers["Location"]))
+    assert data["unit_number"] in page
+    assert "附记" in page and "第二处宅基地" in page and "超出 46.50 平方米" in page
+    assert "原权利人已故" in page
+    household_page = text(client.get(f"/households/{world.hh}"))
+    assert world.unit in household_page and data["unit_number"] in household_page
+    # a second one not inherited is refused, saving nothing
+    before = homestead_count()
+    r = client.post(
+        f"/households/{world.hh}/homestead/existing",
+        data=existing_form(world, acquired_by="approval"),
+    )
+    assert r.status_code == 422 and "只有继承取得" in text(r)
+    assert homestead_count() == before
+
+
+def test_r08_heir_from_outside_by_id_number_gets_the_note(world, client, auth, ctx):
+    from app.registry.models import Person
+
+    heir_uid = b.person(None, name="王城", hukou="urban")
+    number = db.session.scalar(select(Person.id_number).where(Person.uid == heir_uid))
+    auth.login("admin_a")
+    r = client.post(
+        f"/households/{world.free}/homestead/existing",
+        data=existing_form(world, heir_id_number=number, area_m2="70"),
+    )
+    assert r.status_code == 302, text(r)
+    page = text(client.get(r.headers["Location"]))
+    assert "该权利人为本农民集体经济组织原成员住宅的合法继承人" in page
+    assert "王城" in page
+
+
+@pytest.mark.parametrize("username", ["bureau", "auditor", "farmer_a", "admin_b"])
+def test_existing_form_is_404_for_non_editors(world, client, auth, username):
+    auth.login(username)
+    url = f"/households/{world.free}/homestead/existing"
+    assert client.get(url).status_code == 404
+    assert client.post(url, data=existing_form(world)).status_code == 404
+
+
+def test_r07_grant_form_refuses_an_outline_unlike_its_declared_area(world, client, auth):
+    auth.login("admin_a")
+    outline = Polygon([(386100, 2765000), (386120, 2765000), (386120, 2765010), (386100, 2765010)])
+    r = client.post(
+        f"/households/{world.free}/homestead/new",
+        data=grant_form(world, area_m2="79", geometry=outline.wkt, crs="EPSG:4547"),
+    )
+    assert r.status_code == 422
+    assert "申报面积 79.00 平方米与图形量算面积 200.00 平方米不符" in text(r)
+
+
+def test_r08_paid_exit_is_a_disposal_choice_that_bars(world, client, auth, app):
+    auth.login("admin_a")
+    r = client.post(
+        f"/homesteads/{world.homestead}/dispose",
+        data={
+            "disposal": "paid_exit",
+            "basis": "correction",  # a paid exit made before the registry, recorded late
+            "source_document_id": str(world.doc),
+            "reason": "有偿退出",
+        },
+    )
+    assert r.status_code == 302
+    page = text(client.get(f"/homesteads/{world.homestead}"))
+    assert "有偿退出" in page
+    r = client.post(f"/households/{world.hh}/homestead/new", data=grant_form(world))
+    assert r.status_code == 422 and "有偿退出" in text(r)
+
+
+def test_api_register_existing_and_refusals(world, client, app):
+    off_roll = b.household(world.a, members=[b.person(world.a, until=date(2020, 1, 1))])
+    headers = api(client, app, "admin_a")
+    body = {
+        "household_uid": world.hh,
+        "unit_number": b.unit_number(world.a),
+        "terrain": "hill",
+        "area_m2": 130,
+        "acquired_by": "inheritance",
+        "source_document_id": world.doc,
+        "reason": "API 存量",
+    }
+    r = client.post("/api/v1/homesteads/existing", json=body, headers=headers)
+    assert r.status_code == 201, r.get_json()
+    made = r.get_json()
+    assert made["registration"] == "existing" and made["acquired_by"] == "inheritance"
+    assert "10.00" in made["note"]
+    r = client.get(f"/api/v1/homesteads/{world.homestead}", headers=headers)
+    assert r.get_json()["registration"] == "new" and r.get_json()["note"] is None
+    # the API grant refuses a household all off the roll (R9)
+    grant = {
+        "household_uid": off_roll,
+        "unit_number": b.unit_number(world.a),
+        "terrain": "plain",
+        "area_m2": 70,
+        "approval_number": "宅批",
+        "approved_on": "2024-08-08",
+        "source_document_id": world.doc,
+        "reason": "x",
+    }
+    r = client.post("/api/v1/homesteads", json=grant, headers=headers)
+    assert r.status_code == 422 and r.get_json()["error"]["rule"] == "R09"
+    for over in ({"acquired_by": 5}, {"heir_person_uid": "x"}, {"household_uid": world.hh_b}):
+        r = client.post("/api/v1/homesteads/existing", json=body | over, headers=headers)
+        assert r.status_code in (404, 422), over
+    r = client.post("/api/v1/homesteads/existing", json=body, headers=api(client, app, "bureau"))
+    assert r.status_code in (403, 404)

@@ -82,8 +82,11 @@ def test_contract_page_shows_code_plots_areas_and_map(world, client, auth, usern
 
 
 def test_contract_page_links_the_valid_certificate(world, client, auth, ctx):
+    from app.registry import land
     from app.registry.certificates import issue_certificate
 
+    # DOMAIN §6: the plot's open overlap is decided before the certificate
+    land.decide_finding(world.finding, "accepted", "相邻地块共用田埂，经核实")
     cert = issue_certificate(
         "land_contract", world.contract, issued_on=date(2026, 3, 1), reason="首次登记发证"
     )

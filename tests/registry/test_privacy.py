@@ -64,9 +64,15 @@ def town(ctx, baseline) -> W:
     loner_b = fx.member(b, "赵外")
     fx.link_farmer("farmer_a", wife.uid)  # the wife's account: her husband is masked to her
     from app.registry.certificates import issue_certificate
+    from tests.factories.documents import confirm_after_notice
 
+    confirm_after_notice("homestead", rights["homestead"].uid, date(2023, 12, 1))
     cert = issue_certificate(
-        "homestead", rights["homestead"].uid, issued_on=date(2024, 1, 2), reason="发证"
+        "homestead",
+        rights["homestead"].uid,
+        issued_on=date(2024, 1, 2),
+        reason="发证",
+        number="粤（2024）始兴县不动产权第0000001号",
     )
     return W(
         a=a,

@@ -14,11 +14,15 @@ from app.registry.models import ShareHolding, ShareRegister
 from app.registry.shares import (
     Holder,
     allocate_shares,
-    buy_back,
     check_share_cap,
     conservation_check,
     fix_share_register,
-    transfer_shares,
+)
+from app.registry.shares import (
+    _buy_back as buy_back,
+)
+from app.registry.shares import (
+    _transfer_shares as transfer_shares,
 )
 from tests.factories import homesteads as b
 

@@ -16,10 +16,12 @@ from app.registry import history
 from app.registry.homesteads import grant_homestead
 from app.registry.models import Homestead, ShareHolding
 from app.registry.shares import (
+    _transfer_shares as transfer_shares,
+)
+from app.registry.shares import (
     allocate_shares,
     conservation_check,
     fix_share_register,
-    transfer_shares,
 )
 from tests.concurrency import ACTOR, race
 from tests.factories import homesteads as b

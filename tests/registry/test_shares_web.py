@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from app.audit import trail
+from app.extensions import db
 from app.registry import history
 from app.registry.models import ShareHolding
 from app.registry.shares import allocate_shares, conservation_check, fix_share_register
@@ -56,6 +58,18 @@ def world(ctx, baseline) -> W:
 
 def text(r) -> str:
     return r.get_data(as_text=True)
+
+
+def countersigned(client, auth, requested, *, requester: str = "admin_a") -> None:
+    """Follow a move request's redirect and have the bureau countersign it (issue 10)."""
+    assert requested.status_code == 302 and "/moves/" in requested.headers["Location"]
+    move_url = requested.headers["Location"]
+    auth.logout()
+    auth.login("bureau")
+    r = client.post(f"{move_url}/countersign")
+    assert r.status_code == 302, text(r)
+    auth.logout()
+    auth.login(requester)
 
 
 def bearer(app, username):
@@ -157,16 +171,23 @@ def test_allocate_transfer_and_buy_back_forms(world, client, auth):
             "recipient": f"h:{world.buyer}",
             "shares": "15",
             "certificate_number": "GQ-A-0003",
+            "basis": "inheritance",
             "source_document_id": str(world.doc),
             "reason": "转让",
         },
     )
-    assert r.status_code == 302, text(r)
+    assert history.current_of(ShareHolding, world.holding).shares == 40  # until countersigned
+    countersigned(client, auth, r)
     r = client.post(
         f"/shares/{world.holding}/buy-back",
-        data={"shares": "5", "source_document_id": str(world.doc), "reason": "回购"},
+        data={
+            "shares": "5",
+            "basis": "court_ruling",
+            "source_document_id": str(world.doc),
+            "reason": "回购",
+        },
     )
-    assert r.status_code == 302, text(r)
+    countersigned(client, auth, r)
     page = text(client.get(f"/collectives/{world.a}/shares"))
     assert "65" in page and "935" in page  # allocated 40 + 30 - 5, pool 935
     assert history.current_of(ShareHolding, world.holding).shares == 20
@@ -193,6 +214,7 @@ def test_transfer_form_refuses_over_cap_and_shows_why(world, client, auth):
         data={
             "recipient": f"h:{world.buyer}",
             "shares": "10",
+            "basis": "inheritance",
             "source_document_id": str(world.doc),
             "reason": "转让",
         },
@@ -248,22 +270,37 @@ def test_api_register_allocate_transfer_buy_back(world, client, app):
         json={
             "to_household_uid": world.buyer,
             "shares": 40,
+            "basis": "inheritance",
             "source_document_id": world.doc,
             "reason": "全部转让",
         },
         headers=h,
     )
-    assert r.status_code == 200, r.get_json()
-    moved = r.get_json()
-    assert moved["from"]["is_current"] is False and moved["to"]["shares"] == 40
-    buyer_holding = moved["to"]["holding_uid"]
+    assert r.status_code == 202, r.get_json()
+    assert r.get_json()["state"] == "pending"
+    reviewer = bearer(app, "bureau")
+    r = client.post(f"/api/v1/moves/{r.get_json()['move_id']}/countersign", headers=reviewer)
+    assert r.status_code == 200 and r.get_json()["state"] == "applied"
+    buyer_holding = db.session.scalar(
+        select(ShareHolding.uid).where(
+            ShareHolding.household_uid == world.buyer, ShareHolding.end_lifespan.is_(None)
+        )
+    )
     r = client.post(
         f"/api/v1/shares/{buyer_holding}/buy-back",
-        json={"shares": 10, "source_document_id": world.doc, "reason": "回购"},
+        json={
+            "shares": 10,
+            "basis": "court_ruling",
+            "source_document_id": world.doc,
+            "reason": "回购",
+        },
         headers=h,
     )
+    assert r.status_code == 202
+    r = client.post(f"/api/v1/moves/{r.get_json()['move_id']}/countersign", headers=reviewer)
     assert r.status_code == 200
-    assert r.get_json()["register"]["pool"] == 950
+    r = client.get(f"/api/v1/collectives/{world.a}/shares", headers=h)
+    assert r.get_json()["pool"] == 950
     r = client.get(f"/api/v1/shares/{world.holding}", headers=h)
     assert r.status_code == 200 and r.get_json()["is_current"] is False
     # a transfer from the emptied holding is gone
@@ -272,6 +309,7 @@ def test_api_register_allocate_transfer_buy_back(world, client, app):
         json={
             "to_household_uid": world.buyer,
             "shares": 1,
+            "basis": "inheritance",
             "source_document_id": world.doc,
             "reason": "x",
         },
@@ -286,6 +324,7 @@ def test_api_transfer_to_other_collective_is_422_r10(world, client, app):
         json={
             "to_person_uid": world.member_b,
             "shares": 5,
+            "basis": "inheritance",
             "source_document_id": world.doc,
             "reason": "转让给外村",
         },
@@ -307,7 +346,13 @@ def test_api_transfer_to_another_collectives_holder_equals_a_missing_one(world, 
     def transfer(uid: int, doc: int):
         return client.post(
             f"/api/v1/shares/{world.holding}/transfer",
-            json={field: uid, "shares": 5, "source_document_id": doc, "reason": "转让"},
+            json={
+                field: uid,
+                "shares": 5,
+                "basis": "inheritance",
+                "source_document_id": doc,
+                "reason": "转让",
+            },
             headers=headers,
         )
 

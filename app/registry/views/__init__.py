@@ -9,6 +9,7 @@ from app.registry.views import (  # noqa: E402,F401  (modules register their rou
     homestead_views,
     land_views,
     member_views,
+    move_views,
     people_views,
     share_views,
 )

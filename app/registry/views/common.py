@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import flash
+from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from app.auth.scope import load_or_404
@@ -34,3 +37,18 @@ class TextLength(Length):
 def length(kind: str) -> TextLength:
     """The length validator of a form field holding ``kind`` text (reason, name, note, …)."""
     return TextLength(kind)
+
+
+def basis_choices(kind: str, *, optional: bool = False) -> list[SelectChoice]:
+    """The legal bases a kind of move accepts (``moves.KIND_BASES``), for a select."""
+    from app.registry.moves import BASES, KIND_BASES
+
+    first = _("— none (no move out of a household) —") if optional else _("— choose —")
+    return [SelectChoice("", first)] + [
+        SelectChoice(code, str(label)) for code, label in BASES.items() if code in KIND_BASES[kind]
+    ]
+
+
+def requested_flash() -> None:
+    """What the requester reads after asking for a move."""
+    flash(_("The move was requested. It takes effect when the county bureau countersigns it."))

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -37,7 +36,7 @@ from app.registry.models import (
     PublicNotice,
     SourceDocument,
 )
-from app.registry.present import collective_ids_of, show_id_number
+from app.registry.present import certificate_content_for
 from app.registry.views import bp
 from app.registry.views.common import length
 
@@ -75,6 +74,11 @@ class CertificateActionForm(FlaskForm):
     on = DateField(_l("Date"), validators=[DataRequired()], default=date.today)
     source_document_id = IntegerField(
         _l("Source document no. (optional)"), validators=[Optional(), NumberRange(min=1)]
+    )
+    # Only for a homestead: the number the real-estate registry printed (不动产权证书号).
+    number = StringField(
+        _l("Real-estate certificate no. (as printed)"),
+        validators=[Optional(), Length(max=cert_service.NUMBER_MAX)],
     )
 
 
@@ -206,17 +210,33 @@ def document_content(document_id: int):
 # --- certificates
 
 
-def _certificate_page(cert: Certificate, *, error: str | None = None, status: int = 200):
+def overlap_link(exc: DomainError) -> str | None:
+    """Where to decide the open overlap finding a refusal names (the findings page)."""
+    if not isinstance(exc, cert_service.OpenOverlap):
+        return None
+    return (
+        url_for(
+            "registry.collective_findings",
+            collective_id=exc.finding_collective_id,
+            state="open",
+        )
+        + f"#finding-{exc.finding_id}"
+    )
+
+
+def _certificate_page(
+    cert: Certificate,
+    *,
+    error: str | None = None,
+    error_link: str | None = None,
+    status: int = 200,
+):
     view = cert_service.certificate_view(cert)
     may_edit = can_edit(current_user, cert)
-    person_collectives = collective_ids_of(h.person.uid for h in view.holders)
-
-    def id_shown(person) -> str:
-        return show_id_number(current_user, person, person_collectives.get(person.uid, set()))
-
     return render_template(
         "registry/certificate.html",
         view=view,
+        content=certificate_content_for(current_user, view.content),
         cert=cert,
         collective=db.session.get(Collective, cert.collective_id),
         title=cert_service.CERTIFICATE_TITLES[cert.right_kind],
@@ -225,7 +245,6 @@ def _certificate_page(cert: Certificate, *, error: str | None = None, status: in
         relations=RELATIONS,
         land_classes=LAND_CLASSES,
         mu=format_mu,
-        id_shown=id_shown,
         forms={
             "reissue": CertificateActionForm(prefix="reissue"),
             "replace": CertificateActionForm(prefix="replace"),
@@ -234,6 +253,7 @@ def _certificate_page(cert: Certificate, *, error: str | None = None, status: in
         if may_edit and cert.status == "valid"
         else None,
         error=error,
+        error_link=error_link,
     ), status
 
 
@@ -281,11 +301,14 @@ def _certificate_action(certificate_id: int, action: str):
             form.reason.data,
             form.on.data,
             source_document_id=form.source_document_id.data,
+            number=form.number.data,
         )
     except DomainError as exc:
         db.session.rollback()
         cert = load_or_404(Certificate, certificate_id)
-        return _certificate_page(cert, error=exc.message, status=exc.status)
+        return _certificate_page(
+            cert, error=exc.message, error_link=overlap_link(exc), status=exc.status
+        )
     db.session.commit()
     return redirect(url_for("registry.certificate", certificate_id=result.id))
 
@@ -363,7 +386,13 @@ def collective_notices(collective_id: int):
     ), status
 
 
-def _notice_page(notice: PublicNotice, *, error: str | None = None, status: int = 200):
+def _notice_page(
+    notice: PublicNotice,
+    *,
+    error: str | None = None,
+    error_link: str | None = None,
+    status: int = 200,
+):
     may_edit = can_edit(current_user, notice)
     objections = notice_service.objections_of(notice.id)
     today = date.today()
@@ -390,6 +419,7 @@ def _notice_page(notice: PublicNotice, *, error: str | None = None, status: int 
         objection_labels=notice_service.OBJECTION_STATUS_LABELS,
         right_labels=cert_service.RIGHT_LABELS,
         error=error,
+        error_link=error_link,
     ), status
 
 
@@ -409,7 +439,10 @@ def _notice_action(notice: PublicNotice, form: FlaskForm, call):
     except DomainError as exc:
         db.session.rollback()
         return _notice_page(
-            load_or_404(PublicNotice, notice_id), error=exc.message, status=exc.status
+            load_or_404(PublicNotice, notice_id),
+            error=exc.message,
+            error_link=overlap_link(exc),
+            status=exc.status,
         )
     db.session.commit()
     return redirect(url_for("registry.notice", notice_id=notice_id))
@@ -474,12 +507,6 @@ def notice_certificate(notice_id: int):
     form = CertificateActionForm(prefix="issue")
     if not form.validate_on_submit():
         return _notice_page(notice, error=_form_error(form), status=422)
-    if notice.status != "confirmed":
-        return _notice_page(
-            notice,
-            error=_("The registration is not confirmed yet: finish the public notice first."),
-            status=422,
-        )
     try:
         cert = cert_service.issue_certificate(
             notice.right_kind,
@@ -487,11 +514,15 @@ def notice_certificate(notice_id: int):
             issued_on=form.on.data,
             reason=form.reason.data,
             source_document_id=form.source_document_id.data,
+            number=form.number.data,
         )
     except DomainError as exc:
         db.session.rollback()
         return _notice_page(
-            load_or_404(PublicNotice, notice_id), error=exc.message, status=exc.status
+            load_or_404(PublicNotice, notice_id),
+            error=exc.message,
+            error_link=overlap_link(exc),
+            status=exc.status,
         )
     db.session.commit()
     return redirect(url_for("registry.certificate", certificate_id=cert.id))

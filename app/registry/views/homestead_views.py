@@ -1,5 +1,6 @@
 """HTML pages for homestead use rights: the homestead page with its history and map, the
-collective's list, and the admin forms to grant (R7, R8) and to record a disposal.
+collective's list, and the admin forms to grant (R7, R8, R9), to register an existing homestead
+as it is (R8) and to record a disposal.
 
 Views translate HTTP to one service call in app.registry.homesteads and commit once.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,7 +32,7 @@ from app.geo.geometry import svg_path
 from app.registry import history
 from app.registry import homesteads as service
 from app.registry.lookup import load_current_or_404
-from app.registry.models import TERRAIN_CAPS, Homestead, Household, SourceDocument
+from app.registry.models import TERRAIN_CAPS, Homestead, Household, Person, SourceDocument
 from app.registry.versioning import Versioned
 from app.registry.views import bp
 from app.registry.views.common import length
@@ -49,6 +50,16 @@ DISPOSAL_LABELS = {
     "gifted": _l("Given away (赠与)"),
     "returned": _l("Returned to the collective (交回)"),
     "transferred": _l("Transferred (转让)"),
+    "paid_exit": _l("Given up for compensation (有偿退出)"),
+}
+REGISTRATION_LABELS = {
+    "new": _l("New grant (新批)"),
+    "existing": _l("Existing homestead registered as it is (存量)"),
+}
+ACQUISITION_LABELS = {
+    "approval": _l("Approval"),
+    "inheritance": _l("Inheritance (继承)"),
+    "other": _l("Other lawful way (e.g. built before approvals were required)"),
 }
 #: Field names for the generic history page.
 HOMESTEAD_LABELS = {
@@ -62,6 +73,10 @@ HOMESTEAD_LABELS = {
     "floor_area_m2": _l("House floor area (m²)"),
     "disposal": _l("Disposal"),
     "geom": _l("Outline"),
+    "registration": _l("Registration"),
+    "acquired_by": _l("Acquired by"),
+    "heir_person_uid": _l("Heir holding it in person"),
+    "note": _l("Note"),
 }
 TERRAIN_LABELS = {
     "plain": _l("Plain or city outskirts"),
@@ -152,10 +167,52 @@ class GrantForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
-class DisposeForm(FlaskForm):
-    disposal = SelectField(_l("How the homestead was disposed of"), choices=[])
+class ExistingForm(FlaskForm):
+    unit_number = StringField(
+        _l("Real-estate unit number (28 characters)"),
+        validators=[DataRequired(), Length(max=40)],
+    )
+    acquired_by = SelectField(_l("How the household came by it"), choices=[], default="approval")
+    heir_id_number = StringField(
+        _l("ID number of the heir, if the heir is not a member household here (optional)"),
+        validators=[Optional(), Length(max=40)],
+    )
+    terrain = SelectField(_l("Terrain"), choices=[], default="plain")
+    area_m2 = DecimalField(
+        _l("Homestead area (m²)"), validators=[Optional(), NumberRange(min=0)], places=2
+    )
+    floor_area_m2 = DecimalField(
+        _l("House floor area (m²)"), validators=[Optional(), NumberRange(min=0)], places=2
+    )
+    approval_number = StringField(
+        _l("Approval document no. (宅基地批准书), if there is one"),
+        validators=[Optional(), Length(max=64)],
+    )
+    approved_on = DateField(_l("Approved on"), validators=[Optional()])
+    geometry = TextAreaField(_l("Outline (GeoJSON or WKT, optional)"), validators=[Optional()])
+    crs = StringField(
+        _l("Coordinate reference system of the outline (e.g. EPSG:4490)"),
+        validators=[Optional(), Length(max=200)],
+    )
+    remark = TextAreaField(_l("Remark for the register (optional)"), validators=[Optional()])
     source_document_id = SelectField(_l("Source document"), coerce=int)
     reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
+
+
+class DisposeForm(FlaskForm):
+    disposal = SelectField(_l("How the homestead was disposed of"), choices=[])
+    basis = SelectField(_l("Legal basis (for a sale, lease, gift or transfer)"), choices=[])
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
+
+
+def disposal_basis_choices() -> list[SelectChoice]:
+    """The bases on which a sale, lease, gift or transfer of the house is recorded here."""
+    from app.registry.moves import BASES, DISPOSAL_BASES
+
+    return [SelectChoice("", _("— none (a return to the collective) —"))] + [
+        SelectChoice(code, str(label)) for code, label in BASES.items() if code in DISPOSAL_BASES
+    ]
 
 
 # --- pages
@@ -178,6 +235,7 @@ def homestead(homestead_uid: int):
         svg = {"view_box": view_box, "d": paths[0]}
     editable = obj.is_current and can_edit(current_user, obj)
     # The household's homesteads over time and how each ended: what R8 looks at.
+    heir = history.current_of(Person, obj.heir_person_uid) if obj.heir_person_uid else None
     disposals = db.session.execute(
         select(Homestead.uid, Homestead.unit_number, Homestead.disposal, Homestead.end_lifespan)
         .where(Homestead.household_uid == obj.household_uid, Homestead.disposal.is_not(None))
@@ -194,7 +252,10 @@ def homestead(homestead_uid: int):
         area_mu=format_mu(obj.area_m2),
         svg=svg,
         disposals=disposals,
-        r8_barring=service.R8_BARRING,
+        r8_barring=service.r08_barring_disposals(),
+        registration_label=REGISTRATION_LABELS.get(obj.registration, obj.registration),
+        acquisition_label=ACQUISITION_LABELS.get(obj.acquired_by, obj.acquired_by),
+        heir=heir,
         versions=len(history.versions(Homestead, obj.uid)),
         editable=editable,
         household_readable=household is not None and can_read(current_user, household),
@@ -286,6 +347,55 @@ def homestead_new(household_uid: int):
             eligible=eligible,
             why=why,
             caps=[(TERRAIN_LABELS[t], cap) for t, cap in TERRAIN_CAPS.items()],
+            tolerance=float(current_app.config.get("HOMESTEAD_AREA_TOLERANCE_M2", 2.0)),
+        ),
+        status,
+    )
+
+
+@bp.route("/households/<int:household_uid>/homestead/existing", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def homestead_existing(household_uid: int):
+    household = load_current_or_404(Household, require_id(household_uid), edit=True)
+    collective = db.session.get(Collective, household.collective_id)
+    form = ExistingForm()
+    form.terrain.choices = choices(TERRAIN_LABELS.items())
+    form.acquired_by.choices = choices(ACQUISITION_LABELS.items())
+    form.source_document_id.choices = document_choices(collective.id)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            obj = service.register_existing_homestead(
+                household.uid,
+                form.unit_number.data,
+                form.terrain.data,
+                number(form.area_m2.data),
+                acquired_by=form.acquired_by.data,
+                heir_id_number=(form.heir_id_number.data or "").strip() or None,
+                approval_number=(form.approval_number.data or "").strip() or None,
+                approved_on=form.approved_on.data,
+                floor_area_m2=number(form.floor_area_m2.data),
+                geometry=(form.geometry.data or "").strip() or None,
+                crs=(form.crs.data or "").strip() or None,
+                remark=form.remark.data,
+                source_document_id=form.source_document_id.data,
+                reason=form.reason.data,
+            )
+        except DomainError as err:
+            fail(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The existing homestead %(unit)s was registered.", unit=obj.unit_number))
+            return redirect(url_for("registry.homestead", homestead_uid=obj.uid))
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template(
+            "registry/homestead_existing_form.html",
+            form=form,
+            household=household,
+            collective=collective,
         ),
         status,
     )
@@ -297,12 +407,17 @@ def homestead_dispose(homestead_uid: int):
     obj = load_current_or_404(Homestead, require_id(homestead_uid), edit=True)
     form = DisposeForm()
     form.disposal.choices = choices(DISPOSAL_LABELS.items())
+    form.basis.choices = disposal_basis_choices()
     form.source_document_id.choices = document_choices(obj.collective_id)
     status = 200
     if form.validate_on_submit():
         try:
             service.dispose_homestead(
-                obj.uid, form.disposal.data, form.reason.data, form.source_document_id.data
+                obj.uid,
+                form.disposal.data,
+                form.reason.data,
+                form.source_document_id.data,
+                basis=form.basis.data or None,
             )
         except DomainError as err:
             fail(form, err)

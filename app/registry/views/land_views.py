@@ -21,7 +21,14 @@ from flask_wtf.file import FileField
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -34,25 +41,29 @@ from app.core.inputs import id_arg, page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
-from app.registry import history, land, present
+from app.registry import history, land, plot_changes, present
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
 from app.registry.labels import for_reader, value_label
 from app.registry.links import link_to
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
+    CONTRACT_LAND_TYPES,
+    CONTRACT_METHODS,
     LAND_CLASSES,
     LAND_USES,
+    RESERVE_LAND_CLASS,
     Certificate,
     GeometryFinding,
     Household,
     LandContract,
     Plot,
+    RightMove,
 )
 from app.registry.spatial_checks import plots_near
 from app.registry.views import bp
+from app.registry.views.common import basis_choices, length, requested_flash
 from app.registry.views.common import editable_collective as _editable_collective
-from app.registry.views.common import length
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -94,6 +105,8 @@ CONTRACT_LABELS = {
     "term_end": _l("Term end"),
     "contract_area_m2": _l("Contract area (m²)"),
     "status": _l("Status"),
+    "land_type": _l("Land type"),
+    "method": _l("Contracting method"),
 }
 
 
@@ -168,7 +181,13 @@ def _fmt_value(key: str, value: Any, refs: dict[str, dict[Any, str]] | None = No
     if isinstance(value, date):
         return value.isoformat()
     shown = value_label(key, value)  # codes (land class, terrain, share type…) in words
-    return shown if shown is not None else str(value)
+    if shown is not None:
+        return shown
+    if key == "land_type" and value in CONTRACT_LAND_TYPES:
+        return str(CONTRACT_LAND_TYPES[value])
+    if key == "method" and value in CONTRACT_METHODS:
+        return str(CONTRACT_METHODS[value])
+    return str(value)
 
 
 def history_context(
@@ -311,6 +330,16 @@ def _page() -> int:
 
 class ContractForm(FlaskForm):
     household_uid = SelectField(_l("Household (承包方)"), coerce=int)
+    land_type = SelectField(
+        _l("Land type"),
+        choices=[SelectChoice(k, v) for k, v in CONTRACT_LAND_TYPES.items()],
+        default="arable",
+    )
+    method = SelectField(
+        _l("Contracting method"),
+        choices=[SelectChoice(k, v) for k, v in CONTRACT_METHODS.items()],
+        default="household",
+    )
     term_start = DateField(_l("Term start"), validators=[Optional()])
     term_end = DateField(_l("Term end"), validators=[Optional()])
     source_document_id = SelectField(_l("Source document"), coerce=int)
@@ -354,13 +383,33 @@ class GeometryForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     contract_uid = SelectField(_l("Contract"), coerce=int, default=0)
+    basis = SelectField(_l("Legal basis (to move it out of a household's contract)"), choices=[])
     source_document_id = SelectField(_l("Source document"), coerce=int)
     reason = StringField(_l("Reason"), validators=[length("reason")])
 
 
 class RenewForm(FlaskForm):
+    years = StringField(_l("Renew for (years)"))
     source_document_id = SelectField(_l("Source document"), coerce=int)
     reason = StringField(_l("Reason"), validators=[length("reason")])
+
+
+class SplitForm(FlaskForm):
+    parts = TextAreaField(_l("New plots (GeoJSON FeatureCollection or MultiPolygon, or WKT)"))
+    crs = SelectField(_l("Coordinate reference system"), choices=CRS_CHOICES, default="")
+    contract_areas = StringField(
+        _l("Contract areas of the new plots (m², in order, separated by commas)")
+    )
+    accept_repair = BooleanField(_l("Apply the suggested repair"))
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = TextAreaField(_l("Reason"), validators=[length("reason")])
+
+
+class MergeForm(FlaskForm):
+    others = SelectMultipleField(_l("Merge with"), coerce=int)
+    name = StringField(_l("Name of the merged plot (empty = this plot's)"), [length("name")])
+    source_document_id = SelectField(_l("Source document"), coerce=int)
+    reason = TextAreaField(_l("Reason"), validators=[length("reason")])
 
 
 class DecisionForm(FlaskForm):
@@ -458,7 +507,9 @@ def _contract_page(obj: LandContract, *, renew_form: RenewForm | None = None, st
         household_url=_url("registry.household", household_uid=obj.household_uid),
         collective=collective,
         plots=plots,
-        total_contract=sum(p.contract_area_m2 or 0.0 for p in plots),
+        total_contract=sum(
+            p.contract_area_m2 or 0.0 for p in plots if p.land_class != RESERVE_LAND_CLASS
+        ),
         total_measured=sum(p.measured_area_m2 or 0.0 for p in plots),
         plot_map=_map(shapes),
         certificate=certificate,
@@ -473,6 +524,9 @@ def _contract_page(obj: LandContract, *, renew_form: RenewForm | None = None, st
         can_edit=editable,
         renew_form=renew_form if editable else None,
         renewal_opens=renewal_opens,
+        term_cap_years=land.TERM_CAP_YEARS.get(obj.land_type, land.ARABLE_TERM_YEARS),
+        land_types=CONTRACT_LAND_TYPES,
+        methods=CONTRACT_METHODS,
         land_classes=LAND_CLASSES,
         fmt_m2=fmt_m2,
         fmt_mu=fmt_mu,
@@ -503,7 +557,10 @@ def contract_renew(contract_uid: int):
     form.source_document_id.choices = _document_choices(obj.collective_id)
     try:
         new = land.renew_contract(
-            obj.uid, source_document_id=form.source_document_id.data, reason=form.reason.data
+            obj.uid,
+            source_document_id=form.source_document_id.data,
+            reason=form.reason.data,
+            years=(form.years.data or "").strip() or None,
         )
     except DomainError as err:
         _fail(form, err)
@@ -577,6 +634,8 @@ def contract_new(collective_id: int):
                 source_document_id=form.source_document_id.data,
                 reason=form.reason.data,
                 collective_id=collective.id,
+                land_type=form.land_type.data,
+                method=form.method.data,
             )
         except DomainError as err:
             _fail(form, err)
@@ -630,6 +689,7 @@ def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int 
     if editable and assign_form is not None:
         assign_form.contract_uid.choices = _contract_choices(obj.collective_id)
         assign_form.source_document_id.choices = _document_choices(obj.collective_id)
+        assign_form.basis.choices = basis_choices("plot_move", optional=True)
     return render_template(
         "registry/plot.html",
         plot=obj,
@@ -837,6 +897,7 @@ def plot_assign(plot_uid: int):
     form = AssignForm()
     form.contract_uid.choices = _contract_choices(obj.collective_id)
     form.source_document_id.choices = _document_choices(obj.collective_id)
+    form.basis.choices = basis_choices("plot_move", optional=True)
     form.validate_on_submit()
     try:
         new = land.assign_plot_to_contract(
@@ -844,14 +905,151 @@ def plot_assign(plot_uid: int):
             form.contract_uid.data or None,
             source_document_id=form.source_document_id.data,
             reason=form.reason.data,
+            basis=form.basis.data or None,
         )
     except DomainError as err:
         _fail(form, err)
         obj = load_current_or_404(Plot, plot_uid)
         return _plot_page(obj, assign_form=form, status=422)
     db.session.commit()
+    if isinstance(new, RightMove):
+        requested_flash()
+        return redirect(url_for("registry.move", move_id=new.id))
     flash(_("The plot's contract was updated."))
     return redirect(url_for("registry.plot", plot_uid=new.uid))
+
+
+def _contract_areas(raw: str | None) -> list[str] | None:
+    """The split form's contract areas: empty = shared out by the service; else one per part."""
+    text = (raw or "").replace("，", ",").strip()
+    return [a.strip() for a in text.split(",")] if text else None
+
+
+@bp.route("/plots/<int:plot_uid>/split", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def plot_split(plot_uid: int):
+    obj = load_current_or_404(Plot, plot_uid, edit=True)
+    collective = db.session.get(Collective, obj.collective_id)
+    form = SplitForm()
+    form.source_document_id.choices = _document_choices(obj.collective_id)
+    status = 200
+    geometry_error = None
+    if request.method == "POST":
+        form.validate_on_submit()  # CSRF and types; the rules are the service's
+        try:
+            done = plot_changes.split_plot(
+                obj.uid,
+                form.parts.data or "",
+                form.crs.data,
+                source_document_id=form.source_document_id.data,
+                reason=form.reason.data,
+                contract_areas=_contract_areas(form.contract_areas.data),
+                accept_repair=form.accept_repair.data,
+            )
+        except DomainError as err:
+            geometry_error = _geometry_error(err)
+            if geometry_error is None:
+                _fail(form, err)
+            else:
+                db.session.rollback()
+            status = 422
+            obj = load_current_or_404(Plot, plot_uid, edit=True)
+        else:
+            db.session.commit()
+            codes = ", ".join(c.plot.dkbm for c in done.created)
+            flash(_("Plot %(old)s was split into %(codes)s.", old=obj.dkbm, codes=codes))
+            for change in done.created:
+                _report_change(change)
+            return redirect(url_for("registry.plot", plot_uid=done.created[0].plot.uid))
+    shape = to_shape(obj.geom) if obj.geom is not None else None
+    return render_template(
+        "registry/plot_split.html",
+        form=form,
+        plot=obj,
+        collective=collective,
+        geometry_error=geometry_error,
+        plot_map=_map([(shape, obj.dkbm, None, "own")]),
+        fmt_m2=fmt_m2,
+    ), status
+
+
+def _merge_candidates(obj: Plot) -> list[Plot]:
+    """Plots that may be merged with this one: current, near it, of its contract and class."""
+    if obj.geom is None:
+        return []
+    near = [n.uid for n in plots_near(to_shape(obj.geom), collective_id=obj.collective_id)]
+    same_contract = (
+        Plot.contract_uid.is_(None)
+        if obj.contract_uid is None
+        else Plot.contract_uid == obj.contract_uid
+    )
+    return list(
+        db.session.scalars(
+            select(Plot)
+            .where(
+                Plot.uid.in_([u for u in near if u != obj.uid] or [0]),
+                Plot.end_lifespan.is_(None),
+                same_contract,
+                Plot.land_class == obj.land_class,
+            )
+            .order_by(Plot.dkbm)
+        )
+    )
+
+
+@bp.route("/plots/<int:plot_uid>/merge", methods=["GET", "POST"])
+@roles_required(Role.COLLECTIVE_ADMIN)
+def plot_merge(plot_uid: int):
+    obj = load_current_or_404(Plot, plot_uid, edit=True)
+    collective = db.session.get(Collective, obj.collective_id)
+    candidates = _merge_candidates(obj)
+    form = MergeForm()
+    form.others.choices = [
+        SelectChoice(p.uid, f"{p.dkbm} · {p.name or ''} · {fmt_m2(p.measured_area_m2)} m²")
+        for p in candidates
+    ]
+    form.source_document_id.choices = _document_choices(obj.collective_id)
+    status = 200
+    if request.method == "POST":
+        form.validate_on_submit()  # CSRF and types; the rules are the service's
+        others = [uid for uid in (form.others.data or []) if uid != obj.uid]
+        for uid in others:  # each plot must be within the admin's reach, or it does not exist
+            load_current_or_404(Plot, uid, edit=True)
+        try:
+            done = plot_changes.merge_plots(
+                [obj.uid, *others],
+                source_document_id=form.source_document_id.data,
+                reason=form.reason.data,
+                name=form.name.data,
+            )
+        except DomainError as err:
+            if err.field == "plot_uids":
+                err.field = "others"
+            _fail(form, err)
+            status = 422
+            obj = load_current_or_404(Plot, plot_uid, edit=True)
+        else:
+            db.session.commit()
+            [change] = done.created
+            flash(
+                _(
+                    "Plots %(codes)s were merged into %(code)s.",
+                    codes=", ".join(p.dkbm for p in done.ended),
+                    code=change.plot.dkbm,
+                )
+            )
+            _report_change(change)
+            return redirect(url_for("registry.plot", plot_uid=change.plot.uid))
+    shapes = [(to_shape(p.geom), p.dkbm, None, "") for p in candidates if p.geom is not None]
+    if obj.geom is not None:
+        shapes.append((to_shape(obj.geom), obj.dkbm, None, "own"))
+    return render_template(
+        "registry/plot_merge.html",
+        form=form,
+        plot=obj,
+        collective=collective,
+        plot_map=_map(shapes),
+    ), status
 
 
 # --------------------------------------------------------------------------------------------

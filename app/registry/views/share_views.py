@@ -30,8 +30,8 @@ from app.registry import shares as service
 from app.registry.lookup import load_current_or_404
 from app.registry.models import Household, Membership, Person, ShareHolding
 from app.registry.views import bp
+from app.registry.views.common import basis_choices, length, requested_flash
 from app.registry.views.common import editable_collective as _editable_collective
-from app.registry.views.common import length
 from app.registry.views.homestead_views import (
     choices,
     document_choices,
@@ -127,12 +127,14 @@ class TransferForm(FlaskForm):
         _l("Recipient's share certificate no. (if a new holding)"),
         validators=[Optional(), Length(max=40)],
     )
+    basis = SelectField(_l("Legal basis"), choices=[])
     source_document_id = SelectField(_l("Source document"), coerce=int)
     reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
 class BuyBackForm(FlaskForm):
     shares = DecimalField(_l("Shares"), validators=[DataRequired(), NumberRange(min=0)])
+    basis = SelectField(_l("Legal basis"), choices=[])
     source_document_id = SelectField(_l("Source document"), coerce=int)
     reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
@@ -310,12 +312,13 @@ def share_transfer(holding_uid: int):
     collective = db.session.get(Collective, holding.collective_id)
     form = TransferForm()
     form.recipient.choices = holder_choices(collective.id, exclude=service.Holder.of(holding))
+    form.basis.choices = basis_choices("share_transfer")
     form.source_document_id.choices = document_choices(collective.id)
     status = 200
     if form.validate_on_submit():
         household_uid, person_uid = parse_holder(form.recipient.data)
         try:
-            received = service.transfer_shares(
+            move = service.transfer_shares(
                 holding.uid,
                 to_household_uid=household_uid,
                 to_person_uid=person_uid,
@@ -323,6 +326,7 @@ def share_transfer(holding_uid: int):
                 certificate_number=form.certificate_number.data or None,
                 reason=form.reason.data,
                 source_document_id=form.source_document_id.data,
+                basis=form.basis.data or None,
             )
         except DomainError as err:
             if err.field in ("to_household_uid", "to_person_uid"):
@@ -331,8 +335,8 @@ def share_transfer(holding_uid: int):
             status = 422
         else:
             db.session.commit()
-            flash(_("The shares were transferred."))
-            return redirect(url_for("registry.share_holding", holding_uid=received.uid))
+            requested_flash()
+            return redirect(url_for("registry.move", move_id=move.id))
     elif request.method == "POST":
         status = 422
     return (
@@ -342,10 +346,22 @@ def share_transfer(holding_uid: int):
             collective=collective,
             holding=holding,
             title=_("Transfer shares within the collective"),
-            fields=["recipient", "shares", "certificate_number", "source_document_id", "reason"],
+            fields=[
+                "recipient",
+                "shares",
+                "certificate_number",
+                "basis",
+                "source_document_id",
+                "reason",
+            ],
             note=_(
                 "Shares may go only to a member or household of the same collective, checked "
                 "against today's membership roll."
+            )
+            + " "
+            + _(
+                "A voluntary transfer is made through the marketplace; here shares move only for "
+                "a legal reason, once the county bureau countersigns."
             ),
         ),
         status,
@@ -358,23 +374,25 @@ def share_buy_back(holding_uid: int):
     holding = load_current_or_404(ShareHolding, require_id(holding_uid), edit=True)
     collective = db.session.get(Collective, holding.collective_id)
     form = BuyBackForm()
+    form.basis.choices = basis_choices("share_buy_back")
     form.source_document_id.choices = document_choices(collective.id)
     status = 200
     if form.validate_on_submit():
         try:
-            service.buy_back(
+            move = service.buy_back(
                 holding.uid,
                 number(form.shares.data),
                 reason=form.reason.data,
                 source_document_id=form.source_document_id.data,
+                basis=form.basis.data or None,
             )
         except DomainError as err:
             fail(form, err)
             status = 422
         else:
             db.session.commit()
-            flash(_("The shares were bought back into the collective's pool."))
-            return redirect(url_for("registry.share_holding", holding_uid=holding.uid))
+            requested_flash()
+            return redirect(url_for("registry.move", move_id=move.id))
     elif request.method == "POST":
         status = 422
     return (
@@ -384,8 +402,14 @@ def share_buy_back(holding_uid: int):
             collective=collective,
             holding=holding,
             title=_("Buy shares back"),
-            fields=["shares", "source_document_id", "reason"],
-            note=_("Bought-back shares return to the collective's unallocated pool."),
+            fields=["shares", "basis", "source_document_id", "reason"],
+            note=_("Bought-back shares return to the collective's unallocated pool.")
+            + " "
+            + _(
+                "A paid exit is made through the marketplace; here the collective buys shares "
+                "back only on a member's exit it decided (cite its resolution) or a court ruling, "
+                "once the county bureau countersigns."
+            ),
         ),
         status,
     )
