@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, url_for
+from flask import current_app, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
@@ -69,11 +69,9 @@ TARGETS: dict[str, Callable[[int], Any]] = {
 
 
 def _target(arg: str, ident: Any) -> Any:
-    cache = g.setdefault("_link_targets", {})
-    key = (arg, ident)
-    if key not in cache:
-        cache[key] = TARGETS[arg](ident)
-    return cache[key]
+    # Not cached beyond the session's identity map: a page rendered after a commit must not
+    # judge a link by an object of a session that has ended.
+    return TARGETS[arg](ident)
 
 
 def may_open(endpoint: str, *, edit: bool = False, **values: Any) -> bool:
