@@ -78,9 +78,8 @@ def link_farmer(username: str, person_uid: int) -> None:
 
 def make(collective_id: int, ctx: dict) -> dict:
     """Create in the collective a person (valid ID number), membership and a household with the
-    person as head and co-holder; return (and put into ctx) their uids (and the membership's)."""
+    person as head and co-holder; return (and put into ctx) their uids."""
     head, hh = household(collective_id)
     made = {"person_uid": head.uid, "household_uid": hh.uid}
-    made["membership_uid"] = people.open_membership(head.uid, collective_id).uid
     ctx.update(made)
     return made
