@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.core import i18n, spatial, web
 
     babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.install(app)  # |local_time: times on pages in the county's zone, labelled
     spatial.apply_registry_srid(app.config["REGISTRY_SRID"])
 
     from app.audit import trail

@@ -155,9 +155,9 @@ def bulk_insert_sqlite(conn, collective_id: int, rows: list) -> None:
         [(u, now) for u in uids],
     )
     cur.executemany(
-        "INSERT INTO plot (uid, version, begin_lifespan, end_lifespan, dkbm, collective_id, "
-        "land_class, is_basic_farmland, measured_area_m2, geom) "
-        f"VALUES (?, ?, ?, ?, ?, ?, '10', 0, NULL, GeomFromWKB(?, {SRID}))",
+        "INSERT INTO plot (uid, version, begin_lifespan, end_lifespan, valid_from, dkbm, "
+        "collective_id, land_class, is_basic_farmland, measured_area_m2, geom) "
+        f"VALUES (?, ?, ?, ?, '2019-06-30', ?, ?, '10', 0, NULL, GeomFromWKB(?, {SRID}))",
         [
             (uid, version, now, ended if is_ended else None, dkbm, collective_id, wkb)
             for uid, version, is_ended, wkb, dkbm in rows
@@ -176,8 +176,8 @@ def bulk_insert_postgres(conn, collective_id: int, rows: list) -> None:
             for u in uids:
                 copy.write_row((u, "plot", now))
         with cur.copy(
-            "COPY plot (uid, version, begin_lifespan, end_lifespan, dkbm, collective_id, "
-            "land_class, is_basic_farmland, geom) FROM STDIN"
+            "COPY plot (uid, version, begin_lifespan, end_lifespan, valid_from, dkbm, "
+            "collective_id, land_class, is_basic_farmland, geom) FROM STDIN"
         ) as copy:
             for uid, version, is_ended, wkb, dkbm in rows:
                 ewkb = shapely.to_wkb(
@@ -189,6 +189,7 @@ def bulk_insert_postgres(conn, collective_id: int, rows: list) -> None:
                         version,
                         now,
                         now if is_ended else None,
+                        "2019-06-30",
                         dkbm,
                         collective_id,
                         "10",

@@ -100,3 +100,30 @@ def test_demo_bureau_has_a_move_to_countersign(fresh_demo):
     assert "法院判决或仲裁裁决" in page and "等待会签" in page
     applied = client.get("/moves?state=applied").get_data(as_text=True)
     assert "登记错误更正" in applied and "已会签并生效" in applied
+
+
+def test_the_demo_county_has_legal_dates(fresh_demo):
+    """Contracts in effect from the second-round term (certified in 2019), homesteads from their
+    approval, memberships from birth, although everything was entered today."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from app.registry import history
+    from app.registry.models import Homestead, LandContract, Membership
+
+    application, _ = fresh_demo
+    with application.app_context():
+        contract = db.session.scalar(
+            select(LandContract)
+            .where(LandContract.status == "confirmed", LandContract.end_lifespan.is_(None))
+            .limit(1)
+        )
+        hit = history.as_of(LandContract, contract.uid, date(2020, 1, 1))
+        # (its area then may differ from today's: the demo moved a plot between households)
+        assert hit is not None and hit.valid_from <= date(2020, 1, 1) and hit.contract_area_m2 > 0
+        homestead = db.session.scalar(select(Homestead).limit(1))
+        assert homestead.valid_from == homestead.approved_on < date(2020, 1, 1)
+        member = db.session.scalar(select(Membership).where(Membership.basis == "birth").limit(1))
+        assert member.valid_from == member.since
+        db.session.remove()

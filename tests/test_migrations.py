@@ -79,3 +79,38 @@ def test_migrations_keep_every_users_collectives_and_tokens(fresh_app):
         assert counts() == before
         upgrade()
         assert counts() == before
+
+
+def test_legal_time_of_rows_from_before_0014_is_their_record_date(fresh_app):
+    """Rows written before legal time existed get the county date (Asia/Shanghai) of their
+    record time as valid_from / valid_to, and keep every row (no copy-and-rename on SQLite)."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from app.audit import trail
+    from app.registry import people
+    from app.registry.models import Person
+    from tests.factories import people as people_fx
+
+    with fresh_app.app_context():
+        baseline = fresh_app.extensions["sanquan_baseline"]
+        with trail.acting(trail.AuditContext(actor="test-setup", role="system")):
+            person = people_fx.member(baseline.collective_a, "王小明")
+            people.update_person(person.uid, "更正姓名", name="王晓明")
+            db.session.commit()
+            uid = person.uid
+        db.session.remove()
+        downgrade(revision="0006")
+        upgrade()
+        rows = list(db.session.scalars(sa.select(Person).where(Person.uid == uid)))
+        assert [r.version for r in sorted(rows, key=lambda r: r.version)] == [1, 2]
+
+        def county_day(when):
+            return when.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+        for row in rows:
+            assert row.valid_from == county_day(row.begin_lifespan)
+            assert row.valid_to == (county_day(row.end_lifespan) if row.end_lifespan else None)
+        db.session.remove()

@@ -74,6 +74,7 @@ def api_import_upload(collective_id: int):
         layer=request.form.get("layer") or None,
         members_stream=members.stream if members else None,
         members_filename=members.filename if members else None,
+        effective_on=request.form.get("effective_on") or None,
     )
     db.session.commit()
     if job.status != "needs_mapping":
@@ -235,6 +236,12 @@ OPENAPI_PATHS: dict[str, dict] = {
                                 "members": {"type": "string", "format": "binary"},
                                 "crs": {"type": "string", "description": "e.g. EPSG:4490"},
                                 "layer": {"type": "string"},
+                                "effective_on": {
+                                    "type": "string",
+                                    "format": "date",
+                                    "description": "the day the data took legal effect (not "
+                                    "in the future); default: the day of promotion",
+                                },
                             },
                             "required": ["file"],
                         }

@@ -116,6 +116,8 @@ def contract_json(c: LandContract, *, plots: list[Plot] | None = None) -> dict:
         "method": c.method,
         "current": c.end_lifespan is None,
         "begin_lifespan": iso(c.begin_lifespan),
+        "valid_from": iso(c.valid_from),
+        "valid_to": iso(c.valid_to),
     }
     if plots is not None:
         out["plots"] = [plot_json(p, geometry=False) for p in plots]
@@ -139,6 +141,8 @@ def plot_json(p: Plot, *, geometry: bool = True, crs: Any = None) -> dict:
         "boundaries": {"east": p.east, "south": p.south, "west": p.west, "north": p.north},
         "current": p.end_lifespan is None,
         "begin_lifespan": iso(p.begin_lifespan),
+        "valid_from": iso(p.valid_from),
+        "valid_to": iso(p.valid_to),
     }
     if geometry:
         shape = to_shape(p.geom) if p.geom is not None else None
@@ -186,8 +190,10 @@ def _plain(key: str, value: Any) -> Any:
 
 
 def history_json(model: type, uid: int) -> dict:
-    """Every version of an object with its diff against the previous one; ``?as_of=`` picks the
-    version current at that date (or date-time)."""
+    """Every version of an object with its diff against the previous one, each with its legal
+    time (valid_from / valid_to) and record time (the lifespans); ``?as_of=`` picks the version in
+    legal effect on that day, or with ``&time=recorded`` (auditor, bureau) the version recorded
+    as current at that date (or date-time)."""
     versions = history.versions(model, uid)
     if not versions or not can_read(current_user, versions[-1]):
         abort(404)
@@ -202,6 +208,8 @@ def history_json(model: type, uid: int) -> dict:
                 "version": v.version,
                 "begin_lifespan": iso(v.begin_lifespan),
                 "end_lifespan": iso(v.end_lifespan),
+                "valid_from": iso(v.valid_from),
+                "valid_to": iso(v.valid_to),
                 "change_reason": present.mask_ids_in_text(v.change_reason, current_user),
                 "changed_by": v.changed_by,
                 "source_document_id": v.source_document_id,
@@ -215,10 +223,11 @@ def history_json(model: type, uid: int) -> dict:
         previous = v
     out: dict[str, Any] = {"uid": uid, "versions": items}
     raw = request.args.get("as_of")
-    if raw:
-        when = land.parse_as_of(raw)
-        hit = history.as_of(model, uid, when)
+    when = land.parse_as_of(raw, request.args.get("time"), user=current_user)
+    if when is not None:
+        hit = when.find(model, uid)
         out["as_of"] = raw
+        out["time"] = "recorded" if when.recorded else "legal"
         out["version_as_of"] = (
             None
             if hit is None
@@ -576,6 +585,19 @@ _AREA = {
     "type": ["object", "null"],
     "properties": {"m2": {"type": "number"}, "mu": {"type": "string"}},
 }
+#: Legal time of a version beside its record time (begin_lifespan / end_lifespan).
+_LEGAL_TIME = {
+    "valid_from": {
+        "type": "string",
+        "format": "date",
+        "description": "the day this version took legal effect",
+    },
+    "valid_to": {
+        "type": ["string", "null"],
+        "format": "date",
+        "description": "the day its legal effect ended (null: in effect)",
+    },
+}
 _PLOT = {
     "type": "object",
     "properties": {
@@ -594,6 +616,8 @@ _PLOT = {
         "boundaries": {"type": "object"},
         "geometry": {"type": ["object", "null"], "description": "GeoJSON"},
         "crs": {"type": "string"},
+        "begin_lifespan": {"type": "string"},
+        **_LEGAL_TIME,
     },
 }
 _CONTRACT = {
@@ -612,6 +636,8 @@ _CONTRACT = {
         "method": {"type": "string", "enum": list(CONTRACT_METHODS)},
         "plots": {"type": "array", "items": _PLOT},
         "certificate": {"type": ["object", "null"]},
+        "begin_lifespan": {"type": "string"},
+        **_LEGAL_TIME,
     },
 }
 _FINDING = {
@@ -651,6 +677,17 @@ _HISTORY = {
                     # ISO 8601 in UTC without an offset (not RFC 3339 "date-time")
                     "begin_lifespan": {"type": "string"},
                     "end_lifespan": {"type": ["string", "null"]},
+                    "valid_from": {
+                        "type": "string",
+                        "format": "date",
+                        "description": "the day this version took legal effect",
+                    },
+                    "valid_to": {
+                        "type": ["string", "null"],
+                        "format": "date",
+                        "description": "the day its legal effect ended (null: in effect); "
+                        "equal to valid_from for a version corrected before it took effect",
+                    },
                     "change_reason": {"type": ["string", "null"]},
                     "source_document_id": {"type": ["integer", "null"]},
                     "source_document_sha256": {"type": ["string", "null"]},
@@ -662,13 +699,21 @@ _HISTORY = {
             },
         },
         "as_of": {"type": "string"},
+        "time": {"type": "string", "enum": ["legal", "recorded"]},
         "version_as_of": {"type": ["object", "null"]},
     },
 }
 _AS_OF = _q(
     "as_of",
-    "YYYY-MM-DD (end of that day, local time) or an ISO date-time: the version current then",
+    "YYYY-MM-DD or an ISO date-time: the version in legal effect that day (legal time), or "
+    "with time=recorded the version the registry showed as current then (end of that day, "
+    "county time)",
     {"type": "string"},
+)
+_AS_OF_TIME = _q(
+    "time",
+    "legal (default) or recorded; recorded is for the auditor and the bureau reviewer",
+    {"type": "string", "enum": ["legal", "recorded"]},
 )
 _PAGING = [
     _q("collective_id", "Only this collective"),
@@ -764,7 +809,7 @@ OPENAPI_PATHS: dict[str, dict] = {
         "get": {
             "summary": "Versions of a contract with their changes",
             "tags": ["land"],
-            "parameters": [_path("contract_uid"), _AS_OF],
+            "parameters": [_path("contract_uid"), _AS_OF, _AS_OF_TIME],
             "responses": {"200": _json(_HISTORY), **_ERRORS},
         }
     },
@@ -891,7 +936,7 @@ OPENAPI_PATHS: dict[str, dict] = {
         "get": {
             "summary": "Versions of a plot with their changes",
             "tags": ["land"],
-            "parameters": [_path("plot_uid"), _AS_OF],
+            "parameters": [_path("plot_uid"), _AS_OF, _AS_OF_TIME],
             "responses": {"200": _json(_HISTORY), **_ERRORS},
         }
     },

@@ -57,7 +57,9 @@ def document() -> dict:
         "info": {
             "title": "Sanquan registry API",
             "version": "1",
-            "description": "County registry of rural households' three rights. Bearer tokens only.",
+            "description": "County registry of rural households' three rights. Bearer tokens only. "
+            "Exact decimals (shares) are answered as JSON strings with their fixed number of "
+            'places ("12.5000"), never as floats; send them as strings to keep every digit.',
         },
         "servers": [{"url": "/api/v1"}],
         "components": {

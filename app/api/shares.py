@@ -18,7 +18,6 @@ from app.api.homesteads import (
     int_field,
     latest_or_404,
     limit_arg,
-    number_field,
     require_id,
     str_field,
 )
@@ -26,6 +25,7 @@ from app.api.moves import BASIS as MOVE_BASIS
 from app.api.moves import MOVE_SCHEMA, move_json
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
+from app.core.numbers import fixed
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import shares as service
@@ -35,6 +35,16 @@ from app.registry.models import ShareHolding
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 REGISTER_READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
+
+
+def shares_text(value) -> str | None:
+    """Shares in JSON: an exact decimal string with four places ("12.5000"), never a float."""
+    return fixed(value, service.SHARE_PLACES)
+
+
+def percent_text(part, whole) -> str | None:
+    """A share of the total in percent, rounded to four places, as a decimal string."""
+    return fixed(100 * part / whole, 4) if whole else None
 
 
 def holding_json(h: ShareHolding) -> dict:
@@ -47,14 +57,14 @@ def holding_json(h: ShareHolding) -> dict:
         "household_uid": h.household_uid,
         "person_uid": h.person_uid,
         "holder_name": service.holder_name(h),
-        "shares": h.shares,
-        "percent_of_total": (
-            round(100.0 * h.shares / register.total_shares, 4) if register else None
-        ),
+        "shares": shares_text(h.shares),
+        "percent_of_total": percent_text(h.shares, register.total_shares) if register else None,
         "share_type": h.share_type,
         "certificate_number": h.certificate_number,
         "begin_lifespan": h.begin_lifespan.isoformat(),
         "end_lifespan": h.end_lifespan.isoformat() if h.end_lifespan else None,
+        "valid_from": h.valid_from.isoformat(),
+        "valid_to": h.valid_to.isoformat() if h.valid_to else None,
         "source_document_id": h.source_document_id,
     }
 
@@ -67,11 +77,11 @@ def register_json(collective: Collective) -> dict:
         "collective_id": collective.id,
         "fixed": register is not None,
         "fixed_on": register.fixed_on.isoformat() if register else None,
-        "total_shares": total,
-        "allocated": allocated,
-        "pool": pool,
-        "cap_percent": percent,
-        "cap_shares": total * percent / 100.0,
+        "total_shares": shares_text(total),
+        "allocated": shares_text(allocated),
+        "pool": shares_text(pool),
+        "cap_percent": fixed(percent, 2),
+        "cap_shares": shares_text(service.cap_shares(total, percent)),
     }
 
 
@@ -90,19 +100,21 @@ def collective_shares(collective_id: int):
     offset = max(int_arg("cursor") or 0, 0)
     rows = service.register_page(collective.id, limit=limit + 1, offset=offset)
     out = register_json(collective)
-    total = out["total_shares"]
+    _allocated, _pool, total = service.conservation_check(collective.id)
+    cap = service.cap_shares(total, service.cap_percent(collective))
     out["items"] = [
         {
             "household_uid": r.holder.household_uid,
             "person_uid": r.holder.person_uid,
             "name": r.name,
-            "shares": r.total,
-            "percent_of_total": round(100.0 * r.total / total, 4) if total else None,
-            "at_or_above_cap": r.total >= out["cap_shares"] - service.EPS,
+            "shares": shares_text(r.total),
+            "percent_of_total": percent_text(r.total, total),
+            "cap_group_shares": shares_text(r.group_total),
+            "at_or_above_cap": r.group_total >= cap,
             "holdings": [
                 {
                     "holding_uid": h.uid,
-                    "shares": h.shares,
+                    "shares": shares_text(h.shares),
                     "share_type": h.share_type,
                     "certificate_number": h.certificate_number,
                 }
@@ -122,7 +134,7 @@ def fix_share_register(collective_id: int):
     body = json_body()
     service.fix_share_register(
         collective.id,
-        number_field(body, "total_shares"),
+        body.get("total_shares"),
         date_value(body.get("fixed_on"), "fixed_on"),
         str_field(body, "reason"),
         source_document_id=int_field(body, "source_document_id", required=False),
@@ -140,7 +152,7 @@ def allocate_shares():
         collective.id,
         household_uid=int_field(body, "household_uid", required=False),
         person_uid=int_field(body, "person_uid", required=False),
-        shares=number_field(body, "shares"),
+        shares=body.get("shares"),
         share_type=str_field(body, "share_type"),
         certificate_number=str_field(body, "certificate_number"),
         source_document_id=int_field(body, "source_document_id", required=False),
@@ -165,7 +177,7 @@ def transfer_shares(holding_uid: int):
         holding.uid,
         to_household_uid=int_field(body, "to_household_uid", required=False),
         to_person_uid=int_field(body, "to_person_uid", required=False),
-        shares=number_field(body, "shares"),
+        shares=body.get("shares"),
         reason=str_field(body, "reason"),
         source_document_id=int_field(body, "source_document_id", required=False),
         certificate_number=str_field(body, "certificate_number"),
@@ -182,7 +194,7 @@ def buy_back_shares(holding_uid: int):
     body = json_body()
     move = service.buy_back(
         holding.uid,
-        number_field(body, "shares"),
+        body.get("shares"),
         reason=str_field(body, "reason"),
         source_document_id=int_field(body, "source_document_id", required=False),
         basis=str_field(body, "basis"),
@@ -192,6 +204,28 @@ def buy_back_shares(holding_uid: int):
 
 
 # --- OpenAPI
+
+#: Shares are exact decimals: answered as strings with four places, taken as a string (exact)
+#: or a JSON number (read as written; more than 15 significant digits must be a string).
+SHARES_OUT = {
+    "type": "string",
+    "pattern": r"^\d+\.\d{4}$",
+    "description": 'Exact decimal number of shares, four places (e.g. "12.5000")',
+}
+SHARES_IN = {
+    "oneOf": [
+        {"type": "string", "pattern": r"^\s*\d+(\.\d{1,4})?\s*$"},
+        {"type": "number", "exclusiveMinimum": 0},
+    ],
+    "description": "Positive number of shares, at most four decimal places. Send it as a "
+    "decimal string to keep it exact; a JSON number is read as written and refused if it "
+    "has more than 15 significant digits.",
+}
+PERCENT_OUT = {
+    "type": ["string", "null"],
+    "pattern": r"^\d+\.\d{4}$",
+    "description": "Percent of the collective's fixed total, rounded to four places",
+}
 
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _UID = {"type": "integer", "minimum": 1}
@@ -222,12 +256,14 @@ HOLDING_SCHEMA = {
         "household_uid": {"type": ["integer", "null"]},
         "person_uid": {"type": ["integer", "null"]},
         "holder_name": {"type": "string"},
-        "shares": {"type": "number"},
-        "percent_of_total": {"type": ["number", "null"]},
+        "shares": SHARES_OUT,
+        "percent_of_total": PERCENT_OUT,
         "share_type": {"type": "string", "enum": sorted(service.SHARE_TYPES)},
         "certificate_number": {"type": ["string", "null"]},
         "begin_lifespan": {"type": "string"},
         "end_lifespan": {"type": ["string", "null"]},
+        "valid_from": {"type": "string", "format": "date"},
+        "valid_to": {"type": ["string", "null"], "format": "date"},
         "source_document_id": {"type": ["integer", "null"]},
     },
 }
@@ -237,12 +273,50 @@ REGISTER_SCHEMA = {
         "collective_id": {"type": "integer"},
         "fixed": {"type": "boolean"},
         "fixed_on": {"type": ["string", "null"], "format": "date"},
-        "total_shares": {"type": "number"},
-        "allocated": {"type": "number"},
-        "pool": {"type": "number", "description": "The collective's unallocated shares"},
-        "cap_percent": {"type": "number", "description": "R11 per-holder cap"},
-        "cap_shares": {"type": "number"},
-        "items": {"type": "array", "items": {"type": "object"}},
+        "total_shares": {**SHARES_OUT, "description": "The fixed total (0.0000 if not fixed)"},
+        "allocated": SHARES_OUT,
+        "pool": {**SHARES_OUT, "description": "The collective's unallocated shares"},
+        "cap_percent": {
+            "type": "string",
+            "pattern": r"^\d+\.\d{2}$",
+            "description": "R11 per-holder cap in percent, exact decimal string",
+        },
+        "cap_shares": {
+            **SHARES_OUT,
+            "description": "R11: the most shares a holder may hold (total × percent / 100, "
+            "rounded down to four places); a household and its own members count together",
+        },
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "household_uid": {"type": ["integer", "null"]},
+                    "person_uid": {"type": ["integer", "null"]},
+                    "name": {"type": "string"},
+                    "shares": SHARES_OUT,
+                    "percent_of_total": PERCENT_OUT,
+                    "cap_group_shares": {
+                        **SHARES_OUT,
+                        "description": "R11: what the holder holds together with its household "
+                        "and the household's members (what the cap is checked against)",
+                    },
+                    "at_or_above_cap": {"type": "boolean"},
+                    "holdings": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "holding_uid": {"type": "integer"},
+                                "shares": SHARES_OUT,
+                                "share_type": {"type": "string"},
+                                "certificate_number": {"type": ["string", "null"]},
+                            },
+                        },
+                    },
+                },
+            },
+        },
         "next": {"type": ["string", "null"]},
     },
 }
@@ -270,7 +344,7 @@ OPENAPI_PATHS = {
             "requestBody": _body(
                 ["total_shares", "fixed_on", "reason"],
                 {
-                    "total_shares": {"type": "number", "exclusiveMinimum": 0},
+                    "total_shares": SHARES_IN,
                     "fixed_on": {"type": "string", "format": "date"},
                     "reason": openapi_text("reason"),
                     "source_document_id": {"type": "integer"},
@@ -292,7 +366,7 @@ OPENAPI_PATHS = {
                     "collective_id": {"type": "integer"},
                     "household_uid": {"type": "integer", "description": "or person_uid"},
                     "person_uid": {"type": "integer", "description": "or household_uid"},
-                    "shares": {"type": "number", "exclusiveMinimum": 0},
+                    "shares": SHARES_IN,
                     "share_type": {"type": "string", "enum": sorted(service.SHARE_TYPES)},
                     "certificate_number": {"type": ["string", "null"]},
                     "source_document_id": {"type": "integer"},
@@ -327,7 +401,7 @@ OPENAPI_PATHS = {
                     "basis": MOVE_BASIS,
                     "to_household_uid": {"type": "integer", "description": "or to_person_uid"},
                     "to_person_uid": {"type": "integer", "description": "or to_household_uid"},
-                    "shares": {"type": "number", "exclusiveMinimum": 0},
+                    "shares": SHARES_IN,
                     "reason": openapi_text("reason"),
                     "source_document_id": {"type": "integer"},
                     "certificate_number": {
@@ -352,7 +426,7 @@ OPENAPI_PATHS = {
                 ["shares", "reason", "source_document_id", "basis"],
                 {
                     "basis": MOVE_BASIS,
-                    "shares": {"type": "number", "exclusiveMinimum": 0},
+                    "shares": SHARES_IN,
                     "reason": openapi_text("reason"),
                     "source_document_id": {"type": "integer"},
                 },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, request
 
 
@@ -35,3 +37,30 @@ def current_language() -> str:
 def pick(message_zh: str, message_en: str) -> str:
     """Choose between a pair of messages made outside the catalog (code and geometry checks)."""
     return message_en if current_language().startswith("en") else message_zh
+
+
+def local_time(value: Any, seconds: bool = False) -> str:
+    """A stored time (naive UTC) as the county reads it: in its time zone (BABEL_DEFAULT_TIMEZONE),
+    to the minute (or second), with the zone named: "2026-12-06 14:05（北京时间）". The one
+    filter every page uses for a date-time (Jinja ``|local_time``)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from flask_babel import gettext as _
+
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, datetime):
+        return str(value)
+    zone_name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai"
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    local = aware.astimezone(ZoneInfo(zone_name))
+    text = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    if zone_name in ("Asia/Shanghai", "Asia/Chongqing", "PRC"):
+        return _("%(time)s (Beijing time)", time=text)
+    return f"{text} ({zone_name})"
+
+
+def install(app: Any) -> None:
+    """Template filters of this module."""
+    app.add_template_filter(local_time, "local_time")

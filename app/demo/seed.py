@@ -36,6 +36,10 @@ PASSWORD = "demo-pass-2026"
 SEED = 440222
 TERM = (date(2018, 1, 1), date(2047, 12, 31))
 TODAY = date(2026, 11, 25)
+# Legal dates (生效日期) of the demo county: households as of the second-round contracting,
+# shares quantified at the fixing of the register (股权固化).
+HOUSEHOLDS_SINCE = date(1998, 12, 31)
+SHARES_FIXED_ON = date(2019, 12, 31)
 
 # (FBFBM, name, households): groups of two villages of 太平镇 and one of 马市镇.
 COLLECTIVES = [
@@ -139,7 +143,7 @@ def build() -> Tally:
         shares.fix_share_register(
             collective.id,
             1000.0,
-            date(2019, 12, 31),
+            SHARES_FIXED_ON,
             "股权固化：成员大会决议",
             source_document_id=survey.id,
         )
@@ -187,10 +191,23 @@ def build() -> Tally:
             head = persons[0][0]
             cbfbm = f"{fbfbm}{h + 1:04d}"
             household = people.create_household(
-                collective.id, cbfbm, None, f"{village.name}{h + 1}号", head.uid, "确权登记"
+                collective.id,
+                cbfbm,
+                None,
+                f"{village.name}{h + 1}号",
+                head.uid,
+                "确权登记",
+                effective_on=HOUSEHOLDS_SINCE,
             )
             for p, relation in persons[1:]:
-                people.add_household_member(household.uid, p.uid, relation, True, "确权登记")
+                people.add_household_member(
+                    household.uid,
+                    p.uid,
+                    relation,
+                    True,
+                    "确权登记",
+                    effective_on=max(p.birth_date, HOUSEHOLDS_SINCE),  # born into it, or married in
+                )
             tally.households += 1
             if h == 0:
                 heads[fbfbm] = head.uid
@@ -228,6 +245,7 @@ def build() -> Tally:
                     source_document_id=survey.id,
                     reason="确权测绘",
                     today=TODAY,
+                    effective_on=TERM[0],  # contracted with the second-round term
                 )
                 tally.plots += 1
             certificates.issue_certificate(
@@ -276,6 +294,7 @@ def build() -> Tally:
                 source_document_id=survey.id,
                 reason="股权量化到户",
                 today=TODAY,
+                effective_on=SHARES_FIXED_ON,
             )
             tally.holdings += 1
             del holding
@@ -287,7 +306,13 @@ def build() -> Tally:
     )
     people.admit_member(newcomer.uid, coll.id, date(2024, 1, 1), "marriage", "婚入成员资格")
     hh = people.create_household(
-        coll.id, "440222100205020099", None, "东湖坪村新屋", newcomer.uid, "分户"
+        coll.id,
+        "440222100205020099",
+        None,
+        "东湖坪村新屋",
+        newcomer.uid,
+        "分户",
+        effective_on=date(2024, 3, 1),
     )
     survey_doc = db.session.scalar(
         select(documents.SourceDocument).where(documents.SourceDocument.collective_id == coll.id)

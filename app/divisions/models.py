@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import DateTime, Float, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -45,7 +46,9 @@ class Collective(db.Model):
     village_code: Mapped[str] = mapped_column(ForeignKey("division.code"), index=True)
     uscc: Mapped[str | None] = mapped_column(String(18), unique=True)  # 统一社会信用代码, N2…
     # Charter: per-holder share cap in percent of the total (R11); None = the county default.
-    share_cap_percent: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
+    # NUMERIC(5, 2) read as a Decimal: exact on PostgreSQL; on SQLite the stored double of a
+    # five-digit value is read back through the fixed scale of 2, which gives the value exactly.
+    share_cap_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2, asdecimal=True))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     village = relationship(Division, lazy="joined")

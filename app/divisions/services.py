@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit import trail
 from app.core.codes import CodeError, fbfbm_village_code, validate_collective_uscc, validate_fbfbm
 from app.core.errors import DomainError
+from app.core.numbers import to_decimal
 from app.divisions.models import Collective, Division
 from app.extensions import db
 
 
 def create_collective(
-    fbfbm: str, name: str, *, uscc: str | None = None, share_cap_percent: float | None = None
+    fbfbm: str,
+    name: str,
+    *,
+    uscc: str | None = None,
+    share_cap_percent: Decimal | float | str | None = None,
 ) -> Collective:
     """Register a collective economic organisation (发包方) at its level.
 
@@ -61,8 +68,18 @@ def create_collective(
             uscc = validate_collective_uscc(uscc, level)
         except CodeError as exc:
             raise DomainError.from_check(exc, field="uscc") from None
-    if share_cap_percent is not None and not (0 < share_cap_percent <= 100):
-        raise DomainError("share_cap", _("The share cap is a percentage above 0 and at most 100."))
+    if share_cap_percent is not None:
+        # R11's cap is exact: a percentage with at most two decimal places (NUMERIC(5, 2)).
+        cap = to_decimal(share_cap_percent)
+        if cap is None or not (0 < cap <= 100) or cap != cap.quantize(Decimal("0.01")):
+            raise DomainError(
+                "share_cap",
+                _(
+                    "The share cap is a percentage above 0 and at most 100, with at most two "
+                    "decimal places."
+                ),
+            )
+        share_cap_percent = cap
     collective = Collective(
         fbfbm=fbfbm,
         name=name,

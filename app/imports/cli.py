@@ -46,6 +46,27 @@ def _refuse(exc: ImportRefused | geo.GeoError, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _effective_on(value) -> str | None:
+    """``--effective-on``: the day the file's data took legal effect (not in the future), kept
+    in the job's options as an ISO date; the promoted rows' valid_from."""
+    if value is None:
+        return None
+    from app.core.errors import DomainError
+
+    try:
+        return jobs.declared_effective_on(value.date())
+    except DomainError:
+        _say("生效日期不能晚于今天", "The effective date cannot be in the future")
+        sys.exit(2)
+
+
+_EFFECTIVE_ON = click.option(
+    "--effective-on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Day the data took legal effect (YYYY-MM-DD); default: the day of promotion.",
+)
+
+
 def _collective(fbfbm: str | None) -> Collective | None:
     if fbfbm is None:
         return None
@@ -125,8 +146,19 @@ def _write_report(job: ImportJob, path: Path | None) -> None:
 @click.option("--valid-only", is_flag=True, help="Promote the valid features, skip the others.")
 @click.option("--geometry-only", is_flag=True, help="Check geometry only (with --dry-run).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="JSON report.")
+@_EFFECTIVE_ON
 def import_parcels(
-    path, fbfbm, crs, map_text, layer, encoding, dry_run, valid_only, geometry_only, report
+    path,
+    fbfbm,
+    crs,
+    map_text,
+    layer,
+    encoding,
+    dry_run,
+    valid_only,
+    geometry_only,
+    report,
+    effective_on,
 ):
     """Import plots (NY/T 2539 DK layer): GeoPackage, GeoJSON, FlatGeobuf or zipped Shapefile."""
     if geometry_only and not dry_run:
@@ -134,6 +166,7 @@ def import_parcels(
         sys.exit(2)
     started = _STARTED[0] = time.perf_counter()
     collective = _collective(fbfbm)
+    effective = _effective_on(effective_on)
     try:
         if crs:
             geo.parse_crs(crs)
@@ -149,6 +182,7 @@ def import_parcels(
         "geometry_only": geometry_only,
         "dry_run": dry_run,
         "valid_only": valid_only,
+        "effective_on": effective,
     }
     with trail.acting(_cli_actor("import.parcels")):
         job = jobs.create_job(
@@ -180,11 +214,13 @@ def import_parcels(
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option("--valid-only", is_flag=True, help="Import the valid households, skip the others.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="JSON report.")
-def import_households(path, members, fbfbm, dry_run, valid_only, report):
+@_EFFECTIVE_ON
+def import_households(path, members, fbfbm, dry_run, valid_only, report, effective_on):
     """Import households (CBF) and their members (CBF_JTCY) from CSV or XLSX."""
     from app.imports import households
 
     collective = _collective(fbfbm)
+    effective = _effective_on(effective_on)
     try:
         root = store_root()
         stored = store_file(root, path, path.name)
@@ -196,7 +232,15 @@ def import_households(path, members, fbfbm, dry_run, valid_only, report):
             "households",
             stored,
             collective_id=collective.id if collective else None,
-            options={k: v for k, v in {"dry_run": dry_run, "valid_only": valid_only}.items() if v},
+            options={
+                k: v
+                for k, v in {
+                    "dry_run": dry_run,
+                    "valid_only": valid_only,
+                    "effective_on": effective,
+                }.items()
+                if v
+            },
             members=stored_members,
         )
         db.session.commit()

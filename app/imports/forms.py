@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -34,6 +34,10 @@ class UploadForm(FlaskForm):
         validators=[Optional(), Length(max=200)],
     )
     layer = StringField(_l("Layer (default: the first)"), validators=[Optional(), Length(max=200)])
+    effective_on = DateField(
+        _l("Date the data took legal effect (optional; default: the day it is promoted)"),
+        validators=[Optional()],
+    )
 
 
 class PromoteForm(FlaskForm):

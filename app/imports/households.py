@@ -32,6 +32,7 @@ from app.imports.models import ImportJob, ImportProblem, JobStatus
 from app.imports.promote import create_source_document, db_value, insert_many, reserve_uids
 from app.imports.readers import ImportRefused, Table, read_table, sheet_names
 from app.imports.validate import Problem, parse_flag
+from app.registry import history
 from app.registry.models import RELATIONS, Household, HouseholdMember, Person
 from app.registry.versioning import RegistryObject
 
@@ -421,6 +422,8 @@ def _write_households(job: ImportJob, households: list[HouseholdRow]) -> int:
     actor = ctx.actor if ctx else None
     now = utcnow()
     stamp = db_value(session, now)
+    # legal time: the declared date of the data, else the day of promotion
+    valid_from = db_value(session, history.legal_date(job.effective_on))
     reason = f"import job {job.id}: {job.filename}"
     docs: dict[int | None, int] = {}
     ids = sorted({m.id_number for h in households for m in h.members})
@@ -454,7 +457,7 @@ def _write_households(job: ImportJob, households: list[HouseholdRow]) -> int:
             objects += [(u, "person", stamp) for u in person_uids]
             objects += [(u, "household_member", stamp) for u in member_uids]
             insert_many(session, registry, ("id", "kind", "created_at"), objects)
-            common = (1, stamp, None, reason, doc, actor)
+            common = (1, stamp, None, valid_from, None, reason, doc, actor)
             names = {m.id_number: m.name for h in group for m in h.members}
             people = []
             for uid, id_number in zip(person_uids, new_people, strict=True):
@@ -533,6 +536,8 @@ _VERSION = (
     "version",
     "begin_lifespan",
     "end_lifespan",
+    "valid_from",
+    "valid_to",
     "change_reason",
     "source_document_id",
     "changed_by",

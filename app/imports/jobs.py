@@ -44,6 +44,8 @@ from app.imports.readers import (
     stream_layer,
 )
 from app.imports.validate import ParcelSettings, ParcelValidator, Problem
+from app.registry import history
+from app.registry.inputs import require_date
 from app.registry.spatial_checks import hold_geometry_writes
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,15 @@ def _refused(exc: ImportRefused | geo.GeoError, field: str | None = None) -> Dom
     return DomainError.from_check(exc, field=field)
 
 
+def declared_effective_on(value: Any) -> str | None:
+    """The legal date an importer declares for a file (a date or YYYY-MM-DD; empty: none), as
+    the ISO text kept in the job's options. Not in the future (history.legal_date)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    day = require_date(value, "effective_on")
+    return history.legal_date(day).isoformat()
+
+
 def upload(
     collective: Collective,
     kind: str,
@@ -134,15 +145,19 @@ def upload(
     layer: str | None = None,
     members_stream: Any = None,
     members_filename: str | None = None,
+    effective_on: Any = None,
 ) -> ImportJob:
     """Start an import of an uploaded file for a collective (its admin only: checked by callers).
 
     Parcels whose fields map themselves (NY/T 2539 names) go straight to validation in the
     background; other layouts wait in NEEDS_MAPPING for the user's field mapping. A file that
-    cannot be read at all is refused here, before any job exists.
+    cannot be read at all is refused here, before any job exists. ``effective_on``, the day
+    the file's data took legal effect (not in the future), becomes the promoted rows' legal
+    date; without it they take effect on the day of promotion.
     """
     if kind not in ("parcels", "households"):
         raise DomainError("import_kind", _("Choose what the file contains."), field="kind")
+    effective = declared_effective_on(effective_on)
     if crs:
         try:
             geo.parse_crs(crs)
@@ -162,7 +177,12 @@ def upload(
             fields, counted = source.fields, max(source.features, 0)
     except ImportRefused as exc:
         raise _refused(exc, "file") from exc
-    options: dict[str, Any] = {"crs": crs or None, "layer": layer or None, "fields": fields}
+    options: dict[str, Any] = {
+        "crs": crs or None,
+        "layer": layer or None,
+        "fields": fields,
+        "effective_on": effective,
+    }
     job = create_job(
         kind,
         stored,

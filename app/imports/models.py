@@ -13,7 +13,7 @@ registry, promoted, and then deleted.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -99,6 +99,13 @@ class ImportJob(db.Model):
     @options.setter
     def options(self, value: dict[str, Any]) -> None:
         self.options_json = json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    @property
+    def effective_on(self) -> date | None:
+        """The day the imported data took legal effect, if the importer declared one
+        (``options["effective_on"]``, ISO); else the rows take effect on the day of promotion."""
+        value = self.options.get("effective_on")
+        return date.fromisoformat(value) if value else None
 
     @property
     def summary(self) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from app.audit import trail
 from app.core.models import utcnow
 from app.core.spatial import registry_srid
 from app.imports.models import ImportJob, ImportStaging
+from app.registry import history
 from app.registry.models import Plot, SourceDocument
 from app.registry.versioning import RegistryObject
 
@@ -95,10 +96,11 @@ class JobFile:
     filename: str
     size: int
     sha256: str
+    effective_on: date | None = None  # declared legal date of the data; None: promotion day
 
     @classmethod
     def of(cls, job: ImportJob) -> JobFile:
-        return cls(job.id, job.filename, job.size, job.sha256)
+        return cls(job.id, job.filename, job.size, job.sha256, job.effective_on)
 
 
 def create_source_document(
@@ -262,6 +264,9 @@ class _Batch:
             "job": job.id,
             "valid_only": valid_only,
             "now": db_value(session, utcnow()),
+            # legal time: the declared date of the data, else the day of promotion (one value
+            # for the whole job, bound once: no per-row work)
+            "valid_from": db_value(session, history.legal_date(job.effective_on)),
             "reason": f"import job {job.id}: {job.filename}",
             "actor": actor,
             "srid": registry_srid(),
@@ -341,11 +346,12 @@ class _Batch:
         )
         geom = "ST_GeomFromWKB" if self.pg else "GeomFromWKB"
         self._run(
-            "INSERT INTO plot (uid, version, begin_lifespan, end_lifespan, change_reason, "  # noqa: S608
-            "source_document_id, changed_by, dkbm, collective_id, contract_uid, household_uid, "
-            "name, land_class, land_use, is_basic_farmland, contract_area_m2, measured_area_m2, "
-            "east, south, west, north, geom) "
-            f"SELECT b.uid, 1, :now, NULL, :reason, {doc}, :actor, s.dkbm, s.collective_id, "
+            "INSERT INTO plot (uid, version, begin_lifespan, end_lifespan, valid_from, valid_to, "  # noqa: S608
+            "change_reason, source_document_id, changed_by, dkbm, collective_id, contract_uid, "
+            "household_uid, name, land_class, land_use, is_basic_farmland, contract_area_m2, "
+            "measured_area_m2, east, south, west, north, geom) "
+            f"SELECT b.uid, 1, :now, NULL, :valid_from, NULL, :reason, {doc}, :actor, s.dkbm, "
+            "s.collective_id, "
             "NULL, h.uid, s.name, COALESCE(s.land_class, '10'), s.land_use, s.is_basic_farmland, "
             "s.contract_area_m2, s.measured_area_m2, s.east, s.south, s.west, s.north, "
             f"{geom}(s.wkb, :srid) "

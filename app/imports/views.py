@@ -102,6 +102,7 @@ def collective_imports(collective_id: int):
                     layer=form.layer.data or None,
                     members_stream=members.stream if members else None,
                     members_filename=members.filename if members else None,
+                    effective_on=form.effective_on.data,
                 )
             except DomainError as err:  # a refused file: say why on the form, keep the choices
                 form_failed(form, err)

@@ -3,13 +3,19 @@
 Every service that changes a registry object does it through these three functions, so the
 version chain, the lifespan dates, the reason and the cited source document are always set the
 same way, and the audit trail (which sees the row writes) records each step.
+
+Each takes ``effective_on``, the day the change took legal effect (the signing, the approval, the
+date on the source document); without it the change takes effect on the day it is recorded, in
+the county's calendar. Record time (the lifespans) is always the clock's.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -21,6 +27,72 @@ from app.registry.inputs import STORED_REASON_MAX, too_long
 from app.registry.versioning import Versioned, new_uid
 
 V = TypeVar("V", bound=Versioned)
+
+
+COUNTY_TIMEZONE = "Asia/Shanghai"
+
+
+def county_timezone() -> ZoneInfo:
+    """The county's time zone (BABEL_DEFAULT_TIMEZONE): legal dates are days of its calendar."""
+    name = COUNTY_TIMEZONE
+    if has_app_context():
+        name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or COUNTY_TIMEZONE
+    return ZoneInfo(name)
+
+
+def county_today() -> date:
+    """Today in the county (in Beijing a new day starts eight hours before it does in UTC)."""
+    return datetime.now(UTC).astimezone(county_timezone()).date()
+
+
+def _effective(effective_on: date | None, current: Versioned | None = None) -> date:
+    """The legal date of a change: given, or today. Refused in the future (the registry records
+    what has happened) and before the legal start of the version it changes (legal intervals
+    of one object follow each other; a correction takes effect when the corrected version did).
+    """
+    today = county_today()
+    if effective_on is None:
+        effective_on = today
+        if current is not None and current.valid_from > today:  # a clock set back: keep order
+            effective_on = current.valid_from
+    if isinstance(effective_on, datetime) or not isinstance(effective_on, date):
+        raise TypeError("effective_on must be a date")
+    if effective_on > today:
+        raise DomainError(
+            "effective_in_future",
+            _("The date the change takes effect cannot be in the future."),
+            field="effective_on",
+        )
+    if current is not None and effective_on < current.valid_from:
+        raise DomainError(
+            "effective_before_current",
+            _(
+                "The change cannot take effect before %(date)s, the day the record it changes "
+                "took effect.",
+                date=current.valid_from.isoformat(),
+            ),
+            field="effective_on",
+        )
+    return effective_on
+
+
+def legal_date(effective_on: date | None) -> date:
+    """The legal date of something new (a version 1, an imported batch): given and not in the
+    future, or today in the county. For writers that do not go through ``create``."""
+    return _effective(effective_on)
+
+
+def natural_date(day: date | None, current: Versioned | None = None) -> date | None:
+    """A date the record itself carries (a signing, an approval, a birth, a membership's start
+    or end) as the legal date of a change, for services to pass as ``effective_on``: not after
+    today (a term that starts next year was still signed by now) and not before the legal start
+    of the version it changes (rows from before legal time have their record date)."""
+    if day is None:
+        return None
+    day = min(day, county_today())
+    if current is not None and day < current.valid_from:
+        day = current.valid_from
+    return day
 
 
 def _actor() -> str | None:
@@ -54,15 +126,19 @@ def create(
     *,
     reason: str | None = None,
     source_document_id: int | None = None,
+    effective_on: date | None = None,
     **fields: Any,
 ) -> V:
-    """Version 1 of a new registry object."""
+    """Version 1 of a new registry object, in legal effect from ``effective_on`` (or today)."""
     _require_source(model, source_document_id)
     _check_reason(reason, required=False)
+    valid_from = _effective(effective_on)
     obj = model(
         uid=new_uid(model.__kind__),
         version=1,
         begin_lifespan=utcnow(),
+        valid_from=valid_from,
+        valid_to=None,
         change_reason=reason,
         source_document_id=source_document_id,
         changed_by=_actor(),
@@ -94,9 +170,16 @@ def revise(
     *,
     reason: str,
     source_document_id: int | None = None,
+    effective_on: date | None = None,
     **changes: Any,
 ) -> V:
-    """End the current version and start the next one with ``changes`` applied."""
+    """End the current version and start the next one with ``changes`` applied.
+
+    The change takes legal effect on ``effective_on`` (default: today): the old version's legal
+    interval ends and the new one's begins that day. A correction, effective on the day the
+    current version took effect, leaves the old version an empty legal interval: as now known it
+    was never in effect. An effective date in the future or before the current version's is
+    refused."""
     _check_current(current)
     model = type(current)
     _require_source(model, source_document_id)
@@ -107,14 +190,18 @@ def revise(
     content = current.content()
     if all(content.get(k) == v for k, v in changes.items()):
         raise DomainError("no_change", _("Nothing was changed."))
+    valid_from = _effective(effective_on, current)
     when = _successor_time(current)
     current.end_lifespan = when
+    current.valid_to = valid_from
     db.session.flush()  # the old version stops being current before the new one starts
     content.update(changes)
     successor = model(
         uid=current.uid,
         version=current.version + 1,
         begin_lifespan=when,
+        valid_from=valid_from,
+        valid_to=None,
         change_reason=reason,
         source_document_id=source_document_id,
         changed_by=_actor(),
@@ -125,16 +212,26 @@ def revise(
     return successor
 
 
-def end(current: V, *, reason: str, source_document_id: int | None = None, **last: Any) -> V:
+def end(
+    current: V,
+    *,
+    reason: str,
+    source_document_id: int | None = None,
+    effective_on: date | None = None,
+    **last: Any,
+) -> V:
     """End an object's life (a right cancelled, a membership closed) with no successor.
 
-    ``last`` sets fields on the ending version itself, such as how a homestead was disposed of;
-    nothing else of it changes.
+    Its legal effect ends on ``effective_on`` (default: today; not in the future, not before it
+    began). ``last`` sets fields on the ending version itself, such as how a homestead was
+    disposed of; nothing else of it changes.
     """
     _check_current(current)
     _require_source(type(current), source_document_id)
     _check_reason(reason, required=True)
+    valid_to = _effective(effective_on, current)
     current.end_lifespan = _successor_time(current)
+    current.valid_to = valid_to
     for key, value in last.items():
         setattr(current, key, value)
     current.change_reason = f"{current.change_reason or ''}\n[ended] {reason}".strip()
@@ -155,8 +252,19 @@ def versions(model: type[V], uid: int) -> list[V]:
     return list(db.session.scalars(select(model).where(model.uid == uid).order_by(model.version)))
 
 
-def as_of(model: type[V], uid: int, when: datetime) -> V | None:
-    return db.session.scalar(model.as_of(when).where(model.uid == uid))
+def as_of(model: type[V], uid: int, when: date | datetime, *, recorded: bool = False) -> V | None:
+    """The version of one object in legal effect on the day ``when`` or, with ``recorded``, the
+    one the registry showed as current at the instant ``when`` (naive UTC)."""
+    if recorded:
+        if not isinstance(when, datetime):
+            raise TypeError("a record-time as-of is an instant")
+        q = model.recorded_as_of(when)
+    else:
+        if isinstance(when, datetime):
+            raise TypeError("a legal as-of is a day")
+        q = model.as_of(when)
+    # A legal interval is empty for a corrected version, so at most one version matches.
+    return db.session.scalar(q.where(model.uid == uid).order_by(model.version.desc()).limit(1))
 
 
 def _geometry_wkb(value: Any) -> bytes | None:

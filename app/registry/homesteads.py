@@ -521,6 +521,8 @@ def _insert(
                     Homestead,
                     reason=fields.reason,
                     source_document_id=doc.id,
+                    # in effect in law from the approval (an existing one without: from today)
+                    effective_on=history.natural_date(fields.approved_on),
                     unit_number=fields.unit_number,
                     household_uid=household.uid,
                     collective_id=household.collective_id,

@@ -22,13 +22,13 @@ import functools
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
 
 import shapely
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import to_utc
 from geoalchemy2.shape import from_shape, to_shape
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, shape
@@ -416,6 +416,8 @@ def create_contract(
             LandContract,
             reason=reason,
             source_document_id=doc_id,
+            # legal time: the contract holds from the start of its term (signed by then)
+            effective_on=history.natural_date(term_start),
             cbhtbm=cbhtbm,
             household_uid=household.uid,
             collective_id=household.collective_id,
@@ -543,9 +545,12 @@ def contract_of_household(household_uid: int) -> LandContract | None:
     )
 
 
-def _sync_contract_area(contract_uid: int, *, source_document_id: int, reason: str) -> None:
+def _sync_contract_area(
+    contract_uid: int, *, source_document_id: int, reason: str, effective_on: date | None = None
+) -> None:
     """HTZMJ, the contract's total area, is the sum of its current plots' contract areas;
-    reserve land (机动地) is the collective's and never counts (R01)."""
+    reserve land (机动地) is the collective's and never counts (R01). The sum changes in law
+    when the plot change does (``effective_on``)."""
     contract = history.current_of(LandContract, contract_uid)
     if contract is None:
         return
@@ -562,6 +567,7 @@ def _sync_contract_area(contract_uid: int, *, source_document_id: int, reason: s
             contract,
             reason=reason,
             source_document_id=source_document_id,
+            effective_on=history.natural_date(effective_on, contract),
             contract_area_m2=total,
         )
 
@@ -922,8 +928,10 @@ def add_plot(
     reason: str,
     accept_repair: bool = False,
     today: date | None = None,
+    effective_on: date | None = None,
 ) -> PlotChange:
     """Register a plot (地块) of a collective, optionally in a household's contract (R01).
+    ``effective_on``: the day it was surveyed / contracted in law (default: today).
 
     The DKBM must start with the collective's FBFBM and be unique among current plots. The
     geometry needs its CRS, must be valid (or repaired at the user's request, which the change
@@ -958,6 +966,7 @@ def add_plot(
                 Plot,
                 reason=full_reason,
                 source_document_id=doc_id,
+                effective_on=effective_on,
                 dkbm=code,
                 collective_id=collective.id,
                 contract_uid=contract.uid if contract else None,
@@ -981,7 +990,9 @@ def add_plot(
             raise
         findings = _record_overlaps(plot, prepared.geom)
         if contract is not None:
-            _sync_contract_area(contract.uid, source_document_id=doc_id, reason=reason)
+            _sync_contract_area(
+                contract.uid, source_document_id=doc_id, reason=reason, effective_on=effective_on
+            )
     warnings = [*prepared.warnings, *area_warnings(plot)]
     return PlotChange(plot, findings, warnings, prepared.repair_note is not None)
 
@@ -1244,17 +1255,70 @@ def collective_findings(
     return [(f, a, b) for f, a, b in db.session.execute(q).all()]
 
 
-def parse_as_of(raw: str | None) -> datetime | None:
-    """``?as_of=``: a date (the end of that day, in the user's time zone) or an ISO date-time;
-    returned as naive UTC like the stored lifespans. Bad input is a DomainError."""
+#: Who may read the registry as it was recorded (record time) rather than as the law stood:
+#: those who check the registry's own work.
+RECORD_TIME_ROLES = frozenset({"auditor", "bureau_reviewer"})
+AS_OF_TIMES = ("legal", "recorded")
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """A point to read an object's history at. In legal time (the default) a day of the county's
+    calendar: the version in legal effect that day. In record time (``recorded``) an instant:
+    the version the registry showed as current then (naive UTC, like the lifespans)."""
+
+    day: date
+    at: datetime
+    recorded: bool = False
+
+    def matches(self, version: Any) -> bool:
+        if self.recorded:
+            return version.recorded_at(self.at)
+        return version.in_effect_on(self.day)
+
+    def pick(self, versions: list[Any]) -> Any:
+        """The matching version of a list of one object's versions (the latest if several)."""
+        return next((v for v in reversed(versions) if self.matches(v)), None)
+
+    def find(self, model: type, uid: int) -> Any:
+        when = self.at if self.recorded else self.day
+        return history.as_of(model, uid, when, recorded=self.recorded)
+
+
+def may_read_record_time(user: Any) -> bool:
+    return str(getattr(user, "role", "") or "") in RECORD_TIME_ROLES
+
+
+def parse_as_of(raw: str | None, time: str | None = None, *, user: Any = None) -> AsOf | None:
+    """``?as_of=`` (and ``&time=recorded``): a date, or an ISO date-time, read in legal time by
+    default. A date in record time means the end of that day in the county; a date-time in legal
+    time means its day in the county. Record time is for the auditor and the bureau only
+    (``RECORD_TIME_ROLES``; ``user`` None: no check, for services). Bad input is a DomainError."""
     raw = (raw or "").strip()
     if not raw:
         return None
+    time = (time or "").strip() or "legal"
+    if time not in AS_OF_TIMES:
+        raise DomainError("as_of_time", _("Choose legal time or record time."), field="time")
+    recorded = time == "recorded"
+    if recorded and user is not None and not may_read_record_time(user):
+        raise DomainError(
+            "as_of_time",
+            _("Only the auditor and the county bureau may see the registry as it was recorded."),
+            field="time",
+        )
+    zone = history.county_timezone()
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
-            local = datetime.combine(day + timedelta(days=1), time.min) - timedelta(microseconds=1)
-            return to_utc(local)
-        return to_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+            local = datetime.combine(day + timedelta(days=1), time_of_day.min, tzinfo=zone)
+            at = local.astimezone(UTC).replace(tzinfo=None) - timedelta(microseconds=1)
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if moment.tzinfo is None:  # a local time of the county
+                moment = moment.replace(tzinfo=zone)
+            at = moment.astimezone(UTC).replace(tzinfo=None)
+            day = moment.astimezone(zone).date()
     except (ValueError, OverflowError):  # not a date, or a date at the very end of the calendar
         raise DomainError("as_of", _("Give the date as YYYY-MM-DD."), field="as_of") from None
+    return AsOf(day=day, at=at, recorded=recorded)

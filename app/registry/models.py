@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -29,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import utcnow
+from app.core.numbers import ExactDecimal
 from app.core.spatial import registry_geometry
 from app.extensions import db
 from app.registry.versioning import Versioned
@@ -382,6 +384,12 @@ class Homestead(Versioned, OfHousehold, db.Model):
     )
 
 
+#: Shares (股): exact, 4 decimal places. Charters allot fractions of a share (a half 人口股 for a
+#: child, 农龄股 of 0.1 share per year, 折股量化 in hundredths); four places hold all of these
+#: exactly, and 14 whole digits are far beyond any collective's total.
+SHARES = ExactDecimal(18, 4)
+
+
 class ShareHolding(Versioned, OfHousehold, db.Model):
     """集体收益分配权 / 股权: shares of one holder (household or person) in one collective."""
 
@@ -392,7 +400,7 @@ class ShareHolding(Versioned, OfHousehold, db.Model):
     collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
     household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
     person_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"), index=True)
-    shares: Mapped[float] = mapped_column(Float)
+    shares: Mapped[Decimal] = mapped_column(SHARES)
     share_type: Mapped[str] = mapped_column(String(16))  # 人口股 population / 农龄股 seniority / …
     certificate_number: Mapped[str | None] = mapped_column(String(40))
 
@@ -409,7 +417,7 @@ class ShareRegister(OfCollective, db.Model):
     __tablename__ = "share_register"
 
     collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), primary_key=True)
-    total_shares: Mapped[float] = mapped_column(Float)
+    total_shares: Mapped[Decimal] = mapped_column(SHARES)
     fixed_on: Mapped[date] = mapped_column(Date)
 
 

@@ -42,6 +42,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -52,6 +53,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit import trail
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
+from app.core.numbers import plain
 from app.extensions import db
 from app.registry import history, land
 from app.registry import homesteads as homestead_service
@@ -282,8 +284,8 @@ def _share_subject(subject_uid: Any, args: dict) -> Subject:
     )
 
 
-def _amount(args: dict) -> float:
-    return float(args["shares"])
+def _amount(args: dict) -> Decimal:
+    return Decimal(str(args["shares"]))
 
 
 def _apply_share_transfer(move: RightMove, args: dict) -> None:
@@ -729,8 +731,8 @@ def describe(move: RightMove) -> tuple[str, list[Line]]:
         lines = [
             Line(
                 _("Shares of %(holder)s", holder=holder),
-                f"{held:g}" if held is not None else "—",
-                f"{held - amount:g}" if held is not None else "—",
+                plain(held) if held is not None else "—",
+                plain(held - amount) if held is not None else "—",
             )
         ]
         if move.kind == "share_transfer":
@@ -740,9 +742,9 @@ def describe(move: RightMove) -> tuple[str, list[Line]]:
                 recipient = share_service.holder_name(
                     ShareHolding(person_uid=args.get("to_person_uid"))
                 )
-            lines.append(Line(_("Receives"), recipient, _("+%(n)s shares", n=f"{amount:g}")))
+            lines.append(Line(_("Receives"), recipient, _("+%(n)s shares", n=plain(amount))))
         else:
-            lines.append(Line(_("Collective's pool"), "", _("+%(n)s shares", n=f"{amount:g}")))
+            lines.append(Line(_("Collective's pool"), "", _("+%(n)s shares", n=plain(amount))))
         return subject, lines
     homestead = homestead_service.latest_version(Homestead, move.subject_uid)
     subject = homestead.unit_number if homestead else f"#{move.subject_uid}"

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -331,6 +332,8 @@ def register_person(
     )
     sha = _source_sha(source_document_id, collective_id)
     with _writing("person.register", reason=reason, source_sha256=sha):
+        # Legal time: the day of registration, not the birth date, which the history would show
+        # to readers who see the ID number masked. Memberships carry the dates that matter.
         return history.create(
             Person, reason=reason, source_document_id=source_document_id, **fields
         )
@@ -408,6 +411,7 @@ def admit_member(
             Membership,
             reason=reason,
             source_document_id=source_document_id,
+            effective_on=history.natural_date(since_d),
             person_uid=person.uid,
             collective_id=collective.id,
             since=since_d,
@@ -455,6 +459,7 @@ def end_membership(
             membership,
             reason=reason,
             source_document_id=source_document_id,
+            effective_on=history.natural_date(until_d, membership),
             until=until_d,
             end_reason=end_reason,
         )
@@ -472,11 +477,13 @@ def create_household(
     reason: str,
     *,
     source_document_id: int | None = None,
+    effective_on: date | None = None,
 ) -> Household:
     """Create a household (承包方) with its head as first member and co-holder.
 
     R1: the household belongs to the 发包方's collective and its head is a member of it. CBFBM is
     the collective's FBFBM + a 4-digit sequence and is unique among current households.
+    ``effective_on``: the day the household was established (default: today).
     """
     reason = _reason(reason)
     collective = _collective(collective_id)
@@ -502,6 +509,7 @@ def create_household(
             Household,
             reason=reason,
             source_document_id=source_document_id,
+            effective_on=effective_on,
             cbfbm=code,
             collective_id=collective.id,
             name=name,
@@ -511,6 +519,7 @@ def create_household(
             HouseholdMember,
             reason=reason,
             source_document_id=source_document_id,
+            effective_on=effective_on,
             household_uid=household.uid,
             person_uid=head.uid,
             collective_id=collective.id,
@@ -528,12 +537,13 @@ def add_household_member(
     reason: str,
     *,
     source_document_id: int | None = None,
+    effective_on: date | None = None,
 ) -> HouseholdMember:
     """Add a person to a household with their relation to the head and co-holder flag.
 
     R1: the person must be a current member of the household's collective (holders of contracted
     land are members of the 发包方's collective). A person lives in one household at a time; a
-    household has one head.
+    household has one head. ``effective_on``: the day they joined (default: today).
     """
     reason = _reason(reason)
     household = _household(household_uid, lock=True)
@@ -564,6 +574,7 @@ def add_household_member(
                 existing,
                 reason=reason,
                 source_document_id=source_document_id,
+                effective_on=effective_on,
                 moved_out_on=None,
                 relation=relation,
                 is_co_holder=bool(is_co_holder) or existing.is_co_holder,
@@ -572,6 +583,7 @@ def add_household_member(
             HouseholdMember,
             reason=reason,
             source_document_id=source_document_id,
+            effective_on=effective_on,
             household_uid=household.uid,
             person_uid=person.uid,
             collective_id=household.collective_id,
@@ -1079,7 +1091,7 @@ class CollectiveOverview:
     measured_area_m2: float
     homesteads: int
     share_holdings: int
-    shares: float
+    shares: Decimal
 
 
 def collective_overview(collective_id: int) -> CollectiveOverview:
@@ -1096,9 +1108,9 @@ def collective_overview(collective_id: int) -> CollectiveOverview:
         ).where(Plot.collective_id == collective_id, Plot.end_lifespan.is_(None))
     ).one()
     share_row = db.session.execute(
-        select(
-            func.count(ShareHolding.id), func.coalesce(func.sum(ShareHolding.shares), 0.0)
-        ).where(ShareHolding.collective_id == collective_id, ShareHolding.end_lifespan.is_(None))
+        select(func.count(ShareHolding.id), func.sum(ShareHolding.shares)).where(
+            ShareHolding.collective_id == collective_id, ShareHolding.end_lifespan.is_(None)
+        )
     ).one()
     return CollectiveOverview(
         households=scalar(
@@ -1120,7 +1132,7 @@ def collective_overview(collective_id: int) -> CollectiveOverview:
             )
         ),
         share_holdings=share_row[0] or 0,
-        shares=float(share_row[1] or 0.0),
+        shares=share_row[1] or Decimal(0),
     )
 
 

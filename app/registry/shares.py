@@ -8,7 +8,11 @@ The rules of DOMAIN §5 that live here, each in one function:
 * R10 holders are members on the roll (``check_holder_eligible``); shares move only inside the
   collective (``transfer_shares``) or back to it (``buy_back``), and the total of current holdings
   plus the collective's unallocated pool always equals the fixed total (``conservation_check``).
-* R11 no holder above the charter's per-holder cap (``check_share_cap``).
+* R11 no holder above the charter's per-holder cap (``check_share_cap``); a household and its
+  own members count together (``cap_group``).
+
+Shares are exact decimals (``app.core.numbers``): input is parsed to a ``Decimal`` with at most
+four places (``parse_shares``), and every sum and comparison is exact, with no tolerance.
 
 Every share write locks the collective's register row first (FOR UPDATE on PostgreSQL; on SQLite
 writers are serialised by BEGIN IMMEDIATE), so two concurrent writes in one collective cannot both
@@ -19,9 +23,9 @@ Services flush and never commit; the caller commits once.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from flask import current_app
@@ -32,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit import trail
 from app.core.errors import DomainError
+from app.core.numbers import plain, to_decimal
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
@@ -48,9 +53,11 @@ SHARE_TYPES = {
     "other": _l("Other share"),
 }
 
-# Shares are stored as floats (some charters allot half shares); sums are compared with this
-# tolerance so that 0.1 + 0.2 does not break the conservation check.
-EPS = 1e-6
+#: Decimal places of a share (the scale of the share columns, NUMERIC(18, 4)).
+SHARE_PLACES = 4
+#: Shares are below 10**14 (14 whole digits of NUMERIC(18, 4)).
+SHARE_LIMIT = Decimal(10) ** 14
+ZERO = Decimal("0.0000")
 
 
 @dataclass(frozen=True)
@@ -89,13 +96,38 @@ def _holder(household_uid: Any, person_uid: Any, *, prefix: str = "") -> Holder:
     return Holder(household_uid=household_uid or None, person_uid=person_uid or None)
 
 
-def _shares(value: Any, field: str = "shares") -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value <= 0:
+def parse_shares(value: Any, field: str = "shares") -> Decimal:
+    """A number of shares as an exact Decimal with four places, or a DomainError for the field.
+
+    Text ("12.5"), whole numbers and Decimals are taken as written; a float by its shortest
+    form. More decimal places than a share has are refused, never rounded.
+    """
+    exact = to_decimal(value)
+    if exact is None and isinstance(value, float) and value == value and abs(value) < 2**53:
+        raise DomainError(
+            "shares",
+            _("Give a number with this many digits as text, so that no digit is lost."),
+            field=field,
+        )
+    if exact is None or exact <= 0:
         raise DomainError(
             "shares", _("Give the number of shares as a positive number."), field=field
         )
-    return float(value)
+    if exact != exact.quantize(ZERO):
+        raise DomainError(
+            "shares_places",
+            _(
+                "A number of shares has at most %(places)s decimal places.",
+                places=SHARE_PLACES,
+            ),
+            field=field,
+        )
+    if exact >= SHARE_LIMIT:
+        raise DomainError("shares", _("This number of shares is far too large."), field=field)
+    return exact.quantize(ZERO)
+
+
+_shares = parse_shares
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,40 +154,87 @@ def _locked_register(collective_id: int) -> ShareRegister:
     return register
 
 
-def allocated_total(collective_id: int) -> float:
+def _sum(*where: Any) -> Decimal:
+    """Exact sum of current holdings (SQL SUM of NUMERIC, or of integer units on SQLite)."""
+    total = db.session.scalar(
+        select(func.sum(ShareHolding.shares)).where(ShareHolding.end_lifespan.is_(None), *where)
+    )
+    return ZERO if total is None else total
+
+
+def allocated_total(collective_id: int) -> Decimal:
     """Sum of the collective's current holdings."""
-    return float(
-        db.session.scalar(
-            select(func.coalesce(func.sum(ShareHolding.shares), 0.0)).where(
-                ShareHolding.collective_id == collective_id, ShareHolding.end_lifespan.is_(None)
-            )
-        )
-        or 0.0
-    )
+    return _sum(ShareHolding.collective_id == collective_id)
 
 
-def holder_total(collective_id: int, holder: Holder) -> float:
+def holder_total(collective_id: int, holder: Holder) -> Decimal:
     """Sum of one holder's current holdings in the collective."""
-    return float(
-        db.session.scalar(
-            select(func.coalesce(func.sum(ShareHolding.shares), 0.0)).where(
-                ShareHolding.collective_id == collective_id,
-                ShareHolding.end_lifespan.is_(None),
-                holder.where(),
+    return _sum(ShareHolding.collective_id == collective_id, holder.where())
+
+
+def cap_group(holder: Holder) -> tuple[set[int], set[int]]:
+    """R11: the holders counted together with ``holder``: (household uids, person uids).
+
+    A household counts with its own members; a member counts with the household they live in
+    and its other members. Members who moved out (``moved_out_on``) live elsewhere and count
+    with their new household.
+    """
+    households: set[int] = set()
+    persons: set[int] = set()
+    if holder.household_uid is not None:
+        households.add(holder.household_uid)
+    else:
+        persons.add(holder.person_uid)
+        households |= set(
+            db.session.scalars(
+                select(HouseholdMember.household_uid).where(
+                    HouseholdMember.person_uid == holder.person_uid,
+                    HouseholdMember.end_lifespan.is_(None),
+                    HouseholdMember.moved_out_on.is_(None),
+                )
             )
         )
-        or 0.0
+    if households:
+        persons |= set(
+            db.session.scalars(
+                select(HouseholdMember.person_uid).where(
+                    HouseholdMember.household_uid.in_(households),
+                    HouseholdMember.end_lifespan.is_(None),
+                    HouseholdMember.moved_out_on.is_(None),
+                )
+            )
+        )
+    return households, persons
+
+
+def cap_group_total(
+    collective_id: int, holder: Holder, group: tuple[set[int], set[int]] | None = None
+) -> Decimal:
+    """R11: what ``holder`` and the holders counted with it hold together in the collective."""
+    households, persons = cap_group(holder) if group is None else group
+    return _sum(
+        ShareHolding.collective_id == collective_id,
+        ShareHolding.household_uid.in_(households) | ShareHolding.person_uid.in_(persons),
     )
 
 
-def cap_percent(collective: Collective) -> float:
+def cap_percent(collective: Collective) -> Decimal:
     """R11: the charter's per-holder cap, else the county default SHARE_CAP_PERCENT."""
     if collective.share_cap_percent is not None:
-        return float(collective.share_cap_percent)
-    return float(current_app.config.get("SHARE_CAP_PERCENT", 5.0))
+        return to_decimal(collective.share_cap_percent) or Decimal(0)
+    return to_decimal(current_app.config.get("SHARE_CAP_PERCENT", 5)) or Decimal(5)
 
 
-def conservation_check(collective_id: int) -> tuple[float, float, float]:
+def cap_shares(total: Decimal, percent: Decimal) -> Decimal:
+    """R11: the most shares a holder (with those counted with it) may hold.
+
+    ``total × percent / 100`` is exact (at most eight places); holdings have four, so the cap is
+    that rounded down to four places: holding it is allowed, a ten-thousandth more is not.
+    """
+    return (total * percent / 100).quantize(ZERO, rounding=ROUND_FLOOR)
+
+
+def conservation_check(collective_id: int) -> tuple[Decimal, Decimal, Decimal]:
     """R10 conservation: (allocated, unallocated pool, fixed total), allocated + pool == total.
 
     The pool is what the collective holds back or bought back. It can never be negative: a
@@ -164,20 +243,20 @@ def conservation_check(collective_id: int) -> tuple[float, float, float]:
     """
     register = share_register(collective_id)
     if register is None:
-        return 0.0, 0.0, 0.0
+        return ZERO, ZERO, ZERO
     allocated = allocated_total(collective_id)
     pool = register.total_shares - allocated
-    if pool < -EPS:
+    if pool < 0:
         raise DomainError(
             "conservation",
             _(
                 "Current holdings (%(allocated)s) exceed the fixed total of %(total)s shares.",
-                allocated=f"{allocated:g}",
-                total=f"{register.total_shares:g}",
+                allocated=plain(allocated),
+                total=plain(register.total_shares),
             ),
             rule="R10",
         )
-    return allocated, max(pool, 0.0), register.total_shares
+    return allocated, pool, register.total_shares
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,25 +306,43 @@ def check_holder_eligible(collective_id: int, holder: Holder, day: date, *, fiel
         )
 
 
-def check_share_cap(collective: Collective, holder: Holder, new_total: float) -> None:
+def check_share_cap(
+    collective: Collective, holder: Holder, adding: Decimal, *, giver: Holder | None = None
+) -> None:
     """R11: no holder may exceed the charter's per-holder cap (default 5 % of the fixed total).
 
-    ``new_total`` is what the holder would hold in this collective after the change.
+    A household and its own members count together (``cap_group``): ``adding`` shares to
+    ``holder`` is refused when the group would then hold more than the cap. Shares that come
+    from ``giver`` inside the same group do not change what the group holds, so such a move is
+    not refused. Exact: holding the cap itself is allowed, a ten-thousandth more is not.
     """
     register = share_register(collective.id)
     if register is None:
         return
+    households, persons = cap_group(holder)
+    if giver is not None and (giver.household_uid in households or giver.person_uid in persons):
+        return
     percent = cap_percent(collective)
-    limit = register.total_shares * percent / 100.0
-    if new_total > limit + EPS:
+    limit = cap_shares(register.total_shares, percent)
+    new_total = cap_group_total(collective.id, holder, (households, persons)) + parse_shares(adding)
+    if new_total > limit:
+        together = len(households) + len(persons) > 1
         raise DomainError(
             "share_cap",
             _(
+                "A holder, counted together with their household and its members, may hold at "
+                "most %(percent)s %% of the shares (%(limit)s); this would make %(total)s.",
+                percent=plain(percent),
+                limit=plain(limit),
+                total=plain(new_total),
+            )
+            if together
+            else _(
                 "A holder may hold at most %(percent)s %% of the shares (%(limit)s); this would "
                 "make %(total)s.",
-                percent=f"{percent:g}",
-                limit=f"{limit:g}",
-                total=f"{new_total:g}",
+                percent=plain(percent),
+                limit=plain(limit),
+                total=plain(new_total),
             ),
             field="shares",
             rule="R11",
@@ -259,7 +356,7 @@ def check_share_cap(collective: Collective, holder: Holder, new_total: float) ->
 
 def fix_share_register(
     collective_id: int,
-    total_shares: float,
+    total_shares: Decimal | int | str,
     fixed_on: date,
     reason: str,
     *,
@@ -304,12 +401,13 @@ def allocate_shares(
     *,
     household_uid: int | None = None,
     person_uid: int | None = None,
-    shares: float,
+    shares: Decimal | int | str,
     share_type: str,
     certificate_number: str | None,
     source_document_id: int,
     reason: str,
     today: date | None = None,
+    effective_on: date | None = None,
 ) -> ShareHolding:
     """Allocate shares from the collective's pool to a member holder.
 
@@ -344,23 +442,24 @@ def allocate_shares(
         field="household_uid" if holder.household_uid else "person_uid",
     )
     allocated = allocated_total(collective_id)
-    if allocated + amount > register.total_shares + EPS:
+    if allocated + amount > register.total_shares:
         raise DomainError(
             "pool_exhausted",
             _(
                 "Only %(pool)s of the %(total)s shares are unallocated.",
-                pool=f"{register.total_shares - allocated:g}",
-                total=f"{register.total_shares:g}",
+                pool=plain(register.total_shares - allocated),
+                total=plain(register.total_shares),
             ),
             field="shares",
             rule="R10",
         )
-    check_share_cap(collective, holder, holder_total(collective_id, holder) + amount)
+    check_share_cap(collective, holder, amount)
     with trail.because("shares.allocate", reason=reason, source_sha256=doc.sha256):
         return history.create(
             ShareHolding,
             reason=reason,
             source_document_id=doc.id,
+            effective_on=effective_on,
             collective_id=collective_id,
             household_uid=holder.household_uid,
             person_uid=holder.person_uid,
@@ -395,16 +494,16 @@ def _collective_of(holding_uid: Any) -> int:
     return collective_id
 
 
-def _take(holding: ShareHolding, amount: float, *, reason: str, doc_id: int) -> None:
+def _take(holding: ShareHolding, amount: Decimal, *, reason: str, doc_id: int) -> None:
     """Take ``amount`` shares off a locked holding: revise it, or end it when nothing is left."""
-    if amount > holding.shares + EPS:
+    if amount > holding.shares:
         raise DomainError(
             "insufficient_shares",
-            _("The holding has only %(shares)s shares.", shares=f"{holding.shares:g}"),
+            _("The holding has only %(shares)s shares.", shares=plain(holding.shares)),
             field="shares",
         )
     remaining = holding.shares - amount
-    if remaining <= EPS:
+    if remaining == 0:
         history.end(holding, reason=reason, source_document_id=doc_id)
     else:
         history.revise(holding, reason=reason, source_document_id=doc_id, shares=remaining)
@@ -415,7 +514,7 @@ def transfer_shares(
     *,
     to_household_uid: int | None = None,
     to_person_uid: int | None = None,
-    shares: float,
+    shares: Decimal | int | str,
     reason: str,
     source_document_id: int,
     certificate_number: str | None = None,
@@ -516,7 +615,7 @@ def _transfer_shares(
     check_holder_eligible(collective_id, recipient, day, field=field)
     collective = db.session.get(Collective, collective_id)
     doc = source_document(source_document_id, collective_id)
-    check_share_cap(collective, recipient, holder_total(collective_id, recipient) + amount)
+    check_share_cap(collective, recipient, amount, giver=Holder.of(source))
     if certificate_number is not None and not isinstance(certificate_number, str):
         raise DomainError(
             "certificate_number", _("No such certificate."), field="certificate_number"
@@ -551,7 +650,7 @@ def _transfer_shares(
 
 def _buy_back(
     holding_uid: int,
-    shares: float,
+    shares: Decimal | int | str,
     *,
     reason: str,
     source_document_id: int,
@@ -583,8 +682,65 @@ def _buy_back(
 class HolderRow:
     holder: Holder
     name: str
-    total: float
+    total: Decimal
     holdings: list[ShareHolding]
+    #: R11: what the holder holds together with its household and the household's members.
+    group_total: Decimal = ZERO
+
+
+def cap_group_totals(collective_id: int, holders: list[Holder]) -> dict[Holder, Decimal]:
+    """R11 for a page of holders at once: ``cap_group_total`` of each, in three queries.
+
+    The groups are those of ``cap_group``: a household with its resident members, a member
+    with the household they live in and its other members.
+    """
+    current = (HouseholdMember.end_lifespan.is_(None), HouseholdMember.moved_out_on.is_(None))
+    pp = {h.person_uid for h in holders if h.person_uid is not None}
+    homes: dict[int, set[int]] = {}
+    for household_uid, person_uid in db.session.execute(
+        select(HouseholdMember.household_uid, HouseholdMember.person_uid).where(
+            HouseholdMember.person_uid.in_(pp), *current
+        )
+    ):
+        homes.setdefault(person_uid, set()).add(household_uid)
+    hh = {h.household_uid for h in holders if h.household_uid is not None}
+    hh |= {uid for uids in homes.values() for uid in uids}
+    members: dict[int, set[int]] = {}
+    for household_uid, person_uid in db.session.execute(
+        select(HouseholdMember.household_uid, HouseholdMember.person_uid).where(
+            HouseholdMember.household_uid.in_(hh), *current
+        )
+    ):
+        members.setdefault(household_uid, set()).add(person_uid)
+    everyone = pp | {uid for uids in members.values() for uid in uids}
+    held: dict[tuple[str, int], Decimal] = {}
+    for household_uid, person_uid, total in db.session.execute(
+        select(ShareHolding.household_uid, ShareHolding.person_uid, func.sum(ShareHolding.shares))
+        .where(
+            ShareHolding.collective_id == collective_id,
+            ShareHolding.end_lifespan.is_(None),
+            ShareHolding.household_uid.in_(hh) | ShareHolding.person_uid.in_(everyone),
+        )
+        .group_by(ShareHolding.household_uid, ShareHolding.person_uid)
+    ):
+        key = ("h", household_uid) if household_uid is not None else ("p", person_uid)
+        held[key] = total
+    out = {}
+    for holder in holders:
+        if holder.household_uid is not None:
+            households = {holder.household_uid}
+            persons: set[int] = set()
+        else:
+            households = homes.get(holder.person_uid, set())
+            persons = {holder.person_uid}
+        for uid in households:
+            persons |= members.get(uid, set())
+        out[holder] = sum(
+            [held.get(("h", uid), ZERO) for uid in households]
+            + [held.get(("p", uid), ZERO) for uid in persons],
+            ZERO,
+        )
+    return out
 
 
 def holder_name(holding: ShareHolding) -> str:
@@ -655,6 +811,10 @@ def register_page(collective_id: int, *, limit: int = 50, offset: int = 0) -> li
         ):
             names[("p", uid)] = name
     rows = []
+    groups = cap_group_totals(
+        collective_id,
+        [Holder(household_uid=r.household_uid, person_uid=r.person_uid) for r in totals],
+    )
     for r in totals:
         holder = Holder(household_uid=r.household_uid, person_uid=r.person_uid)
         key = ("h", r.household_uid) if r.household_uid is not None else ("p", r.person_uid)
@@ -662,8 +822,9 @@ def register_page(collective_id: int, *, limit: int = 50, offset: int = 0) -> li
             HolderRow(
                 holder=holder,
                 name=names.get(key, f"#{key[1]}"),
-                total=float(r.total),
+                total=r.total,
                 holdings=[h for h in holdings if Holder.of(h) == holder],
+                group_total=groups[holder],
             )
         )
     return rows

@@ -259,11 +259,15 @@ def test_revised_geometry_keeps_two_versions_and_as_of_finds_the_first(ctx, base
     assert [v.version for v in versions] == [1, 2]
     assert versions[0].end_lifespan == v2.begin_lifespan
     assert v2.measured_area_m2 == pytest.approx(2500.0) and v1_area == pytest.approx(1600.0)
-    before = history.as_of(Plot, v1.uid, v2.begin_lifespan - timedelta(microseconds=1))
+    before = history.as_of(
+        Plot, v1.uid, v2.begin_lifespan - timedelta(microseconds=1), recorded=True
+    )
     assert before.version == 1
     assert to_shape(before.geom).area == pytest.approx(1600.0)
-    assert history.as_of(Plot, v1.uid, v2.begin_lifespan).version == 2
-    assert history.as_of(Plot, v1.uid, v1.begin_lifespan - timedelta(seconds=1)) is None
+    assert history.as_of(Plot, v1.uid, v2.begin_lifespan, recorded=True).version == 2
+    assert (
+        history.as_of(Plot, v1.uid, v1.begin_lifespan - timedelta(seconds=1), recorded=True) is None
+    )
     assert set(history.diff(versions[0], versions[1])) == {"geom", "measured_area_m2"}
 
 

@@ -84,7 +84,9 @@ def test_split_ends_the_plot_and_starts_new_ones_with_new_codes(halves):
     old = history.versions(Plot, h["plot"].uid)[-1]
     assert old.end_lifespan is not None
     assert f"{left.dkbm}, {right.dkbm}" in old.change_reason and "分割为" in old.change_reason
-    assert history.as_of(Plot, h["plot"].uid, before).dkbm == code(h["a"], 7)  # kept in history
+    assert history.as_of(Plot, h["plot"].uid, before, recorded=True).dkbm == code(
+        h["a"], 7
+    )  # kept in history
     for p in (left, right):
         assert (
             p.contract_uid == h["contract"].uid and p.household_uid == h["contract"].household_uid

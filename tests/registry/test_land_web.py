@@ -450,7 +450,7 @@ def test_api_plot_history_as_of(world, client, app, ctx):
     before = (v2.begin_lifespan - timedelta(microseconds=1)).isoformat() + "Z"
     r = client.get(
         f"/api/v1/plots/{world.plot}/history",
-        query_string={"as_of": before},
+        query_string={"as_of": before, "time": "recorded"},  # the instant, as recorded
         headers=bearer(app, "bureau"),
     )
     assert r.status_code == 200

@@ -227,7 +227,7 @@ def test_as_of_returns_the_old_name_after_a_rename(ctx, baseline):
     p = fx.member(baseline.collective_a, "王小明")
     before_rename = p.begin_lifespan  # the instant version 1 began: the rename comes after it
     people.update_person(p.uid, "更正姓名", name="王晓明")
-    assert history.as_of(Person, p.uid, before_rename).name == "王小明"
+    assert history.as_of(Person, p.uid, before_rename, recorded=True).name == "王小明"
     assert history.current_of(Person, p.uid).name == "王晓明"
     assert [v.name for v in history.versions(Person, p.uid)] == ["王小明", "王晓明"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -26,7 +27,7 @@ from app.registry.shares import (
 )
 from tests.factories import homesteads as b
 
-TOTAL = 1000.0
+TOTAL = Decimal(1000)
 
 
 @pytest.fixture
@@ -63,7 +64,8 @@ def move(holding_uid, collective_id, shares, **to):
 
 def conserved(collective_id):
     allocated, pool, total = conservation_check(collective_id)
-    assert allocated + pool == pytest.approx(total)
+    assert all(isinstance(n, Decimal) for n in (allocated, pool, total))
+    assert allocated + pool == total  # exact: no tolerance
     assert pool >= 0
     assert total == TOTAL
     return allocated, pool
@@ -90,7 +92,9 @@ def test_register_must_be_fixed_before_allocation(ctx, baseline):
     assert e.value.code == "no_register"
 
 
-@pytest.mark.parametrize("total", [0, -5, float("inf"), "100", None])
+@pytest.mark.parametrize(
+    "total", [0, -5, float("inf"), "abc", "NaN", None, "0.00001", 10**14, 0.1 + 0.2]
+)
 def test_register_total_must_be_positive(ctx, baseline, total):
     with pytest.raises(DomainError) as e:
         fix_share_register(baseline.collective_b, total, date(2020, 1, 1), "x")

@@ -248,8 +248,15 @@ def test_api_register_allocate_transfer_buy_back(world, client, app):
     h = bearer(app, "admin_a")
     r = client.get(f"/api/v1/collectives/{world.a}/shares", headers=h)
     reg = r.get_json()
-    assert (reg["total_shares"], reg["allocated"], reg["pool"]) == (1000, 40, 960)
-    assert reg["cap_percent"] == 5 and reg["cap_shares"] == 50
+    # exact decimals are strings in JSON, with the columns' scale
+    assert (reg["total_shares"], reg["allocated"], reg["pool"]) == (
+        "1000.0000",
+        "40.0000",
+        "960.0000",
+    )
+    assert reg["cap_percent"] == "5.00" and reg["cap_shares"] == "50.0000"
+    assert reg["items"][0]["shares"] == "40.0000"
+    assert reg["items"][0]["percent_of_total"] == "4.0000"
     assert reg["items"][0]["holdings"][0]["holding_uid"] == world.holding
     r = client.post(
         "/api/v1/shares",
@@ -264,7 +271,8 @@ def test_api_register_allocate_transfer_buy_back(world, client, app):
         headers=h,
     )
     assert r.status_code == 201, r.get_json()
-    assert r.get_json()["percent_of_total"] == 2
+    assert r.get_json()["percent_of_total"] == "2.0000"
+    assert r.get_json()["shares"] == "20.0000"
     r = client.post(
         f"/api/v1/shares/{world.holding}/transfer",
         json={
@@ -300,7 +308,7 @@ def test_api_register_allocate_transfer_buy_back(world, client, app):
     r = client.post(f"/api/v1/moves/{r.get_json()['move_id']}/countersign", headers=reviewer)
     assert r.status_code == 200
     r = client.get(f"/api/v1/collectives/{world.a}/shares", headers=h)
-    assert r.get_json()["pool"] == 950
+    assert r.get_json()["pool"] == "950.0000"
     r = client.get(f"/api/v1/shares/{world.holding}", headers=h)
     assert r.status_code == 200 and r.get_json()["is_current"] is False
     # a transfer from the emptied holding is gone
@@ -369,7 +377,7 @@ def test_api_fix_register_twice_is_refused(world, client, app):
     h = bearer(app, "admin_b")
     body = {"total_shares": 300, "fixed_on": "2020-06-30", "reason": "固化"}
     r = client.post(f"/api/v1/collectives/{world.bb}/share-register", json=body, headers=h)
-    assert r.status_code == 201 and r.get_json()["total_shares"] == 300
+    assert r.status_code == 201 and r.get_json()["total_shares"] == "300.0000"
     r = client.post(
         f"/api/v1/collectives/{world.bb}/share-register",
         json={**body, "total_shares": 301},
@@ -384,7 +392,11 @@ def test_api_fix_register_twice_is_refused(world, client, app):
     "over",
     [
         {"collective_id": "1"},
-        {"shares": "20"},
+        {"shares": "abc"},
+        {"shares": "20.00001"},
+        {"shares": "NaN"},
+        {"shares": 12345678901234.5678},
+        {"shares": [20]},
         {"shares": None},
         {"shares": 1e309},
         {"household_uid": 1, "person_uid": None},
@@ -441,3 +453,100 @@ def test_ids_beyond_32_bits_are_404_or_422_never_500(world, client, app, auth):
         assert r.status_code == 422, body
     r = client.post("/api/v1/shares", json={"collective_id": huge}, headers=h)
     assert r.status_code == 422
+
+
+def test_r11_register_counts_a_household_with_its_members_and_shows_exact_numbers(
+    world, client, auth, app
+):
+    """The household 李大山 holds 40; its head gets 7.5 more: the household is at 47.5 of the
+    cap of 50 together, shown on the page and in the API, exactly."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.registry.models import HouseholdMember
+
+    member_uid = db.session.scalar(
+        select(HouseholdMember.person_uid).where(
+            HouseholdMember.household_uid == world.hh, HouseholdMember.end_lifespan.is_(None)
+        )
+    )
+    allocate_shares(
+        world.a,
+        person_uid=member_uid,
+        shares="7.5",
+        share_type="seniority",
+        certificate_number=None,
+        source_document_id=world.doc,
+        reason="农龄股",
+    )
+    auth.login("admin_a")
+    page = text(client.get(f"/collectives/{world.a}/shares"))
+    assert "47.5" in page and "7.5" in page and "1000" in page
+    assert "1000.0000" not in page and "e+" not in page  # numbers as people write them
+    r = client.get(f"/api/v1/collectives/{world.a}/shares", headers=bearer(app, "admin_a"))
+    items = {(i["household_uid"], i["person_uid"]): i for i in r.get_json()["items"]}
+    assert items[(world.hh, None)]["shares"] == "40.0000"
+    assert items[(world.hh, None)]["cap_group_shares"] == "47.5000"
+    assert items[(None, member_uid)]["shares"] == "7.5000"
+    assert items[(None, member_uid)]["cap_group_shares"] == "47.5000"
+    assert items[(None, member_uid)]["at_or_above_cap"] is False
+    # 2.5 more to the household reaches the cap together: allowed, and shown at the cap
+    r = client.post(
+        "/api/v1/shares",
+        json={
+            "collective_id": world.a,
+            "household_uid": world.hh,
+            "shares": "2.5",
+            "share_type": "contribution",
+            "source_document_id": world.doc,
+            "reason": "贡献股",
+        },
+        headers=bearer(app, "admin_a"),
+    )
+    assert r.status_code == 201 and r.get_json()["shares"] == "2.5000"
+    r = client.post(
+        "/api/v1/shares",
+        json={
+            "collective_id": world.a,
+            "person_uid": member_uid,
+            "shares": "0.0001",
+            "share_type": "seniority",
+            "source_document_id": world.doc,
+            "reason": "农龄股",
+        },
+        headers=bearer(app, "admin_a"),
+    )
+    assert r.status_code == 422 and r.get_json()["error"]["rule"] == "R11"
+    r = client.get(f"/api/v1/collectives/{world.a}/shares", headers=bearer(app, "admin_a"))
+    items = {(i["household_uid"], i["person_uid"]): i for i in r.get_json()["items"]}
+    assert items[(None, member_uid)]["at_or_above_cap"] is True
+
+
+def test_api_shares_as_text_keep_every_digit(world, client, app):
+    h = bearer(app, "admin_a")
+    body = {
+        "collective_id": world.a,
+        "person_uid": world.member,
+        "shares": "12.3456",
+        "share_type": "population",
+        "source_document_id": world.doc,
+        "reason": "配股",
+    }
+    r = client.post("/api/v1/shares", json=body, headers=h)
+    assert r.status_code == 201 and r.get_json()["shares"] == "12.3456"
+    r = client.post("/api/v1/shares", json={**body, "shares": "1.23456"}, headers=h)
+    assert r.status_code == 422
+    assert r.get_json()["error"]["field"] == "shares"
+    assert "4" in r.get_json()["error"]["message"]
+    r = client.get(f"/api/v1/collectives/{world.a}/shares", headers=h)
+    assert r.get_json()["allocated"] == "52.3456" and r.get_json()["pool"] == "947.6544"
+
+
+def test_form_refuses_more_places_than_a_share_has(world, client, auth):
+    auth.login("admin_a")
+    url = f"/shares/{world.holding}/buy-back"
+    r = client.post(
+        url, data={"shares": "0.00001", "source_document_id": str(world.doc), "reason": "回购"}
+    )
+    assert r.status_code == 422
+    assert conservation_check(world.a)[0] == 40

@@ -24,6 +24,14 @@ def share_type_label(code: str) -> str:
     return str(label) if label is not None else code
 
 
+@bp.app_template_filter("exact")
+def exact_number(value) -> str:
+    """A Decimal (shares, money) as written, exactly: "40", "12.5", never "1.23457e+06"."""
+    from app.core.numbers import plain
+
+    return plain(value)
+
+
 @bp.app_template_filter("mask_ids")
 def mask_ids(text: str | None) -> str | None:
     """Free text with the ID numbers in it masked for the current user (see present.py)."""

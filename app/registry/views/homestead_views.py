@@ -237,7 +237,7 @@ def homestead(homestead_uid: int):
     # The household's homesteads over time and how each ended: what R8 looks at.
     heir = history.current_of(Person, obj.heir_person_uid) if obj.heir_person_uid else None
     disposals = db.session.execute(
-        select(Homestead.uid, Homestead.unit_number, Homestead.disposal, Homestead.end_lifespan)
+        select(Homestead.uid, Homestead.unit_number, Homestead.disposal, Homestead.valid_to)
         .where(Homestead.household_uid == obj.household_uid, Homestead.disposal.is_not(None))
         .order_by(Homestead.end_lifespan)
     ).all()

@@ -196,9 +196,11 @@ def history_context(
     *,
     labels: dict[str, Any],
     as_of_raw: str | None = None,
+    time_raw: str | None = None,
 ) -> dict[str, Any]:
     """Versions of one object (newest first), each with its diff against the one before, the
-    cited documents (one query), and the version current at ``as_of``."""
+    cited documents (one query), and the version in effect on ``as_of`` (legal time) or, for the
+    auditor and the bureau with ``time=recorded``, the one recorded as current then."""
     versions = history.versions(model, uid)
     if not versions or not can_read(current_user, versions[-1]):
         abort(404)
@@ -214,6 +216,8 @@ def history_context(
                 "version": v.version,
                 "begin": v.begin_lifespan,
                 "end": v.end_lifespan,
+                "valid_from": v.valid_from,
+                "valid_to": v.valid_to,
                 "reason": v.change_reason,
                 "changed_by": v.changed_by,
                 "document": doc,
@@ -234,22 +238,17 @@ def history_context(
     selected = None
     as_of = None
     try:
-        as_of = land.parse_as_of(as_of_raw)
+        as_of = land.parse_as_of(as_of_raw, time_raw, user=current_user)
     except DomainError as err:
         as_of_error = err.message
     if as_of is not None:
-        selected = next(
-            (
-                v
-                for v in versions
-                if v.begin_lifespan <= as_of and (v.end_lifespan is None or v.end_lifespan > as_of)
-            ),
-            None,
-        )
+        selected = as_of.pick(versions)
     return {
         "rows": rows,
         "as_of_raw": (as_of_raw or "").strip(),
         "as_of_error": as_of_error,
+        "as_of_recorded": bool(as_of and as_of.recorded),
+        "may_read_record_time": land.may_read_record_time(current_user),
         "selected": selected,
         "selected_fields": (
             [
@@ -272,7 +271,13 @@ def history_page(
     labels: dict[str, Any],
 ) -> Any:
     """Render registry/history.html for any versioned object (also for other rights)."""
-    ctx = history_context(model, uid, labels=labels, as_of_raw=request.args.get("as_of"))
+    ctx = history_context(
+        model,
+        uid,
+        labels=labels,
+        as_of_raw=request.args.get("as_of"),
+        time_raw=request.args.get("time"),
+    )
     status = 422 if ctx["as_of_error"] else 200
     return render_template(
         "registry/history.html", title=title, code=code, back_url=back_url, **ctx

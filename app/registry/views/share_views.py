@@ -37,7 +37,6 @@ from app.registry.views.homestead_views import (
     document_choices,
     fail,
     latest_or_404,
-    number,
     require_id,
 )
 from app.registry.views.land_views import history_page
@@ -158,7 +157,7 @@ def share_holding(holding_uid: int):
         s=obj,
         collective=collective,
         register=register,
-        percent=(100.0 * obj.shares / register.total_shares) if register else None,
+        percent=(100 * obj.shares / register.total_shares) if register else None,
         type_label=service.SHARE_TYPES.get(obj.share_type, obj.share_type),
         household=household,
         person=person,
@@ -199,7 +198,7 @@ def share_register(collective_id: int):
         pool=pool,
         total=total,
         cap_percent=percent,
-        cap_shares=total * percent / 100.0,
+        cap_shares=service.cap_shares(total, percent),
         rows=rows[:PAGE],
         page=page,
         more=len(rows) > PAGE,
@@ -222,7 +221,7 @@ def share_register_fix(collective_id: int):
         try:
             service.fix_share_register(
                 collective.id,
-                number(form.total_shares.data),
+                form.total_shares.data,
                 form.fixed_on.data,
                 form.reason.data,
                 source_document_id=form.source_document_id.data or None,
@@ -268,7 +267,7 @@ def share_allocate(collective_id: int):
                 collective.id,
                 household_uid=household_uid,
                 person_uid=person_uid,
-                shares=number(form.shares.data),
+                shares=form.shares.data,
                 share_type=form.share_type.data,
                 certificate_number=form.certificate_number.data,
                 source_document_id=form.source_document_id.data,
@@ -322,7 +321,7 @@ def share_transfer(holding_uid: int):
                 holding.uid,
                 to_household_uid=household_uid,
                 to_person_uid=person_uid,
-                shares=number(form.shares.data),
+                shares=form.shares.data,
                 certificate_number=form.certificate_number.data or None,
                 reason=form.reason.data,
                 source_document_id=form.source_document_id.data,
@@ -381,7 +380,7 @@ def share_buy_back(holding_uid: int):
         try:
             move = service.buy_back(
                 holding.uid,
-                number(form.shares.data),
+                form.shares.data,
                 reason=form.reason.data,
                 source_document_id=form.source_document_id.data,
                 basis=form.basis.data or None,
