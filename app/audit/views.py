@@ -1,6 +1,6 @@
 from flask import Blueprint, current_app, render_template, request
 
-from app.audit import services
+from app.audit import labels, services
 from app.audit.head import HeadFileUnreadable
 from app.auth.models import Role
 from app.auth.scope import roles_required
@@ -20,4 +20,11 @@ def log():
             result = {"head_unreadable": True}
         else:
             result = {"count": check.count, "problem": check.problem, "check": check}
-    return render_template("audit/log.html", entries=services.recent(), result=result)
+    return render_template(
+        "audit/log.html",
+        entries=services.recent(),
+        result=result,
+        event_label=lambda code: labels.label(labels.EVENTS, code),
+        action_label=lambda code: labels.label(labels.ACTIONS, code),
+        record_label=lambda code: labels.label(labels.RECORDS, code),
+    )

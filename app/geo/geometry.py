@@ -165,6 +165,23 @@ def require_crs(declared: CrsLike | None, override: CrsLike | None) -> CRS:
     )
 
 
+# The same refusal for someone at a web form (or the API), who names the CRS in a field of the
+# form, not with the command line's --crs.
+CRS_MISSING_FORM = (
+    "图形未注明坐标系，请在表单中选择坐标系（例如 EPSG:4490 · CGCS2000 经纬度）。",
+    "The geometry does not say which coordinate system it uses: "
+    "choose one in the form (e.g. EPSG:4490 · CGCS2000).",
+)
+
+
+def for_form(error: tuple[str, str, str] | None) -> tuple[str, str, str] | None:
+    """A stored (code, zh, en) refusal as shown on a page: "crs_missing" asks for the form's
+    field instead of the command-line flag."""
+    if error is not None and error[0] == "crs_missing":
+        return (error[0], *CRS_MISSING_FORM)
+    return error
+
+
 def _crs_key(crs: CRS) -> str:
     """A stable, hashable string for the transformer cache ("EPSG:4547" when possible)."""
     srs = crs.srs

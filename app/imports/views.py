@@ -35,6 +35,7 @@ from app.core.i18n import pick
 from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
+from app.geo import geometry as geo
 from app.imports import export as exporter
 from app.imports import jobs, liveness, staging
 from app.imports import mapping as maps
@@ -151,7 +152,7 @@ def job_page(job_id: int):
             overlaps=overlaps,
             omitted=staging.omitted_kinds(job.summary),
             status=liveness.shown_status(job),
-            error=liveness.shown_error(job),
+            error=geo.for_form(liveness.shown_error(job)),
             editable=can_edit(current_user, job),
             promote_form=PromoteForm(),
             discard_form=DiscardForm(),

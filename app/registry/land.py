@@ -725,6 +725,8 @@ def prepare_geometry(geometry: Any, crs: Any, *, accept_repair: bool = False) ->
     try:
         src_crs = geo.require_crs(declared, crs_value or None)
     except geo.GeoError as exc:
+        if exc.code == "crs_missing":  # the form's field, not the command line's --crs
+            exc = geo.GeoError(exc.code, *geo.CRS_MISSING_FORM)
         raise DomainError.from_check(exc, field="crs") from exc
     if shapely.get_num_coordinates(geom) > MAX_VERTICES:
         raise DomainError(

@@ -171,6 +171,38 @@ CONTRACT_METHODS = {
     "other": _l("Other contracting (tender, auction, open negotiation)"),
 }
 
+# Land use (TDLYLX) names: GB/T 21010-2007 codes as NY/T 2539 records them (the first level and
+# the classes a rural contract or homestead meets). A code not listed is shown as it is.
+LAND_USES = {
+    "01": _l("Cultivated land"),
+    "011": _l("Paddy field"),
+    "012": _l("Irrigated land"),
+    "013": _l("Dry land"),
+    "02": _l("Garden land"),
+    "021": _l("Orchard"),
+    "022": _l("Tea garden"),
+    "023": _l("Other garden land"),
+    "03": _l("Woodland"),
+    "031": _l("Forest land with trees"),
+    "032": _l("Shrub land"),
+    "033": _l("Other woodland"),
+    "04": _l("Grassland"),
+    "041": _l("Natural pasture"),
+    "042": _l("Sown pasture"),
+    "043": _l("Other grassland"),
+    "07": _l("Residential land"),
+    "072": _l("Rural homestead land"),
+    "10": _l("Land for transport"),
+    "104": _l("Rural road"),
+    "11": _l("Water and water works"),
+    "114": _l("Pond"),
+    "117": _l("Ditch"),
+    "12": _l("Other land"),
+    "121": _l("Idle land"),
+    "122": _l("Land for farm facilities"),
+    "123": _l("Field bank"),
+}
+
 # Homestead terrain classes and their Guangdong caps for new approvals (R7), m².
 TERRAIN_CAPS = {"plain": 80.0, "hill": 120.0, "mountain": 150.0}
 #: Predicate of uq_homestead_household_current (R7 一户一宅; an inherited one is not counted).

@@ -14,12 +14,13 @@ from tests.factories import (
     homesteads,
     imports,
     land,
+    members,
     moves,
     people,
     shares,
 )
 
-AREAS = (people, land, homesteads, shares, moves, documents, imports, accounts)
+AREAS = (people, members, land, homesteads, shares, moves, documents, imports, accounts)
 
 
 def make_world(collective_id: int) -> dict[str, object]:

@@ -8,6 +8,7 @@ from app.registry.views import (  # noqa: E402,F401  (modules register their rou
     document_views,
     homestead_views,
     land_views,
+    member_views,
     move_views,
     people_life_views,
     people_views,
@@ -40,3 +41,56 @@ def mask_ids(text: str | None) -> str | None:
     from app.registry.present import mask_ids_in_text
 
     return mask_ids_in_text(text, current_user)
+
+
+@bp.app_template_global("link_to")
+def link_to(endpoint: str, **values):
+    """A link's URL if the reader may open that page, else None (see app/registry/links.py)."""
+    from app.registry.links import link_to as _link_to
+
+    return _link_to(endpoint, **values)
+
+
+@bp.app_template_filter("land_use")
+def _land_use_filter(code: str | None) -> str:
+    from app.registry.labels import land_use_label
+
+    return land_use_label(code)
+
+
+@bp.app_template_filter("land_class")
+def _land_class_filter(code: str | None) -> str:
+    from app.registry.labels import land_class_label
+
+    return land_class_label(code)
+
+
+@bp.app_template_filter("media_type")
+def _media_type_filter(media_type: str | None) -> str:
+    from app.registry.labels import media_type_label
+
+    return media_type_label(media_type)
+
+
+@bp.app_template_filter("person_field")
+def _person_field_filter(field: str) -> str:
+    from app.registry.labels import person_field_label
+
+    return person_field_label(field)
+
+
+@bp.record_once
+def _plain_labels_for_farmers(state) -> None:
+    """Every template text passes through labels.for_reader: a farmer reads labels without the
+    field codes in brackets that staff pages carry (one place instead of every template)."""
+    from flask_babel import get_translations
+
+    from app.registry.labels import for_reader
+
+    state.app.jinja_env.install_gettext_callables(
+        gettext=lambda s: for_reader(get_translations().ugettext(s)),
+        ngettext=lambda s, p, n: for_reader(get_translations().ungettext(s, p, n)),
+        newstyle=True,
+        pgettext=lambda c, s: for_reader(get_translations().upgettext(c, s)),
+        npgettext=lambda c, s, p, n: for_reader(get_translations().unpgettext(c, s, p, n)),
+    )

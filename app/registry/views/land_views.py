@@ -44,11 +44,14 @@ from app.geo.geometry import svg_path
 from app.registry import history, land, plot_changes, present
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents, documents_by_id
+from app.registry.labels import for_reader, value_label
+from app.registry.links import link_to
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
     CONTRACT_LAND_TYPES,
     CONTRACT_METHODS,
     LAND_CLASSES,
+    LAND_USES,
     RESERVE_LAND_CLASS,
     Certificate,
     GeometryFinding,
@@ -177,8 +180,9 @@ def _fmt_value(key: str, value: Any, refs: dict[str, dict[Any, str]] | None = No
         return format_datetime(value, "yyyy-MM-dd HH:mm")
     if isinstance(value, date):
         return value.isoformat()
-    if key == "land_class":
-        return f"{value} {LAND_CLASSES.get(value, '')}".strip()
+    shown = value_label(key, value)  # codes (land class, terrain, share type…) in words
+    if shown is not None:
+        return shown
     if key == "land_type" and value in CONTRACT_LAND_TYPES:
         return str(CONTRACT_LAND_TYPES[value])
     if key == "method" and value in CONTRACT_METHODS:
@@ -217,10 +221,10 @@ def history_context(
                 "reason": v.change_reason,
                 "changed_by": v.changed_by,
                 "document": doc,
-                "document_url": _url("registry.document", document_id=doc.id) if doc else None,
+                "document_url": link_to("registry.document", document_id=doc.id) if doc else None,
                 "changes": [
                     (
-                        str(labels.get(k, k)),
+                        for_reader(str(labels.get(k, k))),
                         _fmt_value(k, before, refs) if previous is not None else "",
                         _fmt_value(k, after, refs),
                     )
@@ -248,7 +252,7 @@ def history_context(
         "selected": selected,
         "selected_fields": (
             [
-                (str(labels.get(k, k)), _fmt_value(k, val, refs))
+                (for_reader(str(labels.get(k, k))), _fmt_value(k, val, refs))
                 for k, val in selected.content().items()
             ]
             if selected is not None
@@ -305,6 +309,14 @@ def _document_choices(collective_id: int) -> list[SelectChoice]:
     ]
 
 
+def land_use_choices() -> list[SelectChoice]:
+    """Land-use (TDLYLX) names with their codes, for the plot form (staff)."""
+    return [
+        SelectChoice("", _("(not recorded)")),
+        *(SelectChoice(k, f"{v}（{k}）") for k, v in LAND_USES.items()),
+    ]
+
+
 def _raw_date(f: Any) -> Any:
     """A date field's value, or what was typed (the service explains what is wrong with it)."""
     if f.data is not None:
@@ -347,7 +359,7 @@ class PlotForm(FlaskForm):
         choices=[SelectChoice(k, v) for k, v in LAND_CLASSES.items()],
         default="10",
     )
-    land_use = StringField(_l("Land use (TDLYLX code)"), validators=[length("label")])
+    land_use = SelectField(_l("Land use"), default="")  # choices: land_use_choices()
     is_basic_farmland = BooleanField(_l("Basic farmland"))
     contract_area_m2 = StringField(_l("Contract area (m²)"))
     measured_area_m2 = StringField(_l("Measured area (m²), empty = from the geometry"))
@@ -789,6 +801,7 @@ def _geometry_error(err: DomainError) -> dict | None:
 def plot_new(collective_id: int):
     collective = _editable_collective(collective_id)
     form = PlotForm()
+    form.land_use.choices = land_use_choices()
     form.contract_uid.choices = _contract_choices(collective.id)
     form.source_document_id.choices = _document_choices(collective.id)
     if request.method == "GET":

@@ -365,6 +365,15 @@ def person_new(collective_id: int):
         else:
             db.session.commit()
             flash(_("%(name)s was registered as a member.", name=person_obj.name))
+            household_uid = request.args.get("household_uid", type=int)
+            if household_uid:  # came from a household's page: add them there next
+                return redirect(
+                    url_for(
+                        "registry.household_member_new",
+                        household_uid=household_uid,
+                        person_uid=person_obj.uid,
+                    )
+                )
             return redirect(url_for("registry.person", person_uid=person_obj.uid))
     elif request.method == "POST":
         status = 422
@@ -444,6 +453,8 @@ def household_member_new(household_uid: int):
     obj = load_current_or_404(Household, household_uid, edit=True)
     form = MemberForm()
     form.person_uid.choices = _person_choices(obj.collective_id)
+    if request.method == "GET" and request.args.get("person_uid", type=int):
+        form.person_uid.data = request.args.get("person_uid", type=int)
     status = 200
     if form.validate_on_submit():
         try:
