@@ -81,9 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CONTRACT_RENEWAL_WINDOW_YEARS", int, 5, "renewal in the last N years of a term"),
     Setting("COOLING_OFF_DAYS", int, 15, "R13"),
     Setting("SETTLEMENT_FLAG_DAYS", int, 180, "R14"),
-    # R8: does a paid exit (有偿退出) of a homestead bar the household from a new one?
+    # R08: does a paid exit (有偿退出) of a homestead bar the household from a new one?
     Setting("HOMESTEAD_PAID_EXIT_BARS", bool, True),
-    # R7: a declared homestead area may differ from its outline's measured area by this much.
+    # R07: a declared homestead area may differ from its outline's measured area by this much.
     Setting("HOMESTEAD_AREA_TOLERANCE_M2", float, 2.0),
     # Background jobs: RQ on this Redis when set, otherwise threads of the web process.
     Setting("REDIS_URL", str, None),

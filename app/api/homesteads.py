@@ -1,7 +1,7 @@
 """JSON API for homestead use rights: the same service functions as the HTML pages.
 
-R7 / R8 / R9 are enforced by grant_homestead (R9's one test is also may_apply_for_homestead's),
-existing homesteads (R8) by register_existing_homestead; these endpoints only translate JSON to
+R07 / R08 / R09 are enforced by grant_homestead (R09's one test is also may_apply_for_homestead's),
+existing homesteads (R08) by register_existing_homestead; these endpoints only translate JSON to
 those calls and back, and commit once.
 """
 
@@ -286,7 +286,7 @@ HOMESTEAD_SCHEMA = {
         "registration": {
             "type": "string",
             "enum": list(service.REGISTRATIONS),
-            "description": "new = granted (新批); existing = 存量, registered as it is (R8)",
+            "description": "new = granted (新批); existing = 存量, registered as it is (R08)",
         },
         "acquired_by": {"type": "string", "enum": list(service.ACQUISITIONS)},
         "heir_person_uid": {
@@ -334,7 +334,7 @@ OPENAPI_PATHS = {
             },
         },
         "post": {
-            "summary": "Grant a new homestead (R7 caps on the measured area, R8, R9 eligibility)",
+            "summary": "Grant a new homestead (R07 caps on the measured area, R08, R09)",
             "requestBody": {
                 "required": True,
                 "content": {
@@ -388,7 +388,7 @@ OPENAPI_PATHS = {
     },
     "/homesteads/existing": {
         "post": {
-            "summary": "Register an existing homestead (存量) as it is, with its notes (R8)",
+            "summary": "Register an existing homestead (存量) as it is, with its notes (R08)",
             "requestBody": {
                 "required": True,
                 "content": {
@@ -475,7 +475,7 @@ OPENAPI_PATHS = {
                                     "type": "string",
                                     "enum": list(service.DISPOSALS),
                                     "description": "sold/transferred/leased/gifted bar a new "
-                                    "homestead, paid_exit where the county says so (R8)",
+                                    "homestead, paid_exit where the county says so (R08)",
                                 },
                                 "reason": openapi_text("reason"),
                                 "source_document_id": {"type": "integer"},
@@ -504,7 +504,7 @@ OPENAPI_PATHS = {
     },
     "/households/{household_uid}/homestead-eligibility": {
         "get": {
-            "summary": "R9: may this household apply for (or take over) a homestead?",
+            "summary": "R09: may this household apply for (or take over) a homestead?",
             "parameters": [
                 _path_param("household_uid"),
                 {

@@ -655,7 +655,7 @@ OPENAPI_PATHS: dict[str, dict] = {
             "responses": {"200": _json(_list_of(_HOUSEHOLD))},
         },
         "post": {
-            "summary": "Create a household with its head (R1)",
+            "summary": "Create a household with its head (R01)",
             "tags": ["people"],
             "requestBody": {
                 "required": True,
@@ -690,7 +690,7 @@ OPENAPI_PATHS: dict[str, dict] = {
     },
     "/households/{household_uid}/members": {
         "post": {
-            "summary": "Add a member of the collective to the household (R1)",
+            "summary": "Add a member of the collective to the household (R01)",
             "tags": ["people"],
             "parameters": [_path("household_uid")],
             "requestBody": {

@@ -256,7 +256,7 @@ def build() -> Tally:
             if rng.random() < 0.8:
                 terrain = "hill"
                 # Approved in 2015, before the registry: an existing homestead (存量), registered
-                # as it is; a new grant would judge today's hukou and roll (R9).
+                # as it is; a new grant would judge today's hukou and roll (R09).
                 hs = homesteads.register_existing_homestead(
                     household.uid,
                     unit_number(fbfbm, h),
@@ -337,7 +337,7 @@ def build() -> Tally:
     )
 
     # An inherited second homestead (存量): 李建华 inherited his late parents' house and its
-    # homestead; registered as it is, with the note (R8), beside the household's own.
+    # homestead; registered as it is, with the note (R08), beside the household's own.
     first = db.session.scalar(select(Collective).where(Collective.fbfbm == "44022210020501"))
     farmer_household = people.resident_row(heads["44022210020501"]).household_uid
     will = documents.store_document(

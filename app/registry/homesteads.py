@@ -1,14 +1,14 @@
-"""Homestead use rights (宅基地使用权): approval, disposal and the R9 eligibility test.
+"""Homestead use rights (宅基地使用权): approval, disposal and the R09 eligibility test.
 
 The rules of DOMAIN §5 that live here, each in one function:
 
-* R7 一户一宅 and the Guangdong caps for new approvals, checked on the area measured from the
+* R07 一户一宅 and the Guangdong caps for new approvals, checked on the area measured from the
   outline (``checked_area``): ``grant_homestead``.
-* R8 a household that sold or transferred (出卖/转让), leased or gave away its house gets no new
+* R08 a household that sold or transferred (出卖/转让), leased or gave away its house gets no new
   homestead, nor after a paid exit (有偿退出) where the county says so
   (``r08_barring_disposals``). Existing homesteads (存量) over the cap, or a second one that came
   by inheritance, are registered as they are with a note: ``register_existing_homestead``.
-* R9 a homestead goes only to a qualifying member household of the same collective, never to
+* R09 a homestead goes only to a qualifying member household of the same collective, never to
   urban residents; the same test applies to every new grant: ``_ineligibility`` is the one
   eligibility test, called by ``grant_homestead``, ``may_apply_for_homestead`` and
   ``transfer_homestead_check``. The marketplace calls these rather than repeating the rule.
@@ -59,7 +59,7 @@ V = TypeVar("V", bound=Versioned)
 
 #: How a homestead version can end. "corrected" is reserved for data fixes, not a disposal.
 DISPOSALS = ("sold", "leased", "gifted", "returned", "transferred", "paid_exit")
-#: R8 (土地管理法 Art. 62): after selling or transferring the house with its homestead
+#: R08 (土地管理法 Art. 62): after selling or transferring the house with its homestead
 #: (出卖/转让), leasing or gifting it, no new homestead. A voluntary return (交回) does not bar;
 #: a paid exit (有偿退出) bars where the county says so (see r08_barring_disposals).
 R8_BARRING = frozenset({"sold", "transferred", "leased", "gifted"})
@@ -67,7 +67,7 @@ R8_BARRING = frozenset({"sold", "transferred", "leased", "gifted"})
 #: How a homestead was registered: granted now (新批) or an existing one (存量) as it is.
 REGISTRATIONS = ("new", "existing")
 #: How the household came by it. An inherited one (继承, with the house) is not counted by
-#: 一户一宅 (R8: kept and noted).
+#: 一户一宅 (R08: kept and noted).
 ACQUISITIONS = ("approval", "inheritance", "other")
 
 _EPS = 1e-9
@@ -181,7 +181,7 @@ def current_homestead_of(household_uid: int) -> Homestead | None:
 
 
 def r08_barring_disposals() -> frozenset[str]:
-    """R8: the disposals after which a household gets no new homestead in this county: sold or
+    """R08: the disposals after which a household gets no new homestead in this county: sold or
     transferred (出卖/转让), leased, gifted, and a paid exit (有偿退出) when the county setting
     HOMESTEAD_PAID_EXIT_BARS says so."""
     if current_app.config.get("HOMESTEAD_PAID_EXIT_BARS", True):
@@ -190,7 +190,7 @@ def r08_barring_disposals() -> frozenset[str]:
 
 
 def _r08_barring_disposal(household_uid: int) -> str | None:
-    """R8: the first earlier disposal of this household that bars a new homestead, if any."""
+    """R08: the first earlier disposal of this household that bars a new homestead, if any."""
     return db.session.scalar(
         select(Homestead.disposal)
         .where(
@@ -228,14 +228,14 @@ def terrain_label(terrain: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# R9 eligibility
+# R09 eligibility
 # --------------------------------------------------------------------------------------------
 
 
 def _ineligibility(household: Household, day: date) -> Ineligibility | None:
     """Why this (current) household may not take a homestead on ``day``; None if it may.
 
-    The single body of the R9 test (with R7's 一户一宅 and R8's bars), for every new grant
+    The single body of the R09 test (with R07's 一户一宅 and R08's bars), for every new grant
     (grant_homestead) and every transfer (transfer_homestead_check); see may_apply_for_homestead
     for the rule itself. ``rule`` names the rule that says no.
     """
@@ -264,12 +264,12 @@ def _ineligibility(household: Household, day: date) -> Ineligibility | None:
 
 
 def may_apply_for_homestead(household_uid: int, today: date | None = None) -> tuple[bool, str]:
-    """R9 (with R7, R8): may this household apply for, or take over, a homestead?
+    """R09 (with R07, R08): may this household apply for, or take over, a homestead?
 
     A qualifying household is a current household with at least one member on its collective's
-    membership roll on the day, that holds no current homestead (R7, an inherited one included)
+    membership roll on the day, that holds no current homestead (R07, an inherited one included)
     and has not sold, transferred, leased or given away a house before, nor given one up for
-    compensation where the county says that bars (R8). An urban-resident household, one ALL of
+    compensation where the county says that bars (R08). An urban-resident household, one ALL of
     whose members have urban hukou, never qualifies; a household in which some members settled
     in town but another is still rural does qualify (settling never costs the others their
     rights, R12).
@@ -287,7 +287,7 @@ def may_apply_for_homestead(household_uid: int, today: date | None = None) -> tu
 def transfer_homestead_check(
     homestead_uid: int, to_household_uid: int, today: date | None = None
 ) -> dict[str, Any]:
-    """R9: a homestead may go only to a qualifying member household of the same collective.
+    """R09: a homestead may go only to a qualifying member household of the same collective.
 
     Check only: the marketplace does the transfer. Returns the evidence of the check (who, when,
     which members were on the roll) for it to store (R15); raises DomainError(rule="R09").
@@ -298,7 +298,7 @@ def transfer_homestead_check(
         raise DomainError("homestead_unknown", _("No such homestead."), field="homestead_uid")
     recipient = history.current_of(Household, to_household_uid) if is_id(to_household_uid) else None
     if recipient is None or recipient.collective_id != homestead.collective_id:
-        # R9: only a household of the same collective; another collective's household gets the
+        # R09: only a household of the same collective; another collective's household gets the
         # answer of one that does not exist, so its existence does not leak.
         raise DomainError("household_unknown", _("No such household."), field="to_household_uid")
     if recipient.uid == homestead.household_uid:
@@ -356,7 +356,7 @@ def _positive_area(value: Any, field: str, *, allow_zero: bool = False) -> float
 
 
 def check_terrain_cap(terrain: str, area_m2: float) -> None:
-    """R7: Guangdong caps for new homestead approvals (广东省土地管理条例 Art. 42)."""
+    """R07: Guangdong caps for new homestead approvals (广东省土地管理条例 Art. 42)."""
     cap = TERRAIN_CAPS[terrain]
     if area_m2 > cap + _EPS:
         raise DomainError(
@@ -373,7 +373,7 @@ def check_terrain_cap(terrain: str, area_m2: float) -> None:
 
 
 def checked_area(area_m2: Any, geometry: Any, crs: Any) -> tuple[Any, float]:
-    """R7: the homestead's area, measured from its outline when one is given.
+    """R07: the homestead's area, measured from its outline when one is given.
 
     With an outline, the area is the one measured from it (in the registry's projected CRS) and
     that is what the cap is checked on: a declared area that differs from it by more than
@@ -559,9 +559,9 @@ def grant_homestead(
 ) -> Homestead:
     """Register a newly approved homestead (新批, 宅基地批准书) for a household.
 
-    R7: the Guangdong caps for new approvals by terrain (TERRAIN_CAPS), checked on the area
+    R07: the Guangdong caps for new approvals by terrain (TERRAIN_CAPS), checked on the area
     measured from the outline when one is given (``checked_area``: a declared area that
-    disagrees with the outline is refused). R9 (with R7's 一户一宅 and R8's bars): the household
+    disagrees with the outline is refused). R09 (with R07's 一户一宅 and R08's bars): the household
     must qualify, by the one eligibility test ``_ineligibility``, on the day of the approval:
     a member on the roll, not all urban residents, no current homestead (the partial unique
     index uq_homestead_household_current also catches races), no barring disposal before.
@@ -621,7 +621,7 @@ def existing_homestead_notes(
     heir: Person | None,
     day: date,
 ) -> list[str]:
-    """R8: what the registry notes (附记) on an existing homestead registered as it is, in the
+    """R08: what the registry notes (附记) on an existing homestead registered as it is, in the
     registry's language (the note is part of the record and of its certificate)."""
     cap = TERRAIN_CAPS[terrain]
     second = acquired_by == "inheritance" and current_homestead_of(household.uid) is not None
@@ -693,17 +693,17 @@ def register_existing_homestead(
     reason: str,
     today: date | None = None,
 ) -> Homestead:
-    """Register an existing homestead (存量) as it is, with the notes the law asks for (R8).
+    """Register an existing homestead (存量) as it is, with the notes the law asks for (R08).
 
-    R8: the cap and 一户一宅 (R7) apply to new grants; an existing homestead over the cap is
+    R08: the cap and 一户一宅 (R07) apply to new grants; an existing homestead over the cap is
     registered with the excess noted; a second one that came by inheritance (继承, with the
     house) is kept and noted, and is not counted by the one-per-household index. Any other
     second homestead is refused (R07). An heir who is no member household of the collective
     (urban hukou, or from outside) is recorded as holder with the note of 自然资源部: in person
     (``heir_person_uid`` or ``heir_id_number``, any registered person, member or not) on the
     household the house came from, or
-    through a household of the collective all of whose people are urban residents. R9's
-    eligibility and R8's bars do not apply: nothing new is granted. The outline, when given,
+    through a household of the collective all of whose people are urban residents. R09's
+    eligibility and R08's bars do not apply: nothing new is granted. The outline, when given,
     fixes the area as for a grant (``checked_area``).
     """
     day = _today(today)
@@ -791,7 +791,7 @@ def dispose_homestead(
 ) -> Homestead:
     """End the current homestead version, recording how it went (sold, leased, gifted, …).
 
-    The recorded disposal is what R8 reads later (``r08_barring_disposals``): sold / transferred
+    The recorded disposal is what R08 reads later (``r08_barring_disposals``): sold / transferred
     / leased / gifted bar the household from a new homestead, a paid exit does where the county
     says so; returned (交回) does not.
 

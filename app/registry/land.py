@@ -1101,10 +1101,10 @@ def assign_plot_to_contract(
     reason: str,
     basis: str | None = None,
 ) -> Any:
-    """R1: put a plot that is in no contract into a household's contract (registration).
+    """R01: put a plot that is in no contract into a household's contract (registration).
 
     Taking a plot out of a household's contract, or moving it into another household's, moves
-    a right away from that household (R3; Arts. 27, 28): a voluntary transfer goes through the
+    a right away from that household (R03; Arts. 27, 28): a voluntary transfer goes through the
     marketplace, so without a legal basis it is refused here; with one (``moves.BASES``) it
     becomes a move request that a bureau reviewer countersigns (``moves.request_move``), which is
     what is returned then.
@@ -1133,7 +1133,7 @@ def _move_plot(
     source_document_id: int,
     reason: str,
 ) -> Plot:
-    """R1: put a plot into a household's contract, move it to another one or take it out.
+    """R01: put a plot into a household's contract, move it to another one or take it out.
 
     The contract must be current and of the plot's collective. Private to the registry: a move
     out of a household's contract is applied only by a countersigned move

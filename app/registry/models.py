@@ -203,9 +203,9 @@ LAND_USES = {
     "123": _l("Field bank"),
 }
 
-# Homestead terrain classes and their Guangdong caps for new approvals (R7), m².
+# Homestead terrain classes and their Guangdong caps for new approvals (R07), m².
 TERRAIN_CAPS = {"plain": 80.0, "hill": 120.0, "mountain": 150.0}
-#: Predicate of uq_homestead_household_current (R7 一户一宅; an inherited one is not counted).
+#: Predicate of uq_homestead_household_current (R07 一户一宅; an inherited one is not counted).
 HOMESTEAD_ONE_PER_HOUSEHOLD = (
     "end_lifespan IS NULL AND disposal IS NULL AND acquired_by <> 'inheritance'"
 )
@@ -336,7 +336,7 @@ class Household(Versioned, OfHousehold, db.Model):
 
 
 class HouseholdMember(Versioned, OfHousehold, db.Model):
-    """A person in a household: relation to the head (YHZGX) and co-holder flag (SFGYR), R1."""
+    """A person in a household: relation to the head (YHZGX) and co-holder flag (SFGYR), R01."""
 
     __tablename__ = "household_member"
     __kind__ = "household_member"
@@ -407,7 +407,7 @@ class Succession(OfCollective, db.Model):
 
 
 class LandContract(Versioned, OfHousehold, db.Model):
-    """土地承包经营权: contract code CBHTBM = certificate code = CBFBM + 'J' (R1, R2)."""
+    """土地承包经营权: contract code CBHTBM = certificate code = CBFBM + 'J' (R01, R02)."""
 
     __tablename__ = "land_contract"
     __kind__ = "land_contract"
@@ -479,7 +479,7 @@ class Plot(Versioned, OfHousehold, db.Model):
 
 
 class Homestead(Versioned, OfHousehold, db.Model):
-    """宅基地使用权, 28-char real-estate unit number with 'JC' (R7, R8, R9)."""
+    """宅基地使用权, 28-char real-estate unit number with 'JC' (R07, R08, R09)."""
 
     __tablename__ = "homestead"
     __kind__ = "homestead"
@@ -493,10 +493,10 @@ class Homestead(Versioned, OfHousehold, db.Model):
     terrain: Mapped[str] = mapped_column(String(10))  # plain / hill / mountain
     area_m2: Mapped[float] = mapped_column(Float)
     floor_area_m2: Mapped[float | None] = mapped_column(Float)
-    # How this version ended, for R8: sold / leased / gifted / returned / transferred / corrected
+    # How this version ended, for R08: sold / leased / gifted / returned / transferred / corrected
     disposal: Mapped[str | None] = mapped_column(String(16))
     geom = mapped_column(registry_geometry("MULTIPOLYGON"), nullable=True)
-    # R8: "new" = granted (新批) under the cap and 一户一宅; "existing" = 存量, registered as it is.
+    # R08: "new" = granted (新批) under the cap and 一户一宅; "existing" = 存量, as it is.
     registration: Mapped[str] = mapped_column(String(10), server_default="new")
     # How the household came by it: approval / inheritance (继承, 房地一体) / other.
     acquired_by: Mapped[str] = mapped_column(String(16), server_default="approval")
@@ -509,8 +509,8 @@ class Homestead(Versioned, OfHousehold, db.Model):
 
     __table_args__ = (
         Versioned.current_version_index("homestead"),
-        # R7 one homestead per household: at most one current homestead per household, not
-        # counting one that came by inheritance (R8: kept and noted).
+        # R07 one homestead per household: at most one current homestead per household, not
+        # counting one that came by inheritance (R08: kept and noted).
         Index(
             "uq_homestead_household_current",
             "household_uid",

@@ -9,8 +9,8 @@ collective (集体决定成员退出).
 
 A move of a right between households, or from a holder back to the collective, is first a request
 (``request_move``): everything is checked now, by running the very function that will apply it
-inside a savepoint that is then rolled back, so the rules stay in their own services (R1/R3 in
-land.py, R10/R11 in shares.py, R9 in homesteads.py) and are not repeated here. A bureau reviewer
+inside a savepoint that is then rolled back, so the rules stay in their own services (R01/R03 in
+land.py, R10/R11 in shares.py, R09 in homesteads.py) and are not repeated here. A bureau reviewer
 (县农业农村局) other than the requester countersigns it (``countersign_move``), which runs them
 again against the registry as it is then and applies the move, all or nothing; or refuses it with
 a reason (``refuse_move``); the requester may withdraw it (``withdraw_move``).
@@ -18,11 +18,11 @@ a reason (``refuse_move``); the requester may withdraw it (``withdraw_move``).
 Kinds, what they do and the bases they accept (``KIND_BASES``):
 
 * ``plot_move`` — a plot out of one household's contract, into another's or back to the
-  collective (R1, R3; Art. 27/28: the collective does not take land back except by law).
+  collective (R01, R03; Art. 27/28: the collective does not take land back except by law).
 * ``share_transfer`` — shares from one holder to another member holder (R10, R11).
 * ``share_buy_back`` — shares back into the collective's pool (R10): a paid exit, so directly only
   when the collective decided a member's exit, or a court ruled it.
-* ``homestead_transfer`` — a homestead to another qualifying household (R9).
+* ``homestead_transfer`` — a homestead to another qualifying household (R09).
 
 What applies without a countersign, because no right leaves a household for another: corrections
 of a plot's attributes or boundary (``land.update_plot_*``); putting a plot that is in no contract
@@ -184,7 +184,7 @@ def check_basis(kind: str, basis: Any, doc: SourceDocument | None = None) -> str
 
 
 def check_disposal_basis(disposal: str, basis: Any) -> str | None:
-    """How a homestead ended (R8's record): a sale, lease, gift or transfer of the house is
+    """How a homestead ended (R08's record): a sale, lease, gift or transfer of the house is
     recorded directly only as a correction of the record (an old transaction, recorded late) or
     by a court ruling; a sale today goes through the marketplace, a transfer to a household of
     the registry is a countersigned move. Returns the basis (None where none is needed)."""
@@ -347,13 +347,13 @@ def transfer_homestead(
     source_document_id: int,
     today: date | None = None,
 ) -> Homestead:
-    """R9: the homestead goes to a qualifying member household of the same collective.
+    """R09: the homestead goes to a qualifying member household of the same collective.
 
     Apply function of a countersigned move (and of the marketplace's registration step later):
     never called from a page. The eligibility test is ``homesteads.transfer_homestead_check``;
     the unit keeps its uid and history, the new version names the new household, and the ended
     version records how the old household's right ended ("corrected" for a correction of the
-    record, else "transferred"), which is what R8 reads.
+    record, else "transferred"), which is what R08 reads.
     """
     homestead_service.transfer_homestead_check(homestead_uid, to_household_uid, today)
     homestead = history.current_of(Homestead, homestead_uid, lock=True)

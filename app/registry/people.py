@@ -223,7 +223,7 @@ def _member_row(household_uid: int, person_uid: int) -> HouseholdMember | None:
 
 
 def _member_of(person_uid: Any, collective_id: int, *, field: str = "person_uid") -> Person:
-    """R1: the person, who must be a current member of the collective (everyone in a holder
+    """R01: the person, who must be a current member of the collective (everyone in a holder
     household is a member of the 发包方's collective).
 
     A person who does not exist and one who is not a member here (of another collective, say)
@@ -237,7 +237,7 @@ def _member_of(person_uid: Any, collective_id: int, *, field: str = "person_uid"
             "person_unknown",
             _("There is no such member of this collective: admit the person as a member first."),
             field=field,
-            rule="R1",
+            rule="R01",
         )
     return person
 
@@ -514,7 +514,7 @@ def end_membership(
 
     Settling in town is not among them (Art. 18, R12), and no code path ends a membership because
     of a hukou change. The person's rights in households are left as they are: ending a membership
-    is not a way to take land back (R6).
+    is not a way to take land back (R06).
     """
     reason = _reason(reason)
     membership = history.current_of(Membership, membership_uid, lock=True)
@@ -563,7 +563,7 @@ def create_household(
 ) -> Household:
     """Create a household (承包方) with its head as first member and co-holder.
 
-    R1: the household belongs to the 发包方's collective and its head is a member of it. CBFBM is
+    R01: the household belongs to the 发包方's collective and its head is a member of it. CBFBM is
     the collective's FBFBM + a 4-digit sequence and is unique among current households.
     ``effective_on``: the day the household was established (default: today).
     """
@@ -623,7 +623,7 @@ def add_household_member(
 ) -> HouseholdMember:
     """Add a person to a household with their relation to the head and co-holder flag.
 
-    R1: the person must be a current member of the household's collective (holders of contracted
+    R01: the person must be a current member of the household's collective (holders of contracted
     land are members of the 发包方's collective). A person lives in one household at a time; a
     household has one head. ``effective_on``: the day they joined (default: today).
     """
@@ -683,7 +683,7 @@ def remove_household_member(
 ) -> HouseholdMember:
     """Take a person off a household's member list.
 
-    R1 / 承包法 Art. 31: a co-holder's share in the household's rights is not taken away on a
+    R01 / 承包法 Art. 31: a co-holder's share in the household's rights is not taken away on a
     clerk's word, nor on any document: a co-holder comes off the list only on the evidence that
     they have contracted land where they now live (a ``land_at_new_residence`` document), as
     when moving on marriage or divorce. A death is recorded with ``record_death`` instead.
@@ -706,7 +706,7 @@ def remove_household_member(
                     "allocated at the new residence. A death is recorded on the person's page."
                 ),
                 field="source_document_id",
-                rule="R1",
+                rule="R01",
             )
     sha = _source_sha(source_document_id, household.collective_id)
     with _writing("household.member_remove", reason=reason, source_sha256=sha):
@@ -726,12 +726,12 @@ def move_member(
 ) -> HouseholdMember:
     """Move a person to another household, e.g. a woman on marriage (relation 10, spouse).
 
-    R1 / 承包法 Art. 31: women keep their rights on marriage, divorce and widowhood. By default
+    R01 / 承包法 Art. 31: women keep their rights on marriage, divorce and widowhood. By default
     the person stays listed as co-holder of the household they leave (marked moved out). That
     co-holding ends (``keep_co_holding=False``) only on the evidence the law names: land
     allocated to the person where they now live, a document of kind ``land_at_new_residence``
     from the new place's collective; any other document (a consent form, say) is refused. The
-    person must be a member of the new household's collective (R1).
+    person must be a member of the new household's collective (R01).
     """
     reason = _reason(reason)
     relation = _relation(relation)
@@ -771,7 +771,7 @@ def move_member(
                     "of land allocated at the new residence, issued by that collective."
                 ),
                 field="source_document_id",
-                rule="R1",
+                rule="R01",
             )
     sha = _source_sha(source_document_id, {target.collective_id, current.collective_id})
     with _writing("household.member_move", reason=reason, source_sha256=sha):
@@ -807,7 +807,7 @@ def move_member(
 
 
 def co_holders(household_uid: int) -> list[Person]:
-    """R1: the persons who hold the household's rights together (是否共有人), including members who
+    """R01: the persons who hold the household's rights together (是否共有人), including members who
     moved out but kept their co-holding (Art. 31). Current versions, head first."""
     rows = db.session.execute(
         select(Person, HouseholdMember.relation)
@@ -1296,10 +1296,10 @@ def dissolve_household(
     - The contract income is inherited (承包法 Art. 32: 承包收益可继承): recorded, with the heir.
     - The household contract itself is not inherited: it ends and its plots return to the
       collective with no household, unless the household of one of its co-holders continues it
-      by law (Arts. 31–32, R1), which then holds the plots in its own contract.
+      by law (Arts. 31–32, R01), which then holds the plots in its own contract.
     - Household shares go as the collective's charter says (生不增、死不减): to the heir household
       (the continuing household unless another is named) or back to the collective (R10).
-    - The homestead is inherited with the house: noted for its own page (R8).
+    - The homestead is inherited with the house: noted for its own page (R08).
     """
     reason = _reason(reason)
     household = _household(household_uid, lock=True)
@@ -1350,7 +1350,7 @@ def record_death(
     """A person's death (date, death record) as a new version of the person.
 
     - Their memberships end (集体经济组织法 Art. 17, reason death), and so does their place in
-      every household, co-holding included (R1).
+      every household, co-holding included (R01).
     - A surviving spouse keeps everything (承包法 Art. 31, widowhood): no one else's row changes.
     - Shares they held personally go as the collective's charter says (生不增、死不减, R10): to
       the heir household (default: the household they lived in, if it goes on) or back to the
@@ -1503,7 +1503,7 @@ def split_household(
     The new household gets the next free CBFBM (as creating a household does) and ``head``
     as its head; the chosen plots go to a new contract of the new household with the old
     contract's term. The movers stop co-holding the old household's remaining rights and
-    co-hold the new household's (R1). One transaction: all of it, or nothing.
+    co-hold the new household's (R01). One transaction: all of it, or nothing.
     """
     reason = _reason(reason)
     household = _household(household_uid, lock=True)
@@ -1598,7 +1598,7 @@ def merge_households(
     """合户: one household joins another with the collective's approval (a resolution or
     approval document), bringing its members and rights: its plots into the other's contract,
     its homestead and its shares (conserved, R10); it then ends. Members who had moved out and
-    kept co-holding (Art. 31) keep it in the merged household. R7: a merger may not give one
+    kept co-holding (Art. 31) keep it in the merged household. R07: a merger may not give one
     household two homesteads. Returns the household that goes on.
     """
     reason = _reason(reason)
@@ -1932,7 +1932,7 @@ class HouseholdRights:
     plots: list[Plot] = field(default_factory=list)
     homestead: Homestead | None = None
     shares: list[ShareHolding] = field(default_factory=list)
-    # All current homesteads: a second one that came by inheritance is kept (R8).
+    # All current homesteads: a second one that came by inheritance is kept (R08).
     homesteads: list[Homestead] = field(default_factory=list)
 
     @property

@@ -221,7 +221,7 @@ def rights_view(rights: HouseholdRights) -> dict:
             "floor_area": area_view(homestead.floor_area_m2),
             "terrain": homestead.terrain,
         },
-        # every current homestead: a second one that came by inheritance is kept (R8)
+        # every current homestead: a second one that came by inheritance is kept (R08)
         "homesteads": [
             {
                 "uid": hs.uid,

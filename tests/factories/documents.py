@@ -65,7 +65,7 @@ def make_household(collective_id: int, name: str = "王五") -> Household:
 
 
 def make_holder(household: Household, name: str = "王五", relation: str = "02") -> Person:
-    """A person living in ``household`` and co-holding its rights (R1)."""
+    """A person living in ``household`` and co-holding its rights (R01)."""
     while True:
         born = date(1960, 1, 1) + timedelta(days=_rng.randrange(0, 12000))
         first17 = "440222" + born.strftime("%Y%m%d") + f"{_rng.randrange(1000):03d}"

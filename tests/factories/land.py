@@ -64,7 +64,7 @@ def make_document(collective_id: int, title: str = "测绘成果") -> int:
 
 
 def make_household(collective_id: int, name: str = "张三") -> tuple[int, int]:
-    """(household_uid, head person_uid): a household whose head is a member (R1)."""
+    """(household_uid, head person_uid): a household whose head is a member (R01)."""
     head, household = people_fx.household(collective_id, name)
     return household.uid, head.uid
 

@@ -1,4 +1,4 @@
-"""Homestead rules R7, R8, R9 through the service functions (real database, rolled back)."""
+"""Homestead rules R07, R08, R09 through the service functions (real database, rolled back)."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_unknown_household_is_refused(ctx, baseline):
         grant(987654321, baseline.collective_a)
 
 
-# --- R7 -------------------------------------------------------------------------------------
+# --- R07 -------------------------------------------------------------------------------------
 
 
 def test_r07_second_homestead_refused(ctx, baseline):
@@ -183,7 +183,7 @@ def test_r07_database_refuses_a_second_current_homestead(ctx, baseline):
         )
 
 
-# --- R8 -------------------------------------------------------------------------------------
+# --- R08 -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("disposal", ["sold", "transferred", "leased", "gifted"])
@@ -228,7 +228,7 @@ def test_dispose_needs_a_known_disposal_reason_and_source(ctx, baseline):
         dispose_homestead(h.uid, "sold", "again", doc, basis="correction")
 
 
-# --- R9 -------------------------------------------------------------------------------------
+# --- R09 -------------------------------------------------------------------------------------
 
 
 def test_r09_member_household_without_homestead_qualifies(ctx, baseline):

@@ -1,5 +1,5 @@
-"""Issue 10 item 2: R7 on the measured area, R8's bars (sold/transferred, paid exit by county
-setting), R9 on every new grant, and existing homesteads (存量) registered as they are."""
+"""Issue 10 item 2: R07 on the measured area, R08's bars (sold/transferred, paid exit by county
+setting), R09 on every new grant, and existing homesteads (存量) registered as they are."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def current_of_household(household_uid) -> list[Homestead]:
     )
 
 
-# --- R7: the cap on the measured area ------------------------------------------------------
+# --- R07: the cap on the measured area ------------------------------------------------------
 
 
 def test_r07_outline_of_200_m2_declared_as_79_is_refused_at_the_80_cap(ctx, baseline):
@@ -103,7 +103,7 @@ def test_r07_area_tolerance_is_a_setting(ctx, baseline, monkeypatch):
     assert grant(b.household(c), c, area=76.0, geometry=outline(9, 8), crs="EPSG:4547")
 
 
-# --- R8: the bars ---------------------------------------------------------------------------
+# --- R08: the bars ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("disposal", ["sold", "transferred"])
@@ -142,7 +142,7 @@ def test_r08_paid_exit_does_not_bar_when_the_county_allows(ctx, baseline, monkey
     assert again.is_current and again.uid != old.uid
 
 
-# --- R9 on every new grant ------------------------------------------------------------------
+# --- R09 on every new grant ------------------------------------------------------------------
 
 
 def test_r09_grant_to_a_household_all_off_the_roll_is_refused(ctx, baseline):
@@ -179,7 +179,7 @@ def test_r09_grant_to_a_household_holding_an_inherited_homestead_is_refused(ctx,
     assert not ok
 
 
-# --- R8: existing homesteads (存量) registered as they are ------------------------------------
+# --- R08: existing homesteads (存量) registered as they are ------------------------------------
 
 
 def test_r08_existing_homestead_over_the_cap_is_registered_with_the_excess_noted(ctx, baseline):

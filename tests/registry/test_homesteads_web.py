@@ -17,7 +17,7 @@ from tests.factories import people as fx
 
 pytestmark = pytest.mark.authz
 
-# 11 m x 10 m = 110 m², the area the world's homestead declares (R7: they must agree).
+# 11 m x 10 m = 110 m², the area the world's homestead declares (R07: they must agree).
 OUTLINE = Polygon([(386000, 2765000), (386011, 2765000), (386011, 2765010), (386000, 2765010)])
 
 
@@ -188,10 +188,10 @@ def test_dispose_form_ends_the_homestead_and_page_keeps_history(world, client, a
     assert r.status_code == 302
     page = text(client.get(f"/homesteads/{world.homestead}"))
     assert "/dispose" not in page
-    assert world.unit in page  # listed among the household's disposals, barring (R8)
+    assert world.unit in page  # listed among the household's disposals, barring (R08)
     history_page = text(client.get(f"/homesteads/{world.homestead}/history"))
     assert "卖给本村" in history_page and "新批宅基地" in history_page
-    # R8: now a new homestead for the same household is refused
+    # R08: now a new homestead for the same household is refused
     r = client.post(f"/households/{world.hh}/homestead/new", data=grant_form(world))
     assert r.status_code == 422
     assert client.get(f"/homesteads/{world.homestead}/dispose").status_code == 404
@@ -228,7 +228,7 @@ def test_api_grant_get_dispose(world, client, app):
     ended = r.get_json()
     assert ended["disposal"] == "returned" and not ended["is_current"]
     r = client.get(f"/api/v1/households/{world.free}/homestead-eligibility", headers=headers)
-    assert r.get_json()["eligible"] is True  # returned: R8 does not bar
+    assert r.get_json()["eligible"] is True  # returned: R08 does not bar
 
 
 def test_api_over_cap_is_422_with_rule(world, client, app):
@@ -398,7 +398,7 @@ def test_ids_beyond_32_bits_are_404_or_422_never_500(world, client, app, auth):
     assert r.status_code == 422
 
 
-# --- existing homesteads (存量), R7 on the measured area, R8 bars, R9 on grants (issue 10)
+# --- existing homesteads (存量), R07 on the measured area, R08 bars, R09 on grants (issue 10)
 
 
 def existing_form(world, **over):
@@ -530,7 +530,7 @@ def test_api_register_existing_and_refusals(world, client, app):
     assert "10.00" in made["note"]
     r = client.get(f"/api/v1/homesteads/{world.homestead}", headers=headers)
     assert r.get_json()["registration"] == "new" and r.get_json()["note"] is None
-    # the API grant refuses a household all off the roll (R9)
+    # the API grant refuses a household all off the roll (R09)
     grant = {
         "household_uid": off_roll,
         "unit_number": b.unit_number(world.a),

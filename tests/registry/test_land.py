@@ -1,4 +1,4 @@
-"""Contracts and plots through the service functions (real database, rolled back): R1, R2, codes,
+"""Contracts and plots through the service functions (real database, rolled back): R01, R02, codes,
 history and the database's own guard against two current versions."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.factories.land import add, contract, refused
 TODAY = date(2026, 3, 1)
 
 
-# --- contracts: R1, R2 -------------------------------------------------------------------------
+# --- contracts: R01, R02 -------------------------------------------------------------------------
 
 
 def test_contract_code_is_household_code_plus_j(ctx, baseline):

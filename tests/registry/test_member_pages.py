@@ -118,7 +118,7 @@ def test_r01_removing_a_co_holder_without_a_document_is_refused_and_writes_nothi
     assert r.status_code == 422
     # the message names the evidence the law asks for, not a rule id
     assert "新居住地已分配承包地证明" in _text(r)
-    assert "R1" not in _text(r)
+    assert "R01" not in _text(r)
     assert _audit_count() == before and len(_rows(world.wife)) == 1
     r = client.post(url, data={"source_document_id": world.land_doc, "reason": "离婚"})
     assert r.status_code == 302
@@ -140,7 +140,7 @@ def test_end_membership_page_ends_it_and_keeps_the_rights(world, client, auth):
     )
     assert r.status_code == 302
     assert people.open_membership(world.wife, world.a) is None
-    assert len(_rows(world.wife)) == 1  # still in the household: ending takes no right (R6)
+    assert len(_rows(world.wife)) == 1  # still in the household: ending takes no right (R06)
     ended = history.versions(Membership, world.membership)[-1]
     assert ended.end_reason == "civil_servant"
 

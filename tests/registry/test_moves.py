@@ -233,7 +233,7 @@ def test_request_checks_the_rules_now(plot_in_contract, holdings, baseline):
     plot, _first, _second = plot_in_contract
     holding, _other = holdings
     c = baseline.collective_a
-    # R1: a contract of another collective is a contract that does not exist.
+    # R01: a contract of another collective is a contract that does not exist.
     elsewhere = fx.contract(baseline.collective_b)
     with refused(code="contract_not_found"):
         moves.request_move(

@@ -1,4 +1,4 @@
-"""People and households: services (R1, ID numbers, memberships, history)."""
+"""People and households: services (R01, ID numbers, memberships, history)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _id(birth: str = "19900315", seq: str = "123") -> str:
     return first17 + id_number_check_char(first17)
 
 
-# --- R1: holders, co-holders, women's rights
+# --- R01: holders, co-holders, women's rights
 
 
 def test_r01_holder_household_is_in_the_collective_with_head_as_co_holder(ctx, baseline):
@@ -63,7 +63,7 @@ def test_r01_head_must_be_member_of_the_collective(ctx, baseline):
             outsider.uid,
             "新户",
         )
-    assert e.value.rule == "R1" and e.value.field == "head_person_uid"
+    assert e.value.rule == "R01" and e.value.field == "head_person_uid"
     assert "王外" not in e.value.message  # nothing of another collective's member
     assert db.session.scalar(select(func.count(Household.id))) == 0
 
@@ -73,7 +73,7 @@ def test_r01_member_of_another_collective_cannot_join_a_household(ctx, baseline)
     outsider = fx.member(baseline.collective_b, "王外")
     with pytest.raises(DomainError) as e:
         people.add_household_member(hh.uid, outsider.uid, "10", True, "结婚")
-    assert e.value.rule == "R1"
+    assert e.value.rule == "R01"
 
 
 def test_r01_co_holders_are_listed(ctx, baseline):
@@ -123,7 +123,7 @@ def test_r01_co_holding_ends_on_move_only_with_land_at_the_new_residence(ctx, ba
 
     with pytest.raises(DomainError) as e:
         people.move_member(daughter.uid, new_home.uid, "结婚", keep_co_holding=False)
-    assert e.value.rule == "R1" and e.value.field == "source_document_id"
+    assert e.value.rule == "R01" and e.value.field == "source_document_id"
     with pytest.raises(DomainError) as e:
         people.move_member(
             daughter.uid, new_home.uid, "结婚，本人书面放弃", False, source_document_id=_doc(a).id
@@ -144,7 +144,7 @@ def test_r01_removing_a_co_holder_needs_a_document(ctx, baseline):
     people.add_household_member(hh.uid, wife.uid, "10", True, "婚入")
     with pytest.raises(DomainError) as e:
         people.remove_household_member(hh.uid, wife.uid, "离婚")
-    assert e.value.rule == "R1"
+    assert e.value.rule == "R01"
     with pytest.raises(DomainError) as e:  # a written consent is not the evidence Art. 31 asks
         people.remove_household_member(
             hh.uid, wife.uid, "离婚", source_document_id=_doc(baseline.collective_a).id

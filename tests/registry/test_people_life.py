@@ -421,7 +421,7 @@ def test_r01_co_holding_ends_on_marriage_only_with_land_at_the_new_residence(ctx
             people.move_member(
                 daughter.uid, new_home.uid, "结婚", False, source_document_id=doc(a, kind)
             )
-        assert e.value.code == "land_evidence_required" and e.value.rule == "R1"
+        assert e.value.code == "land_evidence_required" and e.value.rule == "R01"
     assert daughter.uid in {p.uid for p in people.co_holders(home.uid)}
 
     evidence = doc(a, "land_at_new_residence", "新居住地承包地证明")

@@ -523,7 +523,7 @@ def test_api_r01_outsider_member_is_422_with_rule(world, app, client):
         headers=admin,
         json={"person_uid": outsider.uid, "relation": "10", "reason": "结婚"},
     )
-    assert r.status_code == 422 and r.json["error"]["rule"] == "R1"
+    assert r.status_code == 422 and r.json["error"]["rule"] == "R01"
 
 
 def test_api_lists_are_scoped_and_paged(world, app, client):

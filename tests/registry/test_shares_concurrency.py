@@ -1,4 +1,4 @@
-"""Racing share transfers and homestead grants on real commits (R10 conservation, R7).
+"""Racing share transfers and homestead grants on real commits (R10 conservation, R07).
 
 Each thread has its own app context, so its own session and connection; the database decides who
 wins (SQLite: BEGIN IMMEDIATE serialises writers; PostgreSQL: the register's row lock).
@@ -74,7 +74,7 @@ def test_concurrent_full_balance_transfers_exactly_one_wins(fresh_app):
 
 
 def test_concurrent_homestead_grants_to_one_household_exactly_one_wins(fresh_app):
-    """R7 under a race: the household lock / partial unique index let only one through."""
+    """R07 under a race: the household lock / partial unique index let only one through."""
     app = fresh_app
     c = app.extensions["sanquan_baseline"].collective_a
     with app.app_context(), app.test_request_context(), trail.acting(ACTOR):

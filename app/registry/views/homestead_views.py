@@ -1,6 +1,6 @@
 """HTML pages for homestead use rights: the homestead page with its history and map, the
-collective's list, and the admin forms to grant (R7, R8, R9), to register an existing homestead
-as it is (R8) and to record a disposal.
+collective's list, and the admin forms to grant (R07, R08, R09), to register an existing homestead
+as it is (R08) and to record a disposal.
 
 Views translate HTTP to one service call in app.registry.homesteads and commit once.
 """
@@ -234,7 +234,7 @@ def homestead(homestead_uid: int):
         view_box, paths = svg_path([to_shape(obj.geom)], 360, 260)
         svg = {"view_box": view_box, "d": paths[0]}
     editable = obj.is_current and can_edit(current_user, obj)
-    # The household's homesteads over time and how each ended: what R8 looks at.
+    # The household's homesteads over time and how each ended: what R08 looks at.
     heir = history.current_of(Person, obj.heir_person_uid) if obj.heir_person_uid else None
     disposals = db.session.execute(
         select(Homestead.uid, Homestead.unit_number, Homestead.disposal, Homestead.valid_to)

@@ -2,7 +2,7 @@
 member to another household, take a member off a household's list.
 
 Each page is a form with CSRF, a reason and a source document; it calls the same service
-function as everything else (app.registry.people) and commits once. The rules (R1, Art. 17/18 of
+function as everything else (app.registry.people) and commits once. The rules (R01, Art. 17/18 of
 the collective economic organisation law, Art. 31) are the services', not the views'.
 """
 
@@ -38,7 +38,7 @@ HOUSEHOLD_LIMIT = 2000
 
 def _document_choices(collective_id: int) -> list[SelectChoice]:
     """A "no document" choice, then the collective's documents, newest first (the service decides
-    whether one is needed: removing a co-holder needs one, R1)."""
+    whether one is needed: removing a co-holder needs one, R01)."""
     docs = [
         SelectChoice(
             d.id, f"{d.title} · {DOCUMENT_KINDS.get(d.kind, d.kind)} · {d.uploaded_at:%Y-%m-%d}"
@@ -122,7 +122,7 @@ def membership_end(membership_uid: int):
 
 def _target_households(person: Person, current_uid: int | None) -> list[SelectChoice]:
     """Households the person could move to: current ones of the collectives the person is a
-    member of and the admin keeps (the service checks R1 again)."""
+    member of and the admin keeps (the service checks R01 again)."""
     collectives = person_collective_ids(person.uid) & set(current_user.collective_ids)
     rows = db.session.execute(
         select(Household.uid, Household.cbfbm, Household.name)
@@ -140,7 +140,7 @@ def _target_households(person: Person, current_uid: int | None) -> list[SelectCh
 @bp.route("/persons/<int:person_uid>/move", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def member_move(person_uid: int):
-    """Move a member to another household (people.move_member; R1, Art. 31: co-holding kept)."""
+    """Move a member to another household (people.move_member; R01, Art. 31: co-holding kept)."""
     person = load_current_or_404(Person, person_uid, edit=True)
     row = people.resident_row(person.uid)
     current = history.current_of(Household, row.household_uid) if row is not None else None
@@ -184,7 +184,7 @@ def member_move(person_uid: int):
 )
 @roles_required(Role.COLLECTIVE_ADMIN)
 def member_remove(household_uid: int, person_uid: int):
-    """Take a person off a household's list (people.remove_household_member; R1: a co-holder
+    """Take a person off a household's list (people.remove_household_member; R01: a co-holder
     only with a cited document)."""
     household = load_current_or_404(Household, household_uid, edit=True)
     person = load_current_or_404(Person, person_uid)
