@@ -116,7 +116,8 @@ def test_crs_is_required(ctx, baseline):
         with refused(code="crs_missing") as r:
             add(baseline.collective_a, fx.square(x, y), crs=missing)
         assert r.error.field == "crs"
-        assert "坐标参考系" in r.error.message
+        # about the form the user is filling in, not the command line's --crs
+        assert "请在表单中选择坐标系" in r.error.message and "--crs" not in r.error.message
 
 
 def test_unknown_crs_refused(ctx, baseline):
