@@ -78,11 +78,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # so "/plots/１２" would otherwise show plot 12.
     from werkzeug.routing import IntegerConverter
 
+    from app.core import inputs
+
     class DatabaseId(IntegerConverter):
         regex = r"[0-9]+"
 
         def __init__(self, url_map, *args, **kwargs):
-            kwargs.setdefault("max", 2**31 - 1)
+            kwargs.setdefault("max", inputs.MAX_ID)
             super().__init__(url_map, *args, **kwargs)
 
     app.url_map.converters["int"] = DatabaseId
@@ -101,7 +103,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie
 
     web.install(app)
-    from app.core import inputs
 
     inputs.install(app)  # malformed input is a clear 4xx, checked before anything else runs
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from app import create_app
 from app.audit import trail
 from app.extensions import db
+from tests.api_contract import ContractClient
 
 PASSWORD = "test-pass-2026"
 COLLECTIVE_A = "44022210020501"  # 东湖坪村 group 01, 太平镇
@@ -138,7 +139,7 @@ _AUDIT_HEADS = tempfile.mkdtemp(prefix="sanquan-test-audit-heads-")
 
 
 def app_for(url: str, **extra) -> Flask:
-    return create_app(
+    application = create_app(
         {
             "TESTING": True,
             "DOCUMENT_STORE": _DOCUMENTS,
@@ -154,6 +155,9 @@ def app_for(url: str, **extra) -> Flask:
             **extra,
         }
     )
+    # Every API answer in the suite is validated against the OpenAPI document.
+    application.test_client_class = ContractClient
+    return application
 
 
 @dataclass

@@ -1,12 +1,14 @@
 import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from pydantic import StringConstraints
 
 from app.api import bp
+from app.api.schema import Answer, Body, operation
 from app.auth import services as auth_services
 from app.auth.scope import roles_required  # noqa: F401  (re-exported for API modules)
 from app.core import inputs
@@ -118,24 +120,56 @@ def openapi_path(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
+class TokenRequest(Body):
+    username: Annotated[str, StringConstraints(max_length=200)]
+    password: Annotated[str, StringConstraints(max_length=1000)]
+
+
+class Token(Answer):
+    """A new token (shown once)"""
+
+    token: str
+    token_type: Literal["Bearer"]
+    username: str
+    role: str
+
+
+class Me(Answer):
+    """The caller's account"""
+
+    username: str
+    display_name: str | None
+    role: str
+    collectives: list[int]
+
+
 @bp.post("/auth/token")
-def issue_token():
-    """Exchange a username and password for a Bearer token."""
-    body = json_body()
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise DomainError("body", _("Give username and password as strings."))
-    user = auth_services.authenticate(username, password, auth_services.Client.of(request))
+@operation(
+    "Exchange a username and password for a Bearer token",
+    body=TokenRequest,
+    answer=Token,
+    status=201,
+    public=True,
+    refusals={
+        422: "Wrong credentials or body",
+        429: "Too many attempts: see Retry-After",
+    },
+)
+def issue_token(body: TokenRequest):
+    user = auth_services.authenticate(
+        body.username, body.password, auth_services.Client.of(request)
+    )
     from app.audit import trail
 
     with trail.acting(trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)):
         token = auth_services.issue_token(user, label="api")
     db.session.commit()
-    body = {"token": token, "token_type": "Bearer", "username": user.username, "role": user.role}
-    return jsonify(body), 201
+    answer = {"token": token, "token_type": "Bearer", "username": user.username, "role": user.role}
+    return jsonify(answer), 201
 
 
 @bp.get("/me")
+@operation("The caller's account, role and collectives", answer=Me)
 def me():
     return jsonify(
         username=current_user.username,
@@ -143,51 +177,3 @@ def me():
         role=current_user.role,
         collectives=sorted(current_user.collective_ids),
     )
-
-
-_JSON_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-
-OPENAPI_PATHS = {
-    "/auth/token": {
-        "post": {
-            "summary": "Exchange a username and password for a Bearer token",
-            "security": [],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["username", "password"],
-                            "properties": {
-                                "username": {"type": "string"},
-                                "password": {"type": "string"},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "201": {"description": "A new token (shown once)"},
-                "422": {"description": "Wrong credentials or body", **_JSON_ERROR},
-                "429": {"description": "Too many attempts: see Retry-After", **_JSON_ERROR},
-            },
-        }
-    },
-    "/me": {
-        "get": {
-            "summary": "The caller's account, role and collectives",
-            "responses": {
-                "200": {"description": "The account"},
-                "401": {"description": "No token"},
-            },
-        }
-    },
-    "/openapi.json": {
-        "get": {
-            "summary": "This document",
-            "security": [],
-            "responses": {"200": {"description": "OpenAPI 3.1"}},
-        }
-    },
-}

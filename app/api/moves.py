@@ -8,21 +8,20 @@ calls and back, and commit once. Another collective's move or right is a 404.
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from typing import Any, Literal
 
-from flask import abort, jsonify, request, url_for
-from flask_babel import gettext as _
+from flask import abort, jsonify, url_for
 from flask_login import current_user
+from pydantic import Field
 
 from app.api import bp
-from app.api.core import json_body
-from app.api.core import openapi_json as _json
-from app.api.homesteads import int_field, limit_arg, number_field, require_id, str_field
-from app.auth.models import COUNTY_READERS, Role
+from app.api.fields import CodeText, ExactNumber, Id, Page, Paged, Reason, page_of
+from app.api.schema import Answer, Body, operation
+from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
-from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import moves as service
-from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404
 from app.registry.models import Homestead, Plot, RightMove, ShareHolding
 
@@ -33,6 +32,79 @@ _SUBJECTS = {
     "share_buy_back": ShareHolding,
     "homestead_transfer": Homestead,
 }
+
+Kind = Literal[tuple(sorted(service.KINDS))]  # type: ignore[valid-type]
+State = Literal[tuple(sorted(service.STATES))]  # type: ignore[valid-type]
+Basis = Literal[tuple(sorted(service.BASES))]  # type: ignore[valid-type]
+BASIS_DOC = (
+    "Legal basis: inheritance, court_ruling (judgment or arbitration award), correction (of a "
+    "recording error), readjustment (the collective's 2/3 resolution, cited as the document), "
+    "member_exit (decided by the collective, its resolution cited). A voluntary sale or paid "
+    "exit goes through the marketplace."
+)
+
+
+class MoveChange(Answer):
+    label: str
+    before: str
+    after: str
+
+
+class Move(Answer):
+    """A move request with its before / after"""
+
+    move_id: int
+    collective_id: int
+    kind: Kind
+    kind_label: str
+    subject_uid: int
+    subject: str
+    from_household_uid: int | None
+    to_household_uid: int | None
+    args: dict[str, Any]
+    basis: Basis = Field(description=BASIS_DOC)
+    basis_label: str
+    source_document_id: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    state: State
+    state_label: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    changes: list[MoveChange]
+
+
+class Moves(Page[Move]):
+    """Move requests, newest first"""
+
+
+class MovesQuery(Paged):
+    state: Literal[tuple([*sorted(service.STATES), "all"])] = "pending"  # type: ignore[valid-type]
+
+
+class MoveRequest(Body):
+    kind: Kind
+    subject_uid: Id = Field(description="The plot, share holding or homestead")
+    basis: Basis | None = Field(None, description=BASIS_DOC)
+    source_document_id: Id
+    reason: Reason
+    to_contract_uid: Id | None = Field(
+        None, description="plot_move: the contract it goes to; null: the collective"
+    )
+    to_household_uid: Id | None = None
+    to_person_uid: Id | None = None
+    shares: ExactNumber | None = None
+    certificate_number: CodeText | None = None
+
+
+class RefuseBody(Body):
+    reason: Reason
+
+
+class WithdrawBody(Body):
+    reason: Reason | None = None
 
 
 def move_json(m: RightMove) -> dict:
@@ -62,39 +134,49 @@ def move_json(m: RightMove) -> dict:
     }
 
 
+_NOT_FOUND = {404: "Not found or out of reach"}
+
+
 @bp.get("/moves")
 @roles_required(*READERS)
-def list_moves():
-    state = request.args.get("state", "pending")
-    if state not in (*service.STATES, "all"):
-        raise DomainError("query", _("Unknown state."), field="state")
-    scope = None if Role(current_user.role) in COUNTY_READERS else set(current_user.collective_ids)
-    rows = service.moves_page(scope, state=None if state == "all" else state, limit=limit_arg())
-    return jsonify({"items": [move_json(m) for m in rows]})
+@operation(
+    "Move requests (county-wide for the bureau; own collectives for an admin)",
+    query=MovesQuery,
+    answer=Moves,
+)
+def list_moves(query: MovesQuery):
+    state = None if query.state == "all" else query.state
+    rows = service.moves_page(current_user, state=state, limit=query.limit + 1, before=query.cursor)
+    page = page_of(rows, query.limit, key=lambda m: m.id)
+    return jsonify({**page, "items": [move_json(m) for m in page["items"]]})
 
 
 @bp.post("/moves")
 @roles_required(Role.COLLECTIVE_ADMIN)
-def request_move():
-    body = json_body()
-    kind = str_field(body, "kind")
-    if kind not in _SUBJECTS:
-        raise DomainError("move_kind", _("Choose what kind of move this is."), field="kind")
-    subject = load_current_or_404(
-        _SUBJECTS[kind], require_id(int_field(body, "subject_uid")), edit=True
-    )
+@operation(
+    "Request a move of a right for a legal reason; it waits for a countersign",
+    body=MoveRequest,
+    answer=Move,
+    status=201,
+    refusals={
+        404: "The right is not found or out of reach",
+        422: "No or a wrong legal basis, or a rule refused it",
+    },
+)
+def request_move(body: MoveRequest):
+    subject = load_current_or_404(_SUBJECTS[body.kind], body.subject_uid, edit=True)
     move = service.request_move(
-        kind,
+        body.kind,
         subject.uid,
-        basis=str_field(body, "basis"),
-        source_document_id=int_field(body, "source_document_id", required=False),
-        reason=str_field(body, "reason"),
+        basis=body.basis,
+        source_document_id=body.source_document_id,
+        reason=body.reason,
         collective_id=subject.collective_id,
-        to_contract_uid=int_field(body, "to_contract_uid", required=False),
-        to_household_uid=int_field(body, "to_household_uid", required=False),
-        to_person_uid=int_field(body, "to_person_uid", required=False),
-        shares=number_field(body, "shares"),
-        certificate_number=str_field(body, "certificate_number"),
+        to_contract_uid=body.to_contract_uid,
+        to_household_uid=body.to_household_uid,
+        to_person_uid=body.to_person_uid,
+        shares=body.shares,
+        certificate_number=body.certificate_number,
     )
     db.session.commit()
     response = jsonify(move_json(move))
@@ -105,15 +187,20 @@ def request_move():
 
 @bp.get("/moves/<int:move_id>")
 @roles_required(*READERS)
+@operation("A move request with its before / after", answer=Move, refusals=_NOT_FOUND)
 def get_move(move_id: int):
-    return jsonify(move_json(load_or_404(RightMove, require_id(move_id))))
+    return jsonify(move_json(load_or_404(RightMove, move_id)))
 
 
 @bp.post("/moves/<int:move_id>/countersign")
 @roles_required(Role.BUREAU_REVIEWER)
+@operation(
+    "Countersign (bureau reviewer, not the requester): checked again, applied",
+    answer=Move,
+    refusals={**_NOT_FOUND, 422: "Not pending, own request, or a rule refused it"},
+)
 def countersign_move(move_id: int):
-    move = load_or_404(RightMove, require_id(move_id))
-    json_body(optional=True)
+    move = load_or_404(RightMove, move_id)
     service.countersign_move(move.id)
     db.session.commit()
     return jsonify(move_json(move))
@@ -121,181 +208,32 @@ def countersign_move(move_id: int):
 
 @bp.post("/moves/<int:move_id>/refuse")
 @roles_required(Role.BUREAU_REVIEWER)
-def refuse_move(move_id: int):
-    move = load_or_404(RightMove, require_id(move_id))
-    body = json_body()
-    service.refuse_move(move.id, str_field(body, "reason") or "")
+@operation(
+    "Refuse a pending move with a reason (bureau reviewer, not the requester)",
+    body=RefuseBody,
+    answer=Move,
+    refusals={**_NOT_FOUND, 422: "Not pending, own request, or no reason"},
+)
+def refuse_move(move_id: int, body: RefuseBody):
+    move = load_or_404(RightMove, move_id)
+    service.refuse_move(move.id, body.reason)
     db.session.commit()
     return jsonify(move_json(move))
 
 
 @bp.post("/moves/<int:move_id>/withdraw")
 @roles_required(Role.COLLECTIVE_ADMIN)
-def withdraw_move(move_id: int):
-    move = load_or_404(RightMove, require_id(move_id))
+@operation(
+    "The requester withdraws a pending move",
+    body=WithdrawBody,
+    body_optional=True,
+    answer=Move,
+    refusals={**_NOT_FOUND, 422: "Not pending, or not the requester"},
+)
+def withdraw_move(move_id: int, body: WithdrawBody):
+    move = load_or_404(RightMove, move_id)
     if not can_edit(current_user, move):
         abort(404)
-    body = json_body(optional=True)
-    service.withdraw_move(move.id, str_field(body, "reason"))
+    service.withdraw_move(move.id, body.reason)
     db.session.commit()
     return jsonify(move_json(move))
-
-
-# --- OpenAPI
-
-_ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-_ID = {"name": "move_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-BASIS = {
-    "type": "string",
-    "enum": sorted(service.BASES),
-    "description": "Legal basis: inheritance, court_ruling (judgment or arbitration award), "
-    "correction (of a recording error), readjustment (the collective's 2/3 resolution, cited as "
-    "the document), member_exit (decided by the collective, its resolution cited). A voluntary "
-    "sale or paid exit goes through the marketplace.",
-}
-MOVE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "move_id": {"type": "integer"},
-        "collective_id": {"type": "integer"},
-        "kind": {"type": "string", "enum": sorted(service.KINDS)},
-        "kind_label": {"type": "string"},
-        "subject_uid": {"type": "integer"},
-        "subject": {"type": "string"},
-        "from_household_uid": {"type": ["integer", "null"]},
-        "to_household_uid": {"type": ["integer", "null"]},
-        "args": {"type": "object"},
-        "basis": BASIS,
-        "basis_label": {"type": "string"},
-        "source_document_id": {"type": "integer"},
-        "reason": {"type": "string"},
-        "requested_by": {"type": "string"},
-        "requested_at": {"type": "string", "format": "date-time"},
-        "state": {"type": "string", "enum": sorted(service.STATES)},
-        "state_label": {"type": "string"},
-        "decided_by": {"type": ["string", "null"]},
-        "decided_at": {"type": ["string", "null"], "format": "date-time"},
-        "decision_reason": {"type": ["string", "null"]},
-        "changes": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "label": {"type": "string"},
-                    "before": {"type": "string"},
-                    "after": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-
-
-def _body(required: list[str], properties: dict) -> dict:
-    return {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "required": required, "properties": properties}
-            }
-        },
-    }
-
-
-OPENAPI_PATHS = {
-    "/moves": {
-        "get": {
-            "summary": "Move requests (county-wide for the bureau; own collectives for an admin)",
-            "parameters": [
-                {
-                    "name": "state",
-                    "in": "query",
-                    "schema": {"type": "string", "enum": [*sorted(service.STATES), "all"]},
-                },
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}},
-            ],
-            "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {"items": {"type": "array", "items": MOVE_SCHEMA}},
-                    },
-                    "Newest first",
-                )
-            },
-        },
-        "post": {
-            "summary": "Request a move of a right for a legal reason; it waits for a countersign",
-            "requestBody": _body(
-                ["kind", "subject_uid", "basis", "source_document_id", "reason"],
-                {
-                    "kind": {"type": "string", "enum": sorted(service.KINDS)},
-                    "subject_uid": {
-                        "type": "integer",
-                        "description": "The plot, share holding or homestead",
-                    },
-                    "basis": BASIS,
-                    "source_document_id": {"type": "integer"},
-                    "reason": openapi_text("reason"),
-                    "to_contract_uid": {
-                        "type": ["integer", "null"],
-                        "description": "plot_move: the contract it goes to; null: the collective",
-                    },
-                    "to_household_uid": {"type": "integer"},
-                    "to_person_uid": {"type": "integer"},
-                    "shares": {"type": "number", "exclusiveMinimum": 0},
-                    "certificate_number": {"type": ["string", "null"]},
-                },
-            ),
-            "responses": {
-                "201": _json(MOVE_SCHEMA, "The pending request"),
-                "404": {"description": "The right is not found or out of reach", **_ERR},
-                "422": {"description": "No or a wrong legal basis, or a rule refused it", **_ERR},
-            },
-        },
-    },
-    "/moves/{move_id}": {
-        "get": {
-            "summary": "A move request with its before / after",
-            "parameters": [_ID],
-            "responses": {
-                "200": _json(MOVE_SCHEMA, "The request"),
-                "404": {"description": "Not found or out of reach", **_ERR},
-            },
-        }
-    },
-    "/moves/{move_id}/countersign": {
-        "post": {
-            "summary": "Countersign (bureau reviewer, not the requester): checked again, applied",
-            "parameters": [_ID],
-            "responses": {
-                "200": _json(MOVE_SCHEMA, "The applied request"),
-                "404": {"description": "Not found or out of reach", **_ERR},
-                "422": {"description": "Not pending, own request, or a rule refused it", **_ERR},
-            },
-        }
-    },
-    "/moves/{move_id}/refuse": {
-        "post": {
-            "summary": "Refuse a pending move with a reason (bureau reviewer, not the requester)",
-            "parameters": [_ID],
-            "requestBody": _body(["reason"], {"reason": openapi_text("reason")}),
-            "responses": {
-                "200": _json(MOVE_SCHEMA, "The refused request"),
-                "404": {"description": "Not found or out of reach", **_ERR},
-                "422": {"description": "Not pending, own request, or no reason", **_ERR},
-            },
-        }
-    },
-    "/moves/{move_id}/withdraw": {
-        "post": {
-            "summary": "The requester withdraws a pending move",
-            "parameters": [_ID],
-            "responses": {
-                "200": _json(MOVE_SCHEMA, "The withdrawn request"),
-                "404": {"description": "Not found or out of reach", **_ERR},
-                "422": {"description": "Not pending, or not the requester", **_ERR},
-            },
-        }
-    },
-}

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import abort, g
 from flask_login import current_user
+from sqlalchemy import ColumnElement, false, true
 
 from app.auth.models import COUNTY_READERS, Role, User
 from app.extensions import db
@@ -64,6 +65,41 @@ def can_read(user: Any, obj: Any) -> bool:
             user.collective_ids
         )
     return False
+
+
+def collective_reach(user: Any) -> set[int] | None:
+    """The collectives whose registry the user reads: None for the whole county (bureau,
+    auditors), else their own (an administrator's; a farmer's collectives, for what
+    ``__farmer_visible__`` objects show); empty for anyone else."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    role = Role(user.role)
+    if role in COUNTY_READERS:
+        return None
+    if role in (Role.COLLECTIVE_ADMIN, Role.FARMER):
+        return set(user.collective_ids)
+    return set()
+
+
+def readable(user: Any, collective_column: Any, household_column: Any = None) -> ColumnElement:
+    """SQL condition for list queries: the rows of registry data the user may read.
+
+    The list counterpart of :func:`can_read`, for rows that carry their collective in
+    ``collective_column`` and, when a farmer may read their own, their household in
+    ``household_column``. County readers see everything, an administrator their collectives,
+    a farmer the rows of their households (nothing if the rows have no household), anyone
+    else nothing.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return false()
+    role = Role(user.role)
+    if role in COUNTY_READERS:
+        return true()
+    if role == Role.COLLECTIVE_ADMIN:
+        return collective_column.in_(sorted(user.collective_ids) or [-1])
+    if role == Role.FARMER and household_column is not None:
+        return household_column.in_(sorted(farmer_household_ids(user)) or [-1])
+    return false()
 
 
 def can_edit(user: Any, obj: Any) -> bool:

@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from app.audit import trail
 from app.core.errors import DomainError, NotFound
+from app.core.inputs import MAX_ID
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import inputs
@@ -393,10 +394,6 @@ def collective_documents(
     )
 
 
-#: A number that can name a stored document (ids are 32-bit on PostgreSQL).
-_MAX_ID = 2**31 - 1
-
-
 def citable_document(
     source_document_id: Any, collective_ids: int | Iterable[int] | None
 ) -> SourceDocument | None:
@@ -415,7 +412,7 @@ def citable_document(
     if (
         isinstance(source_document_id, int)
         and not isinstance(source_document_id, bool)
-        and 1 <= source_document_id <= _MAX_ID
+        and 1 <= source_document_id <= MAX_ID
     ):
         doc = db.session.get(SourceDocument, source_document_id)
     if doc is None or (doc.collective_id is not None and doc.collective_id not in allowed):

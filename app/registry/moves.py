@@ -51,6 +51,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import trail
+from app.auth.scope import readable
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.core.numbers import plain
@@ -640,18 +641,19 @@ def withdraw_move(move_id: int, reason: str | None = None) -> RightMove:
 
 
 def moves_page(
-    collective_ids: set[int] | None,
+    user: Any,
     *,
     state: str | None = "pending",
     limit: int = 50,
     offset: int = 0,
+    before: int | None = None,
 ) -> list[RightMove]:
-    """A page of move requests, newest first; ``collective_ids`` None means county-wide."""
-    q = select(RightMove)
-    if collective_ids is not None:
-        q = q.where(RightMove.collective_id.in_(sorted(collective_ids) or [-1]))
+    """A page of the move requests ``user`` may read, newest first (``before``: ids below)."""
+    q = select(RightMove).where(readable(user, RightMove.collective_id))
     if state:
         q = q.where(RightMove.state == state)
+    if before is not None:
+        q = q.where(RightMove.id < before)
     return list(db.session.scalars(q.order_by(RightMove.id.desc()).limit(limit).offset(offset)))
 
 

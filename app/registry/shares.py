@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import current_app
@@ -686,6 +686,55 @@ class HolderRow:
     holdings: list[ShareHolding]
     #: R11: what the holder holds together with its household and the household's members.
     group_total: Decimal = ZERO
+    #: R11: where ``group_total`` stands against the cap: "within", "at" or "above".
+    cap_standing: str = "within"
+    #: The holder's share of the fixed total in percent, four places (None before fixing).
+    percent: Decimal | None = None
+
+
+def percent_of(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``part`` as a percentage of ``whole``, rounded half-up to four places (None if no whole)."""
+    if not whole:
+        return None
+    return (100 * Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+
+
+def cap_standing(group_total: Decimal, cap: Decimal) -> str:
+    """R11, as the register shows it: a holder's group "above" the cap (only possible for
+    holdings older than the charter's cap), "at" it (no more may come to it) or "within"."""
+    if group_total > cap:
+        return "above"
+    return "at" if group_total >= cap else "within"
+
+
+@dataclass(frozen=True)
+class RegisterSummary:
+    """The figures at the head of a collective's share register (R10, R11)."""
+
+    fixed: bool
+    fixed_on: date | None
+    total: Decimal
+    allocated: Decimal
+    pool: Decimal
+    cap_percent: Decimal
+    cap_shares: Decimal
+
+
+def register_summary(collective: Collective) -> RegisterSummary:
+    """R10 conservation and the R11 cap of ``collective``'s register, in one place for the page
+    and the API."""
+    register = share_register(collective.id)
+    allocated, pool, total = conservation_check(collective.id)
+    percent = cap_percent(collective)
+    return RegisterSummary(
+        fixed=register is not None,
+        fixed_on=register.fixed_on if register is not None else None,
+        total=total,
+        allocated=allocated,
+        pool=pool,
+        cap_percent=percent,
+        cap_shares=cap_shares(total, percent),
+    )
 
 
 def cap_group_totals(collective_id: int, holders: list[Holder]) -> dict[Holder, Decimal]:
@@ -764,8 +813,16 @@ def holder_name(holding: ShareHolding) -> str:
     )
 
 
-def register_page(collective_id: int, *, limit: int = 50, offset: int = 0) -> list[HolderRow]:
-    """One page of holders, largest first, each with its current holdings (three queries)."""
+def register_page(
+    collective_id: int,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    summary: RegisterSummary | None = None,
+) -> list[HolderRow]:
+    """One page of holders, largest first, each with its current holdings (three queries) and,
+    given the register's ``summary``, its percent of the total and where its group stands
+    against the cap."""
     totals = db.session.execute(
         select(
             ShareHolding.household_uid,
@@ -825,6 +882,10 @@ def register_page(collective_id: int, *, limit: int = 50, offset: int = 0) -> li
                 total=r.total,
                 holdings=[h for h in holdings if Holder.of(h) == holder],
                 group_total=groups[holder],
+                cap_standing=(
+                    cap_standing(groups[holder], summary.cap_shares) if summary else "within"
+                ),
+                percent=percent_of(r.total, summary.total) if summary else None,
             )
         )
     return rows

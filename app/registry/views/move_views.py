@@ -17,7 +17,7 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
-from app.auth.models import COUNTY_READERS, Role
+from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.errors import DomainError
 from app.core.inputs import page_arg
@@ -45,13 +45,6 @@ class HomesteadTransferForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
 
 
-def _collective_scope() -> set[int] | None:
-    """None (county-wide) for the bureau and auditors, else the admin's collectives."""
-    if Role(current_user.role) in COUNTY_READERS:
-        return None
-    return set(current_user.collective_ids)
-
-
 @bp.route("/moves")
 @roles_required(*READERS)
 def moves():
@@ -60,7 +53,7 @@ def moves():
         state = "pending"
     page = page_arg()
     rows = service.moves_page(
-        _collective_scope(),
+        current_user,
         state=None if state == "all" else state,
         limit=PAGE + 1,
         offset=(page - 1) * PAGE,

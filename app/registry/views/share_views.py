@@ -184,21 +184,16 @@ def share_holding_history(holding_uid: int):
 @bp.route("/collectives/<int:collective_id>/shares")
 @roles_required(*REGISTER_READERS)
 def share_register(collective_id: int):
-    collective = load_or_404(Collective, require_id(collective_id))
+    collective = load_or_404(Collective, collective_id)
     page = page_arg()
-    register = service.share_register(collective.id)
-    allocated, pool, total = service.conservation_check(collective.id)
-    percent = service.cap_percent(collective)
-    rows = service.register_page(collective.id, limit=PAGE + 1, offset=(page - 1) * PAGE)
+    summary = service.register_summary(collective)
+    rows = service.register_page(
+        collective.id, limit=PAGE + 1, offset=(page - 1) * PAGE, summary=summary
+    )
     return render_template(
         "registry/share_register.html",
         collective=collective,
-        register=register,
-        allocated=allocated,
-        pool=pool,
-        total=total,
-        cap_percent=percent,
-        cap_shares=service.cap_shares(total, percent),
+        summary=summary,
         rows=rows[:PAGE],
         page=page,
         more=len(rows) > PAGE,
