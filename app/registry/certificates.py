@@ -352,6 +352,22 @@ def _stamp(cert: Certificate, right: Any) -> Certificate:
     return cert
 
 
+def issue_refusal(right_kind: str, right_uid: int) -> DomainError | None:
+    """Why ``issue_certificate`` would refuse this right's first certificate today, or None.
+
+    The same checks in the same order, for pages that offer the form only when it can succeed
+    and otherwise say why (the form's own fields aside)."""
+    try:
+        right = current_right(right_kind, right_uid)
+        check_notice_confirmed(right_kind, right)
+        check_no_open_overlap(right_kind, right.uid)
+    except DomainError as exc:
+        return exc
+    if _valid_certificate_of(right.uid) is not None:
+        return DomainError("certificate_exists", _("This right already has a valid certificate."))
+    return None
+
+
 def issue_certificate(
     right_kind: str,
     right_uid: int,

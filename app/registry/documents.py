@@ -424,6 +424,22 @@ def citable_document(
     return doc
 
 
+def required_document(
+    source_document_id: Any, collective_ids: int | Iterable[int] | None
+) -> SourceDocument:
+    """The source document a change cites, which it must (R16): the one check every service
+    calls. Nothing cited is ``source_required``; a number that names no document the change may
+    cite is ``source_unknown`` (``citable_document``)."""
+    doc = citable_document(source_document_id, collective_ids)
+    if doc is None:
+        raise DomainError(
+            "source_required",
+            _("Every right and every change must cite a source document."),
+            field="source_document_id",
+        )
+    return doc
+
+
 def check_source_document(source_document_id: Any, collective_id: int) -> str | None:
     """A cited document's SHA-256 for the audit entry (``citable_document``), or None."""
     doc = citable_document(source_document_id, collective_id)

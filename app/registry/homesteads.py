@@ -40,7 +40,7 @@ from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
-from app.registry.documents import citable_document
+from app.registry.documents import required_document
 from app.registry.inputs import TEXT_LIMITS, require_reason, text
 from app.registry.inputs import today_or as _today
 from app.registry.models import (
@@ -108,17 +108,9 @@ def current_household(household_uid: Any, *, lock: bool = False) -> Household:
 
 
 def source_document(source_document_id: Any, collective_id: int) -> SourceDocument:
-    """The cited source document, which every homestead and share change needs; which documents
-    may be cited is ``documents.citable_document``'s rule."""
-    if source_document_id in (None, "", 0):
-        raise DomainError(
-            "source_required",
-            _("Every right and every change must cite a source document."),
-            field="source_document_id",
-        )
-    doc = citable_document(source_document_id, collective_id)
-    assert doc is not None  # an id was given
-    return doc
+    """The cited source document, which every homestead and share change needs
+    (``documents.required_document``)."""
+    return required_document(source_document_id, collective_id)
 
 
 def members_on_roll(collective_id: int, person_uids: list[int] | set[int], day: date) -> set[int]:

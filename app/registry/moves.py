@@ -476,12 +476,6 @@ def request_move(
     subject = spec.subject(subject_uid, clean)
     if collective_id is not None and subject.collective_id != collective_id:
         raise NotFound("move_subject", _("No such right in this collective."), field="subject_uid")
-    if source_document_id in (None, "", 0):
-        raise DomainError(
-            "source_required",
-            _("Every right and every change must cite a source document."),
-            field="source_document_id",
-        )
     doc = source_document(source_document_id, subject.collective_id)
     check_basis(kind, basis, doc)
     pending = db.session.scalar(
@@ -702,6 +696,35 @@ class Line:
     label: str
     before: str
     after: str
+
+
+def subjects_of(moves: list[RightMove]) -> dict[int, str]:
+    """What each move of a list is about (``describe``'s subject), in one query per kind."""
+    uids: dict[type, set[int]] = {Plot: set(), ShareHolding: set(), Homestead: set()}
+    kinds = {"plot_move": Plot, "homestead_transfer": Homestead}
+    for m in moves:
+        uids[kinds.get(m.kind, ShareHolding)].add(m.subject_uid)
+    latest: dict[tuple[type, int], Any] = {}
+    for model, wanted in uids.items():
+        if not wanted:
+            continue
+        rows = db.session.scalars(
+            select(model).where(model.uid.in_(wanted)).order_by(model.uid, model.version)
+        )
+        for row in rows:
+            latest[(model, row.uid)] = row  # the highest version comes last
+    out = {}
+    for m in moves:
+        obj = latest.get((kinds.get(m.kind, ShareHolding), m.subject_uid))
+        if obj is None:
+            out[m.id] = f"#{m.subject_uid}"
+        elif m.kind == "plot_move":
+            out[m.id] = f"{obj.dkbm} {obj.name or ''}".strip()
+        elif m.kind == "homestead_transfer":
+            out[m.id] = obj.unit_number
+        else:
+            out[m.id] = _("Shares of %(holder)s", holder=share_service.holder_name(obj))
+    return out
 
 
 def describe(move: RightMove) -> tuple[str, list[Line]]:

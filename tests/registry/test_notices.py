@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.audit import trail
 from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import certificates, documents, history, land, notices
@@ -423,3 +424,54 @@ def test_success_and_warning_flashes_look_different(client, auth, overlapping, b
     ok_rule = css[css.index(".flash.ok {") :].split("}")[0]
     warn_rule = css[css.index(".flash.warn {") :].split("}")[0]
     assert "#e3f9e5" in ok_rule and "#fff3c4" in warn_rule  # green, amber
+
+
+# --- the rule "a certificate only after the confirmed notice" lives in the service alone
+
+
+def test_certificate_waits_for_the_confirmed_notice_on_the_page_and_in_the_api(
+    app, client, auth, ctx, pending
+):
+    """While the notice runs, the notice page offers no certificate form and says why, a posted
+    form is refused with the service's words, and the API refuses with the same code and
+    words; once confirmed, both issue it."""
+    uid = pending.uid
+    started = date.today() - timedelta(days=10)  # over, but not yet confirmed
+    nid = notices.open_notice("land_contract", uid, started, today=started).id
+    db.session.commit()
+    auth.login("admin_a")
+    headers = {"Authorization": f"Bearer {token_for(app, 'admin_a')}", "Accept-Language": "zh"}
+    page = client.get(f"/notices/{nid}").get_data(as_text=True)
+    assert "/certificate" not in page  # no form while the notice runs
+    r = client.post(
+        f"/notices/{nid}/certificate",
+        data={"issue-reason": "发证", "issue-on": date.today().isoformat()},
+        headers={"Accept-Language": "zh"},
+    )
+    assert r.status_code == 422
+    api = client.post(
+        "/api/v1/certificates",
+        json={"right_kind": "land_contract", "right_uid": uid, "reason": "发证"},
+        headers=headers,
+    )
+    assert api.status_code == 422
+    error = api.get_json()["error"]
+    assert error["code"] == "notice_open"
+    assert error["message"] in r.get_data(as_text=True)  # the page says the same words
+    assert "公示" in error["message"]
+
+    # Confirmed (the notice ran its days, no objection): the page now offers the form.
+    with trail.acting(trail.AuditContext(actor="admin_a", role="collective_admin")):
+        notices.confirm_registration(nid)
+        db.session.commit()
+    page = client.get(f"/notices/{nid}").get_data(as_text=True)
+    assert f"/notices/{nid}/certificate" in page
+    api = client.post(
+        "/api/v1/certificates",
+        json={"right_kind": "land_contract", "right_uid": uid, "reason": "发证"},
+        headers=headers,
+    )
+    assert api.status_code == 201
+    # issued through the API: the page offers no second certificate
+    page = client.get(f"/notices/{nid}").get_data(as_text=True)
+    assert f"/notices/{nid}/certificate" not in page

@@ -550,3 +550,41 @@ def test_form_refuses_more_places_than_a_share_has(world, client, auth):
     )
     assert r.status_code == 422
     assert conservation_check(world.a)[0] == 40
+
+
+def test_r11_cap_standing_is_the_services_on_the_page_and_in_the_api(world, client, auth, app):
+    """Where each holder stands against the cap (within, at, above) is decided once, by the
+    service, and the page's badges and the API's cap_standing agree: 赵家 gets exactly the cap
+    of 50 (at), 李大山 keeps 40 (within); then the collective's charter lowers the cap to 4 %
+    (40 shares), which puts 赵家 above it and 李大山 at it."""
+    from app.divisions.models import Collective
+
+    allocate_shares(
+        world.a,
+        household_uid=world.buyer,
+        shares=50,
+        share_type="population",
+        certificate_number=None,
+        source_document_id=world.doc,
+        reason="配股",
+    )
+    db.session.commit()
+    auth.login("admin_a")
+
+    def standings() -> tuple[dict, str]:
+        body = client.get(
+            f"/api/v1/collectives/{world.a}/shares", headers=bearer(app, "admin_a")
+        ).get_json()
+        page = text(client.get(f"/collectives/{world.a}/shares"))
+        return {i["name"]: i["cap_standing"] for i in body["items"]}, page
+
+    api, page = standings()
+    assert api == {"赵家": "at", "李大山": "within"}
+    assert "达到上限" in page and "未超上限" in page and "超过上限" not in page
+
+    with trail.acting(trail.AuditContext(actor="county", role="system")):
+        db.session.get(Collective, world.a).share_cap_percent = 4
+        db.session.commit()
+    api, page = standings()
+    assert api == {"赵家": "above", "李大山": "at"}
+    assert "超过上限" in page and "达到上限" in page and "未超上限" not in page

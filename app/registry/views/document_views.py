@@ -397,10 +397,10 @@ def _notice_page(
     may_edit = can_edit(current_user, notice)
     objections = notice_service.objections_of(notice.id)
     today = date.today()
-    certificate_of_right = db.session.scalar(
-        db.select(Certificate).where(
-            Certificate.right_uid == notice.right_uid, Certificate.status == "valid"
-        )
+    issue_refusal = (
+        cert_service.issue_refusal(notice.right_kind, notice.right_uid)
+        if may_edit and notice.status == "confirmed"
+        else None
     )
     return render_template(
         "registry/notice.html",
@@ -415,7 +415,7 @@ def _notice_page(
         confirm_form=ConfirmForm(prefix="confirm"),
         withdraw_form=WithdrawForm(prefix="withdraw"),
         issue_form=CertificateActionForm(prefix="issue"),
-        certificate_of_right=certificate_of_right,
+        issue_refusal=issue_refusal,
         status_labels=notice_service.NOTICE_STATUS_LABELS,
         objection_labels=notice_service.OBJECTION_STATUS_LABELS,
         right_labels=cert_service.RIGHT_LABELS,

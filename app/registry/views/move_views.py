@@ -58,6 +58,7 @@ def moves():
         limit=PAGE + 1,
         offset=(page - 1) * PAGE,
     )
+    subjects = service.subjects_of(rows[:PAGE])
     names = dict(
         db.session.execute(
             select(Collective.id, Collective.name).where(
@@ -67,7 +68,7 @@ def moves():
     )
     return render_template(
         "registry/moves.html",
-        rows=[(m, service.describe(m)[0], names.get(m.collective_id, "")) for m in rows[:PAGE]],
+        rows=[(m, subjects[m.id], names.get(m.collective_id, "")) for m in rows[:PAGE]],
         page=page,
         has_next=len(rows) > PAGE,
         state=state,
