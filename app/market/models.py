@@ -1,0 +1,229 @@
+"""The marketplace's records (DOMAIN §6): listings, the people's declaration and consents, offers,
+the deal, and every step taken.
+
+Money is exact: whole fen (分) in BIGINT columns. A listing names the right by its stable uid and,
+for part of a right, the plots or the number of shares. While a listing is open it holds its
+right: a partial unique index lets a right be in at most one open listing, whatever two requests
+do at once. Every row is written through the services, so the audit trail records it (R16).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import utcnow
+from app.extensions import db
+from app.market.states import OPEN
+from app.registry.models import SHARES
+
+_OPEN_STATES = ", ".join(f"'{s}'" for s in sorted(OPEN))
+
+
+class Listing(db.Model):
+    """A right (or part of it) offered for transfer to a member, or for paid exit to the
+    collective."""
+
+    __tablename__ = "market_listing"
+    #: Members of the collective see its listings (the market is theirs).
+    __farmer_visible__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    # land_contract / homestead / share_holding
+    right_kind: Mapped[str] = mapped_column(String(20))
+    right_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    # transfer (to a member household or person) / paid_exit (to the collective)
+    deal_kind: Mapped[str] = mapped_column(String(16))
+    # negotiated (the holder picks an offer) / bidding (highest valid bid) / resolution (exit)
+    method: Mapped[str] = mapped_column(String(16))
+    #: The selling household (land, homestead, a household's shares) or person (own shares).
+    household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    person_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    #: Part of a contract: canonical JSON list of plot uids; None for the whole contract.
+    plot_uids: Mapped[str | None] = mapped_column(Text)
+    #: Part of a holding: how many shares; None for the whole holding.
+    shares: Mapped[Decimal | None] = mapped_column(SHARES)
+    asking_price_fen: Mapped[int | None] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(Text)
+    # bidding
+    bid_deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    bid_step_fen: Mapped[int | None] = mapped_column(BigInteger)
+    deposit_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+    state: Mapped[str] = mapped_column(String(24), default="draft")
+    declared_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cooling_off_ends_on: Mapped[date | None] = mapped_column(Date)
+    published_on: Mapped[date | None] = mapped_column(Date)
+    notice_ends_on: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: Bumped on every change: two requests that read the same state cannot both act on it.
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}
+    __table_args__ = (
+        # One open listing per right object, enforced by the database (issue 12 §4).
+        Index(
+            "uq_market_listing_open_right",
+            "right_uid",
+            unique=True,
+            sqlite_where=db.text(f"state IN ({_OPEN_STATES})"),
+            postgresql_where=db.text(f"state IN ({_OPEN_STATES})"),
+        ),
+        Index("ix_market_listing_state", "collective_id", "state"),
+    )
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class Consent(db.Model):
+    """The holder's declaration (R13) or a co-holder's consent: by the person, logged in, or
+    witnessed in person by staff with the signed paper form attached."""
+
+    __tablename__ = "market_consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("market_listing.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"))
+    #: Whose will it records: the holder or an adult co-holder; for a minor, the minor.
+    person_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"))
+    # holder / co_holder
+    role: Mapped[str] = mapped_column(String(12))
+    #: Who decided: the person, or the guardian for a minor.
+    decided_by_person_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    # pending / given / refused
+    decision: Mapped[str] = mapped_column(String(8), default="pending")
+    # self (logged in as the farmer) / witnessed (staff, paper form attached)
+    mode: Mapped[str | None] = mapped_column(String(10))
+    witnessed_by: Mapped[str | None] = mapped_column(String(64))
+    paper_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    #: What the person was shown before deciding (what they keep, what they give up), and its hash.
+    statement: Mapped[str | None] = mapped_column(Text)
+    statement_sha256: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("listing_id", "person_uid"),)
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class Offer(db.Model):
+    """A member household's (or member's) offer or bid, with the eligibility check it passed."""
+
+    __tablename__ = "market_offer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("market_listing.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"))
+    household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    person_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    deposit_fen: Mapped[int | None] = mapped_column(BigInteger)
+    deposit_reference: Mapped[str | None] = mapped_column(String(64))
+    # active / withdrawn / accepted / declined / lost
+    state: Mapped[str] = mapped_column(String(10), default="active")
+    #: Canonical JSON: the membership rows and versions, homesteads, share totals checked (R15).
+    eligibility: Mapped[str] = mapped_column(Text)
+    made_by: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class Deal(db.Model):
+    """The transaction once a buyer is found (or the collective resolved to buy back): the
+    contract, the money and the registration, with the evidence of the day of the deal."""
+
+    __tablename__ = "market_deal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("market_listing.id"), unique=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("market_offer.id"), unique=True)
+    #: None for a paid exit: the collective is the buyer.
+    buyer_household_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    buyer_person_uid: Mapped[int | None] = mapped_column(ForeignKey("registry_object.id"))
+    price_fen: Mapped[int] = mapped_column(BigInteger)
+    # exit: the members' meeting resolution that set the price
+    resolution_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    votes_for: Mapped[int | None] = mapped_column(Integer)
+    votes_cast: Mapped[int | None] = mapped_column(Integer)
+    # the contract (model text, price, payment terms)
+    contract_signed_on: Mapped[date | None] = mapped_column(Date)
+    contract_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    payment_terms: Mapped[str | None] = mapped_column(Text)
+    # confirmed (the collective saw the payment) / escrow (资金监管, released at registration)
+    payment: Mapped[str | None] = mapped_column(String(10))
+    payment_reference: Mapped[str | None] = mapped_column(String(64))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    escrow_released_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Canonical JSON: what the day-of-deal eligibility check read (R15).
+    evidence: Mapped[str | None] = mapped_column(Text)
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    attestation_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
+
+
+class Step(db.Model):
+    """One transition of a listing: from, to, by whom, when, why (the listing's own history)."""
+
+    __tablename__ = "market_step"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("market_listing.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def scope_collective_id(self) -> int:
+        return self.collective_id
+
+    @property
+    def audit_collective_id(self) -> int:
+        return self.collective_id
