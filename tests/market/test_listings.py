@@ -1,0 +1,136 @@
+"""Listings: what a holder may list, R13's declaration and consents, withdrawal."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from sqlalchemy import select
+
+from app.audit.models import AuditEntry
+from app.auth.models import User
+from app.core.errors import DomainError
+from app.extensions import db
+from app.market import listings, states
+from app.registry import documents
+from tests.factories import documents as fx
+from tests.factories.people import link_farmer
+
+
+def _user(name: str) -> User:
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+@pytest.fixture
+def family(ctx, baseline):
+    """李家: the head (the farmer_a account) and his wife co-hold a confirmed contract."""
+    a = baseline.collective_a
+    doc = documents.store_document(a, "survey", "测绘成果", "s.pdf", fx.minimal_pdf("survey"))
+    household = fx.make_household(a, "李家")
+    head = fx.make_holder(household, "李大山", relation="02")
+    wife = fx.make_holder(household, "王秀英", relation="10")
+    contract = fx.make_contract(a, doc.id, household=household)
+    link_farmer("farmer_a", head.uid)
+    paper = documents.store_document(a, "other", "同意书", "c.pdf", fx.minimal_pdf("consent"))
+    db.session.flush()
+    return {"contract": contract.uid, "head": head.uid, "wife": wife.uid, "paper": paper.id}
+
+
+def _draft(family) -> int:
+    listing = listings.create_listing(
+        _user("farmer_a"),
+        "land_contract",
+        family["contract"],
+        deal_kind="transfer",
+        method="negotiated",
+        asking_price_fen=3_000_000,
+    )
+    return listing.id
+
+
+def test_r13_a_listing_waits_for_every_co_holders_consent(family):
+    """The holder's declaration alone does not make a listing ready: the wife's consent is
+    awaited, and the collective cannot publish it meanwhile."""
+    lid = _draft(family)
+    listing = listings.declare(lid, _user("farmer_a"))
+    assert listing.state == "awaiting_consent"
+    assert listing.cooling_off_ends_on is not None
+    consents = {c.person_uid: c for c in listings.consents_of(lid)}
+    assert consents[family["head"]].decision == "given"
+    assert consents[family["head"]].mode == "self"
+    shown = consents[family["head"]].statement
+    assert "15" in shown  # the cooling-off days are stated before declaring
+    assert consents[family["head"]].statement_sha256 == hashlib.sha256(shown.encode()).hexdigest()
+    assert consents[family["wife"]].decision == "pending"
+    with pytest.raises(DomainError) as refused:
+        states.step(listing.state, "publish", "collective_admin")
+    assert refused.value.code == "market_step"
+
+    # Staff may record her consent only as witnessed in person, with the signed paper.
+    with pytest.raises(DomainError) as refused:
+        listings.decide_consent(lid, family["wife"], _user("admin_a"), give=True)
+    assert refused.value.code == "paper_required"
+    listing = listings.decide_consent(
+        lid, family["wife"], _user("admin_a"), give=True, witnessed_paper_id=family["paper"]
+    )
+    assert listing.state == "ready"
+    wife = {c.person_uid: c for c in listings.consents_of(lid)}[family["wife"]]
+    assert (wife.mode, wife.witnessed_by) == ("witnessed", "admin_a")
+    assert [s.action for s in listings.steps_of(lid)] == ["declare", "consent_complete"]
+
+
+def test_r13_a_co_holders_refusal_ends_the_listing(family):
+    lid = _draft(family)
+    listings.declare(lid, _user("farmer_a"))
+    listing = listings.decide_consent(
+        lid,
+        family["wife"],
+        _user("admin_a"),
+        give=False,
+        reason="不同意出让",
+        witnessed_paper_id=family["paper"],
+    )
+    assert listing.state == "rejected"
+
+
+def test_r13_staff_cannot_declare_for_the_holder_unwitnessed(family):
+    lid = _draft(family)
+    with pytest.raises(DomainError) as refused:
+        listings.declare(lid, _user("admin_a"), person_uid=family["head"])
+    assert refused.value.code == "paper_required"
+    assert listings._listing(lid).state == "draft"
+
+
+def test_r13_withdrawal_in_the_cooling_off_frees_the_right(family):
+    """One open listing per right: a second is refused while the first is open; after the
+    holder withdraws (no reason needed) the right can be listed again at once."""
+    lid = _draft(family)
+    listings.declare(lid, _user("farmer_a"))
+    with pytest.raises(DomainError) as refused:
+        _draft(family)
+    assert refused.value.code == "listing_open"
+    listing = listings.withdraw(lid, _user("farmer_a"))
+    assert listing.state == "withdrawn"
+    assert _draft(family) != lid
+    events = set(
+        db.session.scalars(select(AuditEntry.event).where(AuditEntry.event.like("market.%")))
+    )
+    assert {"market.create", "market.declare", "market.withdraw"} <= events
+
+
+def test_a_farmer_lists_only_his_own_households_right(family, baseline):
+    other = fx.make_contract(
+        baseline.collective_a,
+        documents.store_document(
+            baseline.collective_a, "survey", "测绘", "t.pdf", fx.minimal_pdf("t")
+        ).id,
+    )
+    with pytest.raises(DomainError) as refused:
+        listings.create_listing(
+            _user("farmer_a"),
+            "land_contract",
+            other.uid,
+            deal_kind="transfer",
+            method="negotiated",
+        )
+    assert refused.value.status == 404
