@@ -432,6 +432,75 @@ def _check_holder(listing: Listing, user: Any) -> None:
     raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
 
 
+# --- 审核 + 信息发布: the collective checks title and publishes
+
+
+def title_problem(listing: Listing) -> DomainError | None:
+    """Why the right cannot be offered now, or None (issue 12 §4): it is still current and held
+    by the listing's holder; not on public notice or under an objection; no open overlap finding
+    on its plots; not in a pending move; a land contract is confirmed."""
+    from app.registry.models import PublicNotice, RightMove
+
+    try:
+        right = certificates.current_right(listing.right_kind, listing.right_uid)
+    except DomainError:
+        right = None
+    if right is None or _holders(listing.right_kind, right) != (
+        listing.household_uid,
+        listing.person_uid,
+    ):
+        return DomainError(
+            "title_changed", _("The right is no longer held as it was when it was listed.")
+        )
+    on_notice = db.session.scalar(
+        select(PublicNotice.id).where(
+            PublicNotice.right_uid == right.uid, PublicNotice.status == "open"
+        )
+    )
+    if on_notice is not None:
+        return DomainError(
+            "title_disputed",
+            _("The right is on public notice or under an objection: it cannot be offered."),
+        )
+    if listing.right_kind == "land_contract" and right.status != "confirmed":
+        return DomainError(
+            "title_unconfirmed", _("The contract is not confirmed yet: it cannot be offered.")
+        )
+    moving = db.session.scalar(
+        select(RightMove.id).where(RightMove.subject_uid == right.uid, RightMove.state == "pending")
+    )
+    if moving is not None:
+        return DomainError(
+            "title_moving", _("A move of this right waits for the county's countersign.")
+        )
+    try:
+        certificates.check_no_open_overlap(listing.right_kind, right.uid)
+    except DomainError as exc:
+        return exc
+    return None
+
+
+def publish(listing_id: int, user: Any, *, today: date | None = None) -> Listing:
+    """The collective's administrator checks title and publishes the listing to its members for
+    the notice period (MARKET_NOTICE_DAYS)."""
+    today = _today(today)
+    listing = _listing(listing_id, lock=True)
+    if Role(user.role) != Role.COLLECTIVE_ADMIN or listing.collective_id not in (
+        user.collective_ids
+    ):
+        raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
+    states.step(listing.state, "publish", states.ADMIN)  # the right step, before the checks
+    problem = title_problem(listing)
+    if problem is not None:
+        raise problem
+    _advance(listing, "publish", states.ADMIN, actor=user.username)
+    with trail.because("market.publish"):
+        listing.published_on = today
+        listing.notice_ends_on = today + timedelta(days=current_app.config["MARKET_NOTICE_DAYS"])
+        db.session.flush()
+    return listing
+
+
 def steps_of(listing_id: int) -> list[Step]:
     return list(
         db.session.scalars(select(Step).where(Step.listing_id == listing_id).order_by(Step.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from sqlalchemy import select
@@ -33,7 +34,13 @@ def family(ctx, baseline):
     link_farmer("farmer_a", head.uid)
     paper = documents.store_document(a, "other", "同意书", "c.pdf", fx.minimal_pdf("consent"))
     db.session.flush()
-    return {"contract": contract.uid, "head": head.uid, "wife": wife.uid, "paper": paper.id}
+    return {
+        "contract": contract.uid,
+        "head": head.uid,
+        "wife": wife.uid,
+        "paper": paper.id,
+        "doc": doc.id,
+    }
 
 
 def _draft(family) -> int:
@@ -134,3 +141,86 @@ def test_a_farmer_lists_only_his_own_households_right(family, baseline):
             method="negotiated",
         )
     assert refused.value.status == 404
+
+
+# --- publishing, offers and acceptance
+
+
+@pytest.fixture
+def buyers(ctx, baseline):
+    """A member household of the same collective (赵家, with a member on the roll), a household
+    of collective B, and a household of A whose only resident is not a member."""
+    from tests.factories import people as pf
+
+    _head, zhao = pf.household(baseline.collective_a, "赵大")
+    _head_b, wang = pf.household(baseline.collective_b, "王瑶")
+    return {"member": zhao.uid, "outsider": wang.uid}
+
+
+def _ready(family) -> int:
+    lid = _draft(family)
+    listings.declare(lid, _user("farmer_a"))
+    listings.decide_consent(
+        lid, family["wife"], _user("admin_a"), give=True, witnessed_paper_id=family["paper"]
+    )
+    return lid
+
+
+def test_r03_an_outsiders_offer_for_contracted_land_is_refused(family, buyers):
+    from app.market import offers
+
+    lid = _ready(family)
+    listings.publish(lid, _user("admin_a"))
+    with pytest.raises(DomainError) as refused:
+        offers.make_offer(
+            lid, _user("admin_a"), amount_fen=2_900_000, household_uid=buyers["outsider"]
+        )
+    assert refused.value.code == "not_a_member"
+    assert "成员" in refused.value.message or "member" in refused.value.message
+    offer = offers.make_offer(
+        lid, _user("admin_a"), amount_fen=2_900_000, household_uid=buyers["member"]
+    )
+    evidence = json.loads(offer.eligibility)
+    assert evidence["rule"] == "R03" and evidence["roll"], evidence
+
+
+def test_r13_no_offer_is_accepted_during_the_cooling_off(family, buyers):
+    from datetime import timedelta
+
+    from app.market import offers
+
+    lid = _ready(family)
+    listing = listings.publish(lid, _user("admin_a"))
+    offer = offers.make_offer(
+        lid, _user("admin_a"), amount_fen=2_900_000, household_uid=buyers["member"]
+    )
+    with pytest.raises(DomainError) as refused:
+        offers.accept_offer(lid, offer.id, _user("farmer_a"))
+    assert refused.value.code == "cooling_off"
+    deal = offers.accept_offer(
+        lid, offer.id, _user("farmer_a"), today=listing.cooling_off_ends_on + timedelta(days=0)
+    )
+    assert deal.price_fen == 2_900_000
+    assert listings._listing(lid).state == "collective_consent"
+    with pytest.raises(DomainError):
+        offers.accept_offer(lid, offer.id, _user("farmer_a"), today=listing.cooling_off_ends_on)
+
+
+def test_a_disputed_right_cannot_be_published(family):
+    """A right on public notice (an objection may be lodged) is not offered to anyone."""
+    from datetime import date
+
+    from app.registry import notices
+
+    lid = _ready(family)
+    # the contract goes back on notice (e.g. a correction) while the listing waits
+    from app.registry import history as h
+    from app.registry.models import LandContract
+
+    contract = h.current_of(LandContract, family["contract"])
+    h.revise(contract, reason="更正四至", status="pending", source_document_id=family["doc"])
+    notices.open_notice("land_contract", family["contract"], date.today())
+    with pytest.raises(DomainError) as refused:
+        listings.publish(lid, _user("admin_a"))
+    assert refused.value.code == "title_disputed"
+    assert listings._listing(lid).state == "ready"
