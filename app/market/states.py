@@ -89,7 +89,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("published", "lapse", "lapsed", ADMIN, SYSTEM),
     _t("published", "reject", "rejected", ADMIN, needs_reason=True),
     # 资格审核: 发包方 consent (R3), the township for homesteads, then the bureau (R14 flags).
-    _t("collective_consent", "consent", "bureau_review", ADMIN),
+    _t("collective_consent", "consent_collective", "bureau_review", ADMIN),
     _t("collective_consent", "consent_homestead", "township_approval", ADMIN),
     _t("collective_consent", "reject", "rejected", ADMIN, needs_reason=True),
     _t("township_approval", "approve", "bureau_review", ADMIN),

@@ -224,3 +224,70 @@ def test_a_disputed_right_cannot_be_published(family):
         listings.publish(lid, _user("admin_a"))
     assert refused.value.code == "title_disputed"
     assert listings._listing(lid).state == "ready"
+
+
+def test_approvals_contract_and_money_after_acceptance(family, buyers, app):
+    """发包方 consent, the bureau's review (a flagged deal needs a reasoned decision, R14), then
+    the contract (after which the holder cannot withdraw) and the payment."""
+    from datetime import timedelta
+
+    from app.market import approvals, offers
+    from app.registry.history import county_today
+
+    lid = _ready(family)
+    listing = listings.publish(lid, _user("admin_a"))
+    offer = offers.make_offer(
+        lid, _user("admin_a"), amount_fen=2_900_000, household_uid=buyers["member"]
+    )
+    offers.accept_offer(lid, offer.id, _user("farmer_a"), today=listing.cooling_off_ends_on)
+    with pytest.raises(DomainError) as refused:
+        approvals.bureau_review(lid, _user("bureau"), approve=True)
+    assert refused.value.code == "market_step"  # the collective consents first
+    approvals.collective_consent(lid, _user("admin_a"), approve=True)
+    assert listings._listing(lid).state == "bureau_review"
+
+    def flag(listing, deal):
+        return ["落户后 30 天内出让"]
+
+    approvals.register_flagger(flag)
+    try:
+        with pytest.raises(DomainError) as refused:
+            approvals.bureau_review(lid, _user("bureau"), approve=True, reason="材料齐全")
+        assert refused.value.code == "flag_decision_required"
+        approvals.bureau_review(
+            lid,
+            _user("bureau"),
+            approve=True,
+            reason="材料齐全",
+            flag_decision="本人到场说明系自愿，与落户无关",
+            interviewed=True,
+        )
+    finally:
+        approvals.FLAGGERS.remove(flag)
+    assert listings._listing(lid).state == "contracting"
+    review = listings.steps_of(lid)[-1]
+    assert review.actor == "bureau" and "本人到场" in review.reason
+
+    today = county_today()
+    approvals.record_contract(
+        lid,
+        _user("admin_a"),
+        signed_on=today,
+        contract_document_id=family["paper"],
+        payment_terms="一次性付清",
+    )
+    with pytest.raises(DomainError) as refused:
+        listings.withdraw(lid, _user("farmer_a"))
+    assert refused.value.code == "contract_signed"
+    with pytest.raises(DomainError):
+        approvals.record_payment(
+            lid,
+            _user("admin_a"),
+            how="confirmed",
+            reference="BANK-1",
+            paid_on=today + timedelta(days=1),
+        )
+    deal = approvals.record_payment(
+        lid, _user("admin_a"), how="confirmed", reference="BANK-1", paid_on=today
+    )
+    assert deal.payment == "confirmed" and deal.price_fen == 2_900_000
