@@ -28,11 +28,12 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.imports import mapping as maps
 from app.imports import staging
+from app.imports.columns import parse_flag
 from app.imports.models import ImportJob, ImportProblem, JobStatus
+from app.imports.problems import Problem
 from app.imports.promote import create_source_document, db_value, insert_many, reserve_uids
 from app.imports.readers import ImportRefused, Table, read_table, sheet_names
 from app.imports.state import dumps, fail, job_file, problem_log, save
-from app.imports.validate import Problem, parse_flag
 from app.registry import history
 from app.registry.models import RELATIONS, Household, HouseholdMember, Person
 from app.registry.versioning import RegistryObject

@@ -27,6 +27,7 @@ from app.geo import geometry as geo
 from app.imports import mapping as maps
 from app.imports import promote, staging
 from app.imports.models import ImportJob, ImportProblem, JobStatus
+from app.imports.problems import Problem
 from app.imports.readers import ImportRefused, read_ahead, stream_layer
 from app.imports.state import (
     ProgressFn,
@@ -39,7 +40,7 @@ from app.imports.state import (
     registry_checked_at,
     save,
 )
-from app.imports.validate import ParcelSettings, ParcelValidator, Problem
+from app.imports.validate import ParcelSettings, ParcelValidator
 from app.registry.spatial_checks import hold_geometry_writes
 
 
