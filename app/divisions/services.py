@@ -94,8 +94,6 @@ def create_collective(
 
 
 def visible_collectives(user) -> list[Collective]:
-    from app.auth.models import COUNTY_READERS, Role
-
     q = select(Collective).order_by(Collective.fbfbm)
     role = Role(user.role)
     if role not in COUNTY_READERS:
