@@ -31,6 +31,7 @@ from app.extensions import db
 from app.geo.geometry import svg_path
 from app.registry import history
 from app.registry import homesteads as service
+from app.registry.labels import DISPOSAL_LABELS
 from app.registry.lookup import load_current_or_404
 from app.registry.models import TERRAIN_CAPS, Homestead, Household, Person, SourceDocument
 from app.registry.versioning import Versioned
@@ -44,14 +45,6 @@ PAGE = 50
 
 V = TypeVar("V", bound=Versioned)
 
-DISPOSAL_LABELS = {
-    "sold": _l("Sold (出卖)"),
-    "leased": _l("Leased (出租)"),
-    "gifted": _l("Given away (赠与)"),
-    "returned": _l("Returned to the collective (交回)"),
-    "transferred": _l("Transferred (转让)"),
-    "paid_exit": _l("Given up for compensation (有偿退出)"),
-}
 REGISTRATION_LABELS = {
     "new": _l("New grant (新批)"),
     "existing": _l("Existing homestead registered as it is (存量)"),
