@@ -78,6 +78,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     set_registry_part(collective_overview)
 
+    from app.registry import move_kinds
+
+    move_kinds.install()  # what each kind of move of a right reads, checks and applies
+
     # 3. blueprints. Ids in URLs fit the database's INTEGER: a larger one is a 404, not a 500.
     # ASCII digits only: werkzeug's \d (and int()) also take Arabic-Indic or full-width digits,
     # so "/plots/１２" would otherwise show plot 12.

@@ -431,3 +431,17 @@ def check_source_document(source_document_id: Any, collective_id: int) -> str | 
     """A cited document's SHA-256 for the audit entry (``citable_document``), or None."""
     doc = citable_document(source_document_id, collective_id)
     return doc.sha256 if doc is not None else None
+
+
+def source_document(source_document_id: Any, collective_id: int) -> SourceDocument:
+    """The cited source document, which every homestead and share change needs; which documents
+    may be cited is ``documents.citable_document``'s rule."""
+    if source_document_id in (None, "", 0):
+        raise DomainError(
+            "source_required",
+            _("Every right and every change must cite a source document."),
+            field="source_document_id",
+        )
+    doc = citable_document(source_document_id, collective_id)
+    assert doc is not None  # an id was given
+    return doc

@@ -39,10 +39,11 @@ from app.core.errors import DomainError
 from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history
-from app.registry.documents import citable_document
-from app.registry.inputs import TEXT_LIMITS, require_reason, text
+from app.registry import history, moves
+from app.registry.documents import source_document
+from app.registry.inputs import TEXT_LIMITS, is_id, require_reason, text
 from app.registry.inputs import today_or as _today
+from app.registry.land import prepare_geometry
 from app.registry.models import (
     TERRAIN_CAPS,
     Homestead,
@@ -87,16 +88,6 @@ class Ineligibility:
 # --------------------------------------------------------------------------------------------
 
 
-#: Identifiers are 32-bit on PostgreSQL; a larger number can name nothing (and must not reach
-#: the database, which would fail on it instead of answering "not found").
-MAX_ID = 2**31 - 1
-
-
-def is_id(value: Any) -> bool:
-    """Whether ``value`` can be the id / uid of a stored object."""
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
-
-
 def current_household(household_uid: Any, *, lock: bool = False) -> Household:
     """The current version of a household, or a DomainError naming the field."""
     if not is_id(household_uid):
@@ -105,20 +96,6 @@ def current_household(household_uid: Any, *, lock: bool = False) -> Household:
     if household is None:
         raise DomainError("household_unknown", _("No such household."), field="household_uid")
     return household
-
-
-def source_document(source_document_id: Any, collective_id: int) -> SourceDocument:
-    """The cited source document, which every homestead and share change needs; which documents
-    may be cited is ``documents.citable_document``'s rule."""
-    if source_document_id in (None, "", 0):
-        raise DomainError(
-            "source_required",
-            _("Every right and every change must cite a source document."),
-            field="source_document_id",
-        )
-    doc = citable_document(source_document_id, collective_id)
-    assert doc is not None  # an id was given
-    return doc
 
 
 def members_on_roll(collective_id: int, person_uids: list[int] | set[int], day: date) -> set[int]:
@@ -160,16 +137,6 @@ def household_people(household_uid: int) -> list[tuple[int, str]]:
         )
     ).all()
     return [(uid, hukou) for uid, hukou in rows]
-
-
-def latest_version(model: type[V], uid: int) -> V | None:
-    """The latest version of an object, current or ended (a disposed homestead, an emptied
-    share holding): its page and history stay readable."""
-    if not is_id(uid):
-        return None
-    return db.session.scalar(
-        select(model).where(model.uid == uid).order_by(model.version.desc()).limit(1)
-    )
 
 
 def current_homestead_of(household_uid: int) -> Homestead | None:
@@ -335,8 +302,6 @@ def homestead_geometry(geometry: Any, crs: Any) -> tuple[Any, float]:
     declared (never guessed), the outline must be a valid polygon inside the registry CRS's area.
     Returns (stored geometry element, area in m²).
     """
-    from app.registry.land import prepare_geometry
-
     prepared = prepare_geometry(geometry, crs)
     return from_shape(prepared.geom, srid=registry_srid()), float(prepared.geom.area)
 
@@ -815,8 +780,6 @@ def dispose_homestead(
             ),
             field="disposal",
         )
-    from app.registry import moves
-
     moves.check_disposal_basis(disposal, basis)
     doc = source_document(source_document_id, homestead.collective_id)
     with trail.because("homestead.dispose", reason=reason, source_sha256=doc.sha256):
