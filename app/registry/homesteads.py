@@ -41,6 +41,9 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history, moves
 from app.registry.documents import source_document
+
+# The homestead and share pages of the API read objects as homesteads.latest_version.
+from app.registry.history import latest_version  # noqa: F401
 from app.registry.inputs import TEXT_LIMITS, is_id, require_reason, text
 from app.registry.inputs import today_or as _today
 from app.registry.land import prepare_geometry

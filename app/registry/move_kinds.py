@@ -218,7 +218,7 @@ def _describe_plot(move: RightMove, args: dict) -> tuple[str, list[Line]]:
 
 
 def _describe_shares(move: RightMove, args: dict) -> tuple[str, list[Line]]:
-    holding = homestead_service.latest_version(ShareHolding, move.subject_uid)
+    holding = history.latest_version(ShareHolding, move.subject_uid)
     holder = share_service.holder_name(holding) if holding else f"#{move.subject_uid}"
     amount = _amount(args)
     subject = _("Shares of %(holder)s", holder=holder)
@@ -244,7 +244,7 @@ def _describe_shares(move: RightMove, args: dict) -> tuple[str, list[Line]]:
 
 
 def _describe_homestead(move: RightMove, args: dict) -> tuple[str, list[Line]]:
-    homestead = homestead_service.latest_version(Homestead, move.subject_uid)
+    homestead = history.latest_version(Homestead, move.subject_uid)
     subject = homestead.unit_number if homestead else f"#{move.subject_uid}"
     return subject, [
         Line(

@@ -87,7 +87,7 @@ def latest_or_404(model: type[V], uid: int) -> V:
     A disposed homestead or an emptied share holding has no current version but its page (and
     history) must stay readable.
     """
-    obj = service.latest_version(model, uid)
+    obj = history.latest_version(model, uid)
     if obj is None or not can_read(current_user, obj):
         abort(404)
     return obj
