@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.api import bp
+from app.audit import trail
 from app.auth import services as auth_services
 from app.auth.scope import roles_required  # noqa: F401  (re-exported for API modules)
 from app.core import inputs
@@ -126,8 +127,6 @@ def issue_token():
     if not isinstance(username, str) or not isinstance(password, str):
         raise DomainError("body", _("Give username and password as strings."))
     user = auth_services.authenticate(username, password, auth_services.Client.of(request))
-    from app.audit import trail
-
     with trail.acting(trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)):
         token = auth_services.issue_token(user, label="api")
     db.session.commit()

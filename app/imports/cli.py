@@ -20,6 +20,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.audit import trail
+from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
@@ -51,8 +52,6 @@ def _effective_on(value) -> str | None:
     in the job's options as an ISO date; the promoted rows' valid_from."""
     if value is None:
         return None
-    from app.core.errors import DomainError
-
     try:
         return jobs.declared_effective_on(value.date())
     except DomainError:

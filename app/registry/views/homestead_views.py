@@ -34,6 +34,7 @@ from app.registry import homesteads as service
 from app.registry.labels import DISPOSAL_LABELS
 from app.registry.lookup import load_current_or_404
 from app.registry.models import TERRAIN_CAPS, Homestead, Household, Person, SourceDocument
+from app.registry.moves import BASES, DISPOSAL_BASES
 from app.registry.versioning import Versioned
 from app.registry.views import bp
 from app.registry.views.common import length
@@ -201,8 +202,6 @@ class DisposeForm(FlaskForm):
 
 def disposal_basis_choices() -> list[SelectChoice]:
     """The bases on which a sale, lease, gift or transfer of the house is recorded here."""
-    from app.registry.moves import BASES, DISPOSAL_BASES
-
     return [SelectChoice("", _("— none (a return to the collective) —"))] + [
         SelectChoice(code, str(label)) for code, label in BASES.items() if code in DISPOSAL_BASES
     ]
