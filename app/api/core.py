@@ -9,6 +9,7 @@ from pydantic import StringConstraints
 
 from app.api import bp
 from app.api.schema import Answer, Body, operation
+from app.audit import trail
 from app.auth import services as auth_services
 from app.auth.scope import roles_required  # noqa: F401  (re-exported for API modules)
 from app.core import inputs
@@ -159,8 +160,6 @@ def issue_token(body: TokenRequest):
     user = auth_services.authenticate(
         body.username, body.password, auth_services.Client.of(request)
     )
-    from app.audit import trail
-
     with trail.acting(trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)):
         token = auth_services.issue_token(user, label="api")
     db.session.commit()

@@ -40,9 +40,12 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history, inputs
 from app.registry.documents import check_source_document
+from app.registry.homesteads import terrain_label
 from app.registry.inputs import require_date as _date
 from app.registry.inputs import require_reason as _reason
 from app.registry.models import (
+    LAND_CLASSES,
+    RELATIONS,
     Certificate,
     GeometryFinding,
     Homestead,
@@ -730,8 +733,6 @@ FIELD_LABELS = {
 
 def _shown(key: str, value: Any) -> str:
     """A snapshot value in plain words for a difference line."""
-    from app.registry.models import LAND_CLASSES, RELATIONS
-
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -743,8 +744,6 @@ def _shown(key: str, value: Any) -> str:
     if key == "relation":
         return str(RELATIONS.get(value, value))
     if key == "terrain":
-        from app.registry.homesteads import terrain_label
-
         return terrain_label(value)
     return str(value)
 

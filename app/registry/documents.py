@@ -424,7 +424,7 @@ def citable_document(
     return doc
 
 
-def required_document(
+def source_document(
     source_document_id: Any, collective_ids: int | Iterable[int] | None
 ) -> SourceDocument:
     """The source document a change cites, which it must (R16): the one check every service

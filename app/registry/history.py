@@ -23,7 +23,7 @@ from app.audit import trail
 from app.core.errors import DomainError
 from app.core.models import utcnow
 from app.extensions import db
-from app.registry.inputs import STORED_REASON_MAX, too_long
+from app.registry.inputs import STORED_REASON_MAX, is_id, too_long
 from app.registry.versioning import Versioned, new_uid
 
 V = TypeVar("V", bound=Versioned)
@@ -291,3 +291,13 @@ def diff(older: Versioned | None, newer: Versioned) -> dict[str, tuple[Any, Any]
         if old != value:
             out[key] = (old, value)
     return out
+
+
+def latest_version(model: type[V], uid: int) -> V | None:
+    """The latest version of an object, current or ended (a disposed homestead, an emptied
+    share holding): its page and history stay readable."""
+    if not is_id(uid):
+        return None
+    return db.session.scalar(
+        select(model).where(model.uid == uid).order_by(model.version.desc()).limit(1)
+    )

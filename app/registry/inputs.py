@@ -115,3 +115,13 @@ def require_date(value: Any, name: str) -> date:
         except ValueError:
             pass
     raise DomainError("date_required", _("Give a valid date (YYYY-MM-DD)."), field=name)
+
+
+#: Identifiers are 32-bit on PostgreSQL; a larger number can name nothing (and must not reach
+#: the database, which would fail on it instead of answering "not found").
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: Any) -> bool:
+    """Whether ``value`` can be the id / uid of a stored object."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID

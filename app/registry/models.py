@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -267,15 +268,11 @@ class Person(Versioned, db.Model):
     @property
     def scope_collective_ids(self) -> set[int]:
         """The collectives the person is a member of now: their admins may reach the person."""
-        from app.registry.lookup import person_collective_ids
-
         return person_collective_ids(self.uid)
 
     @property
     def scope_household_id(self) -> int | None:
         """The household the person lives in now: its farmer account may read the person."""
-        from app.registry.lookup import person_household_id
-
         return person_household_id(self.uid)
 
 
@@ -362,6 +359,41 @@ class HouseholdMember(Versioned, OfHousehold, db.Model):
             sqlite_where=db.text("end_lifespan IS NULL AND moved_out_on IS NULL"),
             postgresql_where=db.text("end_lifespan IS NULL AND moved_out_on IS NULL"),
         ),
+    )
+
+
+# Who may reach a person (Person.scope_collective_ids, scope_household_id).
+
+
+def person_collective_ids(person_uid: int) -> set[int]:
+    """Collectives in which the person holds an open (current) membership; for a person whose
+    death is recorded, the collectives they died a member of (their record stays in reach)."""
+    ids = set(
+        db.session.scalars(
+            select(Membership.collective_id).where(
+                Membership.person_uid == person_uid, Membership.end_lifespan.is_(None)
+            )
+        )
+    )
+    if ids:
+        return ids
+    return set(
+        db.session.scalars(
+            select(Membership.collective_id).where(
+                Membership.person_uid == person_uid, Membership.end_reason == "death"
+            )
+        )
+    )
+
+
+def person_household_id(person_uid: int) -> int | None:
+    """The household the person lives in now (not one where they only kept co-holding)."""
+    return db.session.scalar(
+        select(HouseholdMember.household_uid).where(
+            HouseholdMember.person_uid == person_uid,
+            HouseholdMember.end_lifespan.is_(None),
+            HouseholdMember.moved_out_on.is_(None),
+        )
     )
 
 

@@ -39,8 +39,10 @@ from app.core.errors import DomainError
 from app.core.numbers import plain, to_decimal
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history
-from app.registry.homesteads import is_id, members_on_roll, source_document
+from app.registry import history, moves
+from app.registry.documents import source_document
+from app.registry.homesteads import members_on_roll
+from app.registry.inputs import is_id
 from app.registry.inputs import require_reason as _reason
 from app.registry.inputs import today_or as _today
 from app.registry.models import Household, HouseholdMember, Person, ShareHolding, ShareRegister
@@ -528,8 +530,6 @@ def transfer_shares(
     request, checked now by ``_transfer_shares``'s rules and applied when a bureau reviewer
     countersigns it; the pending request (``RightMove``) is returned.
     """
-    from app.registry import moves
-
     if basis in (None, ""):
         raise moves.marketplace_refusal()
     return moves.request_move(
@@ -561,8 +561,6 @@ def buy_back(
     it becomes a move request applied by ``_buy_back`` when a bureau reviewer countersigns; the
     pending request (``RightMove``) is returned.
     """
-    from app.registry import moves
-
     if basis in (None, ""):
         raise moves.marketplace_refusal()
     return moves.request_move(

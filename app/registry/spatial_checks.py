@@ -110,9 +110,7 @@ def overlapping_plots(
     tolerance defaults to the app's OVERLAP_TOLERANCE_M2.
     """
     if tolerance_m2 is None:
-        from app.registry.land import tolerance_m2 as configured
-
-        tolerance_m2 = configured()
+        tolerance_m2 = configured_tolerance_m2()
     conn = connection if connection is not None else db.session.connection()
     statement = _overlap_statement(conn.dialect.name, exclude_uid is not None)
     params: dict[str, object] = {
@@ -126,6 +124,12 @@ def overlapping_plots(
     # (bench/overlap.py A/B), and the ORDER BY needs every row on the server either way.
     rows = conn.execute(statement, params).fetchmany(max_hits() if limit is None else int(limit))
     return [(int(uid), float(area)) for uid, area in rows]
+
+
+def configured_tolerance_m2() -> float:
+    """The overlap tolerance in m² (config OVERLAP_TOLERANCE_M2, default 1 m²; the same setting
+    land.tolerance_m2 reads)."""
+    return float(current_app.config.get("OVERLAP_TOLERANCE_M2", 1.0))
 
 
 def max_hits() -> int:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.imports import jobs
+from app.imports import runners
 from app.imports.models import ImportJob, ImportStaging
 from app.registry.models import Plot
 from tests.conftest import token_for
@@ -213,10 +213,10 @@ def test_thread_runner_validates_and_promotes_in_the_background(fresh_app, tmp_p
         cid = fresh_app.extensions["sanquan_baseline"].collective_a
     r = _upload(client, cid, path)
     job_id = int(r.headers["Location"].rstrip("/").split("/")[-1])
-    jobs.wait(job_id, 60)
+    runners.wait(job_id, 60)
     assert _wait(fresh_app, job_id, {"validated"}) == "validated"
     client.post(f"/imports/{job_id}/promote", data={"valid_only": "y"})
-    jobs.wait(job_id, 60)
+    runners.wait(job_id, 60)
     assert _wait(fresh_app, job_id, {"promoted"}) == "promoted"
     with fresh_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Plot)) == 20
@@ -248,13 +248,13 @@ def test_rq_runner_with_redis(fresh_app, tmp_path):
     with fresh_app.app_context():
         assert db.session.get(ImportJob, job_id).status == "queued"
         db.session.remove()
-        q = jobs.queue(fresh_app)
+        q = runners.queue(fresh_app)
         assert q.count == 1
         SimpleWorker([q], connection=q.connection).work(burst=True)
     assert _wait(fresh_app, job_id, {"validated"}) == "validated"
     client.post(f"/imports/{job_id}/promote", data={})
     with fresh_app.app_context():
-        q = jobs.queue(fresh_app)
+        q = runners.queue(fresh_app)
         SimpleWorker([q], connection=q.connection).work(burst=True)
         q.delete(delete_jobs=True)
     assert _wait(fresh_app, job_id, {"promoted"}) == "promoted"

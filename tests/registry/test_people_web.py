@@ -541,7 +541,7 @@ def test_api_lists_are_scoped_and_paged(world, app, client):
 
 
 def test_collective_map_draws_a_sample_of_many_plots(world, client, auth, baseline, monkeypatch):
-    from app.divisions import views as division_views
+    from app.registry.views import collective_overview
 
     with trail.acting(trail.AuditContext(actor="tester", role="collective_admin")):
         hh = history.current_of(Household, world.hh)
@@ -557,7 +557,7 @@ def test_collective_map_draws_a_sample_of_many_plots(world, client, auth, baseli
                 reason="测绘",
                 source_document_id=doc,
             )
-    monkeypatch.setattr(division_views, "MAP_PLOT_LIMIT", 2)
+    monkeypatch.setattr(collective_overview, "MAP_PLOT_LIMIT", 2)
     auth.login("admin_a")
     page = text(client.get(f"/collectives/{baseline.collective_a}"))
     svg = page.split("<svg", 1)[1].split("</svg>", 1)[0]

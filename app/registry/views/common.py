@@ -12,6 +12,7 @@ from wtforms.validators import Length, ValidationError
 from app.auth.scope import load_or_404
 from app.divisions.models import Collective
 from app.registry.inputs import TEXT_LIMITS, too_long_message
+from app.registry.moves import BASES, KIND_BASES
 
 
 def editable_collective(collective_id: int) -> Collective:
@@ -41,8 +42,6 @@ def length(kind: str) -> TextLength:
 
 def basis_choices(kind: str, *, optional: bool = False) -> list[SelectChoice]:
     """The legal bases a kind of move accepts (``moves.KIND_BASES``), for a select."""
-    from app.registry.moves import BASES, KIND_BASES
-
     first = _("— none (no move out of a household) —") if optional else _("— choose —")
     return [SelectChoice("", first)] + [
         SelectChoice(code, str(label)) for code, label in BASES.items() if code in KIND_BASES[kind]

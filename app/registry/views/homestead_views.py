@@ -31,8 +31,10 @@ from app.extensions import db
 from app.geo.geometry import svg_path
 from app.registry import history
 from app.registry import homesteads as service
+from app.registry.labels import DISPOSAL_LABELS
 from app.registry.lookup import load_current_or_404
 from app.registry.models import TERRAIN_CAPS, Homestead, Household, Person, SourceDocument
+from app.registry.moves import BASES, DISPOSAL_BASES
 from app.registry.versioning import Versioned
 from app.registry.views import bp
 from app.registry.views.common import length
@@ -44,14 +46,6 @@ PAGE = 50
 
 V = TypeVar("V", bound=Versioned)
 
-DISPOSAL_LABELS = {
-    "sold": _l("Sold (出卖)"),
-    "leased": _l("Leased (出租)"),
-    "gifted": _l("Given away (赠与)"),
-    "returned": _l("Returned to the collective (交回)"),
-    "transferred": _l("Transferred (转让)"),
-    "paid_exit": _l("Given up for compensation (有偿退出)"),
-}
 REGISTRATION_LABELS = {
     "new": _l("New grant (新批)"),
     "existing": _l("Existing homestead registered as it is (存量)"),
@@ -94,7 +88,7 @@ def latest_or_404(model: type[V], uid: int) -> V:
     A disposed homestead or an emptied share holding has no current version but its page (and
     history) must stay readable.
     """
-    obj = service.latest_version(model, uid)
+    obj = history.latest_version(model, uid)
     if obj is None or not can_read(current_user, obj):
         abort(404)
     return obj
@@ -208,8 +202,6 @@ class DisposeForm(FlaskForm):
 
 def disposal_basis_choices() -> list[SelectChoice]:
     """The bases on which a sale, lease, gift or transfer of the house is recorded here."""
-    from app.registry.moves import BASES, DISPOSAL_BASES
-
     return [SelectChoice("", _("— none (a return to the collective) —"))] + [
         SelectChoice(code, str(label)) for code, label in BASES.items() if code in DISPOSAL_BASES
     ]

@@ -27,8 +27,8 @@ from app.extensions import db
 from app.registry import history, people
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents
-from app.registry.lookup import load_current_or_404, person_collective_ids
-from app.registry.models import RELATIONS, Household, Membership, Person
+from app.registry.lookup import load_current_or_404
+from app.registry.models import RELATIONS, Household, Membership, Person, person_collective_ids
 from app.registry.views import bp
 from app.registry.views.common import length
 

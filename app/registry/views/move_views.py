@@ -23,6 +23,7 @@ from app.core.errors import DomainError
 from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
+from app.registry import move_kinds
 from app.registry import moves as service
 from app.registry.lookup import load_current_or_404
 from app.registry.models import Homestead, Household, RightMove, SourceDocument
@@ -58,7 +59,7 @@ def moves():
         limit=PAGE + 1,
         offset=(page - 1) * PAGE,
     )
-    subjects = service.subjects_of(rows[:PAGE])
+    subjects = move_kinds.subjects_of(rows[:PAGE])
     names = dict(
         db.session.execute(
             select(Collective.id, Collective.name).where(

@@ -29,7 +29,7 @@ from app.registry import people, present
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents
 from app.registry.lookup import load_current_or_404
-from app.registry.models import Household, Person
+from app.registry.models import Household, Membership, Person
 from app.registry.views import bp
 from app.registry.views.common import length
 
@@ -58,8 +58,6 @@ def _households(collective_id: int, *, exclude: int | None = None, blank: Any = 
 
 
 def _members(collective_ids: Any, *, blank: Any = None, exclude: int | None = None) -> list:
-    from app.registry.models import Membership
-
     ids = sorted(collective_ids) or [-1]
     rows = db.session.scalars(
         select(Person)

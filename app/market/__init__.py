@@ -1,0 +1,1 @@
+"""The member-only marketplace: offers, deals and their registration. Empty for now."""
