@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
 from app.registry.documents import citable_document
+from app.registry.inputs import today_or as _today
 from app.registry.models import (
     RELATIONS,
     Household,
@@ -28,6 +29,8 @@ from app.registry.models import (
     Membership,
     Person,
 )
+
+V = TypeVar("V")
 
 HEAD = "02"  # 户主: relation code of the household's head (GB/T 4761)
 
@@ -64,20 +67,35 @@ def _collective(collective_id: int) -> Collective:
     return obj
 
 
+def _current(model: type[V], uid: int, *, lock: bool, code: str, message: str, field: str) -> V:
+    """The current version of a registry object, or a refusal naming the field (the look-up
+    every service starts with: no current version is the same answer as no such object)."""
+    obj = history.current_of(model, uid, lock=lock)
+    if obj is None:
+        raise DomainError(code, message, field=field)
+    return obj
+
+
 def _person(person_uid: int, *, lock: bool = False) -> Person:
-    person = history.current_of(Person, person_uid, lock=lock)
-    if person is None:
-        raise DomainError("person_unknown", _("There is no such person."), field="person_uid")
-    return person
+    return _current(
+        Person,
+        person_uid,
+        lock=lock,
+        code="person_unknown",
+        message=_("There is no such person."),
+        field="person_uid",
+    )
 
 
 def _household(household_uid: int, *, lock: bool = False) -> Household:
-    household = history.current_of(Household, household_uid, lock=lock)
-    if household is None:
-        raise DomainError(
-            "household_unknown", _("There is no such household."), field="household_uid"
-        )
-    return household
+    return _current(
+        Household,
+        household_uid,
+        lock=lock,
+        code="household_unknown",
+        message=_("There is no such household."),
+        field="household_uid",
+    )
 
 
 def _as_date(value: Any, field_name: str) -> date | None:
@@ -91,6 +109,14 @@ def _as_date(value: Any, field_name: str) -> date | None:
         except ValueError:
             pass
     raise DomainError("date", _("Give the date as YYYY-MM-DD."), field=field_name)
+
+
+def _end_date(until: Any, since: date, today: date | None, message: str) -> date:
+    """The day a membership or guardianship ends: given, not before it began, not in the future."""
+    until_d = _as_date(until, "until")
+    if until_d is None or until_d < since or until_d > _today(today):
+        raise DomainError("until_range", message, field="until")
+    return until_d
 
 
 def open_membership(person_uid: int, collective_id: int) -> Membership | None:
@@ -122,6 +148,45 @@ def _member_row(household_uid: int, person_uid: int) -> HouseholdMember | None:
             HouseholdMember.person_uid == person_uid,
             HouseholdMember.end_lifespan.is_(None),
         )
+    )
+
+
+def _live_in(
+    household: Household,
+    person_uid: int,
+    relation: str,
+    is_co_holder: bool,
+    *,
+    kept: HouseholdMember | None,
+    reason: str,
+    source_document_id: int | None,
+    effective_on: date | None = None,
+) -> HouseholdMember:
+    """The person lives in the household from now on, with ``relation`` to its head.
+
+    ``kept`` is their row there, if they once moved out and kept co-holding its rights (承包法
+    Art. 31): they live there again on that row, and a co-holder stays one. Otherwise a new row.
+    """
+    if kept is not None:
+        return history.revise(
+            kept,
+            reason=reason,
+            source_document_id=source_document_id,
+            effective_on=effective_on,
+            moved_out_on=None,
+            relation=relation,
+            is_co_holder=bool(is_co_holder) or kept.is_co_holder,
+        )
+    return history.create(
+        HouseholdMember,
+        reason=reason,
+        source_document_id=source_document_id,
+        effective_on=effective_on,
+        household_uid=household.uid,
+        person_uid=person_uid,
+        collective_id=household.collective_id,
+        relation=relation,
+        is_co_holder=bool(is_co_holder),
     )
 
 

@@ -22,6 +22,8 @@ from app.registry.models import (
 )
 from app.registry.people._common import (
     _as_date,
+    _current,
+    _end_date,
     _is_uid,
     _person,
     _source_sha,
@@ -129,18 +131,20 @@ def end_guardianship(
 ) -> Guardianship:
     """A guardianship ends (a court's decision, another guardian appointed): until that day."""
     reason = _reason(reason)
-    row = history.current_of(Guardianship, guardianship_uid, lock=True)
-    if row is None:
-        raise DomainError(
-            "guardianship_unknown", _("There is no such guardianship."), field="guardianship_uid"
-        )
-    until_d = _as_date(until, "until")
-    if until_d is None or until_d < row.since or until_d > _today(today):
-        raise DomainError(
-            "until_range",
-            _("The end date lies between the start of the guardianship and today."),
-            field="until",
-        )
+    row = _current(
+        Guardianship,
+        guardianship_uid,
+        lock=True,
+        code="guardianship_unknown",
+        message=_("There is no such guardianship."),
+        field="guardianship_uid",
+    )
+    until_d = _end_date(
+        until,
+        row.since,
+        today,
+        _("The end date lies between the start of the guardianship and today."),
+    )
     sha = _source_sha(source_document_id, row.collective_id)
     with _writing("person.guardian_end", reason=reason, source_sha256=sha):
         return history.end(row, reason=reason, source_document_id=source_document_id, until=until_d)

@@ -30,6 +30,7 @@ from app.registry.people._common import (
     HEAD,
     _collective,
     _household,
+    _live_in,
     _member_of,
     _member_row,
     _relation,
@@ -143,27 +144,16 @@ def add_household_member(
     _require_no_household(person)
     sha = _source_sha(source_document_id, household.collective_id)
     with _writing("household.member_add", reason=reason, source_sha256=sha):
-        if existing is not None:
-            # Coming back to a household where co-holding was kept: live here again.
-            return history.revise(
-                existing,
-                reason=reason,
-                source_document_id=source_document_id,
-                effective_on=effective_on,
-                moved_out_on=None,
-                relation=relation,
-                is_co_holder=bool(is_co_holder) or existing.is_co_holder,
-            )
-        return history.create(
-            HouseholdMember,
+        # Coming back to a household where co-holding was kept: live here again.
+        return _live_in(
+            household,
+            person.uid,
+            relation,
+            is_co_holder,
+            kept=existing,
             reason=reason,
             source_document_id=source_document_id,
             effective_on=effective_on,
-            household_uid=household.uid,
-            person_uid=person.uid,
-            collective_id=household.collective_id,
-            relation=relation,
-            is_co_holder=bool(is_co_holder),
         )
 
 
@@ -277,25 +267,14 @@ def move_member(
             )
         else:
             history.end(current, reason=reason, source_document_id=source_document_id)
-        kept = _member_row(target.uid, person.uid)  # co-holding kept there from an earlier move
-        if kept is not None:
-            return history.revise(
-                kept,
-                reason=reason,
-                source_document_id=source_document_id,
-                moved_out_on=None,
-                relation=relation,
-                is_co_holder=bool(is_co_holder) or kept.is_co_holder,
-            )
-        return history.create(
-            HouseholdMember,
+        return _live_in(
+            target,
+            person.uid,
+            relation,
+            is_co_holder,
+            kept=_member_row(target.uid, person.uid),  # co-holding kept from an earlier move
             reason=reason,
             source_document_id=source_document_id,
-            household_uid=target.uid,
-            person_uid=person.uid,
-            collective_id=target.collective_id,
-            relation=relation,
-            is_co_holder=bool(is_co_holder),
         )
 
 

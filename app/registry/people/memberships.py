@@ -18,6 +18,8 @@ from app.registry.models import (
 from app.registry.people._common import (
     _as_date,
     _collective,
+    _current,
+    _end_date,
     _person,
     _source_sha,
     _writing,
@@ -109,18 +111,20 @@ def end_membership(
     is not a way to take land back (R06).
     """
     reason = _reason(reason)
-    membership = history.current_of(Membership, membership_uid, lock=True)
-    if membership is None:
-        raise DomainError(
-            "membership_unknown", _("There is no such open membership."), field="membership_uid"
-        )
-    until_d = _as_date(until, "until")
-    if until_d is None or until_d < membership.since or until_d > _today(today):
-        raise DomainError(
-            "until_range",
-            _("The end date lies between the start of the membership and today."),
-            field="until",
-        )
+    membership = _current(
+        Membership,
+        membership_uid,
+        lock=True,
+        code="membership_unknown",
+        message=_("There is no such open membership."),
+        field="membership_uid",
+    )
+    until_d = _end_date(
+        until,
+        membership.since,
+        today,
+        _("The end date lies between the start of the membership and today."),
+    )
     if end_reason not in END_REASONS:
         raise DomainError(
             "end_reason",

@@ -30,6 +30,7 @@ from app.registry.people._common import (
     _collective,
     _household,
     _kept_rows,
+    _live_in,
     _member_row,
     _person,
     _relation,
@@ -229,26 +230,14 @@ def merge_households(
             relation = relations.get(row.person_uid) or (
                 "97" if row.relation == HEAD else row.relation
             )
-            there = _member_row(target.uid, row.person_uid)
-            if there is not None:  # co-holding kept here from an earlier move: live here again
-                history.revise(
-                    there,
-                    reason=reason,
-                    source_document_id=doc.id,
-                    moved_out_on=None,
-                    relation=relation,
-                    is_co_holder=there.is_co_holder or row.is_co_holder,
-                )
-                continue
-            history.create(
-                HouseholdMember,
+            _live_in(
+                target,
+                row.person_uid,
+                relation,
+                row.is_co_holder,
+                kept=_member_row(target.uid, row.person_uid),  # co-holding kept from a move
                 reason=reason,
                 source_document_id=doc.id,
-                household_uid=target.uid,
-                person_uid=row.person_uid,
-                collective_id=target.collective_id,
-                relation=relation,
-                is_co_holder=row.is_co_holder,
             )
         for row in _kept_rows(source.uid):
             # Moved out but co-holding (Art. 31): they co-hold the rights where the rights go.
