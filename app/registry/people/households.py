@@ -44,9 +44,41 @@ from app.registry.people._common import (
 LAND_AT_NEW_RESIDENCE = "land_at_new_residence"
 
 
+def next_cbfbm(collective: Collective) -> str:
+    """The next free household code of the collective (CBFBM = FBFBM + 4-digit sequence): the
+    code a new household gets when none is given, and the one the forms propose. It follows the
+    highest code the collective ever gave, so the code of a household that ended is not reused."""
+    top = db.session.scalar(
+        select(func.max(Household.cbfbm)).where(Household.collective_id == collective.id)
+    )
+    seq = int(top[14:]) + 1 if top and top[14:].isdigit() else 1
+    return f"{collective.fbfbm}{min(seq, 9999):04d}"
+
+
+def _new_household_code(collective: Collective, cbfbm: Any) -> str:
+    """R01: the code (承包方编码) of a household about to be created or split off: the one given,
+    which must be the collective's FBFBM + a 4-digit sequence and free among current households,
+    or the next free one (``next_cbfbm``) when none is given. The pages and the API only pass on
+    what they were given; this is the one place that decides the code."""
+    given = cbfbm or next_cbfbm(collective)
+    try:
+        code = validate_cbfbm(given if isinstance(given, str) else "", fbfbm=collective.fbfbm)
+    except CodeError as exc:
+        raise DomainError.from_check(exc, field="cbfbm") from None
+    if db.session.scalar(
+        select(Household.uid).where(Household.cbfbm == code, Household.end_lifespan.is_(None))
+    ):
+        raise DomainError(
+            "cbfbm_taken",
+            _("Household code %(code)s is in use already.", code=code),
+            field="cbfbm",
+        )
+    return code
+
+
 def create_household(
     collective_id: int,
-    cbfbm: str,
+    cbfbm: str | None,
     name: str | None,
     address: str | None,
     head_person_uid: int,
@@ -58,23 +90,13 @@ def create_household(
     """Create a household (承包方) with its head as first member and co-holder.
 
     R01: the household belongs to the 发包方's collective and its head is a member of it. CBFBM is
-    the collective's FBFBM + a 4-digit sequence and is unique among current households.
+    the collective's FBFBM + a 4-digit sequence and is unique among current households; with no
+    ``cbfbm`` the household gets the next free one (``_new_household_code``).
     ``effective_on``: the day the household was established (default: today).
     """
     reason = _reason(reason)
     collective = _collective(collective_id)
-    try:
-        code = validate_cbfbm(cbfbm if isinstance(cbfbm, str) else "", fbfbm=collective.fbfbm)
-    except CodeError as exc:
-        raise DomainError.from_check(exc, field="cbfbm") from None
-    if db.session.scalar(
-        select(Household.uid).where(Household.cbfbm == code, Household.end_lifespan.is_(None))
-    ):
-        raise DomainError(
-            "cbfbm_taken",
-            _("Household code %(code)s is in use already.", code=code),
-            field="cbfbm",
-        )
+    code = _new_household_code(collective, cbfbm)
     head = _member_of(head_person_uid, collective.id, field="head_person_uid")
     _require_no_household(head)
     name = inputs.text(name if isinstance(name, str) else None, "name", "name") or head.name
@@ -293,28 +315,3 @@ def co_holders(household_uid: int) -> list[Person]:
         .order_by(HouseholdMember.relation, Person.uid)
     ).all()
     return [person for person, _rel in rows]
-
-
-def next_cbfbm(collective: Collective) -> str:
-    """The next free household code of the collective (CBFBM = FBFBM + 4-digit sequence)."""
-    top = db.session.scalar(
-        select(func.max(Household.cbfbm)).where(Household.collective_id == collective.id)
-    )
-    seq = int(top[14:]) + 1 if top and top[14:].isdigit() else 1
-    return f"{collective.fbfbm}{min(seq, 9999):04d}"
-
-
-def _check_new_cbfbm(collective: Collective, cbfbm: Any) -> str:
-    try:
-        code = validate_cbfbm(cbfbm if isinstance(cbfbm, str) else "", fbfbm=collective.fbfbm)
-    except CodeError as exc:
-        raise DomainError.from_check(exc, field="cbfbm") from None
-    if db.session.scalar(
-        select(Household.uid).where(Household.cbfbm == code, Household.end_lifespan.is_(None))
-    ):
-        raise DomainError(
-            "cbfbm_taken",
-            _("Household code %(code)s is in use already.", code=code),
-            field="cbfbm",
-        )
-    return code

@@ -39,8 +39,7 @@ from app.registry.people._common import (
     _writing,
 )
 from app.registry.people.households import (
-    _check_new_cbfbm,
-    next_cbfbm,
+    _new_household_code,
 )
 from app.registry.people.succession import (
     _cancel_certificates,
@@ -127,7 +126,7 @@ def split_household(
     for uid, relation in relations.items():
         if uid != head_person_uid:
             relations[uid] = _relation(relation)
-    code = _check_new_cbfbm(collective, cbfbm or next_cbfbm(collective))
+    code = _new_household_code(collective, cbfbm)
     contract = _current_contract(household.uid)
     plots: list[Plot] = []
     wanted = list(dict.fromkeys(plot_uids or ()))
