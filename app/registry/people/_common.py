@@ -219,6 +219,17 @@ def _require_no_household(person: Person) -> None:
         )
 
 
+def _require_not_head(row: HouseholdMember, field: str) -> None:
+    """A household always has a head living in it: the head moves out (on a move or a split)
+    only after another member has become head."""
+    if row.relation == HEAD:
+        raise DomainError(
+            "head_moves",
+            _("The head of a household cannot move out before another member becomes head."),
+            field=field,
+        )
+
+
 def _relation(relation: str | None) -> str:
     relation = (relation or "").strip()
     if relation not in RELATIONS:

@@ -35,6 +35,7 @@ from app.registry.people._common import (
     _member_row,
     _relation,
     _require_no_household,
+    _require_not_head,
     _source_sha,
     _writing,
     resident_row,
@@ -257,12 +258,7 @@ def move_member(
             _("%(name)s is in this household already.", name=person.name),
             field="to_household_uid",
         )
-    if current.relation == HEAD:
-        raise DomainError(
-            "head_moves",
-            _("The head of a household cannot move out before another member becomes head."),
-            field="person_uid",
-        )
+    _require_not_head(current, "person_uid")
     if not keep_co_holding and current.is_co_holder:
         evidence = citable_document(
             source_document_id, {target.collective_id, current.collective_id}

@@ -34,6 +34,7 @@ from app.registry.people._common import (
     _member_row,
     _person,
     _relation,
+    _require_not_head,
     _residents,
     _same_collective_household,
     _writing,
@@ -109,12 +110,7 @@ def split_household(
                 _("Only people who live in this household can move to the new one."),
                 field="members",
             )
-        if row.relation == HEAD:
-            raise DomainError(
-                "head_moves",
-                _("The head of a household cannot move out before another member becomes head."),
-                field="members",
-            )
+        _require_not_head(row, "members")
         movers.append(row)
     if head_person_uid not in {r.person_uid for r in movers}:
         raise DomainError(
