@@ -114,7 +114,7 @@ class SplitForm(FlaskForm):
     members = SelectMultipleField(_l("Members who form the new household"), coerce=int)
     head_person_uid = SelectField(_l("Head of the new household"), coerce=int)
     plots = SelectMultipleField(_l("Plots that go to the new household"), coerce=int)
-    cbfbm = StringField(_l("Household code (CBFBM)"), validators=[DataRequired(), Length(max=40)])
+    cbfbm = StringField(_l("Household code (CBFBM)"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("Household name"), validators=[Optional(), length("name")])
     address = StringField(_l("Address"), validators=[Optional(), length("address")])
     source_document_id = SelectField(_l("The collective's resolution or approval"), coerce=int)
@@ -318,7 +318,7 @@ def household_split(household_uid: int):
         else []
     )
     form.source_document_id.choices = _documents(obj.collective_id)
-    if request.method == "GET":
+    if request.method == "GET":  # the code the service would give; left empty, it gives it
         form.cbfbm.data = people.next_cbfbm(db.session.get(Collective, obj.collective_id))
     status = 200
     if form.validate_on_submit():
@@ -330,7 +330,7 @@ def household_split(household_uid: int):
                 form.reason.data,
                 source_document_id=form.source_document_id.data,
                 plot_uids=list(form.plots.data or []),
-                cbfbm=form.cbfbm.data,
+                cbfbm=form.cbfbm.data or None,
                 name=form.name.data,
                 address=form.address.data,
             )

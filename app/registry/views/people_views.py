@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -313,7 +313,7 @@ class EditPersonForm(FlaskForm):
 
 
 class HouseholdForm(FlaskForm):
-    cbfbm = StringField(_l("Household code (CBFBM)"), validators=[DataRequired(), Length(max=40)])
+    cbfbm = StringField(_l("Household code (CBFBM)"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("Household name"), validators=[Optional(), length("name")])
     address = StringField(_l("Address"), validators=[Optional(), length("address")])
     head_person_uid = SelectField(_l("Head of household"), coerce=int)
@@ -408,28 +408,20 @@ def person_edit(person_uid: int):
     return render_template("registry/person_edit.html", form=form, person=obj), status
 
 
-def _next_cbfbm(collective: Collective) -> str:
-    top = db.session.scalar(
-        select(func.max(Household.cbfbm)).where(Household.collective_id == collective.id)
-    )
-    seq = int(top[14:]) + 1 if top and top[14:].isdigit() else 1
-    return f"{collective.fbfbm}{min(seq, 9999):04d}"
-
-
 @bp.route("/collectives/<int:collective_id>/households/new", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def household_new(collective_id: int):
     collective = _editable_collective(collective_id)
     form = HouseholdForm()
     form.head_person_uid.choices = _person_choices(collective.id)
-    if request.method == "GET":
-        form.cbfbm.data = _next_cbfbm(collective)
+    if request.method == "GET":  # the code the service would give; left empty, it gives it
+        form.cbfbm.data = people.next_cbfbm(collective)
     status = 200
     if form.validate_on_submit():
         try:
             obj = people.create_household(
                 collective.id,
-                form.cbfbm.data,
+                form.cbfbm.data or None,
                 form.name.data,
                 form.address.data,
                 form.head_person_uid.data,
