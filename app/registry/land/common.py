@@ -17,10 +17,7 @@ from app.extensions import db
 from app.geo import geometry as geo
 from app.registry import history, inputs
 from app.registry.documents import check_source_document
-from app.registry.models import (
-    LandContract,
-    Plot,
-)
+from app.registry.models import LandContract, Plot
 
 #: Ids beyond this are not ids (and would overflow SQLite's 64-bit integers).
 MAX_ID = 2**62

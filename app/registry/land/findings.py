@@ -13,10 +13,7 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.registry.inputs import require_reason as _reason
 from app.registry.land.common import _uid
-from app.registry.models import (
-    GeometryFinding,
-    Plot,
-)
+from app.registry.models import GeometryFinding, Plot
 
 #: Finding states: open -> accepted (an accepted exception) | resolved.
 FINDING_STATES = ("open", "accepted", "resolved")

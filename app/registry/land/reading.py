@@ -17,9 +17,7 @@ from sqlalchemy import select
 from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import history
-from app.registry.models import (
-    Plot,
-)
+from app.registry.models import Plot
 
 
 def contract_plots(contract_uid: int) -> list[Plot]:

@@ -11,12 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
-from wtforms import (
-    DateField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 

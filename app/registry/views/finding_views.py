@@ -9,10 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import (
-    SelectField,
-    StringField,
-)
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import Role
@@ -21,9 +18,7 @@ from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import land, present
-from app.registry.models import (
-    GeometryFinding,
-)
+from app.registry.models import GeometryFinding
 from app.registry.views import bp
 from app.registry.views.common import length
 from app.registry.views.land_helpers import PAGE, STAFF, _page

@@ -23,12 +23,7 @@ from app.registry import history, land
 from app.registry.documents import documents_by_id
 from app.registry.labels import for_reader, value_label
 from app.registry.links import link_to
-from app.registry.models import (
-    CONTRACT_LAND_TYPES,
-    CONTRACT_METHODS,
-    Household,
-    LandContract,
-)
+from app.registry.models import CONTRACT_LAND_TYPES, CONTRACT_METHODS, Household, LandContract
 
 
 def _references(versions: list[Any]) -> dict[str, dict[Any, str]]:

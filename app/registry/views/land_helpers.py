@@ -21,9 +21,7 @@ from app.geo.geometry import svg_path
 from app.registry import land
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents
-from app.registry.models import (
-    LAND_USES,
-)
+from app.registry.models import LAND_USES
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)

@@ -8,13 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
-from wtforms import (
-    BooleanField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import Role
@@ -25,9 +19,7 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import plot_changes
 from app.registry.lookup import load_current_or_404
-from app.registry.models import (
-    Plot,
-)
+from app.registry.models import Plot
 from app.registry.spatial_checks import plots_near
 from app.registry.views import bp
 from app.registry.views.common import length

@@ -14,12 +14,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
-from wtforms import (
-    BooleanField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import Role
