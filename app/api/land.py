@@ -307,6 +307,7 @@ def create_contract():
 def get_contract(contract_uid: int):
     contract = load_current_or_404(LandContract, contract_uid)
     out = contract_json(contract, plots=land.contract_plots(contract.uid))
+    out["renewal"] = land.renewal_window(contract).as_dict()  # R02, as on the contract page
     cert = db.session.scalar(
         select(Certificate).where(
             Certificate.right_uid == contract.uid, Certificate.status == "valid"
@@ -393,6 +394,10 @@ def get_plot(plot_uid: int):
     findings = land.findings_of_plot(plot.uid)
     codes = _codes({f.other_plot_uid for f in findings} | {f.plot_uid for f in findings})
     out["findings"] = [finding_json(f, codes, collective_id=plot.collective_id) for f in findings]
+    if can_edit(current_user, plot):  # the contracts the plot page's form offers
+        out["contract_candidates"] = [
+            c.as_dict() for c in land.contract_candidates(plot.collective_id)
+        ]
     return jsonify(out)
 
 
@@ -617,6 +622,7 @@ _PLOT = {
         "geometry": {"type": ["object", "null"], "description": "GeoJSON"},
         "crs": {"type": "string"},
         "begin_lifespan": {"type": "string"},
+        "contract_candidates": {"type": "array", "description": "Editors: contracts it may go in"},
         **_LEGAL_TIME,
     },
 }
@@ -636,6 +642,7 @@ _CONTRACT = {
         "method": {"type": "string", "enum": list(CONTRACT_METHODS)},
         "plots": {"type": "array", "items": _PLOT},
         "certificate": {"type": ["object", "null"]},
+        "renewal": {"type": "object", "description": "R02: opens, window_years, max_years, open"},
         "begin_lifespan": {"type": "string"},
         **_LEGAL_TIME,
     },

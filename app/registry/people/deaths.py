@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import history
-from app.registry.documents import citable_document
+from app.registry.documents import citable_document, source_document
 from app.registry.inputs import require_reason as _reason
 from app.registry.inputs import today_or as _today
 from app.registry.models import (
@@ -87,13 +87,7 @@ def dissolve_household(
             _("People still live in this household: it has not died out."),
             field="household_uid",
         )
-    doc = citable_document(source_document_id, household.collective_id)
-    if doc is None:
-        raise DomainError(
-            "source_required",
-            _("Every right and every change must cite a source document."),
-            field="source_document_id",
-        )
+    doc = source_document(source_document_id, household.collective_id)
     continuing = _continuing(household, continuing_household_uid)
     heir = _heir_household(heir_household_uid, household.collective_id)
     income_heir = _heir_person(income_heir_person_uid)

@@ -19,13 +19,16 @@ from app.registry.shares import SHARE_TYPES
 bp = Blueprint("registry", __name__)
 
 from app.registry.views import (  # noqa: E402,F401  (modules register their routes on bp)
+    contract_views,
     document_views,
+    finding_views,
     homestead_views,
-    land_views,
     member_views,
     move_views,
     people_life_views,
     people_views,
+    plot_change_views,
+    plot_views,
     share_views,
 )
 

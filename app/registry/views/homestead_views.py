@@ -38,7 +38,7 @@ from app.registry.moves import BASES, DISPOSAL_BASES
 from app.registry.versioning import Versioned
 from app.registry.views import bp
 from app.registry.views.common import length
-from app.registry.views.land_views import history_page
+from app.registry.views.history_view import history_page
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 LIST_READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)

@@ -32,6 +32,7 @@ from app.registry.models import Household, Membership, Person, ShareHolding
 from app.registry.views import bp
 from app.registry.views.common import basis_choices, length, requested_flash
 from app.registry.views.common import editable_collective as _editable_collective
+from app.registry.views.history_view import history_page
 from app.registry.views.homestead_views import (
     choices,
     document_choices,
@@ -39,7 +40,6 @@ from app.registry.views.homestead_views import (
     latest_or_404,
     require_id,
 )
-from app.registry.views.land_views import history_page
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 REGISTER_READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
