@@ -9,8 +9,10 @@ write (GET/HEAD/OPTIONS do not take SQLite's write lock).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -68,7 +70,7 @@ def _bearer_user() -> User | None:
     return user_for_token(token.strip())
 
 
-NAV: list[tuple[str, object, set[Role]]] = [
+NAV: list[tuple[str, Callable[[], str], set[Role]]] = [
     ("registry.my_household", lambda: _("My household"), {Role.FARMER}),
     ("divisions.county", lambda: _("County"), {Role.BUREAU_REVIEWER, Role.AUDITOR}),
     (
@@ -122,7 +124,7 @@ def install(app: Flask) -> None:
         }
 
     @app.before_request
-    def _before() -> object:
+    def _before() -> ResponseReturnValue | None:
         # Identity is decided afresh for every request, even when an application context
         # outlives one (a test client inside an app context reuses it, and its g).
         g.pop("_login_user", None)
