@@ -356,7 +356,7 @@ def transfer_homestead(
     record, else "transferred"), which is what R08 reads.
     """
     homestead_service.transfer_homestead_check(homestead_uid, to_household_uid, today)
-    homestead = history.current_of(Homestead, homestead_uid, lock=True)
+    homestead = history.require_current(Homestead, homestead_uid, lock=True)
     doc = source_document(source_document_id, homestead.collective_id)
     with trail.because("homestead.transfer", reason=reason, source_sha256=doc.sha256):
         new = history.revise(
@@ -583,7 +583,7 @@ def countersign_move(move_id: int) -> RightMove:
     ctx = _actor()
     _require_reviewer(move, ctx)
     following = _step(move, "countersign")
-    doc = db.session.get(SourceDocument, move.source_document_id)
+    doc = db.session.get_one(SourceDocument, move.source_document_id)
     args = json.loads(move.args)
     with db.session.begin_nested():
         _KINDS[move.kind].apply(move, args)
