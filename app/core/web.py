@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -94,7 +95,7 @@ def install(app: Flask) -> None:
         return {"current_locale": current_language, "view_functions": app.view_functions}
 
     @app.before_request
-    def _before() -> object:
+    def _before() -> ResponseReturnValue | None:
         # Identity is decided afresh for every request, even when an application context
         # outlives one (a test client inside an app context reuses it, and its g).
         g.pop("_login_user", None)

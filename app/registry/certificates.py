@@ -59,7 +59,10 @@ from app.registry.models import (
     ShareRegister,
 )
 
-RIGHT_MODELS: dict[str, type] = {
+# The models of the three rights (each versioned, each held by a household of a collective).
+RightModel = type[LandContract] | type[Homestead] | type[ShareHolding]
+
+RIGHT_MODELS: dict[str, RightModel] = {
     "land_contract": LandContract,
     "homestead": Homestead,
     "share_holding": ShareHolding,
@@ -91,7 +94,7 @@ ISSUE_KIND_LABELS = {
 }
 
 
-def right_model(right_kind: str) -> type:
+def right_model(right_kind: str) -> RightModel:
     try:
         return RIGHT_MODELS[right_kind]
     except KeyError:
@@ -312,6 +315,7 @@ def check_no_open_overlap(right_kind: str, right_uid: int) -> None:
     )
     if finding is not None:
         plot_uid = finding.plot_uid if finding.plot_uid in codes else finding.other_plot_uid
+        assert plot_uid is not None  # the query matched the finding by one of its two plots
         raise OpenOverlap(finding, plot_uid, codes[plot_uid])
 
 

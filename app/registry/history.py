@@ -248,6 +248,15 @@ def current_of(model: type[V], uid: int, *, lock: bool = False) -> V | None:
     return db.session.scalar(q)
 
 
+def require_current(model: type[V], uid: int, *, lock: bool = False) -> V:
+    """``current_of`` for an object the caller has just found current (a check ran, a lock is
+    held): its absence is a fault of the code, not of the input, and raises ``LookupError``."""
+    obj = current_of(model, uid, lock=lock)
+    if obj is None:
+        raise LookupError(f"no current {model.__kind__} {uid}")
+    return obj
+
+
 def versions(model: type[V], uid: int) -> list[V]:
     return list(db.session.scalars(select(model).where(model.uid == uid).order_by(model.version)))
 
@@ -281,7 +290,7 @@ def diff(older: Versioned | None, newer: Versioned) -> dict[str, tuple[Any, Any]
     """Fields that differ between two versions: {name: (before, after)}."""
     after = newer.content()
     before = older.content() if older is not None else {}
-    out = {}
+    out: dict[str, tuple[Any, Any]] = {}
     for key, value in after.items():
         old = before.get(key)
         if key == "geom":

@@ -538,7 +538,7 @@ def grant_homestead(
     """
     day = _today(today)
     household = current_household(household_uid, lock=True)
-    collective = db.session.get(Collective, household.collective_id)
+    collective = db.session.get_one(Collective, household.collective_id)
     doc = source_document(source_document_id, household.collective_id)
     fields = _checked_fields(
         collective,
@@ -676,7 +676,7 @@ def register_existing_homestead(
     """
     day = _today(today)
     household = current_household(household_uid, lock=True)
-    collective = db.session.get(Collective, household.collective_id)
+    collective = db.session.get_one(Collective, household.collective_id)
     doc = source_document(source_document_id, household.collective_id)
     if acquired_by not in ACQUISITIONS:
         raise DomainError(

@@ -13,7 +13,7 @@ the same input with the same words.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal, overload
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -75,6 +75,10 @@ def too_long(kind: str, field: str) -> DomainError:
     return DomainError("too_long", too_long_message(kind), field=field)
 
 
+@overload
+def text(value: Any, field: str, kind: str, *, required: Literal[True]) -> str: ...
+@overload
+def text(value: Any, field: str, kind: str, *, required: bool = False) -> str | None: ...
 def text(value: Any, field: str, kind: str, *, required: bool = False) -> str | None:
     """Free text of ``kind``: stripped, at most ``TEXT_LIMITS[kind]`` characters; ``None`` when
     empty and not required. Anything that is not text is refused like empty text."""

@@ -411,7 +411,7 @@ def countersign_move(move_id: int) -> RightMove:
     ctx = _actor()
     _require_reviewer(move, ctx)
     following = _step(move, "countersign")
-    doc = db.session.get(SourceDocument, move.source_document_id)
+    doc = db.session.get_one(SourceDocument, move.source_document_id)
     args = json.loads(move.args)
     with db.session.begin_nested():
         _KINDS[move.kind].apply(move, args)

@@ -22,13 +22,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import shapely
 from flask import current_app
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from app.core.models import utcnow
 from app.core.spatial import registry_srid
@@ -37,7 +38,7 @@ from app.extensions import db
 GEOMETRY_LOCK_KEY = 0x504C4F54  # "PLOT": pg_advisory_xact_lock key for plot geometry writes
 
 
-def hold_geometry_writes(session: Session) -> datetime:
+def hold_geometry_writes(session: Session | scoped_session[Any]) -> datetime:
     """Hold every other plot geometry write back until ``session``'s transaction ends; return
     the moment from which the hold is certain.
 

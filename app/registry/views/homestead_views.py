@@ -300,7 +300,7 @@ def collective_homesteads(collective_id: int):
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_new(household_uid: int):
     household = load_current_or_404(Household, require_id(household_uid), edit=True)
-    collective = db.session.get(Collective, household.collective_id)
+    collective = db.session.get_one(Collective, household.collective_id)
     form = GrantForm()
     form.terrain.choices = choices(TERRAIN_LABELS.items())
     form.source_document_id.choices = document_choices(collective.id)
@@ -349,7 +349,7 @@ def homestead_new(household_uid: int):
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_existing(household_uid: int):
     household = load_current_or_404(Household, require_id(household_uid), edit=True)
-    collective = db.session.get(Collective, household.collective_id)
+    collective = db.session.get_one(Collective, household.collective_id)
     form = ExistingForm()
     form.terrain.choices = choices(TERRAIN_LABELS.items())
     form.acquired_by.choices = choices(ACQUISITION_LABELS.items())

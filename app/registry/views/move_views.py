@@ -7,6 +7,8 @@ translate HTTP to one call of app.registry.moves and commit once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -107,7 +109,8 @@ def _subject_url(move: RightMove) -> str:
         "share_buy_back": ("registry.share_holding", "holding_uid"),
         "homestead_transfer": ("registry.homestead", "homestead_uid"),
     }[move.kind]
-    return url_for(endpoint, **{arg: move.subject_uid})
+    values: dict[str, Any] = {arg: move.subject_uid}
+    return url_for(endpoint, **values)
 
 
 @bp.route("/moves/<int:move_id>")

@@ -319,7 +319,7 @@ def household_split(household_uid: int):
     )
     form.source_document_id.choices = _documents(obj.collective_id)
     if request.method == "GET":  # the code the service would give; left empty, it gives it
-        form.cbfbm.data = people.next_cbfbm(db.session.get(Collective, obj.collective_id))
+        form.cbfbm.data = people.next_cbfbm(db.session.get_one(Collective, obj.collective_id))
     status = 200
     if form.validate_on_submit():
         try:

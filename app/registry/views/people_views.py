@@ -6,6 +6,7 @@ Views only translate HTTP to a service call in app.registry.people and back; the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -72,7 +73,8 @@ def right_href(kind: str, uid: int | None) -> str | None:
     endpoint = _right_endpoint(kind)
     if endpoint is None:
         return None
-    return url_for(endpoint, **{RIGHT_ROUTES[kind][1]: uid})
+    values: dict[str, Any] = {RIGHT_ROUTES[kind][1]: uid}
+    return url_for(endpoint, **values)
 
 
 def fmt_m2(m2: float | None) -> str:
@@ -115,7 +117,7 @@ def household_context(household: Household) -> dict:
     person_uids = [r.person.uid for r in members]
     rights = people.household_rights(household.uid, person_uids)
     view = present.household_view(household, current_user, members=members)
-    memberships = []
+    memberships: Sequence[Any] = []
     if person_uids:
         memberships = db.session.execute(
             select(Membership, Person.name, Collective.name)
@@ -184,7 +186,7 @@ def person(person_uid: int):
     changes = []
     previous = None
     for v in versions:
-        changed = sorted(history.diff(previous, v)) if previous is not None else []
+        changed: list[str] = sorted(history.diff(previous, v)) if previous is not None else []
         changes.append({"version": v, "fields": changed})
         previous = v
     return render_template(
@@ -445,8 +447,9 @@ def household_member_new(household_uid: int):
     obj = load_current_or_404(Household, household_uid, edit=True)
     form = MemberForm()
     form.person_uid.choices = _person_choices(obj.collective_id)
-    if request.method == "GET" and request.args.get("person_uid", type=int):
-        form.person_uid.data = request.args.get("person_uid", type=int)
+    asked = request.args.get("person_uid", type=int)
+    if request.method == "GET" and asked:
+        form.person_uid.data = asked
     status = 200
     if form.validate_on_submit():
         try:
