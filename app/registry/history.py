@@ -257,6 +257,18 @@ def require_current(model: type[V], uid: int, *, lock: bool = False) -> V:
     return obj
 
 
+def get_current(model: type[V], uid: int, *, lock: bool = False) -> V:
+    """The current version of an object the caller has just found current: a DomainError (a
+    concurrent change ended it meanwhile) instead of None."""
+    obj = current_of(model, uid, lock=lock)
+    if obj is None:
+        raise DomainError(
+            "conflict",
+            _("This was changed at the same time by someone else. Reload and try again."),
+        )
+    return obj
+
+
 def versions(model: type[V], uid: int) -> list[V]:
     return list(db.session.scalars(select(model).where(model.uid == uid).order_by(model.version)))
 

@@ -155,7 +155,7 @@ def transfer_homestead(
     record, else "transferred"), which is what R08 reads.
     """
     homestead_service.transfer_homestead_check(homestead_uid, to_household_uid, today)
-    homestead = history.current_of(Homestead, homestead_uid, lock=True)
+    homestead = history.get_current(Homestead, homestead_uid, lock=True)
     doc = source_document(source_document_id, homestead.collective_id)
     with trail.because("homestead.transfer", reason=reason, source_sha256=doc.sha256):
         new = history.revise(
@@ -295,16 +295,18 @@ def install() -> None:
 
 def subjects_of(moves: list[RightMove]) -> dict[int, str]:
     """What each move of a list is about (``describe``'s subject), in one query per kind."""
-    uids: dict[type, set[int]] = {Plot: set(), ShareHolding: set(), Homestead: set()}
-    kinds = {"plot_move": Plot, "homestead_transfer": Homestead}
+    uids: dict[type[Any], set[int]] = {Plot: set(), ShareHolding: set(), Homestead: set()}
+    kinds: dict[str, type[Any]] = {"plot_move": Plot, "homestead_transfer": Homestead}
     for m in moves:
         uids[kinds.get(m.kind, ShareHolding)].add(m.subject_uid)
     latest: dict[tuple[type, int], Any] = {}
     for model, wanted in uids.items():
         if not wanted:
             continue
-        rows = db.session.scalars(
-            select(model).where(model.uid.in_(wanted)).order_by(model.uid, model.version)
+        rows: list[Any] = list(
+            db.session.scalars(
+                select(model).where(model.uid.in_(wanted)).order_by(model.uid, model.version)
+            )
         )
         for row in rows:
             latest[(model, row.uid)] = row  # the highest version comes last

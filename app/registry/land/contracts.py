@@ -259,7 +259,7 @@ def renew_contract(
     source_document_id: int,
     reason: str,
     today: date | None = None,
-    years: int | None = None,
+    years: int | str | None = None,
 ) -> LandContract:
     """R02: renew a contract from the end of its term (延包) for ``years``, within its land
     type's cap (Art. 21: arable land another 30 years; grassland up to 50, forest land up to

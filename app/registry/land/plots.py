@@ -354,6 +354,7 @@ def _move_plot(
             contract_uid=contract.uid if contract else None,
             household_uid=contract.household_uid if contract else None,
         )
-        for uid in {old_contract, contract.uid if contract else None} - {None}:
-            _sync_contract_area(uid, source_document_id=doc_id, reason=reason)
+        for uid in {old_contract, contract.uid if contract else None}:
+            if uid is not None:
+                _sync_contract_area(uid, source_document_id=doc_id, reason=reason)
     return new

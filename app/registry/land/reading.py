@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
-from shapely.geometry import MultiPolygon
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
 from app.core.errors import DomainError
@@ -31,7 +31,8 @@ def contract_plots(contract_uid: int) -> list[Plot]:
     )
 
 
-def plot_shape(plot: Plot) -> MultiPolygon | None:
+def plot_shape(plot: Plot) -> BaseGeometry | None:
+    """The plot's outline (a MultiPolygon as stored), or None."""
     return to_shape(plot.geom) if plot.geom is not None else None
 
 

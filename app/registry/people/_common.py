@@ -29,8 +29,9 @@ from app.registry.models import (
     Membership,
     Person,
 )
+from app.registry.versioning import Versioned
 
-V = TypeVar("V")
+V = TypeVar("V", bound=Versioned)
 
 HEAD = "02"  # 户主: relation code of the household's head (GB/T 4761)
 

@@ -178,7 +178,11 @@ def record_death(
         if heir_collective is not None
         else None
     )
-    continuing = _continuing(home_household, continuing_household_uid) if dies_out else None
+    continuing = (
+        _continuing(home_household, continuing_household_uid)
+        if dies_out and home_household is not None
+        else None
+    )
     income_heir = _heir_person(income_heir_person_uid)
     own_holdings = list(
         db.session.scalars(
@@ -238,7 +242,7 @@ def record_death(
                 doc_id=doc.id,
                 deceased_uid=person.uid,
             )
-        if dies_out:
+        if dies_out and home_household is not None:
             _die_out(
                 home_household,
                 day,

@@ -88,8 +88,7 @@ def _check_person_fields(
     """Normalise person fields; sex and birth date come from the ID number and must agree."""
     out = dict(fields)
     if "name" in out:
-        name = out["name"] if isinstance(out["name"], str) else ""
-        name = inputs.text(name, "name", "name")
+        name = inputs.text(out["name"] if isinstance(out["name"], str) else "", "name", "name")
         if not name:
             raise DomainError("name", _("Give the person's name."), field="name")
         out["name"] = name

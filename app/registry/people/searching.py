@@ -76,7 +76,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
             hits.append(SearchHit("household", h.uid, h.name, h.cbfbm, h.collective_id, h.uid, h))
     if re.fullmatch(r"\d{19}", code):
         exact = True
-        for p in db.session.scalars(
+        for plot in db.session.scalars(
             select(Plot).where(
                 Plot.dkbm == code,
                 Plot.end_lifespan.is_(None),
@@ -85,7 +85,13 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
         ):
             hits.append(
                 SearchHit(
-                    "plot", p.uid, p.name or p.dkbm, p.dkbm, p.collective_id, p.household_uid, p
+                    "plot",
+                    plot.uid,
+                    plot.name or plot.dkbm,
+                    plot.dkbm,
+                    plot.collective_id,
+                    plot.household_uid,
+                    plot,
                 )
             )
     if re.fullmatch(r"\d{18}[JQ]", code):  # household (J) or other (Q) contracting
@@ -104,7 +110,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
             )
     if re.fullmatch(r"\d{12}JC\d{5}[FLQW]\d{8}", code):
         exact = True
-        for h in db.session.scalars(
+        for hs in db.session.scalars(
             select(Homestead).where(
                 Homestead.unit_number == code,
                 Homestead.end_lifespan.is_(None),
@@ -114,12 +120,12 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
             hits.append(
                 SearchHit(
                     "homestead",
-                    h.uid,
-                    h.unit_number,
-                    h.unit_number,
-                    h.collective_id,
-                    h.household_uid,
-                    h,
+                    hs.uid,
+                    hs.unit_number,
+                    hs.unit_number,
+                    hs.collective_id,
+                    hs.household_uid,
+                    hs,
                 )
             )
     if exact:

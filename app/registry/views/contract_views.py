@@ -4,6 +4,8 @@ the new-contract form. Views translate HTTP to one service call in app.registry.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -111,12 +113,12 @@ def _contract_page(obj: LandContract, *, renew_form: RenewForm | None = None, st
         renew_form = RenewForm(formdata=None)
     if renew_form is not None:
         renew_form.source_document_id.choices = _document_choices(obj.collective_id)
-    shapes = [
+    drawn: list[tuple[Any, str, str | None, str]] = [
         (to_shape(p.geom) if p.geom is not None else None, p.dkbm, None, "own") for p in plots
     ]
     shapes = [
         (g, title, url_for("registry.plot", plot_uid=p.uid), cls)
-        for (g, title, _h, cls), p in zip(shapes, plots, strict=True)
+        for (g, title, _h, cls), p in zip(drawn, plots, strict=True)
     ]
     return render_template(
         "registry/contract.html",

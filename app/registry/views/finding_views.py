@@ -62,7 +62,10 @@ def _findings_page(
     # The other plot of an overlap may be another collective's: named only to those who may
     # read it.
     readable = present.readable_plot_codes(current_user, {f.other_plot_uid for f, _p, _o in rows})
-    rows = [(f, mine, readable.get(f.other_plot_uid)) for f, mine, _other in rows]
+    rows = [
+        (f, mine, readable.get(f.other_plot_uid) if f.other_plot_uid is not None else None)
+        for f, mine, _other in rows
+    ]
     editable = can_edit(current_user, collective)
     return render_template(
         "registry/findings.html",
@@ -91,7 +94,7 @@ def finding_decide(finding_id: int):
         land.decide_finding(finding.id, form.state.data or "", form.reason.data or "")
     except DomainError as err:
         db.session.rollback()
-        collective = db.session.get(Collective, finding.collective_id)
+        collective = db.session.get_one(Collective, finding.collective_id)
         return _findings_page(collective, error=err.message, error_id=finding_id, status=422)
     db.session.commit()
     flash(_("The finding was decided."))

@@ -94,7 +94,7 @@ def history_context(
     """Versions of one object (newest first), each with its diff against the one before, the
     cited documents (one query), and the version in effect on ``as_of`` (legal time) or, for the
     auditor and the bureau with ``time=recorded``, the one recorded as current then."""
-    versions = history.versions(model, uid)
+    versions: list[Any] = history.versions(model, uid)
     if not versions or not can_read(current_user, versions[-1]):
         abort(404)
     docs = documents_by_id([v.source_document_id for v in versions])

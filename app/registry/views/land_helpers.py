@@ -5,6 +5,7 @@ an uploaded geometry, and how a plot change is reported.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app, flash, url_for
@@ -56,7 +57,7 @@ def fmt_mu(m2: float | None) -> str:
     return "" if m2 is None else format_mu(float(m2))
 
 
-def _map(shapes: list[tuple[Any, str, str | None, str]]) -> dict | None:
+def _map(shapes: Sequence[tuple[Any, str, str | None, str]]) -> dict | None:
     """A server-side SVG: [(geometry, title, href, css class)]."""
     shapes = [s for s in shapes if s[0] is not None]
     if not shapes:
