@@ -250,16 +250,7 @@ def current_of(model: type[V], uid: int, *, lock: bool = False) -> V | None:
 
 def require_current(model: type[V], uid: int, *, lock: bool = False) -> V:
     """``current_of`` for an object the caller has just found current (a check ran, a lock is
-    held): its absence is a fault of the code, not of the input, and raises ``LookupError``."""
-    obj = current_of(model, uid, lock=lock)
-    if obj is None:
-        raise LookupError(f"no current {model.__kind__} {uid}")
-    return obj
-
-
-def get_current(model: type[V], uid: int, *, lock: bool = False) -> V:
-    """The current version of an object the caller has just found current: a DomainError (a
-    concurrent change ended it meanwhile) instead of None."""
+    held). Should a concurrent change have ended it meanwhile, the user is told to reload."""
     obj = current_of(model, uid, lock=lock)
     if obj is None:
         raise DomainError(

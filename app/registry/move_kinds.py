@@ -155,7 +155,7 @@ def transfer_homestead(
     record, else "transferred"), which is what R08 reads.
     """
     homestead_service.transfer_homestead_check(homestead_uid, to_household_uid, today)
-    homestead = history.get_current(Homestead, homestead_uid, lock=True)
+    homestead = history.require_current(Homestead, homestead_uid, lock=True)
     doc = source_document(source_document_id, homestead.collective_id)
     with trail.because("homestead.transfer", reason=reason, source_sha256=doc.sha256):
         new = history.revise(

@@ -256,7 +256,7 @@ def merge_households(
                 contract_plots(contract.uid), contract, target, reason=reason, doc_id=doc.id
             )
             history.end(
-                history.get_current(LandContract, contract.uid),
+                history.require_current(LandContract, contract.uid),
                 reason=reason,
                 source_document_id=doc.id,
             )
