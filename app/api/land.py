@@ -356,7 +356,7 @@ class PlotNew(PlotGeometryFields):
 
 
 class PlotGeometryRevision(PlotGeometryFields):
-    pass
+    """A plot's new boundary"""
 
 
 class PlotSplit(Body):
