@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import date
+from functools import wraps
 from typing import Annotated, Any, Literal
 
 import shapely
@@ -398,6 +399,33 @@ def _refuses_geometry(view: Callable) -> Callable:
     return view
 
 
+def _in_reach_first(load: Callable[[int], Any], arg: str) -> Callable:
+    """Load the object named by the URL argument ``arg`` (a 404 out of reach) before the
+    operation reads the body: another collective's plot or finding is a 404 whatever the body
+    says. Placed between ``roles_required`` and ``operation``."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            load(kwargs[arg])
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _editable_plot(plot_uid: int) -> Plot:
+    return load_current_or_404(Plot, plot_uid, edit=True)
+
+
+def _editable_finding(finding_id: int) -> GeometryFinding:
+    finding = load_or_404(GeometryFinding, finding_id)
+    if not can_edit(current_user, finding):
+        abort(404)
+    return finding
+
+
 # --------------------------------------------------------------------------------------------
 # Request helpers
 # --------------------------------------------------------------------------------------------
@@ -738,6 +766,7 @@ def get_plot(plot_uid: int, query: PlotQuery):
 @bp.post("/plots/<int:plot_uid>/geometry")
 @roles_required(Role.COLLECTIVE_ADMIN)
 @_refuses_geometry
+@_in_reach_first(_editable_plot, "plot_uid")
 @operation(
     "Revise a plot's boundary (a new version; same checks as registering)",
     body=PlotGeometryRevision,
@@ -745,7 +774,7 @@ def get_plot(plot_uid: int, query: PlotQuery):
     refusals=_NOT_FOUND,
 )
 def revise_plot_geometry(plot_uid: int, body: PlotGeometryRevision):
-    plot = load_current_or_404(Plot, plot_uid, edit=True)
+    plot = _editable_plot(plot_uid)
     change = land.update_plot_geometry(
         plot.uid,
         body.geometry,
@@ -769,6 +798,7 @@ def _plots_changed_json(done: plot_changes.PlotsChanged) -> dict:
 @bp.post("/plots/<int:plot_uid>/split")
 @roles_required(Role.COLLECTIVE_ADMIN)
 @_refuses_geometry
+@_in_reach_first(_editable_plot, "plot_uid")
 @operation(
     "Split a plot into 2-50 new plots with new codes; each inside it, together covering it; "
     "the plot ends and stays in the history",
@@ -778,7 +808,7 @@ def _plots_changed_json(done: plot_changes.PlotsChanged) -> dict:
     refusals=_NOT_FOUND,
 )
 def split_plot(plot_uid: int, body: PlotSplit):
-    plot = load_current_or_404(Plot, plot_uid, edit=True)
+    plot = _editable_plot(plot_uid)
     done = plot_changes.split_plot(
         plot.uid,
         body.parts,
@@ -857,6 +887,7 @@ def list_findings(collective_id: int, query: FindingsQuery):
 
 @bp.post("/findings/<int:finding_id>/decision")
 @roles_required(Role.COLLECTIVE_ADMIN)
+@_in_reach_first(_editable_finding, "finding_id")
 @operation(
     "Decide an open finding: accepted (exception) or resolved, with a reason",
     body=FindingDecision,
@@ -864,9 +895,7 @@ def list_findings(collective_id: int, query: FindingsQuery):
     refusals={**_NOT_FOUND, 422: "Already decided, or no decision or reason"},
 )
 def decide_finding(finding_id: int, body: FindingDecision):
-    finding = load_or_404(GeometryFinding, finding_id)
-    if not can_edit(current_user, finding):
-        abort(404)
+    finding = _editable_finding(finding_id)
     finding = land.decide_finding(finding.id, body.state or "", body.reason)
     db.session.commit()
     codes = _codes({finding.plot_uid, finding.other_plot_uid})
