@@ -7,9 +7,7 @@ those calls and back, and commit once. Another collective's homestead or househo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from typing import Annotated, Any, Literal
 
 from flask import jsonify
@@ -277,26 +275,6 @@ def _pairs(items: list) -> list[tuple[Any, Any]]:
 _NOT_FOUND = {404: "Not found or out of reach"}
 
 
-def _current_in_reach(model: type, uid_arg: str, *, as_name: str) -> Callable:
-    """Load the URL's object (current version, editable by the caller) BEFORE the body is
-    parsed, and hand it to the view as ``as_name``: another collective's object is a 404
-    whatever the body says, never a 422 about the body.
-
-    @operation parses the body before the view runs, so a view that loads its object itself
-    would answer a bad body for an object out of reach with a 422.
-    """
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            kwargs[as_name] = load_current_or_404(model, kwargs[uid_arg], edit=True)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 @bp.get("/homesteads")
 @roles_required(*READERS)
 @operation(
@@ -400,9 +378,9 @@ def get_homestead(homestead_uid: int):
 
 @bp.post("/homesteads/<int:homestead_uid>/disposal")
 @roles_required(Role.COLLECTIVE_ADMIN)
-@_current_in_reach(Homestead, "homestead_uid", as_name="homestead")
 @operation(
     "Record how a homestead was disposed of; ends its current version",
+    target=lambda homestead_uid: load_current_or_404(Homestead, homestead_uid, edit=True),
     body=HomesteadDispose,
     answer=HomesteadRecord,
     refusals={
@@ -410,9 +388,9 @@ def get_homestead(homestead_uid: int):
         422: "No or a wrong legal basis, or bad input",
     },
 )
-def dispose_homestead(homestead_uid: int, homestead: Homestead, body: HomesteadDispose):
+def dispose_homestead(homestead_uid: int, target: Homestead, body: HomesteadDispose):
     ended = service.dispose_homestead(
-        homestead.uid,
+        target.uid,
         body.disposal,
         body.reason,
         body.source_document_id,

@@ -67,6 +67,7 @@ class Operation:
     refusals: dict[int, str] = field(default_factory=dict)
     public: bool = False
     content: str = "application/json"
+    target: Callable[..., Any] | None = None
 
 
 def operation(
@@ -81,6 +82,7 @@ def operation(
     description: str | None = None,
     public: bool = False,
     content: str = "application/json",
+    target: Callable[..., Any] | None = None,
 ) -> Callable:
     """Declare an API view. The view receives ``body=`` and ``query=`` as validated models.
 
@@ -88,6 +90,10 @@ def operation(
     4xx answers the operation gives for its own reasons (every operation may also give the
     generic ones, see :data:`GENERIC_REFUSAL`). ``content`` is the media type of a non-JSON
     success answer (a file), which then has no model.
+
+    ``target`` loads the object the URL names (called with the URL's arguments, it answers 404
+    for what is out of the caller's reach) BEFORE the body is read, and hands it to the view as
+    ``target=``: another collective's object is a 404 whatever the body says.
     """
     op = Operation(
         summary=summary,
@@ -99,11 +105,14 @@ def operation(
         refusals=dict(refusals or {}),
         public=public,
         content=content,
+        target=target,
     )
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if op.target is not None:
+                kwargs["target"] = op.target(**kwargs)  # only the URL's arguments so far
             if op.query is not None:
                 kwargs["query"] = parse_query(op.query)
             if op.body is not None:
@@ -143,10 +152,18 @@ def parse_query(model: type[BaseModel]) -> Any:
         raise refusal(exc, where="query") from None
 
 
+#: What pydantic adds to an error's location when a field accepts several types ("shares.str").
+_UNION_TAGS = {"str", "int", "float", "bool", "decimal", "none", "list", "dict", "date"}
+
+
 def refusal(exc: ValidationError, *, where: str) -> DomainError:
     """The first complaint of pydantic as the API's error, named by field, in plain words."""
     error = exc.errors(include_url=False)[0]
-    loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+    loc = [
+        str(part)
+        for part in error.get("loc", ())
+        if not isinstance(part, int) and str(part) not in _UNION_TAGS and "[" not in str(part)
+    ]
     name = ".".join(loc) or where
     kind = error["type"]
     ctx = error.get("ctx") or {}
