@@ -69,13 +69,19 @@ from app.registry.land.plots import (
     update_plot_geometry,
 )
 from app.registry.land.plots import _move_plot as _move_plot
-from app.registry.land.reading import contract_plots, may_read_record_time, parse_as_of
+from app.registry.land.reading import (
+    AS_OF_TIMES,
+    contract_plots,
+    may_read_record_time,
+    parse_as_of,
+)
 
 # The private names above (``_sync_contract_area``, ``_move_plot``…) are used by the registry's
 # other services (people, moves, plot_changes) and by tests; they stay reachable as before but
 # are not part of ``__all__``.
 
 __all__ = [
+    "AS_OF_TIMES",
     "ARABLE_TERM_YEARS",
     "DECISIONS",
     "FINDING_STATES",
