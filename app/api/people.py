@@ -315,36 +315,37 @@ class PeopleChange(Body):
     source_document_id: Id | None = None
 
 
-class PersonNew(PeopleChange):
-    collective_id: Id
-    name: NameText
-    id_number: CodeText = Field(description="18 characters, GB 11643")
-    sex: Sex | None = Field(None, description="Derived from the ID number; must agree if given")
-    birth_date: date | None = Field(
-        None, description="Derived from the ID number; must agree if given"
+class PersonFields(PeopleChange):
+    """A person's own data, as registering and correcting a person take it."""
+
+    name: NameText | None = None
+    id_number: CodeText | None = Field(None, description="18 characters, GB 11643")
+    sex: Sex | None = Field(
+        None, description="Comes from the ID number: if given, with one, and agreeing with it"
     )
-    hukou_type: HukouType | None = Field(None, description="Default: rural")
+    birth_date: date | None = Field(
+        None, description="Comes from the ID number: if given, with one, and agreeing with it"
+    )
+    hukou_type: HukouType | None = Field(None, description="Where the hukou is registered")
     hukou_origin: HukouOrigin | None = None
     hukou_place: PlaceText | None = None
     phone: CodeText | None = None
+
+
+class PersonNew(PersonFields):
+    """Registration: the person (hukou_type rural unless given) and their membership."""
+
+    collective_id: Id
+    name: NameText
+    id_number: CodeText = Field(description="18 characters, GB 11643")
     since: date = Field(description="When the membership began")
     basis: MembershipBasis
 
 
-class PersonCorrection(PeopleChange):
+class PersonCorrection(PersonFields):
     """Only the keys sent change."""
 
-    name: NameText | None = None
-    id_number: CodeText | None = None
-    sex: Sex | None = Field(None, description="Only with a new ID number, and agreeing with it")
-    birth_date: date | None = Field(
-        None, description="Only with a new ID number, and agreeing with it"
-    )
-    hukou_type: HukouType | None = None
     hukou_kind: HukouKind | None = None
-    hukou_origin: HukouOrigin | None = None
-    hukou_place: PlaceText | None = None
-    phone: CodeText | None = None
 
 
 class HouseholdNew(PeopleChange):
