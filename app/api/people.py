@@ -14,17 +14,30 @@ from typing import Annotated, Any, Literal
 from flask import abort, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from app.api import bp
-from app.api.fields import DecimalText, Id, Page, Paged, QueryId, page_of
+from app.api.fields import (
+    AddressText,
+    CodeText,
+    DecimalText,
+    Id,
+    NameText,
+    Page,
+    Paged,
+    PlaceText,
+    QueryId,
+    Reason,
+    SearchText,
+    page_of,
+)
 from app.api.schema import Answer, Body, Query, operation
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import inputs, people, present
+from app.registry import people, present
 from app.registry.lookup import load_current_or_404
 from app.registry.models import Household, HouseholdMember, Person
 
@@ -40,34 +53,6 @@ HukouOrigin = Annotated[
 ]
 MembershipBasis = Literal[tuple(sorted(people.BASES))]  # type: ignore[valid-type]
 RELATION_DOC = "Relation to the head of the household (GB/T 4761 code)"
-
-
-def _text(kind: str) -> Any:
-    """Free text of ``kind`` with its limit, refused beyond it in the words the pages and the
-    services use ("理由最多 1000 个字。", code ``too_long``), not with the field's key.
-
-    Local stand-in for app.api.fields' text types, whose refusal names the key ("reason 最多
-    1000 个字符。"): the service's own refusal, raised from the validator, passes through
-    pydantic and reaches the caller as it is.
-    """
-    limit = inputs.TEXT_LIMITS[kind]
-
-    def within(value: str, info: ValidationInfo) -> str:
-        if len(value.strip()) > limit:
-            raise inputs.too_long(kind, info.field_name or kind)
-        return value
-
-    return Annotated[
-        str, AfterValidator(within), WithJsonSchema({"type": "string", "maxLength": limit})
-    ]
-
-
-Reason = _text("reason")
-NameText = _text("name")
-AddressText = _text("address")
-PlaceText = _text("place")
-CodeText = _text("code")
-SearchText = _text("search")
 
 
 def _uid_keys(value: dict[str, str]) -> dict[int, str]:
@@ -350,7 +335,9 @@ class PersonCorrection(PersonFields):
 
 class HouseholdNew(PeopleChange):
     collective_id: Id
-    cbfbm: CodeText = Field(description="FBFBM + 4 digits")
+    cbfbm: CodeText | None = Field(
+        None, description="FBFBM + 4 digits. Default: the next free code of the collective"
+    )
     name: NameText | None = Field(None, description="Default: the head's name")
     address: AddressText | None = None
     head_person_uid: Id
