@@ -83,9 +83,10 @@ def _member_json(row: HouseholdMember) -> dict:
     body=MembershipEnd,
     answer=MembershipItem,
     refusals=REFUSED,
+    target=lambda membership_uid, **_: load_current_or_404(Membership, membership_uid, edit=True),
 )
-def end_membership(membership_uid: int, body: MembershipEnd):
-    membership = load_current_or_404(Membership, membership_uid, edit=True)
+def end_membership(membership_uid: int, target: Membership, body: MembershipEnd):
+    membership = target
     ended = people.end_membership(
         membership.uid,
         body.until,
@@ -104,9 +105,10 @@ def end_membership(membership_uid: int, body: MembershipEnd):
     body=MemberMove,
     answer=HouseholdMemberRow,
     refusals=REFUSED,
+    target=lambda person_uid, **_: load_current_or_404(Person, person_uid, edit=True),
 )
-def move_member(person_uid: int, body: MemberMove):
-    person = load_current_or_404(Person, person_uid, edit=True)
+def move_member(person_uid: int, target: Person, body: MemberMove):
+    person = target
     row = people.move_member(
         person.uid,
         body.to_household_uid,
@@ -127,9 +129,12 @@ def move_member(person_uid: int, body: MemberMove):
     body=MemberRemoval,
     answer=HouseholdMemberRow,
     refusals=REFUSED,
+    target=lambda household_uid, **_: load_current_or_404(Household, household_uid, edit=True),
 )
-def remove_household_member(household_uid: int, person_uid: int, body: MemberRemoval):
-    household = load_current_or_404(Household, household_uid, edit=True)
+def remove_household_member(
+    household_uid: int, target: Household, person_uid: int, body: MemberRemoval
+):
+    household = target
     person = load_current_or_404(Person, person_uid)
     row = people.remove_household_member(
         household.uid,

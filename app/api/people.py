@@ -507,10 +507,11 @@ def get_person(person_uid: int):
     body=PersonCorrection,
     answer=PersonRecord,
     refusals=REFUSED,
+    target=lambda person_uid, **_: load_current_or_404(Person, person_uid, edit=True),
 )
-def patch_person(person_uid: int, body: PersonCorrection):
+def patch_person(person_uid: int, target: Person, body: PersonCorrection):
     """Correct a person's data: a new version, with a reason (history, never overwrite)."""
-    person = load_current_or_404(Person, person_uid, edit=True)
+    person = target
     changes = body.model_dump(include=set(people.PERSON_FIELDS), exclude_unset=True)
     updated = people.update_person(
         person.uid,
@@ -581,9 +582,10 @@ def get_household(household_uid: int):
     answer=HouseholdRecord,
     status=201,
     refusals=REFUSED,
+    target=lambda household_uid, **_: load_current_or_404(Household, household_uid, edit=True),
 )
-def add_household_member(household_uid: int, body: HouseholdMemberNew):
-    household = load_current_or_404(Household, household_uid, edit=True)
+def add_household_member(household_uid: int, target: Household, body: HouseholdMemberNew):
+    household = target
     people.add_household_member(
         household.uid,
         body.person_uid,
@@ -606,10 +608,11 @@ def add_household_member(household_uid: int, body: HouseholdMemberNew):
     body=DeathRecord,
     answer=PersonRecord,
     refusals=REFUSED,
+    target=lambda person_uid, **_: load_current_or_404(Person, person_uid, edit=True),
 )
-def record_death(person_uid: int, body: DeathRecord):
+def record_death(person_uid: int, target: Person, body: DeathRecord):
     """A person's death: memberships and co-holding end; rights go as the law and charter say."""
-    person = load_current_or_404(Person, person_uid, edit=True)
+    person = target
     dead = people.record_death(
         person.uid,
         body.died_on,
@@ -632,10 +635,11 @@ def record_death(person_uid: int, body: DeathRecord):
     answer=PersonRecord,
     status=201,
     refusals=REFUSED,
+    target=lambda person_uid, **_: load_current_or_404(Person, person_uid, edit=True),
 )
-def appoint_guardian(person_uid: int, body: GuardianAppointment):
+def appoint_guardian(person_uid: int, target: Person, body: GuardianAppointment):
     """Record the guardian (监护人) of a minor."""
-    ward = load_current_or_404(Person, person_uid, edit=True)
+    ward = target
     people.appoint_guardian(
         ward.uid,
         body.guardian_uid,
@@ -654,10 +658,11 @@ def appoint_guardian(person_uid: int, body: GuardianAppointment):
     body=GuardianshipEnd,
     answer=PersonRecord,
     refusals=REFUSED,
+    target=lambda person_uid, **_: load_current_or_404(Person, person_uid, edit=True),
 )
-def end_guardianship(person_uid: int, body: GuardianshipEnd):
+def end_guardianship(person_uid: int, target: Person, body: GuardianshipEnd):
     """End one of the person's guardianships (``guardianship_uid``)."""
-    ward = load_current_or_404(Person, person_uid, edit=True)
+    ward = target
     uid = body.guardianship_uid
     if uid not in {g.uid for g, _p in people.guardians_of(ward.uid) if g.end_lifespan is None}:
         raise DomainError(
@@ -683,10 +688,11 @@ def end_guardianship(person_uid: int, body: GuardianshipEnd):
     answer=HouseholdRecord,
     status=201,
     refusals=REFUSED,
+    target=lambda household_uid, **_: load_current_or_404(Household, household_uid, edit=True),
 )
-def split_household(household_uid: int, body: HouseholdSplit):
+def split_household(household_uid: int, target: Household, body: HouseholdSplit):
     """分户 with the collective's approval: chosen members and plots form a new household."""
-    household = load_current_or_404(Household, household_uid, edit=True)
+    household = target
     new = people.split_household(
         household.uid,
         body.members,
@@ -710,10 +716,11 @@ def split_household(household_uid: int, body: HouseholdSplit):
     body=HouseholdMerge,
     answer=HouseholdRecord,
     refusals=REFUSED,
+    target=lambda household_uid, **_: load_current_or_404(Household, household_uid, edit=True),
 )
-def merge_household(household_uid: int, body: HouseholdMerge):
+def merge_household(household_uid: int, target: Household, body: HouseholdMerge):
     """合户 with the collective's approval: this household joins ``into_household_uid``."""
-    household = load_current_or_404(Household, household_uid, edit=True)
+    household = target
     kept = people.merge_households(
         household.uid,
         body.into_household_uid,
@@ -732,10 +739,11 @@ def merge_household(household_uid: int, body: HouseholdMerge):
     body=HouseholdDissolve,
     answer=HouseholdEnded,
     refusals=REFUSED,
+    target=lambda household_uid, **_: load_current_or_404(Household, household_uid, edit=True),
 )
-def dissolve_household(household_uid: int, body: HouseholdDissolve):
+def dissolve_household(household_uid: int, target: Household, body: HouseholdDissolve):
     """户消亡: a household nobody lives in any more ends, and so do its rights."""
-    household = load_current_or_404(Household, household_uid, edit=True)
+    household = target
     ended = people.dissolve_household(
         household.uid,
         body.on,

@@ -46,6 +46,7 @@ from app.registry.people.households import (
 from app.registry.people.memberships import BASES, END_REASONS, admit_member, end_membership
 from app.registry.people.persons import (
     HUKOU_ORIGINS,
+    HUKOU_KINDS,
     HUKOU_TYPES,
     PERSON_FIELDS,
     SEXES,
@@ -81,6 +82,7 @@ __all__ = [
     "END_REASONS",
     "HEAD",
     "HUKOU_ORIGINS",
+    "HUKOU_KINDS",
     "HUKOU_TYPES",
     "PERSON_FIELDS",
     "SEXES",
