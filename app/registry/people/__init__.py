@@ -45,8 +45,8 @@ from app.registry.people.households import (
 )
 from app.registry.people.memberships import BASES, END_REASONS, admit_member, end_membership
 from app.registry.people.persons import (
-    HUKOU_ORIGINS,
     HUKOU_KINDS,
+    HUKOU_ORIGINS,
     HUKOU_TYPES,
     PERSON_FIELDS,
     SEXES,

@@ -36,14 +36,13 @@ from app.registry.models import (
     LandContract,
 )
 from app.registry.views import bp
+from app.registry.views.common import document_choices, length
 from app.registry.views.common import editable_collective as _editable_collective
-from app.registry.views.common import length
 from app.registry.views.history_view import history_page
 from app.registry.views.land_helpers import (
     PAGE,
     READERS,
     STAFF,
-    _document_choices,
     _map,
     _page,
     _raw_date,
@@ -112,7 +111,7 @@ def _contract_page(obj: LandContract, *, renew_form: RenewForm | None = None, st
     if editable and renew_form is None and renewal.open:
         renew_form = RenewForm(formdata=None)
     if renew_form is not None:
-        renew_form.source_document_id.choices = _document_choices(obj.collective_id)
+        renew_form.source_document_id.choices = document_choices(obj.collective_id)
     drawn: list[tuple[Any, str, str | None, str]] = [
         (to_shape(p.geom) if p.geom is not None else None, p.dkbm, None, "own") for p in plots
     ]
@@ -174,7 +173,7 @@ def contract_history(contract_uid: int):
 def contract_renew(contract_uid: int):
     obj = load_current_or_404(LandContract, contract_uid, edit=True)
     form = RenewForm()
-    form.source_document_id.choices = _document_choices(obj.collective_id)
+    form.source_document_id.choices = document_choices(obj.collective_id)
     try:
         new = land.renew_contract(
             obj.uid,
@@ -228,7 +227,7 @@ def contract_new(collective_id: int):
         SelectChoice(uid, f"{code} · {name}")
         for uid, code, name in land.household_candidates(collective.id)
     ]
-    form.source_document_id.choices = _document_choices(collective.id)
+    form.source_document_id.choices = document_choices(collective.id)
     if request.method == "GET":
         wanted = id_arg("household_uid")
         if wanted:

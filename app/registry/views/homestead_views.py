@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -32,12 +32,12 @@ from app.geo.geometry import svg_path
 from app.registry import history
 from app.registry import homesteads as service
 from app.registry.labels import DISPOSAL_LABELS
-from app.registry.lookup import load_current_or_404
-from app.registry.models import TERRAIN_CAPS, Homestead, Household, Person, SourceDocument
+from app.registry.lookup import load_current_or_404, load_latest_or_404
+from app.registry.models import TERRAIN_CAPS, Homestead, Household, Person
 from app.registry.moves import BASES, DISPOSAL_BASES
 from app.registry.versioning import Versioned
 from app.registry.views import bp
-from app.registry.views.common import length
+from app.registry.views.common import choices, document_choices, fail, length
 from app.registry.views.history_view import history_page
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
@@ -80,53 +80,6 @@ TERRAIN_LABELS = {
 
 
 # --- shared by the homestead and share pages
-
-
-def latest_or_404(model: type[V], uid: int) -> V:
-    """The latest version of an object, current or ended, scope-checked; else 404.
-
-    A disposed homestead or an emptied share holding has no current version but its page (and
-    history) must stay readable.
-    """
-    obj = history.latest_version(model, uid)
-    if obj is None or not can_read(current_user, obj):
-        abort(404)
-    return obj
-
-
-def require_id(value: int) -> int:
-    """404 for a number in the URL that cannot name a stored object (beyond 32 bits)."""
-    if not service.is_id(value):
-        abort(404)
-    return value
-
-
-def document_choices(collective_id: int) -> list[tuple[int, str]]:
-    """The collective's source documents (and county-wide ones), newest first, for a select."""
-    docs = db.session.scalars(
-        select(SourceDocument)
-        .where(
-            (SourceDocument.collective_id == collective_id) | SourceDocument.collective_id.is_(None)
-        )
-        .order_by(SourceDocument.id.desc())
-        .limit(200)
-    )
-    return choices((d.id, f"#{d.id} {d.title}") for d in docs)
-
-
-def choices(pairs: Any) -> list[SelectChoice]:
-    """Select options from (value, label) pairs (wtforms 3.3 deprecates plain tuples)."""
-    return [SelectChoice(value, str(label)) for value, label in pairs]
-
-
-def fail(form: FlaskForm, err: DomainError) -> None:
-    """Roll back what the service wrote; show its message at the field it names."""
-    db.session.rollback()
-    target = getattr(form, err.field, None) if err.field else None
-    if target is not None and hasattr(target, "errors") and not callable(target):
-        target.errors = [*list(target.errors or []), err.message]
-    else:
-        form.form_errors.append(err.message)
 
 
 def number(value: Any) -> float | None:
@@ -213,7 +166,7 @@ def disposal_basis_choices() -> list[SelectChoice]:
 @bp.route("/homesteads/<int:homestead_uid>")
 @roles_required(*READERS)
 def homestead(homestead_uid: int):
-    obj = latest_or_404(Homestead, homestead_uid)
+    obj = load_latest_or_404(Homestead, homestead_uid)
     household = db.session.scalar(
         select(Household)
         .where(Household.uid == obj.household_uid)
@@ -257,7 +210,7 @@ def homestead(homestead_uid: int):
 @bp.route("/homesteads/<int:homestead_uid>/history")
 @roles_required(*READERS)
 def homestead_history(homestead_uid: int):
-    obj = latest_or_404(Homestead, homestead_uid)
+    obj = load_latest_or_404(Homestead, homestead_uid)
     return history_page(
         Homestead,
         obj.uid,
@@ -271,7 +224,7 @@ def homestead_history(homestead_uid: int):
 @bp.route("/collectives/<int:collective_id>/homesteads")
 @roles_required(*LIST_READERS)
 def collective_homesteads(collective_id: int):
-    collective = load_or_404(Collective, require_id(collective_id))
+    collective = load_or_404(Collective, collective_id)
     page = page_arg()
     rows = db.session.execute(
         select(Homestead, Household.name)
@@ -299,7 +252,7 @@ def collective_homesteads(collective_id: int):
 @bp.route("/households/<int:household_uid>/homestead/new", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_new(household_uid: int):
-    household = load_current_or_404(Household, require_id(household_uid), edit=True)
+    household = load_current_or_404(Household, household_uid, edit=True)
     collective = db.session.get_one(Collective, household.collective_id)
     form = GrantForm()
     form.terrain.choices = choices(TERRAIN_LABELS.items())
@@ -348,7 +301,7 @@ def homestead_new(household_uid: int):
 @bp.route("/households/<int:household_uid>/homestead/existing", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_existing(household_uid: int):
-    household = load_current_or_404(Household, require_id(household_uid), edit=True)
+    household = load_current_or_404(Household, household_uid, edit=True)
     collective = db.session.get_one(Collective, household.collective_id)
     form = ExistingForm()
     form.terrain.choices = choices(TERRAIN_LABELS.items())
@@ -396,7 +349,7 @@ def homestead_existing(household_uid: int):
 @bp.route("/homesteads/<int:homestead_uid>/dispose", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_dispose(homestead_uid: int):
-    obj = load_current_or_404(Homestead, require_id(homestead_uid), edit=True)
+    obj = load_current_or_404(Homestead, homestead_uid, edit=True)
     form = DisposeForm()
     form.disposal.choices = choices(DISPOSAL_LABELS.items())
     form.basis.choices = disposal_basis_choices()

@@ -20,8 +20,6 @@ from app.core.errors import DomainError
 from app.core.inputs import page_arg
 from app.geo.geometry import svg_path
 from app.registry import land
-from app.registry.documents import KINDS as DOCUMENT_KINDS
-from app.registry.documents import collective_documents
 from app.registry.models import LAND_USES
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
@@ -71,15 +69,6 @@ def _map(shapes: Sequence[tuple[Any, str, str | None, str]]) -> dict | None:
             if d
         ],
     }
-
-
-def _document_choices(collective_id: int) -> list[SelectChoice]:
-    return [
-        SelectChoice(
-            d.id, f"{d.title} · {DOCUMENT_KINDS.get(d.kind, d.kind)} · {d.uploaded_at:%Y-%m-%d}"
-        )
-        for d in collective_documents(collective_id, limit=100)
-    ]
 
 
 def land_use_choices() -> list[SelectChoice]:

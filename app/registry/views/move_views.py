@@ -30,8 +30,14 @@ from app.registry import moves as service
 from app.registry.lookup import load_current_or_404
 from app.registry.models import Homestead, Household, RightMove, SourceDocument
 from app.registry.views import bp
-from app.registry.views.common import basis_choices, length, requested_flash
-from app.registry.views.homestead_views import choices, document_choices, fail, require_id
+from app.registry.views.common import (
+    basis_choices,
+    choices,
+    document_choices,
+    fail,
+    length,
+    requested_flash,
+)
 
 PAGE = 50
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -116,13 +122,13 @@ def _subject_url(move: RightMove) -> str:
 @bp.route("/moves/<int:move_id>")
 @roles_required(*READERS)
 def move(move_id: int):
-    return _move_page(load_or_404(RightMove, require_id(move_id)))
+    return _move_page(load_or_404(RightMove, move_id))
 
 
 @bp.post("/moves/<int:move_id>/countersign")
 @roles_required(Role.BUREAU_REVIEWER)
 def move_countersign(move_id: int):
-    obj = load_or_404(RightMove, require_id(move_id))
+    obj = load_or_404(RightMove, move_id)
     form = ReasonForm()
     form.validate_on_submit()
     try:
@@ -139,7 +145,7 @@ def move_countersign(move_id: int):
 @bp.post("/moves/<int:move_id>/refuse")
 @roles_required(Role.BUREAU_REVIEWER)
 def move_refuse(move_id: int):
-    obj = load_or_404(RightMove, require_id(move_id))
+    obj = load_or_404(RightMove, move_id)
     form = ReasonForm()
     form.validate_on_submit()
     try:
@@ -155,7 +161,7 @@ def move_refuse(move_id: int):
 @bp.post("/moves/<int:move_id>/withdraw")
 @roles_required(Role.COLLECTIVE_ADMIN)
 def move_withdraw(move_id: int):
-    obj = load_or_404(RightMove, require_id(move_id))
+    obj = load_or_404(RightMove, move_id)
     if not can_edit(current_user, obj):
         abort(404)
     form = ReasonForm()
@@ -174,7 +180,7 @@ def move_withdraw(move_id: int):
 @bp.route("/homesteads/<int:homestead_uid>/transfer", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_transfer(homestead_uid: int):
-    obj = load_current_or_404(Homestead, require_id(homestead_uid), edit=True)
+    obj = load_current_or_404(Homestead, homestead_uid, edit=True)
     form = HomesteadTransferForm()
     households = db.session.execute(
         select(Household.uid, Household.name, Household.cbfbm)

@@ -22,10 +22,9 @@ from app.registry.lookup import load_current_or_404
 from app.registry.models import Plot
 from app.registry.spatial_checks import plots_near
 from app.registry.views import bp
-from app.registry.views.common import length
+from app.registry.views.common import document_choices, length
 from app.registry.views.land_helpers import (
     CRS_CHOICES,
-    _document_choices,
     _geometry_error,
     _map,
     _report_change,
@@ -63,7 +62,7 @@ def plot_split(plot_uid: int):
     obj = load_current_or_404(Plot, plot_uid, edit=True)
     collective = db.session.get(Collective, obj.collective_id)
     form = SplitForm()
-    form.source_document_id.choices = _document_choices(obj.collective_id)
+    form.source_document_id.choices = document_choices(obj.collective_id)
     status = 200
     geometry_error = None
     if request.method == "POST":
@@ -140,7 +139,7 @@ def plot_merge(plot_uid: int):
         SelectChoice(p.uid, f"{p.dkbm} · {p.name or ''} · {fmt_m2(p.measured_area_m2)} m²")
         for p in candidates
     ]
-    form.source_document_id.choices = _document_choices(obj.collective_id)
+    form.source_document_id.choices = document_choices(obj.collective_id)
     status = 200
     if request.method == "POST":
         form.validate_on_submit()  # CSRF and types; the rules are the service's

@@ -36,7 +36,7 @@ from app.registry.models import (
 )
 from app.registry.spatial_checks import plots_near
 from app.registry.views import bp
-from app.registry.views.common import basis_choices, length, requested_flash
+from app.registry.views.common import basis_choices, document_choices, length, requested_flash
 from app.registry.views.common import editable_collective as _editable_collective
 from app.registry.views.history_view import history_page
 from app.registry.views.land_helpers import (
@@ -45,7 +45,6 @@ from app.registry.views.land_helpers import (
     READERS,
     STAFF,
     _contract_choices,
-    _document_choices,
     _geometry_error,
     _map,
     _page,
@@ -149,7 +148,7 @@ def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int 
         assign_form.contract_uid.data = obj.contract_uid or 0
     if editable and assign_form is not None:
         assign_form.contract_uid.choices = _contract_choices(obj.collective_id)
-        assign_form.source_document_id.choices = _document_choices(obj.collective_id)
+        assign_form.source_document_id.choices = document_choices(obj.collective_id)
         assign_form.basis.choices = basis_choices("plot_move", optional=True)
     return render_template(
         "registry/plot.html",
@@ -229,7 +228,7 @@ def plot_new(collective_id: int):
     form = PlotForm()
     form.land_use.choices = land_use_choices()
     form.contract_uid.choices = _contract_choices(collective.id)
-    form.source_document_id.choices = _document_choices(collective.id)
+    form.source_document_id.choices = document_choices(collective.id)
     if request.method == "GET":
         form.contract_uid.data = id_arg("contract_uid", 0)
     status = 200
@@ -284,7 +283,7 @@ def plot_geometry(plot_uid: int):
     obj = load_current_or_404(Plot, plot_uid, edit=True)
     collective = db.session.get(Collective, obj.collective_id)
     form = GeometryForm()
-    form.source_document_id.choices = _document_choices(obj.collective_id)
+    form.source_document_id.choices = document_choices(obj.collective_id)
     status = 200
     geometry_error = None
     if request.method == "POST":
@@ -327,7 +326,7 @@ def plot_assign(plot_uid: int):
     obj = load_current_or_404(Plot, plot_uid, edit=True)
     form = AssignForm()
     form.contract_uid.choices = _contract_choices(obj.collective_id)
-    form.source_document_id.choices = _document_choices(obj.collective_id)
+    form.source_document_id.choices = document_choices(obj.collective_id)
     form.basis.choices = basis_choices("plot_move", optional=True)
     form.validate_on_submit()
     try:

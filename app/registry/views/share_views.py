@@ -27,19 +27,19 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
 from app.registry import shares as service
-from app.registry.lookup import load_current_or_404
+from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import Household, Membership, Person, ShareHolding
 from app.registry.views import bp
-from app.registry.views.common import basis_choices, length, requested_flash
-from app.registry.views.common import editable_collective as _editable_collective
-from app.registry.views.history_view import history_page
-from app.registry.views.homestead_views import (
+from app.registry.views.common import (
+    basis_choices,
     choices,
     document_choices,
     fail,
-    latest_or_404,
-    require_id,
+    length,
+    requested_flash,
 )
+from app.registry.views.common import editable_collective as _editable_collective
+from app.registry.views.history_view import history_page
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 REGISTER_READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -144,7 +144,7 @@ class BuyBackForm(FlaskForm):
 @bp.route("/shares/<int:holding_uid>")
 @roles_required(*READERS)
 def share_holding(holding_uid: int):
-    obj = latest_or_404(ShareHolding, holding_uid)
+    obj = load_latest_or_404(ShareHolding, holding_uid)
     collective = db.session.get(Collective, obj.collective_id)
     register = service.share_register(obj.collective_id)
     household = person = None
@@ -170,7 +170,7 @@ def share_holding(holding_uid: int):
 @bp.route("/shares/<int:holding_uid>/history")
 @roles_required(*READERS)
 def share_holding_history(holding_uid: int):
-    obj = latest_or_404(ShareHolding, holding_uid)
+    obj = load_latest_or_404(ShareHolding, holding_uid)
     return history_page(
         ShareHolding,
         obj.uid,
@@ -302,7 +302,7 @@ def share_allocate(collective_id: int):
 @bp.route("/shares/<int:holding_uid>/transfer", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def share_transfer(holding_uid: int):
-    holding = load_current_or_404(ShareHolding, require_id(holding_uid), edit=True)
+    holding = load_current_or_404(ShareHolding, holding_uid, edit=True)
     collective = db.session.get_one(Collective, holding.collective_id)
     form = TransferForm()
     form.recipient.choices = holder_choices(collective.id, exclude=service.Holder.of(holding))
@@ -365,7 +365,7 @@ def share_transfer(holding_uid: int):
 @bp.route("/shares/<int:holding_uid>/buy-back", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def share_buy_back(holding_uid: int):
-    holding = load_current_or_404(ShareHolding, require_id(holding_uid), edit=True)
+    holding = load_current_or_404(ShareHolding, holding_uid, edit=True)
     collective = db.session.get_one(Collective, holding.collective_id)
     form = BuyBackForm()
     form.basis.choices = basis_choices("share_buy_back")
