@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import wraps
 from typing import Annotated, Any, Literal, TypeVar
 
 from flask import abort, jsonify, request, send_file, url_for
@@ -59,6 +60,22 @@ def form_body(model: type[F]) -> F:
         return model.model_validate(request.form.to_dict(flat=True))
     except ValidationError as exc:
         raise refusal(exc, where="body") from None
+
+
+def reachable(model: type, arg: str, *, edit: bool = False):
+    """Load-or-404 the URL's object before @operation reads the body (place it between
+    ``@roles_required`` and ``@operation``): another collective's object is a 404 whatever
+    the body says, never a 422 that would tell it exists."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            load_or_404(model, kwargs[arg], edit=edit)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -475,6 +492,7 @@ def _certificate_action(certificate_id: int, call, day: date | None, body: Any):
 
 @bp.post("/certificates/<int:certificate_id>/reissue")
 @roles_required(*EDITORS)
+@reachable(CertificateRow, "certificate_id", edit=True)
 @operation(
     "Re-issue (补发) a lost or damaged certificate; the old one is superseded",
     body=CertificateSuccessor,
@@ -490,6 +508,7 @@ def api_certificate_reissue(certificate_id: int, body: CertificateSuccessor):
 
 @bp.post("/certificates/<int:certificate_id>/replace")
 @roles_required(*EDITORS)
+@reachable(CertificateRow, "certificate_id", edit=True)
 @operation(
     "Replace (换发) a certificate after a change of the right; the old one is superseded",
     body=CertificateSuccessor,
@@ -505,6 +524,7 @@ def api_certificate_replace(certificate_id: int, body: CertificateSuccessor):
 
 @bp.post("/certificates/<int:certificate_id>/cancel")
 @roles_required(*EDITORS)
+@reachable(CertificateRow, "certificate_id", edit=True)
 @operation(
     "Cancel (注销) a certificate",
     body=CertificateCancel,
@@ -548,6 +568,7 @@ def api_notice(notice_id: int):
 
 @bp.post("/notices/<int:notice_id>/objections")
 @roles_required(*EDITORS)
+@reachable(PublicNoticeRow, "notice_id", edit=True)
 @operation(
     "Record an objection while the notice runs",
     body=ObjectionLodge,
@@ -566,6 +587,7 @@ def api_notice_objection(notice_id: int, body: ObjectionLodge):
 
 @bp.post("/objections/<int:objection_id>/resolution")
 @roles_required(*EDITORS)
+@reachable(ObjectionRow, "objection_id", edit=True)
 @operation(
     "Decide an objection: upheld or dismissed, with reasons",
     body=ObjectionResolve,
@@ -583,6 +605,7 @@ def api_objection_resolution(objection_id: int, body: ObjectionResolve):
 
 @bp.post("/notices/<int:notice_id>/confirm")
 @roles_required(*EDITORS)
+@reachable(PublicNoticeRow, "notice_id", edit=True)
 @operation(
     "Confirm the registration after the notice period, no objection open",
     body=NoticeConfirm,
@@ -604,6 +627,7 @@ def api_notice_confirm(notice_id: int, body: NoticeConfirm):
 
 @bp.post("/notices/<int:notice_id>/withdraw")
 @roles_required(*EDITORS)
+@reachable(PublicNoticeRow, "notice_id", edit=True)
 @operation(
     "Withdraw an open public notice",
     body=NoticeWithdraw,

@@ -16,7 +16,7 @@ from flask_login import current_user
 from pydantic import ConfigDict, Field
 
 from app.api import bp
-from app.api.documents import Form, form_body
+from app.api.documents import Form, form_body, reachable
 from app.api.schema import Answer, Body, Query, operation, parse_query
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
@@ -231,6 +231,7 @@ def api_import_report(job_id: int):
 
 @bp.post("/imports/<int:job_id>/mapping")
 @roles_required(Role.COLLECTIVE_ADMIN)
+@reachable(ImportJobRow, "job_id", edit=True)
 @operation(
     "Map the file's fields to NY/T 2539 fields and check the file again",
     body=ImportMapping,
@@ -249,6 +250,7 @@ def api_import_mapping(job_id: int, body: ImportMapping):
 
 @bp.post("/imports/<int:job_id>/promote")
 @roles_required(Role.COLLECTIVE_ADMIN)
+@reachable(ImportJobRow, "job_id", edit=True)
 @operation(
     "Promote a checked import into the registry (all or nothing, or valid only)",
     body=ImportPromote,
