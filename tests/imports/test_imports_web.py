@@ -59,8 +59,9 @@ def test_a_running_job_page_refreshes_itself_without_javascript(client, auth, ba
     assert "<progress" in page.text
 
 
-def test_a_file_with_other_field_names_asks_for_a_mapping(client, auth, baseline, tmp_path):
-    path, _ = nyt_file(tmp_path, 4)
+def _file_with_other_field_names(tmp_path, n: int):
+    """A parcels file whose plot code and name are in fields called "code" and "label"."""
+    path, _ = nyt_file(tmp_path, n)
     src = pyogrio.raw.read(str(path))
     fields = list(src[0]["fields"])
     mine = tmp_path / "mine.gpkg"
@@ -73,6 +74,11 @@ def test_a_file_with_other_field_names_asks_for_a_mapping(client, auth, baseline
         driver="GPKG",
         geometry_type="Polygon",
     )
+    return mine
+
+
+def test_a_file_with_other_field_names_asks_for_a_mapping(client, auth, baseline, tmp_path):
+    mine = _file_with_other_field_names(tmp_path, 4)
     auth.login("admin_a")
     r = _upload(client, baseline.collective_a, mine)
     assert r.status_code == 302 and r.headers["Location"].endswith("/mapping")
@@ -161,6 +167,33 @@ def test_api_upload_job_and_promote(app, client, baseline, tmp_path):
     assert r.json["promoted"] == 6
     again = client.post(f"/api/v1/imports/{job_id}/promote", json={}, headers=headers)
     assert again.status_code == 422 and again.json["error"]["code"] == "job_state"
+
+
+def test_api_mapping_checks_the_file_again_and_a_job_can_be_discarded(
+    app, client, baseline, tmp_path
+):
+    with app.app_context():
+        plots_before = db.session.scalar(select(func.count()).select_from(Plot))
+    r, headers = _api_upload(
+        app, client, baseline.collective_a, _file_with_other_field_names(tmp_path, 3)
+    )
+    assert r.status_code == 202 and r.json["status"] == "needs_mapping"
+    url = f"/api/v1/imports/{r.json['job_id']}"
+    r = client.post(f"{url}/mapping", json={"mapping": {"DKBM": "nothing"}}, headers=headers)
+    assert r.status_code == 422 and r.json["error"]["code"] == "mapping_field"
+    r = client.post(f"{url}/mapping", json={"mapping": "DKBM=code"}, headers=headers)
+    assert r.status_code == 422 and r.json["error"]["field"] == "mapping"
+    r = client.post(
+        f"{url}/mapping", json={"mapping": {"DKBM": "code", "DKMC": "label"}}, headers=headers
+    )
+    assert r.status_code == 202 and r.json["status"] == "validated"
+    assert r.json["summary"]["valid"] == 3
+    r = client.post(f"{url}/discard", headers=headers)
+    assert r.status_code == 200 and r.json["status"] == "discarded"
+    r = client.post(f"{url}/promote", json={}, headers=headers)
+    assert r.status_code == 422 and r.json["error"]["code"] == "job_state"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Plot)) == plots_before
 
 
 def test_a_job_whose_staged_rows_are_gone_fails_and_writes_nothing(app, client, baseline, tmp_path):
