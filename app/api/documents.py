@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import wraps
 from typing import Annotated, Any, Literal, TypeVar
 
 from flask import abort, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from app.api import bp
 from app.api.fields import Id, NameText, NoteText, Reason, TitleText
-from app.api.schema import Answer, Body, Query, operation, refusal
+from app.api.schema import Answer, Body, Form, operation
 from app.auth.models import Role
 from app.auth.scope import load_or_404, roles_required
 from app.core.errors import DomainError
@@ -40,42 +39,6 @@ READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
 EDITORS = (Role.COLLECTIVE_ADMIN,)
 
 F = TypeVar("F", bound=BaseModel)
-
-
-# --- multipart forms (uploads)
-#
-# @operation reads JSON bodies only. Until it takes a multipart declaration too, an upload's text
-# fields are parsed here from a model, with the same refusals as a JSON body; the file parts are
-# read by the view. The operation's description names the form's fields.
-
-
-class Form(Query):
-    """The text fields of a multipart form: values arrive as text and are converted; the file
-    parts and anything else the client adds are not fields of the model."""
-
-
-def form_body(model: type[F]) -> F:
-    """The request's multipart text fields as ``model``, or the API's error (422)."""
-    try:
-        return model.model_validate(request.form.to_dict(flat=True))
-    except ValidationError as exc:
-        raise refusal(exc, where="body") from None
-
-
-def reachable(model: type, arg: str, *, edit: bool = False):
-    """Load-or-404 the URL's object before @operation reads the body (place it between
-    ``@roles_required`` and ``@operation``): another collective's object is a 404 whatever
-    the body says, never a 422 that would tell it exists."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            load_or_404(model, kwargs[arg], edit=edit)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -361,6 +324,8 @@ _NOT_FOUND = {404: "Not found or out of reach"}
     "resolution, approval, declaration, survey, death_record, land_at_new_residence, other), "
     "title (at most 200 characters) and file. Bytes already stored answer the existing "
     "document.",
+    form=DocumentUpload,
+    files=("file",),
     answer=Document,
     status=201,
     refusals={
@@ -368,8 +333,7 @@ _NOT_FOUND = {404: "Not found or out of reach"}
         422: "No file, a file of another type or too large, no kind or no title",
     },
 )
-def api_document_upload():
-    form = form_body(DocumentUpload)
+def api_document_upload(form: DocumentUpload):
     load_or_404(Collective, form.collective_id, edit=True)
     upload = request.files.get("file")
     if upload is None:
@@ -414,9 +378,12 @@ def api_document(document_id: int):
 
 @bp.get("/documents/<int:document_id>/content")
 @roles_required(*READERS)
+@operation(
+    "Download a source document's bytes (as an attachment)",
+    content=("application/pdf", "image/jpeg", "image/png"),
+    refusals=_NOT_FOUND,
+)
 def api_document_content(document_id: int):
-    """Not declared with @operation yet: its answer is a PDF, JPEG or PNG, and a declaration
-    names one media type (see OPENAPI_PATHS below)."""
     doc = load_or_404(SourceDocument, document_id)
     path = doc_service.document_path(doc)
     if not path.is_file():
@@ -492,9 +459,9 @@ def _certificate_action(certificate_id: int, call, day: date | None, body: Any):
 
 @bp.post("/certificates/<int:certificate_id>/reissue")
 @roles_required(*EDITORS)
-@reachable(CertificateRow, "certificate_id", edit=True)
 @operation(
     "Re-issue (补发) a lost or damaged certificate; the old one is superseded",
+    target=lambda certificate_id, **_: load_or_404(CertificateRow, certificate_id, edit=True),
     body=CertificateSuccessor,
     answer=Certificate,
     status=201,
@@ -508,9 +475,9 @@ def api_certificate_reissue(certificate_id: int, body: CertificateSuccessor):
 
 @bp.post("/certificates/<int:certificate_id>/replace")
 @roles_required(*EDITORS)
-@reachable(CertificateRow, "certificate_id", edit=True)
 @operation(
     "Replace (换发) a certificate after a change of the right; the old one is superseded",
+    target=lambda certificate_id, **_: load_or_404(CertificateRow, certificate_id, edit=True),
     body=CertificateSuccessor,
     answer=Certificate,
     status=201,
@@ -524,9 +491,9 @@ def api_certificate_replace(certificate_id: int, body: CertificateSuccessor):
 
 @bp.post("/certificates/<int:certificate_id>/cancel")
 @roles_required(*EDITORS)
-@reachable(CertificateRow, "certificate_id", edit=True)
 @operation(
     "Cancel (注销) a certificate",
+    target=lambda certificate_id, **_: load_or_404(CertificateRow, certificate_id, edit=True),
     body=CertificateCancel,
     answer=Certificate,
     refusals=_CERTIFICATE_REFUSED,
@@ -568,9 +535,9 @@ def api_notice(notice_id: int):
 
 @bp.post("/notices/<int:notice_id>/objections")
 @roles_required(*EDITORS)
-@reachable(PublicNoticeRow, "notice_id", edit=True)
 @operation(
     "Record an objection while the notice runs",
+    target=lambda notice_id, **_: load_or_404(PublicNoticeRow, notice_id, edit=True),
     body=ObjectionLodge,
     answer=Objection,
     status=201,
@@ -587,9 +554,9 @@ def api_notice_objection(notice_id: int, body: ObjectionLodge):
 
 @bp.post("/objections/<int:objection_id>/resolution")
 @roles_required(*EDITORS)
-@reachable(ObjectionRow, "objection_id", edit=True)
 @operation(
     "Decide an objection: upheld or dismissed, with reasons",
+    target=lambda objection_id, **_: load_or_404(ObjectionRow, objection_id, edit=True),
     body=ObjectionResolve,
     answer=Objection,
     refusals={**_NOT_FOUND, 422: "Already decided, the notice closed, or bad input"},
@@ -605,9 +572,9 @@ def api_objection_resolution(objection_id: int, body: ObjectionResolve):
 
 @bp.post("/notices/<int:notice_id>/confirm")
 @roles_required(*EDITORS)
-@reachable(PublicNoticeRow, "notice_id", edit=True)
 @operation(
     "Confirm the registration after the notice period, no objection open",
+    target=lambda notice_id, **_: load_or_404(PublicNoticeRow, notice_id, edit=True),
     body=NoticeConfirm,
     body_optional=True,
     answer=PublicNotice,
@@ -627,9 +594,9 @@ def api_notice_confirm(notice_id: int, body: NoticeConfirm):
 
 @bp.post("/notices/<int:notice_id>/withdraw")
 @roles_required(*EDITORS)
-@reachable(PublicNoticeRow, "notice_id", edit=True)
 @operation(
     "Withdraw an open public notice",
+    target=lambda notice_id, **_: load_or_404(PublicNoticeRow, notice_id, edit=True),
     body=NoticeWithdraw,
     answer=PublicNotice,
     refusals={**_NOT_FOUND, 422: "No reason, or the notice is no longer open"},
@@ -639,38 +606,3 @@ def api_notice_withdraw(notice_id: int, body: NoticeWithdraw):
     notice = notice_service.withdraw_notice(notice.id, body.reason)
     db.session.commit()
     return jsonify(_notice_json(notice))
-
-
-# --- OpenAPI of the download, until a declaration can name several media types
-
-OPENAPI_PATHS: dict[str, dict] = {
-    "/documents/{document_id}/content": {
-        "get": {
-            "operationId": "api_document_content",
-            "summary": "Download a source document's bytes",
-            "parameters": [
-                {
-                    "name": "document_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-                }
-            ],
-            "responses": {
-                "200": {
-                    "description": "The file, as an attachment",
-                    "content": {
-                        t: {"schema": {"type": "string", "format": "binary"}}
-                        for t in ("application/pdf", "image/jpeg", "image/png")
-                    },
-                },
-                "404": {
-                    "description": "Not found or out of reach",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                },
-            },
-        }
-    },
-}

@@ -16,8 +16,7 @@ from flask_login import current_user
 from pydantic import ConfigDict, Field
 
 from app.api import bp
-from app.api.documents import Form, form_body, reachable
-from app.api.schema import Answer, Body, Query, operation, parse_query
+from app.api.schema import Answer, Body, Form, Query, operation
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.errors import DomainError, NotFound
@@ -167,6 +166,9 @@ _NOT_FOUND = {404: "Not found or out of reach"}
     "or households; default parcels), members (households: the CBF_JTCY file), crs (e.g. "
     "EPSG:4490), layer, and effective_on (YYYY-MM-DD: the day the data took legal effect, not "
     "in the future; default: the day of promotion).",
+    form=ImportUpload,
+    files=("file", "members"),
+    target=lambda collective_id: load_or_404(Collective, collective_id, edit=True),
     answer=ImportJob,
     status=202,
     refusals={
@@ -174,11 +176,8 @@ _NOT_FOUND = {404: "Not found or out of reach"}
         422: "No file, a file that cannot be read, a wrong kind, CRS or date",
     },
 )
-def api_import_upload(collective_id: int):
-    collective = load_or_404(Collective, collective_id)
-    if not can_edit(current_user, collective):
-        raise NotFound("collective", _("Not found."))
-    form = form_body(ImportUpload)
+def api_import_upload(collective_id: int, target: Collective, form: ImportUpload):
+    collective = target
     upload = request.files.get("file")
     if upload is None:
         raise DomainError("file_required", _("Send the file as 'file'."), field="file")
@@ -231,9 +230,9 @@ def api_import_report(job_id: int):
 
 @bp.post("/imports/<int:job_id>/mapping")
 @roles_required(Role.COLLECTIVE_ADMIN)
-@reachable(ImportJobRow, "job_id", edit=True)
 @operation(
     "Map the file's fields to NY/T 2539 fields and check the file again",
+    target=lambda job_id, **_: load_or_404(ImportJobRow, job_id, edit=True),
     body=ImportMapping,
     answer=ImportJob,
     status=202,
@@ -250,9 +249,9 @@ def api_import_mapping(job_id: int, body: ImportMapping):
 
 @bp.post("/imports/<int:job_id>/promote")
 @roles_required(Role.COLLECTIVE_ADMIN)
-@reachable(ImportJobRow, "job_id", edit=True)
 @operation(
     "Promote a checked import into the registry (all or nothing, or valid only)",
+    target=lambda job_id, **_: load_or_404(ImportJobRow, job_id, edit=True),
     body=ImportPromote,
     body_optional=True,
     answer=ImportJob,
@@ -285,13 +284,17 @@ def api_import_discard(job_id: int):
 
 @bp.post("/collectives/<int:collective_id>/export")
 @roles_required(*READERS)
-def api_collective_export(collective_id: int):
-    """Export a collective's plots: a POST, because every export is written to the audit trail.
-
-    Not declared with @operation yet: its answer's media type depends on the format, and a
-    declaration names one (see OPENAPI_PATHS below)."""
+@operation(
+    "Export a collective's current plots (NY/T 2539 DK layout); audited",
+    description="A POST, because every export is written to the audit trail. Formula-like "
+    "text in XLSX and CSV is written as plain text.",
+    query=ExportQuery,
+    content=tuple(sorted({media for _d, _e, media in exporter.FORMATS.values()})),
+    refusals={404: "Not found or out of reach"},
+)
+def api_collective_export(collective_id: int, query: ExportQuery):
     collective = load_or_404(Collective, collective_id)
-    fmt = parse_query(ExportQuery).format
+    fmt = query.format
     fd, path = tempfile.mkstemp(suffix=exporter.FORMATS[fmt][1])
     os.close(fd)
     result = exporter.export_parcels(db.session, fmt, path, collective_id=collective.id)
@@ -308,46 +311,3 @@ def api_collective_export(collective_id: int):
         as_attachment=True,
         download_name=exporter.download_name(collective, fmt),
     )
-
-
-# --- OpenAPI of the export, until a declaration can name several media types
-
-OPENAPI_PATHS: dict[str, dict] = {
-    "/collectives/{collective_id}/export": {
-        "post": {
-            "operationId": "api_collective_export",
-            "summary": "Export a collective's current plots (NY/T 2539 DK layout); audited",
-            "parameters": [
-                {
-                    "name": "collective_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-                },
-                {
-                    "name": "format",
-                    "in": "query",
-                    "required": False,
-                    "schema": ExportQuery.model_json_schema()["properties"]["format"],
-                },
-            ],
-            "responses": {
-                "200": {
-                    "description": "The file (formula-like text in XLSX and CSV is plain text)",
-                    "content": {
-                        media: {"schema": {"type": "object"}}
-                        if media.endswith("json")
-                        else {"schema": {"type": "string", "format": "binary"}}
-                        for media in sorted({m for _d, _e, m in exporter.FORMATS.values()})
-                    },
-                },
-                "404": {
-                    "description": "Not found or out of reach",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                },
-            },
-        }
-    },
-}

@@ -56,11 +56,6 @@ SEARCH_MAX = TEXT_LIMITS["search"]
 STORED_REASON_MAX = 2 * REASON_MAX
 
 
-def openapi_text(kind: str, **extra: object) -> dict:
-    """The OpenAPI schema of a text field of ``kind``, with the same limit the service checks."""
-    return {"type": "string", "maxLength": TEXT_LIMITS[kind], **extra}
-
-
 def too_long_message(kind: str) -> str:
     """The message for text beyond its kind's limit, in the user's language."""
     return _(
