@@ -10,7 +10,7 @@ import os
 import tempfile
 from typing import Any, Literal
 
-from flask import after_this_request, jsonify, request, send_file
+from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ConfigDict, Field
@@ -20,6 +20,7 @@ from app.api.schema import Answer, Body, Form, Query, operation
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.errors import DomainError, NotFound
+from app.core.web import send_temporary
 from app.divisions.models import Collective
 from app.extensions import db
 from app.imports import export as exporter
@@ -219,13 +220,7 @@ def api_import_report(job_id: int):
     fd, path = tempfile.mkstemp(suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         staging.write_report(db.session, job, out)
-
-    @after_this_request
-    def _cleanup(response):
-        os.unlink(path)
-        return response
-
-    return send_file(path, mimetype="application/json")
+    return send_temporary(path, mimetype="application/json")
 
 
 @bp.post("/imports/<int:job_id>/mapping")
@@ -295,19 +290,8 @@ def api_import_discard(job_id: int):
 def api_collective_export(collective_id: int, query: ExportQuery):
     collective = load_or_404(Collective, collective_id)
     fmt = query.format
-    fd, path = tempfile.mkstemp(suffix=exporter.FORMATS[fmt][1])
-    os.close(fd)
-    result = exporter.export_parcels(db.session, fmt, path, collective_id=collective.id)
-    db.session.commit()
-
-    @after_this_request
-    def _cleanup(response):
-        os.unlink(path)
-        return response
-
-    return send_file(
-        path,
-        mimetype=result.media_type,
-        as_attachment=True,
-        download_name=exporter.download_name(collective, fmt),
+    path, result = exporter.export_to_temporary_file(db.session, fmt, collective_id=collective.id)
+    db.session.commit()  # the export's audit event
+    return send_temporary(
+        path, mimetype=result.media_type, download_name=exporter.download_name(collective, fmt)
     )

@@ -9,12 +9,25 @@ context (app.audit) are plugged in at app creation (``Hooks``): the core imports
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    after_this_request,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -176,3 +189,22 @@ def _error(status: int, message: str | None = None):
     if is_api():
         return jsonify(error={"code": str(status), "message": text}), status
     return render_template("error.html", status=status, message=text), status
+
+
+def send_temporary(
+    path: str, *, mimetype: str, download_name: str | None = None
+) -> ResponseReturnValue:
+    """Send a file written for this one answer (a report, an export) and remove it once sent."""
+
+    @after_this_request
+    def _remove(response: Any) -> Any:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return response
+
+    return send_file(
+        path,
+        mimetype=mimetype,
+        as_attachment=download_name is not None,
+        download_name=download_name,
+    )
