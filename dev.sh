@@ -198,6 +198,11 @@ cmd_lint() {
   ruff check . || rc=1
   say "ruff format --check ."
   ruff format --check . || rc=1
+  # The layering and the import contracts of pyproject.toml ([tool.importlinter]).
+  say "lint-imports"
+  lint-imports || rc=1
+  say "mypy app/core app/geo app/registry"
+  mypy app/core app/geo app/registry || rc=1
   return $rc
 }
 
@@ -369,7 +374,8 @@ Usage: ./dev.sh COMMAND [ARGS]
                    ARGS go to pytest. SANQUAN_TEST_ONLY=sqlite|postgresql runs one backend;
                    SANQUAN_TEST_PG_URL picks the PostgreSQL server (default: local 127.0.0.1:5432,
                    else a throwaway cluster; SANQUAN_PG_THROWAWAY=1 forces the throwaway cluster)
-  lint             ruff check . and ruff format --check .
+  lint             ruff check ., ruff format --check ., lint-imports (the import contracts) and
+                   mypy app/core app/geo app/registry
   help             this text
 EOF
 }

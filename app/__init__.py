@@ -73,6 +73,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     set_household_resolver(farmer_households)
 
+    from app.divisions.views import set_registry_part
+    from app.registry.views.collective_overview import collective_overview
+
+    set_registry_part(collective_overview)
+
+    from app.registry import move_kinds
+
+    move_kinds.install()  # what each kind of move of a right reads, checks and applies
+
     # 3. blueprints. Ids in URLs fit the database's INTEGER: a larger one is a 404, not a 500.
     # ASCII digits only: werkzeug's \d (and int()) also take Arabic-Indic or full-width digits,
     # so "/plots/１２" would otherwise show plot 12.
@@ -103,6 +112,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie
 
     web.install(app)
+    # Who is asking (app.auth) and what it means for the audit trail (app.audit): plugged into
+    # the core's request lifecycle here, since the core imports no feature package.
+    from app.audit import requests as audit_requests
+    from app.auth import identity
+
+    identity.install(app)
+    audit_requests.install(app)
 
     inputs.install(app)  # malformed input is a clear 4xx, checked before anything else runs
 

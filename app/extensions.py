@@ -1,5 +1,7 @@
 """Extensions, created unbound; create_app() binds them."""
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -21,3 +23,13 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Model(DeclarativeBase):
+        """What ``db.Model`` is to a type checker. Flask-SQLAlchemy builds that class when the
+        extension is made, and mypy cannot take an attribute of an object as a base class."""
+
+else:
+    Model = db.Model

@@ -1,62 +1,236 @@
-"""JSON API for source documents, certificates and public notices (same services as the pages)."""
+"""JSON API for source documents, certificates and public notices (same services as the pages).
+
+The rules (one valid certificate per right, a notice before confirmation, objections only while
+it runs, a document's type decided by its bytes) live in app.registry.certificates, .notices and
+.documents; these endpoints translate JSON (or, for an upload, a multipart form) to those calls
+and back, and commit once. Another collective's document, certificate, notice or right is a 404.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
 from flask import abort, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from app.api import bp
-from app.api.core import date_value, int_field, json_body, roles_required
+from app.api.fields import Id, NameText, NoteText, Reason, TitleText
+from app.api.schema import Answer, Body, Form, operation
 from app.auth.models import Role
-from app.auth.scope import load_or_404
+from app.auth.scope import load_or_404, roles_required
 from app.core.errors import DomainError
-from app.core.inputs import parse_id
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import certificates as cert_service
 from app.registry import documents as doc_service
 from app.registry import notices as notice_service
-from app.registry.inputs import openapi_text
-from app.registry.models import Certificate, Objection, PublicNotice, SourceDocument
+from app.registry.models import Certificate as CertificateRow
+from app.registry.models import Objection as ObjectionRow
+from app.registry.models import PublicNotice as PublicNoticeRow
+from app.registry.models import SourceDocument
 from app.registry.present import certificate_content_for
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
 EDITORS = (Role.COLLECTIVE_ADMIN,)
 
-
-# --- input
-
-
-def _date(body: dict, name: str, *, default: date | None = None) -> date:
-    raw = body.get(name)
-    if raw in (None, "") and default is not None:
-        return default
-    value = date_value(raw, name) if isinstance(raw, str) else None
-    if value is None:
-        raise DomainError("date", _("Give a date as YYYY-MM-DD."), field=name)
-    return value
+F = TypeVar("F", bound=BaseModel)
 
 
-def _int(body: dict, name: str, *, required: bool = True) -> int | None:
-    """A whole number, also as digits in a text (multipart form fields are text)."""
-    raw = body.get(name)
-    if raw is None and not required:
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _day(value: Any) -> Any:
+    """Empty text is no day (as a page's empty date field); text is read as YYYY-MM-DD here,
+    since a validator in front of a strict ``date`` hands it a Python value, not JSON text."""
+    if not isinstance(value, str):
+        return value  # null, or a JSON type the strict date refuses
+    if not value.strip():
         return None
-    if isinstance(raw, str):
-        value = parse_id(raw.strip())
-        if value is None:
-            raise DomainError("integer", _("Give a whole number."), field=name)
-        return value
-    return int_field(body, name, required=required)
+    if _ISO_DAY.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise PydanticCustomError("date_parsing", "not a date written YYYY-MM-DD")
 
 
-def _str(body: dict, name: str) -> str:
-    raw = body.get(name)
-    return raw if isinstance(raw, str) else ""
+#: A day written YYYY-MM-DD; absent, null or empty: today.
+Day = Annotated[date | None, BeforeValidator(_day), Field(description="Default: today")]
+
+RightKind = Literal[tuple(cert_service.RIGHT_MODELS)]  # type: ignore[valid-type]
+DocumentKind = Literal[tuple(doc_service.KINDS)]  # type: ignore[valid-type]
+MediaType = Literal["application/pdf", "image/jpeg", "image/png"]
+CertificateNumber = Annotated[
+    str,
+    StringConstraints(max_length=cert_service.NUMBER_MAX),
+    Field(
+        description="Homestead only: the real-estate certificate number (不动产权证书号) as the "
+        "real-estate registry printed it; other numbers are the right's own code"
+    ),
+]
+
+
+# --- answers
+
+
+class Document(Answer):
+    """A stored source document"""
+
+    document_id: int
+    collective_id: int | None
+    kind: DocumentKind
+    title: str
+    filename: str | None
+    media_type: MediaType | None = Field(description="What the bytes are, not what was declared")
+    size: int | None
+    sha256: str
+    uploaded_at: str | None = Field(description="UTC, YYYY-MM-DDTHH:MM:SS")
+    uploaded_by: str | None
+    content_url: str = Field(description="Where to download the bytes")
+
+
+class DocumentCitation(Answer):
+    kind: str = Field(description='The kind of record citing it, or "certificate"')
+    uid: int | None
+    version: int | None
+    begin: str | None
+    end: str | None
+    reason: str | None
+    certificate_id: int | None
+
+
+class DocumentDetail(Document):
+    """The document, whether its bytes still match, and the records citing it"""
+
+    verified: bool = Field(description="The stored file still has the recorded SHA-256")
+    citations: list[DocumentCitation] = Field(description="Newest first")
+
+
+class Certificate(Answer):
+    """A certificate"""
+
+    certificate_id: int
+    right_kind: RightKind
+    right_uid: int
+    collective_id: int
+    household_uid: int | None
+    number: str
+    status: Literal["valid", "superseded", "cancelled"]
+    issue_kind: Literal["issue", "reissue", "replace"]
+    issued_on: date
+    ended_on: date | None
+    reason: str | None
+    replaces_id: int | None
+    source_document_id: int | None
+    snapshot_sha256: str | None = Field(
+        description="SHA-256 of the canonical JSON snapshot; null if issued before snapshots "
+        "were kept"
+    )
+
+
+class CertificateDetail(Certificate):
+    """The certificate, what it certified and what changed in the registry since"""
+
+    has_snapshot: bool
+    snapshot: dict[str, Any] = Field(
+        description="What the certificate certified (or, without a snapshot, the registry now): "
+        "holder, co-holders (ID numbers as the caller may see them), plots, right"
+    )
+    changed_since_issue: bool
+    changes: list[str] = Field(
+        description="Differences between the snapshot and the registry now, in words"
+    )
+
+
+class Objection(Answer):
+    """An objection to a public notice"""
+
+    objection_id: int
+    notice_id: int
+    lodged_by: str
+    lodged_on: date
+    text: str
+    status: Literal["open", "upheld", "dismissed"]
+    resolution: str | None
+    resolved_on: date | None
+
+
+class PublicNotice(Answer):
+    """A public notice (公示) with its objections"""
+
+    notice_id: int
+    collective_id: int
+    right_kind: RightKind
+    right_uid: int
+    starts_on: date
+    ends_on: date
+    status: Literal["open", "confirmed", "withdrawn"]
+    objections: list[Objection]
+
+
+# --- bodies
+
+
+class DocumentUpload(Form):
+    collective_id: Id
+    kind: str = ""  # the service names the choice in plain words
+    title: TitleText = ""
+
+
+class CertificateIssue(Body):
+    right_kind: RightKind
+    right_uid: Id
+    issued_on: Day = None
+    reason: Reason
+    source_document_id: Id | None = None
+    number: CertificateNumber | None = None
+
+
+class CertificateSuccessor(Body):
+    reason: Reason
+    issued_on: Day = None
+    source_document_id: Id | None = None
+    number: CertificateNumber | None = None
+
+
+class CertificateCancel(Body):
+    reason: Reason
+    ended_on: Day = None
+    source_document_id: Id | None = None
+    number: CertificateNumber | None = Field(None, description="Accepted and ignored")
+
+
+class NoticeOpen(Body):
+    right_kind: RightKind
+    right_uid: Id
+    starts_on: Day = None
+    days: int | None = Field(None, description="Default: the county's PUBLIC_NOTICE_DAYS")
+
+
+class ObjectionLodge(Body):
+    lodged_by: NameText
+    text: NoteText
+    lodged_on: Day = None
+
+
+class ObjectionResolve(Body):
+    status: Literal["upheld", "dismissed"]
+    resolution: NoteText
+    resolved_on: Day = None
+
+
+class NoticeConfirm(Body):
+    reason: Reason | None = None
+    source_document_id: Id | None = None
+
+
+class NoticeWithdraw(Body):
+    reason: Reason
 
 
 # --- output
@@ -78,7 +252,7 @@ def _document_json(doc: SourceDocument) -> dict[str, Any]:
     }
 
 
-def _certificate_json(cert: Certificate, *, content: bool = False) -> dict[str, Any]:
+def _certificate_json(cert: CertificateRow, *, content: bool = False) -> dict[str, Any]:
     """A certificate; with ``content``, what it certified (its snapshot, ID numbers as the caller
     may see them) and what changed in the registry since."""
     out = {
@@ -106,7 +280,7 @@ def _certificate_json(cert: Certificate, *, content: bool = False) -> dict[str, 
     return out
 
 
-def _objection_json(o: Objection) -> dict[str, Any]:
+def _objection_json(o: ObjectionRow) -> dict[str, Any]:
     return {
         "objection_id": o.id,
         "notice_id": o.notice_id,
@@ -119,7 +293,7 @@ def _objection_json(o: Objection) -> dict[str, Any]:
     }
 
 
-def _notice_json(notice: PublicNotice) -> dict[str, Any]:
+def _notice_json(notice: PublicNoticeRow) -> dict[str, Any]:
     return {
         "notice_id": notice.id,
         "collective_id": notice.collective_id,
@@ -132,23 +306,42 @@ def _notice_json(notice: PublicNotice) -> dict[str, Any]:
     }
 
 
+def _today(day: date | None) -> date:
+    return day if day is not None else date.today()
+
+
+_NOT_FOUND = {404: "Not found or out of reach"}
+
+
 # --- documents
 
 
 @bp.post("/documents")
 @roles_required(*EDITORS)
-def api_document_upload():
-    """Store an uploaded source document (multipart: collective_id, kind, title, file)."""
-    form = request.form
-    collective_id = _int(dict(form), "collective_id")
-    load_or_404(Collective, collective_id, edit=True)
+@operation(
+    "Store a source document (PDF, JPEG or PNG, decided by its bytes)",
+    description="A multipart/form-data upload with the fields collective_id, kind (contract, "
+    "resolution, approval, declaration, survey, death_record, land_at_new_residence, other), "
+    "title (at most 200 characters) and file. Bytes already stored answer the existing "
+    "document.",
+    form=DocumentUpload,
+    files=("file",),
+    answer=Document,
+    status=201,
+    refusals={
+        404: "The collective is not found or out of reach",
+        422: "No file, a file of another type or too large, no kind or no title",
+    },
+)
+def api_document_upload(form: DocumentUpload):
+    load_or_404(Collective, form.collective_id, edit=True)
     upload = request.files.get("file")
     if upload is None:
         raise DomainError("file_required", _("Choose a file to upload."), field="file")
     doc = doc_service.store_document(
-        collective_id,
-        form.get("kind", ""),
-        form.get("title", ""),
+        form.collective_id,
+        form.kind,
+        form.title,
         upload.filename,
         upload.stream,
         declared_media_type=upload.mimetype,
@@ -159,6 +352,11 @@ def api_document_upload():
 
 @bp.get("/documents/<int:document_id>")
 @roles_required(*READERS)
+@operation(
+    "A source document's metadata, integrity and the records citing it",
+    answer=DocumentDetail,
+    refusals=_NOT_FOUND,
+)
 def api_document(document_id: int):
     doc = load_or_404(SourceDocument, document_id)
     out = _document_json(doc)
@@ -180,6 +378,11 @@ def api_document(document_id: int):
 
 @bp.get("/documents/<int:document_id>/content")
 @roles_required(*READERS)
+@operation(
+    "Download a source document's bytes (as an attachment)",
+    content=("application/pdf", "image/jpeg", "image/png"),
+    refusals=_NOT_FOUND,
+)
 def api_document_content(document_id: int):
     doc = load_or_404(SourceDocument, document_id)
     path = doc_service.document_path(doc)
@@ -197,20 +400,34 @@ def api_document_content(document_id: int):
 
 # --- certificates
 
+_CERTIFICATE_REFUSED = {
+    **_NOT_FOUND,
+    422: "Refused: no reason, a wrong date or number, or a rule of the registry",
+}
+
 
 @bp.post("/certificates")
 @roles_required(*EDITORS)
-def api_certificate_issue():
-    body = json_body()
-    right_kind = _str(body, "right_kind")
-    right = cert_service.current_right(right_kind, _int(body, "right_uid"), editor=current_user)
+@operation(
+    "Issue the certificate of a right confirmed after its public notice (one valid per right); "
+    "refused while an overlap finding on its plots is open",
+    body=CertificateIssue,
+    answer=Certificate,
+    status=201,
+    refusals={
+        404: "No current right with this number in reach",
+        422: "Not confirmed, already certified, an open overlap, or bad input",
+    },
+)
+def api_certificate_issue(body: CertificateIssue):
+    right = cert_service.current_right(body.right_kind, body.right_uid, editor=current_user)
     cert = cert_service.issue_certificate(
-        right_kind,
+        body.right_kind,
         right.uid,
-        issued_on=_date(body, "issued_on", default=date.today()),
-        reason=_str(body, "reason"),
-        source_document_id=_int(body, "source_document_id", required=False),
-        number=body.get("number"),
+        issued_on=_today(body.issued_on),
+        reason=body.reason,
+        source_document_id=body.source_document_id,
+        number=body.number,
     )
     db.session.commit()
     return jsonify(_certificate_json(cert)), 201
@@ -218,19 +435,23 @@ def api_certificate_issue():
 
 @bp.get("/certificates/<int:certificate_id>")
 @roles_required(*READERS, Role.FARMER)
+@operation(
+    "A certificate, what it certified and what changed since",
+    answer=CertificateDetail,
+    refusals=_NOT_FOUND,
+)
 def api_certificate(certificate_id: int):
-    return jsonify(_certificate_json(load_or_404(Certificate, certificate_id), content=True))
+    return jsonify(_certificate_json(load_or_404(CertificateRow, certificate_id), content=True))
 
 
-def _certificate_action(certificate_id: int, call, date_name: str):
-    cert = load_or_404(Certificate, certificate_id, edit=True)
-    body = json_body()
+def _certificate_action(certificate_id: int, call, day: date | None, body: Any):
+    cert = load_or_404(CertificateRow, certificate_id, edit=True)
     result = call(
         cert.id,
-        _str(body, "reason"),
-        _date(body, date_name, default=date.today()),
-        source_document_id=_int(body, "source_document_id", required=False),
-        number=body.get("number"),
+        body.reason,
+        _today(day),
+        source_document_id=body.source_document_id,
+        number=body.number,
     )
     db.session.commit()
     return jsonify(_certificate_json(result)), (201 if result.id != cert.id else 200)
@@ -238,20 +459,47 @@ def _certificate_action(certificate_id: int, call, date_name: str):
 
 @bp.post("/certificates/<int:certificate_id>/reissue")
 @roles_required(*EDITORS)
-def api_certificate_reissue(certificate_id: int):
-    return _certificate_action(certificate_id, cert_service.reissue_certificate, "issued_on")
+@operation(
+    "Re-issue (补发) a lost or damaged certificate; the old one is superseded",
+    target=lambda certificate_id, **_: load_or_404(CertificateRow, certificate_id, edit=True),
+    body=CertificateSuccessor,
+    answer=Certificate,
+    status=201,
+    refusals=_CERTIFICATE_REFUSED,
+)
+def api_certificate_reissue(certificate_id: int, body: CertificateSuccessor):
+    return _certificate_action(
+        certificate_id, cert_service.reissue_certificate, body.issued_on, body
+    )
 
 
 @bp.post("/certificates/<int:certificate_id>/replace")
 @roles_required(*EDITORS)
-def api_certificate_replace(certificate_id: int):
-    return _certificate_action(certificate_id, cert_service.replace_certificate, "issued_on")
+@operation(
+    "Replace (换发) a certificate after a change of the right; the old one is superseded",
+    target=lambda certificate_id, **_: load_or_404(CertificateRow, certificate_id, edit=True),
+    body=CertificateSuccessor,
+    answer=Certificate,
+    status=201,
+    refusals=_CERTIFICATE_REFUSED,
+)
+def api_certificate_replace(certificate_id: int, body: CertificateSuccessor):
+    return _certificate_action(
+        certificate_id, cert_service.replace_certificate, body.issued_on, body
+    )
 
 
 @bp.post("/certificates/<int:certificate_id>/cancel")
 @roles_required(*EDITORS)
-def api_certificate_cancel(certificate_id: int):
-    return _certificate_action(certificate_id, cert_service.cancel_certificate, "ended_on")
+@operation(
+    "Cancel (注销) a certificate",
+    target=lambda certificate_id, **_: load_or_404(CertificateRow, certificate_id, edit=True),
+    body=CertificateCancel,
+    answer=Certificate,
+    refusals=_CERTIFICATE_REFUSED,
+)
+def api_certificate_cancel(certificate_id: int, body: CertificateCancel):
+    return _certificate_action(certificate_id, cert_service.cancel_certificate, body.ended_on, body)
 
 
 # --- public notices
@@ -259,15 +507,20 @@ def api_certificate_cancel(certificate_id: int):
 
 @bp.post("/notices")
 @roles_required(*EDITORS)
-def api_notice_open():
-    body = json_body()
-    right_kind = _str(body, "right_kind")
-    right = cert_service.current_right(right_kind, _int(body, "right_uid"), editor=current_user)
+@operation(
+    "Put a registration on public notice (公示)",
+    body=NoticeOpen,
+    answer=PublicNotice,
+    status=201,
+    refusals={
+        404: "No current right with this number in reach",
+        422: "Starts in the past, a wrong number of days, not pending, already on notice",
+    },
+)
+def api_notice_open(body: NoticeOpen):
+    right = cert_service.current_right(body.right_kind, body.right_uid, editor=current_user)
     notice = notice_service.open_notice(
-        right_kind,
-        right.uid,
-        _date(body, "starts_on", default=date.today()),
-        _int(body, "days", required=False),
+        body.right_kind, right.uid, _today(body.starts_on), body.days
     )
     db.session.commit()
     return jsonify(_notice_json(notice)), 201
@@ -275,20 +528,25 @@ def api_notice_open():
 
 @bp.get("/notices/<int:notice_id>")
 @roles_required(*READERS)
+@operation("A public notice with its objections", answer=PublicNotice, refusals=_NOT_FOUND)
 def api_notice(notice_id: int):
-    return jsonify(_notice_json(load_or_404(PublicNotice, notice_id)))
+    return jsonify(_notice_json(load_or_404(PublicNoticeRow, notice_id)))
 
 
 @bp.post("/notices/<int:notice_id>/objections")
 @roles_required(*EDITORS)
-def api_notice_objection(notice_id: int):
-    notice = load_or_404(PublicNotice, notice_id, edit=True)
-    body = json_body()
+@operation(
+    "Record an objection while the notice runs",
+    target=lambda notice_id, **_: load_or_404(PublicNoticeRow, notice_id, edit=True),
+    body=ObjectionLodge,
+    answer=Objection,
+    status=201,
+    refusals={**_NOT_FOUND, 422: "The notice is not running that day, or bad input"},
+)
+def api_notice_objection(notice_id: int, body: ObjectionLodge):
+    notice = load_or_404(PublicNoticeRow, notice_id, edit=True)
     objection = notice_service.lodge_objection(
-        notice.id,
-        _str(body, "lodged_by"),
-        _str(body, "text"),
-        _date(body, "lodged_on", default=date.today()),
+        notice.id, body.lodged_by, body.text, _today(body.lodged_on)
     )
     db.session.commit()
     return jsonify(_objection_json(objection)), 201
@@ -296,14 +554,17 @@ def api_notice_objection(notice_id: int):
 
 @bp.post("/objections/<int:objection_id>/resolution")
 @roles_required(*EDITORS)
-def api_objection_resolution(objection_id: int):
-    objection = load_or_404(Objection, objection_id, edit=True)
-    body = json_body()
+@operation(
+    "Decide an objection: upheld or dismissed, with reasons",
+    target=lambda objection_id, **_: load_or_404(ObjectionRow, objection_id, edit=True),
+    body=ObjectionResolve,
+    answer=Objection,
+    refusals={**_NOT_FOUND, 422: "Already decided, the notice closed, or bad input"},
+)
+def api_objection_resolution(objection_id: int, body: ObjectionResolve):
+    objection = load_or_404(ObjectionRow, objection_id, edit=True)
     objection = notice_service.resolve_objection(
-        objection.id,
-        _str(body, "status"),
-        _str(body, "resolution"),
-        _date(body, "resolved_on", default=date.today()),
+        objection.id, body.status, body.resolution, _today(body.resolved_on)
     )
     db.session.commit()
     return jsonify(_objection_json(objection))
@@ -311,13 +572,21 @@ def api_objection_resolution(objection_id: int):
 
 @bp.post("/notices/<int:notice_id>/confirm")
 @roles_required(*EDITORS)
-def api_notice_confirm(notice_id: int):
-    notice = load_or_404(PublicNotice, notice_id, edit=True)
-    body = json_body(optional=True)
+@operation(
+    "Confirm the registration after the notice period, no objection open",
+    target=lambda notice_id, **_: load_or_404(PublicNoticeRow, notice_id, edit=True),
+    body=NoticeConfirm,
+    body_optional=True,
+    answer=PublicNotice,
+    refusals={
+        **_NOT_FOUND,
+        422: "The notice still runs, an objection is open or upheld, or an overlap is open",
+    },
+)
+def api_notice_confirm(notice_id: int, body: NoticeConfirm):
+    notice = load_or_404(PublicNoticeRow, notice_id, edit=True)
     notice = notice_service.confirm_registration(
-        notice.id,
-        reason=_str(body, "reason") or None,
-        source_document_id=_int(body, "source_document_id", required=False),
+        notice.id, reason=body.reason or None, source_document_id=body.source_document_id
     )
     db.session.commit()
     return jsonify(_notice_json(notice))
@@ -325,315 +594,15 @@ def api_notice_confirm(notice_id: int):
 
 @bp.post("/notices/<int:notice_id>/withdraw")
 @roles_required(*EDITORS)
-def api_notice_withdraw(notice_id: int):
-    notice = load_or_404(PublicNotice, notice_id, edit=True)
-    body = json_body()
-    notice = notice_service.withdraw_notice(notice.id, _str(body, "reason"))
+@operation(
+    "Withdraw an open public notice",
+    target=lambda notice_id, **_: load_or_404(PublicNoticeRow, notice_id, edit=True),
+    body=NoticeWithdraw,
+    answer=PublicNotice,
+    refusals={**_NOT_FOUND, 422: "No reason, or the notice is no longer open"},
+)
+def api_notice_withdraw(notice_id: int, body: NoticeWithdraw):
+    notice = load_or_404(PublicNoticeRow, notice_id, edit=True)
+    notice = notice_service.withdraw_notice(notice.id, body.reason)
     db.session.commit()
     return jsonify(_notice_json(notice))
-
-
-# --- OpenAPI
-
-
-def _id_param(name: str, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": {"type": "integer"},
-    }
-
-
-_ERRORS = {
-    "404": {"description": "Not found, or outside the caller's reach"},
-    "422": {"description": "Refused: the error names the code, message, field and rule"},
-}
-_DATE = {"type": "string", "format": "date"}
-_DOCUMENT = {
-    "type": "object",
-    "properties": {
-        "document_id": {"type": "integer"},
-        "collective_id": {"type": ["integer", "null"]},
-        "kind": {"type": "string"},
-        "title": {"type": "string"},
-        "filename": {"type": ["string", "null"]},
-        "media_type": {"type": "string", "enum": ["application/pdf", "image/jpeg", "image/png"]},
-        "size": {"type": "integer"},
-        "sha256": {"type": "string"},
-        "uploaded_at": {"type": ["string", "null"]},
-        "uploaded_by": {"type": ["string", "null"]},
-        "content_url": {"type": "string"},
-    },
-}
-_CERTIFICATE = {
-    "type": "object",
-    "properties": {
-        "certificate_id": {"type": "integer"},
-        "right_kind": {"type": "string", "enum": list(cert_service.RIGHT_MODELS)},
-        "right_uid": {"type": "integer"},
-        "collective_id": {"type": "integer"},
-        "household_uid": {"type": ["integer", "null"]},
-        "number": {"type": "string"},
-        "status": {"type": "string", "enum": ["valid", "superseded", "cancelled"]},
-        "issue_kind": {"type": "string", "enum": ["issue", "reissue", "replace"]},
-        "issued_on": _DATE,
-        "ended_on": {"type": ["string", "null"], "format": "date"},
-        "reason": {"type": ["string", "null"]},
-        "replaces_id": {"type": ["integer", "null"]},
-        "source_document_id": {"type": ["integer", "null"]},
-        "snapshot_sha256": {
-            "type": ["string", "null"],
-            "description": "SHA-256 of the canonical JSON snapshot; null if issued before "
-            "snapshots were kept",
-        },
-        "has_snapshot": {"type": "boolean", "description": "Only when reading one certificate"},
-        "snapshot": {
-            "type": "object",
-            "description": "What the certificate certified (or, without a snapshot, the "
-            "registry now): holder, co-holders, plots, right; only when reading one",
-        },
-        "changed_since_issue": {"type": "boolean"},
-        "changes": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Differences between the snapshot and the registry now, in words",
-        },
-    },
-}
-_OBJECTION = {
-    "type": "object",
-    "properties": {
-        "objection_id": {"type": "integer"},
-        "notice_id": {"type": "integer"},
-        "lodged_by": {"type": "string"},
-        "lodged_on": _DATE,
-        "text": {"type": "string"},
-        "status": {"type": "string", "enum": ["open", "upheld", "dismissed"]},
-        "resolution": {"type": ["string", "null"]},
-        "resolved_on": {"type": ["string", "null"], "format": "date"},
-    },
-}
-_NOTICE = {
-    "type": "object",
-    "properties": {
-        "notice_id": {"type": "integer"},
-        "collective_id": {"type": "integer"},
-        "right_kind": {"type": "string"},
-        "right_uid": {"type": "integer"},
-        "starts_on": _DATE,
-        "ends_on": _DATE,
-        "status": {"type": "string", "enum": ["open", "confirmed", "withdrawn"]},
-        "objections": {"type": "array", "items": _OBJECTION},
-    },
-}
-
-
-def _json_body(properties: dict, required: list[str]) -> dict:
-    return {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "properties": properties, "required": required}
-            }
-        },
-    }
-
-
-def _ok(description: str, schema: dict, status: str = "200") -> dict:
-    return {
-        status: {"description": description, "content": {"application/json": {"schema": schema}}}
-    }
-
-
-_CERT_ACTION_BODY = {
-    "reason": openapi_text("reason"),
-    "source_document_id": {"type": "integer"},
-    "number": {
-        "type": "string",
-        "maxLength": cert_service.NUMBER_MAX,
-        "description": "Homestead only: the real-estate certificate number (不动产权证书号) "
-        "as the real-estate registry printed it; other numbers are the right's own code",
-    },
-}
-
-OPENAPI_PATHS: dict[str, dict] = {
-    "/documents": {
-        "post": {
-            "summary": "Store a source document (PDF, JPEG or PNG, decided by its bytes)",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "collective_id": {"type": "integer"},
-                                "kind": {"type": "string", "enum": list(doc_service.KINDS)},
-                                "title": {"type": "string", "maxLength": 200},
-                                "file": {"type": "string", "format": "binary"},
-                            },
-                            "required": ["collective_id", "kind", "title", "file"],
-                        }
-                    }
-                },
-            },
-            "responses": {
-                **_ok(
-                    "The stored document (an existing one if the bytes were known)",
-                    _DOCUMENT,
-                    "201",
-                ),
-                **_ERRORS,
-            },
-        }
-    },
-    "/documents/{document_id}": {
-        "get": {
-            "summary": "A source document's metadata, integrity and the records citing it",
-            "parameters": [_id_param("document_id", "Source document id")],
-            "responses": {**_ok("The document", _DOCUMENT), **_ERRORS},
-        }
-    },
-    "/documents/{document_id}/content": {
-        "get": {
-            "summary": "Download a source document's bytes",
-            "parameters": [_id_param("document_id", "Source document id")],
-            "responses": {
-                "200": {
-                    "description": "The file, as an attachment",
-                    "content": {
-                        t: {"schema": {"type": "string", "format": "binary"}}
-                        for t in ("application/pdf", "image/jpeg", "image/png")
-                    },
-                },
-                **_ERRORS,
-            },
-        }
-    },
-    "/certificates": {
-        "post": {
-            "summary": "Issue the certificate of a right confirmed after its public notice (one "
-            "valid per right); refused while an overlap finding on its plots is open",
-            "requestBody": _json_body(
-                {
-                    "right_kind": {"type": "string", "enum": list(cert_service.RIGHT_MODELS)},
-                    "right_uid": {"type": "integer"},
-                    "issued_on": _DATE,
-                    **_CERT_ACTION_BODY,
-                },
-                ["right_kind", "right_uid", "reason"],
-            ),
-            "responses": {**_ok("The new certificate", _CERTIFICATE, "201"), **_ERRORS},
-        }
-    },
-    "/certificates/{certificate_id}": {
-        "get": {
-            "summary": "A certificate",
-            "parameters": [_id_param("certificate_id", "Certificate id")],
-            "responses": {**_ok("The certificate", _CERTIFICATE), **_ERRORS},
-        }
-    },
-    "/certificates/{certificate_id}/reissue": {
-        "post": {
-            "summary": "Re-issue (补发) a lost or damaged certificate; the old one is superseded",
-            "parameters": [_id_param("certificate_id", "Certificate id")],
-            "requestBody": _json_body({**_CERT_ACTION_BODY, "issued_on": _DATE}, ["reason"]),
-            "responses": {**_ok("The new certificate", _CERTIFICATE, "201"), **_ERRORS},
-        }
-    },
-    "/certificates/{certificate_id}/replace": {
-        "post": {
-            "summary": "Replace (换发) a certificate after a change of the right",
-            "parameters": [_id_param("certificate_id", "Certificate id")],
-            "requestBody": _json_body({**_CERT_ACTION_BODY, "issued_on": _DATE}, ["reason"]),
-            "responses": {**_ok("The new certificate", _CERTIFICATE, "201"), **_ERRORS},
-        }
-    },
-    "/certificates/{certificate_id}/cancel": {
-        "post": {
-            "summary": "Cancel (注销) a certificate",
-            "parameters": [_id_param("certificate_id", "Certificate id")],
-            "requestBody": _json_body({**_CERT_ACTION_BODY, "ended_on": _DATE}, ["reason"]),
-            "responses": {**_ok("The cancelled certificate", _CERTIFICATE), **_ERRORS},
-        }
-    },
-    "/notices": {
-        "post": {
-            "summary": "Put a registration on public notice (公示)",
-            "requestBody": _json_body(
-                {
-                    "right_kind": {"type": "string", "enum": list(cert_service.RIGHT_MODELS)},
-                    "right_uid": {"type": "integer"},
-                    "starts_on": _DATE,
-                    "days": {"type": "integer", "description": "Default PUBLIC_NOTICE_DAYS"},
-                },
-                ["right_kind", "right_uid"],
-            ),
-            "responses": {**_ok("The notice", _NOTICE, "201"), **_ERRORS},
-        }
-    },
-    "/notices/{notice_id}": {
-        "get": {
-            "summary": "A public notice with its objections",
-            "parameters": [_id_param("notice_id", "Public notice id")],
-            "responses": {**_ok("The notice", _NOTICE), **_ERRORS},
-        }
-    },
-    "/notices/{notice_id}/objections": {
-        "post": {
-            "summary": "Record an objection while the notice runs",
-            "parameters": [_id_param("notice_id", "Public notice id")],
-            "requestBody": _json_body(
-                {"lodged_by": {"type": "string"}, "text": {"type": "string"}, "lodged_on": _DATE},
-                ["lodged_by", "text"],
-            ),
-            "responses": {**_ok("The objection", _OBJECTION, "201"), **_ERRORS},
-        }
-    },
-    "/objections/{objection_id}/resolution": {
-        "post": {
-            "summary": "Decide an objection: upheld or dismissed, with reasons",
-            "parameters": [_id_param("objection_id", "Objection id")],
-            "requestBody": _json_body(
-                {
-                    "status": {"type": "string", "enum": ["upheld", "dismissed"]},
-                    "resolution": {"type": "string"},
-                    "resolved_on": _DATE,
-                },
-                ["status", "resolution"],
-            ),
-            "responses": {**_ok("The decided objection", _OBJECTION), **_ERRORS},
-        }
-    },
-    "/notices/{notice_id}/confirm": {
-        "post": {
-            "summary": "Confirm the registration after the notice period, no objection open",
-            "parameters": [_id_param("notice_id", "Public notice id")],
-            "requestBody": {
-                "required": False,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "reason": openapi_text("reason"),
-                                "source_document_id": {"type": "integer"},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {**_ok("The confirmed notice", _NOTICE), **_ERRORS},
-        }
-    },
-    "/notices/{notice_id}/withdraw": {
-        "post": {
-            "summary": "Withdraw an open public notice",
-            "parameters": [_id_param("notice_id", "Public notice id")],
-            "requestBody": _json_body({"reason": openapi_text("reason")}, ["reason"]),
-            "responses": {**_ok("The withdrawn notice", _NOTICE), **_ERRORS},
-        }
-    },
-}

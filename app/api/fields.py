@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from app.api.schema import Answer, Query
 from app.core.inputs import MAX_ID
-from app.registry.inputs import TEXT_LIMITS
+from app.registry.inputs import TEXT_LIMITS, too_long
 
 T = TypeVar("T")
 
@@ -34,7 +34,19 @@ Id = Annotated[
 
 
 def _text(kind: str) -> Any:
-    return Annotated[str, StringConstraints(max_length=TEXT_LIMITS[kind])]
+    """Free text of ``kind`` with the services' limit (``inputs.TEXT_LIMITS``), refused beyond
+    it with the services' own words and code (``too_long``), as the pages refuse it. The
+    refusal is a DomainError, which pydantic lets through as it is."""
+    limit = TEXT_LIMITS[kind]
+
+    def within(value: str, info: ValidationInfo) -> str:
+        if len(value.strip()) > limit:
+            raise too_long(kind, info.field_name or kind)
+        return value
+
+    return Annotated[
+        str, AfterValidator(within), WithJsonSchema({"type": "string", "maxLength": limit})
+    ]
 
 
 #: Free text of each kind of ``app.registry.inputs.TEXT_LIMITS``, with the same limit the

@@ -7,28 +7,34 @@ is on offer.
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, Literal
 
 import shapely
-from flask import abort, jsonify, request
-from flask_babel import gettext as _
+from flask import abort, jsonify
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
+from pydantic import BeforeValidator, Field, WithJsonSchema
 from shapely.geometry import mapping
 from sqlalchemy import select
 
 from app.api import bp
-from app.api.core import bool_field as _bool_field
-from app.api.core import int_arg as _int_arg
-from app.api.core import int_field as _int_field
-from app.api.core import json_body
-from app.api.core import limit_arg as _limit
-from app.api.core import number_field as _num_field
-from app.api.core import openapi_json as _json
-from app.api.core import openapi_path as _path
-from app.api.core import str_field as _str_field
-from app.auth.models import COUNTY_READERS, Role
-from app.auth.scope import can_edit, can_read, farmer_household_ids, load_or_404, roles_required
+from app.api.fields import (
+    CodeText,
+    Id,
+    LabelText,
+    NameText,
+    Page,
+    Paged,
+    QueryId,
+    Reason,
+    page_of,
+)
+from app.api.schema import Answer, Body, Query, operation
+from app.auth.models import Role
+from app.auth.scope import can_edit, can_read, load_or_404, readable, roles_required
 from app.core.codes import format_mu
 from app.core.errors import DomainError
 from app.core.i18n import pick
@@ -39,11 +45,11 @@ from app.extensions import db
 from app.geo import geometry as geo
 from app.registry import history, land, plot_changes, present
 from app.registry.documents import documents_by_id
-from app.registry.inputs import openapi_text
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
     CONTRACT_LAND_TYPES,
     CONTRACT_METHODS,
+    LAND_CLASSES,
     Certificate,
     GeometryFinding,
     Household,
@@ -54,42 +60,383 @@ from app.registry.models import (
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 STAFF = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
 
+LandType = Literal[tuple(CONTRACT_LAND_TYPES)]  # type: ignore[valid-type]
+ContractMethod = Literal[tuple(CONTRACT_METHODS)]  # type: ignore[valid-type]
+LandClass = Literal[tuple(LAND_CLASSES)]  # type: ignore[valid-type]
+FindingState = Literal[tuple(land.FINDING_STATES)]  # type: ignore[valid-type]
+Decision = Literal[tuple(land.DECISIONS)]  # type: ignore[valid-type]
+AsOfTime = Literal[tuple(land.AS_OF_TIMES)]  # type: ignore[valid-type]
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _query_choice(values: tuple[str, ...]) -> Any:
+    """An optional query argument: one of ``values``; absent or empty is None."""
+    return Annotated[
+        Literal[values] | None,  # type: ignore[valid-type]
+        BeforeValidator(_blank_is_none),
+        WithJsonSchema({"type": "string", "enum": list(values)}),
+    ]
+
+
+#: An optional query argument of text; absent or empty is None.
+QueryText = Annotated[
+    str | None, BeforeValidator(_blank_is_none), WithJsonSchema({"type": "string"})
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Declarations: what each operation takes and answers
+# --------------------------------------------------------------------------------------------
+
+GEOMETRY_DOC = "GeoJSON Polygon or MultiPolygon (or a Feature of one), or WKT"
+CRS_DOC = "Required unless the GeoJSON declares one, e.g. EPSG:4490 or EPSG:4547"
+SOURCE_DOC = "The source document the change cites (every change cites one)"
+TIME_DOC = "ISO 8601 in UTC without an offset (record time)"
+
+
+class LandArea(Answer):
+    m2: float
+    mu: str = Field(description="The same area in mu (亩), as the county writes it")
+
+
+class PlotBoundaries(Answer):
+    east: str | None
+    south: str | None
+    west: str | None
+    north: str | None
+
+
+class PlotItem(Answer):
+    """A plot (without its geometry)"""
+
+    plot_uid: int
+    version: int
+    dkbm: str
+    collective_id: int
+    contract_uid: int | None
+    household_uid: int | None
+    name: str | None
+    land_class: str
+    land_use: str | None
+    is_basic_farmland: bool
+    contract_area: LandArea | None
+    measured_area: LandArea | None
+    boundaries: PlotBoundaries
+    current: bool
+    begin_lifespan: str = Field(description=TIME_DOC)
+    valid_from: date = Field(description="The day this version took legal effect")
+    valid_to: date | None = Field(description="The day its legal effect ended (null: in effect)")
+
+
+class PlotShape(PlotItem):
+    """A plot with its geometry"""
+
+    geometry: dict[str, Any] | None = Field(description="GeoJSON")
+    crs: str = Field(description="The CRS of the geometry")
+
+
+class PlotFinding(Answer):
+    """A geometry finding (another collective's plots stay unnamed)"""
+
+    finding_id: int
+    collective_id: int
+    kind: str
+    plot_uid: int | None
+    plot_dkbm: str | None
+    other_plot_uid: int | None
+    other_plot_dkbm: str | None
+    overlap_m2: float | None
+    state: FindingState
+    found_at: str = Field(description=TIME_DOC)
+    decided_by: str | None
+    decision_reason: str | None
+
+
+class ContractCandidate(Answer):
+    contract_uid: int
+    cbhtbm: str
+    household_name: str | None
+
+
+class PlotDetail(PlotShape):
+    """One plot with its geometry and findings"""
+
+    findings: list[PlotFinding]
+    contract_candidates: list[ContractCandidate] | None = Field(
+        None,
+        description="The contracts this plot may be put into (the plot page's choices); "
+        "only for those who may change the plot",
+    )
+
+
+class PlotWarning(Answer):
+    code: str
+    message: str
+
+
+class PlotChanged(Answer):
+    """What registering or revising a plot did: the new version, its findings and warnings"""
+
+    plot: PlotShape
+    findings: list[PlotFinding]
+    warnings: list[PlotWarning]
+    repaired: bool = Field(description="A repair of the geometry was applied (recorded)")
+
+
+class PlotsChanged(Answer):
+    """The plots that ended and the new plots"""
+
+    ended: list[PlotItem]
+    created: list[PlotChanged]
+
+
+class ContractItem(Answer):
+    """A land contract"""
+
+    contract_uid: int
+    version: int
+    cbhtbm: str
+    household_uid: int
+    collective_id: int
+    term_start: date
+    term_end: date
+    contract_area: LandArea | None
+    status: str
+    land_type: LandType
+    method: ContractMethod
+    current: bool
+    begin_lifespan: str = Field(description=TIME_DOC)
+    valid_from: date = Field(description="The day this version took legal effect")
+    valid_to: date | None = Field(description="The day its legal effect ended (null: in effect)")
+
+
+class ContractWithPlots(ContractItem):
+    """A land contract with its plots"""
+
+    plots: list[PlotItem]
+
+
+class ContractCertificate(Answer):
+    certificate_id: int
+    number: str
+    issued_on: date
+
+
+class RenewalWindow(Answer):
+    """R02: when the contract may be renewed (the last years of its term)"""
+
+    opens: date
+    window_years: int
+    max_years: int
+    open: bool
+
+
+class ContractDetail(ContractWithPlots):
+    """One contract with its plots and valid certificate"""
+
+    certificate: ContractCertificate | None
+    renewal: RenewalWindow
+
+
+class ContractPage(Page[ContractItem]):
+    """Current land contracts, by uid"""
+
+
+class PlotPage(Page[PlotItem]):
+    """Current plots (without geometry), by uid"""
+
+
+class FindingPage(Page[PlotFinding]):
+    """Geometry findings, by id"""
+
+
+class LandHistoryVersion(Answer):
+    version: int
+    begin_lifespan: str = Field(description=TIME_DOC)
+    end_lifespan: str | None = Field(description=TIME_DOC)
+    valid_from: date = Field(description="The day this version took legal effect")
+    valid_to: date | None = Field(
+        description="The day its legal effect ended (null: in effect); equal to valid_from for "
+        "a version corrected before it took effect"
+    )
+    change_reason: str | None
+    changed_by: str | None
+    source_document_id: int | None
+    source_document_sha256: str | None
+    changes: dict[str, list[Any]] = Field(
+        description="field -> [before, after] against the previous version"
+    )
+
+
+class LandHistory(Answer):
+    """Every version with its changes; with ?as_of=, the version of that day"""
+
+    uid: int
+    versions: list[LandHistoryVersion]
+    as_of: str | None = Field(None, description="The as_of asked for (only when asked)")
+    time: AsOfTime | None = Field(None, description="legal or recorded (only when asked)")
+    version_as_of: dict[str, Any] | None = Field(
+        None, description="The version of that day (null: none); only when as_of was asked"
+    )
+
+
+class GeometryErrorDetail(Answer):
+    code: str = Field(examples=["invalid_geometry"])
+    message: str = Field(description="In the caller's language")
+    field: str | None = None
+    rule: str | None = None
+    reason: str | None = Field(None, description="Stable validity code, e.g. self_intersection")
+    location: list[float] | None = Field(
+        None, description="[x, y] of the problem, in the coordinates that were sent"
+    )
+    repair_available: bool | None = None
+    repaired_area_m2: float | None = None
+
+
+class GeometryRefusal(Answer):
+    """Refused; an invalid geometry says why and where, and whether a repair is on offer"""
+
+    error: GeometryErrorDetail
+
+
+class ContractsQuery(Paged):
+    collective_id: QueryId = Field(None, description="Only this collective")
+    household_uid: QueryId = Field(None, description="Only this household's contract")
+
+
+class PlotsQuery(Paged):
+    collective_id: QueryId = Field(None, description="Only this collective")
+    contract_uid: QueryId = Field(None, description="Only plots of this contract")
+
+
+class PlotQuery(Query):
+    crs: QueryText = Field(
+        None, description="Return the geometry in this CRS (default: the registry's)"
+    )
+
+
+class LandHistoryQuery(Query):
+    as_of: QueryText = Field(
+        None,
+        description="YYYY-MM-DD or an ISO date-time: the version in legal effect that day "
+        "(legal time), or with time=recorded the version the registry showed as current then "
+        "(end of that day, county time)",
+    )
+    time: _query_choice(land.AS_OF_TIMES) = Field(  # type: ignore[valid-type]
+        None,
+        description="legal (default) or recorded; recorded is for the auditor and the bureau "
+        "reviewer",
+    )
+
+
+class FindingsQuery(Paged):
+    state: _query_choice(land.FINDING_STATES) = Field(  # type: ignore[valid-type]
+        None, description="open, accepted or resolved (default: all)"
+    )
+
+
+class ContractNew(Body):
+    household_uid: Id
+    term_start: date
+    term_end: date
+    land_type: LandType = "arable"
+    method: ContractMethod = Field(
+        "household", description="household: code ends in J; other: code ends in Q"
+    )
+    source_document_id: Id | None = Field(None, description=SOURCE_DOC)
+    reason: Reason
+
+
+class PlotGeometryFields(Body):
+    geometry: dict[str, Any] | str | None = Field(None, description=GEOMETRY_DOC)
+    crs: str | int | None = Field(None, description=CRS_DOC)
+    measured_area_m2: float | None = Field(None, description="Default: from the geometry")
+    accept_repair: bool = Field(
+        False, description="Apply the repair offered for an invalid geometry (recorded)"
+    )
+    source_document_id: Id | None = Field(None, description=SOURCE_DOC)
+    reason: Reason
+
+
+class PlotNew(PlotGeometryFields):
+    collective_id: Id
+    dkbm: CodeText | None = Field(None, description="FBFBM + 5 digits")
+    contract_uid: Id | None = None
+    name: NameText | None = None
+    land_class: LandClass = "10"
+    land_use: LabelText | None = None
+    is_basic_farmland: bool = False
+    contract_area_m2: float | None = None
+    east: LabelText | None = None
+    south: LabelText | None = None
+    west: LabelText | None = None
+    north: LabelText | None = None
+
+
+class PlotGeometryRevision(PlotGeometryFields):
+    """A plot's new boundary"""
+
+
+class PlotSplit(Body):
+    parts: dict[str, Any] | list[Any] | str | None = Field(
+        None,
+        description="The new plots: a GeoJSON FeatureCollection or MultiPolygon, a list of "
+        "geometries, or WKT",
+    )
+    crs: str | int | None = Field(None, description=CRS_DOC)
+    contract_areas: list[float] | None = Field(
+        None, description="One per new plot; absent: shared out by measured area"
+    )
+    accept_repair: bool = False
+    source_document_id: Id | None = Field(None, description=SOURCE_DOC)
+    reason: Reason
+
+
+class PlotMerge(Body):
+    plot_uids: list[Id] = Field(description="2 to 50 plots")
+    name: NameText | None = None
+    source_document_id: Id | None = Field(None, description=SOURCE_DOC)
+    reason: Reason
+
+
+class FindingDecision(Body):
+    state: Decision | None = Field(None, description="accepted (an exception) or resolved")
+    reason: Reason
+
+
+def _refuses_geometry(view: Callable) -> Callable:
+    """Document the 422 of a geometry write with the keys an invalid geometry adds to the
+    error (reason, location, repair_available). Placed between ``roles_required`` and
+    ``operation``: the operation's refusals name only the common Error shape."""
+    op = view.api_operation  # type: ignore[attr-defined]
+    refusals = {status: why for status, why in op.refusals.items() if status != 422}
+    view.api_operation = dataclasses.replace(  # type: ignore[attr-defined]
+        op, answers={**op.answers, 422: GeometryRefusal}, refusals=refusals
+    )
+    return view
+
+
+def _editable_plot(plot_uid: int) -> Plot:
+    return load_current_or_404(Plot, plot_uid, edit=True)
+
+
+def _editable_finding(finding_id: int) -> GeometryFinding:
+    finding = load_or_404(GeometryFinding, finding_id)
+    if not can_edit(current_user, finding):
+        abort(404)
+    return finding
+
 
 # --------------------------------------------------------------------------------------------
 # Request helpers
 # --------------------------------------------------------------------------------------------
 
 
-def _geometry_field(body: dict) -> Any:
-    value = body.get("geometry")
-    if not isinstance(value, dict | str):
-        raise DomainError(
-            "geometry_required",
-            _("Give the plot's geometry as a GeoJSON object."),
-            field="geometry",
-        )
-    return value
-
-
-def _crs_field(body: dict) -> Any:
-    value = body.get("crs")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
-        raise DomainError("body", _("%(name)s must be text.", name="crs"), field="crs")
-    return value
-
-
 def _reachable_collective(collective_id: int | None) -> Collective | None:
     return load_or_404(Collective, collective_id) if collective_id is not None else None
-
-
-def _scope(query: Any, model: Any) -> Any:
-    """Limit a query of contracts or plots to what the caller may read."""
-    role = Role(current_user.role)
-    if role in COUNTY_READERS:
-        return query
-    if role == Role.COLLECTIVE_ADMIN:
-        return query.where(model.collective_id.in_(sorted(current_user.collective_ids) or [0]))
-    return query.where(model.household_uid.in_(sorted(farmer_household_ids(current_user)) or [0]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,7 +536,7 @@ def _plain(key: str, value: Any) -> Any:
     return iso(value)
 
 
-def history_json(model: type, uid: int) -> dict:
+def history_json(model: type, uid: int, query: LandHistoryQuery) -> dict:
     """Every version of an object with its diff against the previous one, each with its legal
     time (valid_from / valid_to) and record time (the lifespans); ``?as_of=`` picks the version in
     legal effect on that day, or with ``&time=recorded`` (auditor, bureau) the version recorded
@@ -222,8 +569,8 @@ def history_json(model: type, uid: int) -> dict:
         )
         previous = v
     out: dict[str, Any] = {"uid": uid, "versions": items}
-    raw = request.args.get("as_of")
-    when = land.parse_as_of(raw, request.args.get("time"), user=current_user)
+    raw = query.as_of
+    when = land.parse_as_of(raw, query.time, user=current_user)
     if when is not None:
         hit = when.find(model, uid)
         out["as_of"] = raw
@@ -259,44 +606,48 @@ def _change_json(change: land.PlotChange) -> dict:
 # Contracts
 # --------------------------------------------------------------------------------------------
 
+_NOT_FOUND = {404: "Not found or outside your reach"}
+_REFUSED = {422: "Refused by a rule or validation (code, message, field, rule)"}
+
 
 @bp.get("/contracts")
 @roles_required(*READERS)
-def list_contracts():
-    limit = _limit()
+@operation("Current land contracts within your reach", query=ContractsQuery, answer=ContractPage)
+def list_contracts(query: ContractsQuery):
     q = select(LandContract).where(LandContract.end_lifespan.is_(None))
-    collective = _reachable_collective(_int_arg("collective_id"))
+    collective = _reachable_collective(query.collective_id)
     if collective is not None:
         q = q.where(LandContract.collective_id == collective.id)
-    household_uid = _int_arg("household_uid")
-    if household_uid is not None:
-        q = q.where(LandContract.household_uid == household_uid)
-    after = _int_arg("cursor")
-    if after is not None:
-        q = q.where(LandContract.uid > after)
-    rows = list(
-        db.session.scalars(_scope(q, LandContract).order_by(LandContract.uid).limit(limit + 1))
-    )
-    page = rows[:limit]
-    return jsonify(
-        items=[contract_json(c) for c in page],
-        next=str(page[-1].uid) if len(rows) > limit else None,
-    )
+    if query.household_uid is not None:
+        q = q.where(LandContract.household_uid == query.household_uid)
+    if query.cursor is not None:
+        q = q.where(LandContract.uid > query.cursor)
+    q = q.where(readable(current_user, LandContract.collective_id, LandContract.household_uid))
+    rows = list(db.session.scalars(q.order_by(LandContract.uid).limit(query.limit + 1)))
+    page = page_of(rows, query.limit, key=lambda c: c.uid)
+    return jsonify({**page, "items": [contract_json(c) for c in page["items"]]})
 
 
 @bp.post("/contracts")
 @roles_required(Role.COLLECTIVE_ADMIN)
-def create_contract():
-    body = json_body()
-    household = load_current_or_404(Household, _int_field(body, "household_uid"), edit=True)
+@operation(
+    "Create a household's land contract (R01; R02: at most 30 years on arable land, 50 on "
+    "grassland, 70 on forest land)",
+    body=ContractNew,
+    answer=ContractWithPlots,
+    status=201,
+    refusals={404: "The household is not found or out of reach", **_REFUSED},
+)
+def create_contract(body: ContractNew):
+    household = load_current_or_404(Household, body.household_uid, edit=True)
     contract = land.create_contract(
         household.uid,
-        _str_field(body, "term_start"),
-        _str_field(body, "term_end"),
-        source_document_id=_int_field(body, "source_document_id", required=False),
-        reason=_str_field(body, "reason"),
-        land_type=_str_field(body, "land_type") or "arable",
-        method=_str_field(body, "method") or "household",
+        body.term_start,
+        body.term_end,
+        source_document_id=body.source_document_id,
+        reason=body.reason,
+        land_type=body.land_type,
+        method=body.method,
     )
     db.session.commit()
     return jsonify(contract_json(contract, plots=[])), 201
@@ -304,9 +655,15 @@ def create_contract():
 
 @bp.get("/contracts/<int:contract_uid>")
 @roles_required(*READERS)
+@operation(
+    "One contract with its plots and valid certificate",
+    answer=ContractDetail,
+    refusals=_NOT_FOUND,
+)
 def get_contract(contract_uid: int):
     contract = load_current_or_404(LandContract, contract_uid)
     out = contract_json(contract, plots=land.contract_plots(contract.uid))
+    out["renewal"] = land.renewal_window(contract).as_dict()  # R02, as on the contract page
     cert = db.session.scalar(
         select(Certificate).where(
             Certificate.right_uid == contract.uid, Certificate.status == "valid"
@@ -322,9 +679,15 @@ def get_contract(contract_uid: int):
 
 @bp.get("/contracts/<int:contract_uid>/history")
 @roles_required(*READERS)
-def contract_history(contract_uid: int):
+@operation(
+    "Versions of a contract with their changes",
+    query=LandHistoryQuery,
+    answer=LandHistory,
+    refusals={**_NOT_FOUND, 422: "as_of or time not valid, or record time not yours to see"},
+)
+def contract_history(contract_uid: int, query: LandHistoryQuery):
     load_latest_or_404(LandContract, contract_uid)
-    return jsonify(history_json(LandContract, contract_uid))
+    return jsonify(history_json(LandContract, contract_uid, query))
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,52 +697,55 @@ def contract_history(contract_uid: int):
 
 @bp.get("/plots")
 @roles_required(*READERS)
-def list_plots():
-    limit = _limit()
+@operation("Current plots within your reach (without geometry)", query=PlotsQuery, answer=PlotPage)
+def list_plots(query: PlotsQuery):
     q = select(Plot).where(Plot.end_lifespan.is_(None))
-    collective = _reachable_collective(_int_arg("collective_id"))
+    collective = _reachable_collective(query.collective_id)
     if collective is not None:
         q = q.where(Plot.collective_id == collective.id)
-    contract_uid = _int_arg("contract_uid")
-    if contract_uid is not None:
-        q = q.where(Plot.contract_uid == contract_uid)
-    after = _int_arg("cursor")
-    if after is not None:
-        q = q.where(Plot.uid > after)
-    rows = list(db.session.scalars(_scope(q, Plot).order_by(Plot.uid).limit(limit + 1)))
-    page = rows[:limit]
-    return jsonify(
-        items=[plot_json(p, geometry=False) for p in page],
-        next=str(page[-1].uid) if len(rows) > limit else None,
-    )
+    if query.contract_uid is not None:
+        q = q.where(Plot.contract_uid == query.contract_uid)
+    if query.cursor is not None:
+        q = q.where(Plot.uid > query.cursor)
+    q = q.where(readable(current_user, Plot.collective_id, Plot.household_uid))
+    rows = list(db.session.scalars(q.order_by(Plot.uid).limit(query.limit + 1)))
+    page = page_of(rows, query.limit, key=lambda p: p.uid)
+    return jsonify({**page, "items": [plot_json(p, geometry=False) for p in page["items"]]})
 
 
 @bp.post("/plots")
 @roles_required(Role.COLLECTIVE_ADMIN)
-def create_plot():
-    body = json_body()
-    collective = load_or_404(Collective, _int_field(body, "collective_id"))
+@_refuses_geometry
+@operation(
+    "Register a plot; overlaps beyond the tolerance become open findings",
+    body=PlotNew,
+    answer=PlotChanged,
+    status=201,
+    refusals={404: "The collective or the contract is not found or out of reach"},
+)
+def create_plot(body: PlotNew):
+    collective = load_or_404(Collective, body.collective_id)
     if not can_edit(current_user, collective):
         abort(404)
     change = land.add_plot(
         collective.id,
-        _str_field(body, "dkbm"),
-        _geometry_field(body),
-        _crs_field(body),
-        contract_uid=_int_field(body, "contract_uid", required=False),
-        name=_str_field(body, "name"),
-        land_class=_str_field(body, "land_class") or "10",
-        land_use=_str_field(body, "land_use"),
-        is_basic_farmland=_bool_field(body, "is_basic_farmland"),
-        contract_area_m2=_num_field(body, "contract_area_m2"),
-        measured_area_m2=_num_field(body, "measured_area_m2"),
-        east=_str_field(body, "east"),
-        south=_str_field(body, "south"),
-        west=_str_field(body, "west"),
-        north=_str_field(body, "north"),
-        source_document_id=_int_field(body, "source_document_id", required=False),
-        reason=_str_field(body, "reason"),
-        accept_repair=_bool_field(body, "accept_repair"),
+        body.dkbm,
+        body.geometry,
+        body.crs,
+        contract_uid=body.contract_uid,
+        name=body.name,
+        land_class=body.land_class,
+        land_use=body.land_use,
+        is_basic_farmland=body.is_basic_farmland,
+        contract_area_m2=body.contract_area_m2,
+        measured_area_m2=body.measured_area_m2,
+        east=body.east,
+        south=body.south,
+        west=body.west,
+        north=body.north,
+        source_document_id=body.source_document_id,
+        reason=body.reason,
+        accept_repair=body.accept_repair,
     )
     db.session.commit()
     return jsonify(_change_json(change)), 201
@@ -387,28 +753,45 @@ def create_plot():
 
 @bp.get("/plots/<int:plot_uid>")
 @roles_required(*READERS)
-def get_plot(plot_uid: int):
+@operation(
+    "One plot with its geometry and findings",
+    query=PlotQuery,
+    answer=PlotDetail,
+    refusals={**_NOT_FOUND, 422: "The CRS asked for is not known"},
+)
+def get_plot(plot_uid: int, query: PlotQuery):
     plot = load_current_or_404(Plot, plot_uid)
-    out = plot_json(plot, crs=request.args.get("crs") or None)
+    out = plot_json(plot, crs=query.crs)
     findings = land.findings_of_plot(plot.uid)
     codes = _codes({f.other_plot_uid for f in findings} | {f.plot_uid for f in findings})
     out["findings"] = [finding_json(f, codes, collective_id=plot.collective_id) for f in findings]
+    if can_edit(current_user, plot):  # the contracts the plot page's form offers
+        out["contract_candidates"] = [
+            c.as_dict() for c in land.contract_candidates(plot.collective_id)
+        ]
     return jsonify(out)
 
 
 @bp.post("/plots/<int:plot_uid>/geometry")
 @roles_required(Role.COLLECTIVE_ADMIN)
-def revise_plot_geometry(plot_uid: int):
-    plot = load_current_or_404(Plot, plot_uid, edit=True)
-    body = json_body()
+@_refuses_geometry
+@operation(
+    "Revise a plot's boundary (a new version; same checks as registering)",
+    target=_editable_plot,
+    body=PlotGeometryRevision,
+    answer=PlotChanged,
+    refusals=_NOT_FOUND,
+)
+def revise_plot_geometry(plot_uid: int, target: Plot, body: PlotGeometryRevision):
+    plot = target
     change = land.update_plot_geometry(
         plot.uid,
-        _geometry_field(body),
-        _crs_field(body),
-        source_document_id=_int_field(body, "source_document_id", required=False),
-        reason=_str_field(body, "reason"),
-        measured_area_m2=_num_field(body, "measured_area_m2"),
-        accept_repair=_bool_field(body, "accept_repair"),
+        body.geometry,
+        body.crs,
+        source_document_id=body.source_document_id,
+        reason=body.reason,
+        measured_area_m2=body.measured_area_m2,
+        accept_repair=body.accept_repair,
     )
     db.session.commit()
     return jsonify(_change_json(change)), 200
@@ -423,25 +806,26 @@ def _plots_changed_json(done: plot_changes.PlotsChanged) -> dict:
 
 @bp.post("/plots/<int:plot_uid>/split")
 @roles_required(Role.COLLECTIVE_ADMIN)
-def split_plot(plot_uid: int):
-    plot = load_current_or_404(Plot, plot_uid, edit=True)
-    body = json_body()
-    parts = body.get("parts")
-    if not isinstance(parts, dict | list | str):
-        raise DomainError("parts_required", _("Give the new plots' boundaries."), field="parts")
-    areas = body.get("contract_areas")
-    if areas is not None and not isinstance(areas, list):
-        raise DomainError(
-            "contract_areas", _("Give one contract area for each new plot."), field="contract_areas"
-        )
+@_refuses_geometry
+@operation(
+    "Split a plot into 2-50 new plots with new codes; each inside it, together covering it; "
+    "the plot ends and stays in the history",
+    target=_editable_plot,
+    body=PlotSplit,
+    answer=PlotsChanged,
+    status=201,
+    refusals=_NOT_FOUND,
+)
+def split_plot(plot_uid: int, target: Plot, body: PlotSplit):
+    plot = target
     done = plot_changes.split_plot(
         plot.uid,
-        parts,
-        _crs_field(body),
-        source_document_id=_int_field(body, "source_document_id", required=False),
-        reason=_str_field(body, "reason"),
-        contract_areas=areas,
-        accept_repair=_bool_field(body, "accept_repair"),
+        body.parts,
+        body.crs,
+        source_document_id=body.source_document_id,
+        reason=body.reason,
+        contract_areas=body.contract_areas,
+        accept_repair=body.accept_repair,
     )
     db.session.commit()
     return jsonify(_plots_changed_json(done)), 201
@@ -449,24 +833,23 @@ def split_plot(plot_uid: int):
 
 @bp.post("/plots/merge")
 @roles_required(Role.COLLECTIVE_ADMIN)
-def merge_plots():
-    body = json_body()
-    uids = body.get("plot_uids")
-    if not isinstance(uids, list) or not all(
-        isinstance(u, int) and not isinstance(u, bool) for u in uids
-    ):
-        raise DomainError(
-            "plots_count",
-            _("Choose 2 to %(n)s plots to merge.", n=plot_changes.MAX_PARTS),
-            field="plot_uids",
-        )
+@operation(
+    "Merge 2-50 neighbouring plots of one contract and land class into one new plot with a "
+    "new code; the old plots end and stay in the history",
+    body=PlotMerge,
+    answer=PlotsChanged,
+    status=201,
+    refusals={404: "A plot is not found or out of reach", **_REFUSED},
+)
+def merge_plots(body: PlotMerge):
+    uids = body.plot_uids
     for uid in uids[: plot_changes.MAX_PARTS + 1]:  # another collective's plot does not exist
         load_current_or_404(Plot, uid, edit=True)
     done = plot_changes.merge_plots(
         uids,
-        source_document_id=_int_field(body, "source_document_id", required=False),
-        reason=_str_field(body, "reason"),
-        name=_str_field(body, "name"),
+        source_document_id=body.source_document_id,
+        reason=body.reason,
+        name=body.name,
     )
     db.session.commit()
     return jsonify(_plots_changed_json(done)), 201
@@ -474,9 +857,15 @@ def merge_plots():
 
 @bp.get("/plots/<int:plot_uid>/history")
 @roles_required(*READERS)
-def plot_history(plot_uid: int):
+@operation(
+    "Versions of a plot with their changes",
+    query=LandHistoryQuery,
+    answer=LandHistory,
+    refusals={**_NOT_FOUND, 422: "as_of or time not valid, or record time not yours to see"},
+)
+def plot_history(plot_uid: int, query: LandHistoryQuery):
     load_latest_or_404(Plot, plot_uid)
-    return jsonify(history_json(Plot, plot_uid))
+    return jsonify(history_json(Plot, plot_uid, query))
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,493 +875,37 @@ def plot_history(plot_uid: int):
 
 @bp.get("/collectives/<int:collective_id>/findings")
 @roles_required(*STAFF)
-def list_findings(collective_id: int):
+@operation(
+    "Geometry findings of a collective",
+    query=FindingsQuery,
+    answer=FindingPage,
+    refusals=_NOT_FOUND,
+)
+def list_findings(collective_id: int, query: FindingsQuery):
     collective = load_or_404(Collective, collective_id)
-    limit = _limit()
-    state = request.args.get("state") or None
-    if state is not None and state not in land.FINDING_STATES:
-        raise DomainError(
-            "query",
-            _("state must be one of %(states)s.", states=", ".join(land.FINDING_STATES)),
-            field="state",
-        )
     q = select(GeometryFinding).where(GeometryFinding.collective_id == collective.id)
-    if state:
-        q = q.where(GeometryFinding.state == state)
-    after = _int_arg("cursor")
-    if after is not None:
-        q = q.where(GeometryFinding.id > after)
-    rows = list(db.session.scalars(q.order_by(GeometryFinding.id).limit(limit + 1)))
-    page = rows[:limit]
-    codes = _codes({f.plot_uid for f in page} | {f.other_plot_uid for f in page})
-    return jsonify(
-        items=[finding_json(f, codes) for f in page],
-        next=str(page[-1].id) if len(rows) > limit else None,
-    )
+    if query.state:
+        q = q.where(GeometryFinding.state == query.state)
+    if query.cursor is not None:
+        q = q.where(GeometryFinding.id > query.cursor)
+    rows = list(db.session.scalars(q.order_by(GeometryFinding.id).limit(query.limit + 1)))
+    page = page_of(rows, query.limit, key=lambda f: f.id)
+    codes = _codes({f.plot_uid for f in page["items"]} | {f.other_plot_uid for f in page["items"]})
+    return jsonify({**page, "items": [finding_json(f, codes) for f in page["items"]]})
 
 
 @bp.post("/findings/<int:finding_id>/decision")
 @roles_required(Role.COLLECTIVE_ADMIN)
-def decide_finding(finding_id: int):
-    finding = load_or_404(GeometryFinding, finding_id)
-    if not can_edit(current_user, finding):
-        abort(404)
-    body = json_body()
-    finding = land.decide_finding(
-        finding.id, _str_field(body, "state") or "", _str_field(body, "reason") or ""
-    )
+@operation(
+    "Decide an open finding: accepted (exception) or resolved, with a reason",
+    target=_editable_finding,
+    body=FindingDecision,
+    answer=PlotFinding,
+    refusals={**_NOT_FOUND, 422: "Already decided, or no decision or reason"},
+)
+def decide_finding(finding_id: int, target: GeometryFinding, body: FindingDecision):
+    finding = target
+    finding = land.decide_finding(finding.id, body.state or "", body.reason)
     db.session.commit()
     codes = _codes({finding.plot_uid, finding.other_plot_uid})
     return jsonify(finding_json(finding, codes))
-
-
-# --------------------------------------------------------------------------------------------
-# OpenAPI
-# --------------------------------------------------------------------------------------------
-
-
-def _q(name: str, description: str, schema: dict | None = None) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "integer"},
-    }
-
-
-def _list_of(schema: dict) -> dict:
-    return {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": schema},
-            "next": {"type": ["string", "null"]},
-        },
-    }
-
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_ERRORS = {
-    "404": _json(_ERROR, "Not found or outside your reach"),
-    "422": _json(_ERROR, "Refused by a rule or validation (code, message, field, rule)"),
-}
-_GEOMETRY_ERROR = {
-    "type": "object",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string", "examples": ["invalid_geometry"]},
-                "message": {"type": "string"},
-                "field": {"type": "string"},
-                "rule": {"type": "string"},
-                "reason": {
-                    "type": "string",
-                    "description": "Stable validity code, e.g. self_intersection",
-                },
-                "location": {
-                    "type": ["array", "null"],
-                    "items": {"type": "number"},
-                    "description": "[x, y] of the problem, in the coordinates that were sent",
-                },
-                "repair_available": {"type": "boolean"},
-                "repaired_area_m2": {"type": "number"},
-            },
-        }
-    },
-}
-_AREA = {
-    "type": ["object", "null"],
-    "properties": {"m2": {"type": "number"}, "mu": {"type": "string"}},
-}
-#: Legal time of a version beside its record time (begin_lifespan / end_lifespan).
-_LEGAL_TIME = {
-    "valid_from": {
-        "type": "string",
-        "format": "date",
-        "description": "the day this version took legal effect",
-    },
-    "valid_to": {
-        "type": ["string", "null"],
-        "format": "date",
-        "description": "the day its legal effect ended (null: in effect)",
-    },
-}
-_PLOT = {
-    "type": "object",
-    "properties": {
-        "plot_uid": {"type": "integer"},
-        "version": {"type": "integer"},
-        "dkbm": {"type": "string"},
-        "collective_id": {"type": "integer"},
-        "contract_uid": {"type": ["integer", "null"]},
-        "household_uid": {"type": ["integer", "null"]},
-        "name": {"type": ["string", "null"]},
-        "land_class": {"type": "string"},
-        "land_use": {"type": ["string", "null"]},
-        "is_basic_farmland": {"type": "boolean"},
-        "contract_area": _AREA,
-        "measured_area": _AREA,
-        "boundaries": {"type": "object"},
-        "geometry": {"type": ["object", "null"], "description": "GeoJSON"},
-        "crs": {"type": "string"},
-        "begin_lifespan": {"type": "string"},
-        **_LEGAL_TIME,
-    },
-}
-_CONTRACT = {
-    "type": "object",
-    "properties": {
-        "contract_uid": {"type": "integer"},
-        "version": {"type": "integer"},
-        "cbhtbm": {"type": "string"},
-        "household_uid": {"type": "integer"},
-        "collective_id": {"type": "integer"},
-        "term_start": {"type": "string", "format": "date"},
-        "term_end": {"type": "string", "format": "date"},
-        "contract_area": _AREA,
-        "status": {"type": "string"},
-        "land_type": {"type": "string", "enum": list(CONTRACT_LAND_TYPES)},
-        "method": {"type": "string", "enum": list(CONTRACT_METHODS)},
-        "plots": {"type": "array", "items": _PLOT},
-        "certificate": {"type": ["object", "null"]},
-        "begin_lifespan": {"type": "string"},
-        **_LEGAL_TIME,
-    },
-}
-_FINDING = {
-    "type": "object",
-    "properties": {
-        "finding_id": {"type": "integer"},
-        "kind": {"type": "string"},
-        "plot_uid": {"type": "integer"},
-        "plot_dkbm": {"type": ["string", "null"]},
-        "other_plot_uid": {"type": ["integer", "null"]},
-        "other_plot_dkbm": {"type": ["string", "null"]},
-        "overlap_m2": {"type": ["number", "null"]},
-        "state": {"type": "string", "enum": list(land.FINDING_STATES)},
-        "decided_by": {"type": ["string", "null"]},
-        "decision_reason": {"type": ["string", "null"]},
-    },
-}
-_CHANGE = {
-    "type": "object",
-    "properties": {
-        "plot": _PLOT,
-        "findings": {"type": "array", "items": _FINDING},
-        "warnings": {"type": "array", "items": {"type": "object"}},
-        "repaired": {"type": "boolean"},
-    },
-}
-_HISTORY = {
-    "type": "object",
-    "properties": {
-        "uid": {"type": "integer"},
-        "versions": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "version": {"type": "integer"},
-                    # ISO 8601 in UTC without an offset (not RFC 3339 "date-time")
-                    "begin_lifespan": {"type": "string"},
-                    "end_lifespan": {"type": ["string", "null"]},
-                    "valid_from": {
-                        "type": "string",
-                        "format": "date",
-                        "description": "the day this version took legal effect",
-                    },
-                    "valid_to": {
-                        "type": ["string", "null"],
-                        "format": "date",
-                        "description": "the day its legal effect ended (null: in effect); "
-                        "equal to valid_from for a version corrected before it took effect",
-                    },
-                    "change_reason": {"type": ["string", "null"]},
-                    "source_document_id": {"type": ["integer", "null"]},
-                    "source_document_sha256": {"type": ["string", "null"]},
-                    "changes": {
-                        "type": "object",
-                        "description": "field -> [before, after] against the previous version",
-                    },
-                },
-            },
-        },
-        "as_of": {"type": "string"},
-        "time": {"type": "string", "enum": ["legal", "recorded"]},
-        "version_as_of": {"type": ["object", "null"]},
-    },
-}
-_AS_OF = _q(
-    "as_of",
-    "YYYY-MM-DD or an ISO date-time: the version in legal effect that day (legal time), or "
-    "with time=recorded the version the registry showed as current then (end of that day, "
-    "county time)",
-    {"type": "string"},
-)
-_AS_OF_TIME = _q(
-    "time",
-    "legal (default) or recorded; recorded is for the auditor and the bureau reviewer",
-    {"type": "string", "enum": ["legal", "recorded"]},
-)
-_PAGING = [
-    _q("collective_id", "Only this collective"),
-    _q("cursor", "The `next` value of the previous page", {"type": "string"}),
-    _q("limit", "Page size (1-200, default 50)"),
-]
-_GEOMETRY_BODY_PROPS = {
-    "geometry": {
-        "type": "object",
-        "description": "GeoJSON Polygon/MultiPolygon (or a Feature of one)",
-    },
-    "crs": {
-        "type": "string",
-        "description": "Required unless the GeoJSON declares one, e.g. EPSG:4490 or EPSG:4547",
-    },
-    "measured_area_m2": {"type": "number", "description": "Default: from the geometry"},
-    "accept_repair": {
-        "type": "boolean",
-        "description": "Apply the repair offered for an invalid geometry (recorded)",
-    },
-    "source_document_id": {"type": "integer"},
-    "reason": openapi_text("reason"),
-}
-
-
-_PLOTS_CHANGED = {
-    "type": "object",
-    "properties": {
-        "ended": {"type": "array", "items": _PLOT},
-        "created": {"type": "array", "items": _CHANGE},
-    },
-}
-
-
-def _body(required: list[str], props: dict) -> dict:
-    return {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "required": required, "properties": props}
-            }
-        },
-    }
-
-
-OPENAPI_PATHS: dict[str, dict] = {
-    "/contracts": {
-        "get": {
-            "summary": "Current land contracts within your reach",
-            "tags": ["land"],
-            "parameters": [*_PAGING, _q("household_uid", "Only this household's contract")],
-            "responses": {"200": _json(_list_of(_CONTRACT)), **_ERRORS},
-        },
-        "post": {
-            "summary": (
-                "Create a household's land contract (R01; R02: at most 30 years on arable land, "
-                "50 on grassland, 70 on forest land)"
-            ),
-            "tags": ["land"],
-            "requestBody": _body(
-                ["household_uid", "term_start", "term_end", "source_document_id", "reason"],
-                {
-                    "household_uid": {"type": "integer"},
-                    "term_start": {"type": "string", "format": "date"},
-                    "term_end": {"type": "string", "format": "date"},
-                    "land_type": {
-                        "type": "string",
-                        "enum": list(CONTRACT_LAND_TYPES),
-                        "default": "arable",
-                    },
-                    "method": {
-                        "type": "string",
-                        "enum": list(CONTRACT_METHODS),
-                        "default": "household",
-                        "description": "household: code ends in J; other: code ends in Q",
-                    },
-                    "source_document_id": {"type": "integer"},
-                    "reason": openapi_text("reason"),
-                },
-            ),
-            "responses": {"201": _json(_CONTRACT, "Created"), **_ERRORS},
-        },
-    },
-    "/contracts/{contract_uid}": {
-        "get": {
-            "summary": "One contract with its plots and valid certificate",
-            "tags": ["land"],
-            "parameters": [_path("contract_uid")],
-            "responses": {"200": _json(_CONTRACT), **_ERRORS},
-        }
-    },
-    "/contracts/{contract_uid}/history": {
-        "get": {
-            "summary": "Versions of a contract with their changes",
-            "tags": ["land"],
-            "parameters": [_path("contract_uid"), _AS_OF, _AS_OF_TIME],
-            "responses": {"200": _json(_HISTORY), **_ERRORS},
-        }
-    },
-    "/plots": {
-        "get": {
-            "summary": "Current plots within your reach (without geometry)",
-            "tags": ["land"],
-            "parameters": [*_PAGING, _q("contract_uid", "Only plots of this contract")],
-            "responses": {"200": _json(_list_of(_PLOT)), **_ERRORS},
-        },
-        "post": {
-            "summary": "Register a plot; overlaps beyond the tolerance become open findings",
-            "tags": ["land"],
-            "requestBody": _body(
-                ["collective_id", "dkbm", "geometry", "source_document_id", "reason"],
-                {
-                    "collective_id": {"type": "integer"},
-                    "dkbm": {"type": "string", "description": "FBFBM + 5 digits"},
-                    "contract_uid": {"type": "integer"},
-                    "name": openapi_text("name"),
-                    "land_class": {"type": "string", "enum": ["10", "21", "22", "23", "99"]},
-                    "land_use": {"type": "string"},
-                    "is_basic_farmland": {"type": "boolean"},
-                    "contract_area_m2": {"type": "number"},
-                    "east": {"type": "string"},
-                    "south": {"type": "string"},
-                    "west": {"type": "string"},
-                    "north": {"type": "string"},
-                    **_GEOMETRY_BODY_PROPS,
-                },
-            ),
-            "responses": {
-                "201": _json(_CHANGE, "Registered"),
-                "404": _ERRORS["404"],
-                "422": _json(_GEOMETRY_ERROR, "Refused; an invalid geometry says why and where"),
-            },
-        },
-    },
-    "/plots/{plot_uid}": {
-        "get": {
-            "summary": "One plot with its geometry and findings",
-            "tags": ["land"],
-            "parameters": [
-                _path("plot_uid"),
-                _q(
-                    "crs",
-                    "Return the geometry in this CRS (default: registry CRS)",
-                    {"type": "string"},
-                ),
-            ],
-            "responses": {"200": _json(_PLOT), **_ERRORS},
-        }
-    },
-    "/plots/{plot_uid}/geometry": {
-        "post": {
-            "summary": "Revise a plot's boundary (a new version; same checks as registering)",
-            "tags": ["land"],
-            "parameters": [_path("plot_uid")],
-            "requestBody": _body(
-                ["geometry", "source_document_id", "reason"], _GEOMETRY_BODY_PROPS
-            ),
-            "responses": {
-                "200": _json(_CHANGE, "Revised"),
-                "404": _ERRORS["404"],
-                "422": _json(_GEOMETRY_ERROR, "Refused; an invalid geometry says why and where"),
-            },
-        }
-    },
-    "/plots/{plot_uid}/split": {
-        "post": {
-            "summary": (
-                "Split a plot into 2-50 new plots with new codes; each inside it, together "
-                "covering it; the plot ends and stays in the history"
-            ),
-            "tags": ["land"],
-            "parameters": [_path("plot_uid")],
-            "requestBody": _body(
-                ["parts", "source_document_id", "reason"],
-                {
-                    "parts": {
-                        "description": (
-                            "The new plots: a GeoJSON FeatureCollection or MultiPolygon, a list "
-                            "of geometries, or WKT"
-                        ),
-                    },
-                    "crs": {"type": "string"},
-                    "contract_areas": {
-                        "type": "array",
-                        "items": {"type": "number"},
-                        "description": "One per new plot; absent = shared out by measured area",
-                    },
-                    "accept_repair": {"type": "boolean"},
-                    "source_document_id": {"type": "integer"},
-                    "reason": openapi_text("reason"),
-                },
-            ),
-            "responses": {
-                "201": _json(_PLOTS_CHANGED, "Split"),
-                "404": _ERRORS["404"],
-                "422": _json(_GEOMETRY_ERROR, "Refused"),
-            },
-        }
-    },
-    "/plots/merge": {
-        "post": {
-            "summary": (
-                "Merge 2-50 neighbouring plots of one contract and land class into one new plot "
-                "with a new code; the old plots end and stay in the history"
-            ),
-            "tags": ["land"],
-            "requestBody": _body(
-                ["plot_uids", "source_document_id", "reason"],
-                {
-                    "plot_uids": {"type": "array", "items": {"type": "integer"}},
-                    "name": openapi_text("name"),
-                    "source_document_id": {"type": "integer"},
-                    "reason": openapi_text("reason"),
-                },
-            ),
-            "responses": {"201": _json(_PLOTS_CHANGED, "Merged"), **_ERRORS},
-        }
-    },
-    "/plots/{plot_uid}/history": {
-        "get": {
-            "summary": "Versions of a plot with their changes",
-            "tags": ["land"],
-            "parameters": [_path("plot_uid"), _AS_OF, _AS_OF_TIME],
-            "responses": {"200": _json(_HISTORY), **_ERRORS},
-        }
-    },
-    "/collectives/{collective_id}/findings": {
-        "get": {
-            "summary": "Geometry findings of a collective",
-            "tags": ["land"],
-            "parameters": [
-                _path("collective_id"),
-                _q(
-                    "state",
-                    "open, accepted or resolved",
-                    {
-                        "type": "string",
-                        "enum": list(land.FINDING_STATES),
-                    },
-                ),
-                _q("cursor", "The `next` value of the previous page", {"type": "string"}),
-                _q("limit", "Page size (1-200, default 50)"),
-            ],
-            "responses": {"200": _json(_list_of(_FINDING)), **_ERRORS},
-        }
-    },
-    "/findings/{finding_id}/decision": {
-        "post": {
-            "summary": "Decide an open finding: accepted (exception) or resolved, with a reason",
-            "tags": ["land"],
-            "parameters": [_path("finding_id")],
-            "requestBody": _body(
-                ["state", "reason"],
-                {
-                    "state": {"type": "string", "enum": list(land.DECISIONS)},
-                    "reason": openapi_text("reason"),
-                },
-            ),
-            "responses": {"200": _json(_FINDING), **_ERRORS},
-        }
-    },
-}

@@ -137,6 +137,13 @@ def move_json(m: RightMove) -> dict:
 _NOT_FOUND = {404: "Not found or out of reach"}
 
 
+def _own_move(move_id: int) -> RightMove:
+    move = load_or_404(RightMove, move_id)
+    if not can_edit(current_user, move):
+        abort(404)
+    return move
+
+
 @bp.get("/moves")
 @roles_required(*READERS)
 @operation(
@@ -211,11 +218,12 @@ def countersign_move(move_id: int):
 @operation(
     "Refuse a pending move with a reason (bureau reviewer, not the requester)",
     body=RefuseBody,
+    target=lambda move_id: load_or_404(RightMove, move_id),
     answer=Move,
     refusals={**_NOT_FOUND, 422: "Not pending, own request, or no reason"},
 )
-def refuse_move(move_id: int, body: RefuseBody):
-    move = load_or_404(RightMove, move_id)
+def refuse_move(move_id: int, target: RightMove, body: RefuseBody):
+    move = target
     service.refuse_move(move.id, body.reason)
     db.session.commit()
     return jsonify(move_json(move))
@@ -227,13 +235,12 @@ def refuse_move(move_id: int, body: RefuseBody):
     "The requester withdraws a pending move",
     body=WithdrawBody,
     body_optional=True,
+    target=lambda move_id: _own_move(move_id),
     answer=Move,
     refusals={**_NOT_FOUND, 422: "Not pending, or not the requester"},
 )
-def withdraw_move(move_id: int, body: WithdrawBody):
-    move = load_or_404(RightMove, move_id)
-    if not can_edit(current_user, move):
-        abort(404)
+def withdraw_move(move_id: int, target: RightMove, body: WithdrawBody):
+    move = target
     service.withdraw_move(move.id, body.reason)
     db.session.commit()
     return jsonify(move_json(move))

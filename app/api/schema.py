@@ -19,6 +19,7 @@ second error format and document route to override. The schemas themselves come 
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,11 @@ class Query(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class Form(Query):
+    """The text fields of a multipart form (an upload): values arrive as text and are converted;
+    the file parts are the view's (``request.files``)."""
+
+
 class Answer(BaseModel):
     """An answer's shape, for the document and the tests: no key it does not name."""
 
@@ -66,7 +72,10 @@ class Operation:
     answers: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     refusals: dict[int, str] = field(default_factory=dict)
     public: bool = False
-    content: str = "application/json"
+    content: str | tuple[str, ...] = "application/json"
+    target: Callable[..., Any] | None = None
+    form: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()
 
 
 def operation(
@@ -80,7 +89,10 @@ def operation(
     refusals: dict[int, str] | None = None,
     description: str | None = None,
     public: bool = False,
-    content: str = "application/json",
+    content: str | tuple[str, ...] = "application/json",
+    target: Callable[..., Any] | None = None,
+    form: type[BaseModel] | None = None,
+    files: tuple[str, ...] = (),
 ) -> Callable:
     """Declare an API view. The view receives ``body=`` and ``query=`` as validated models.
 
@@ -88,6 +100,14 @@ def operation(
     4xx answers the operation gives for its own reasons (every operation may also give the
     generic ones, see :data:`GENERIC_REFUSAL`). ``content`` is the media type of a non-JSON
     success answer (a file), which then has no model.
+
+    ``content`` may name several media types for a file answer (a download of PDF, JPEG or
+    PNG). ``form`` declares a multipart upload: its text fields as a model (converted from
+    text, like a query) handed to the view as ``form=``, and ``files`` names its file parts.
+
+    ``target`` loads the object the URL names (called with the URL's arguments, it answers 404
+    for what is out of the caller's reach) BEFORE the body is read, and hands it to the view as
+    ``target=``: another collective's object is a 404 whatever the body says.
     """
     op = Operation(
         summary=summary,
@@ -99,11 +119,22 @@ def operation(
         refusals=dict(refusals or {}),
         public=public,
         content=content,
+        target=target,
+        form=form,
+        files=tuple(files),
     )
 
     def decorator(view: Callable) -> Callable:
+        wants_target = "target" in inspect.signature(view).parameters
+
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if op.target is not None:
+                found = op.target(**kwargs)  # only the URL's arguments so far
+                if wants_target:
+                    kwargs["target"] = found
+            if op.form is not None:
+                kwargs["form"] = parse_form(op.form)
             if op.query is not None:
                 kwargs["query"] = parse_query(op.query)
             if op.body is not None:
@@ -135,6 +166,14 @@ def parse_body(model: type[BaseModel], *, optional: bool = False) -> Any:
         raise refusal(exc, where="body") from None
 
 
+def parse_form(model: type[BaseModel]) -> Any:
+    """A multipart form's text fields as ``model`` (the file parts are the view's)."""
+    try:
+        return model.model_validate(request.form.to_dict(flat=True))
+    except ValidationError as exc:
+        raise refusal(exc, where="body") from None
+
+
 def parse_query(model: type[BaseModel]) -> Any:
     """The query string as ``model`` (the last value of a repeated argument wins)."""
     try:
@@ -143,10 +182,18 @@ def parse_query(model: type[BaseModel]) -> Any:
         raise refusal(exc, where="query") from None
 
 
+#: What pydantic adds to an error's location when a field accepts several types ("shares.str").
+_UNION_TAGS = {"str", "int", "float", "bool", "decimal", "none", "list", "dict", "date"}
+
+
 def refusal(exc: ValidationError, *, where: str) -> DomainError:
     """The first complaint of pydantic as the API's error, named by field, in plain words."""
     error = exc.errors(include_url=False)[0]
-    loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+    loc = [
+        str(part)
+        for part in error.get("loc", ())
+        if not isinstance(part, int) and str(part) not in _UNION_TAGS and "[" not in str(part)
+    ]
     name = ".".join(loc) or where
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -254,9 +301,26 @@ def _query_params(model: type[BaseModel], defs: dict) -> list[dict]:
     return out
 
 
-def operations(
-    app: Flask, blueprint: str = "api", *, strict: bool = True
-) -> list[tuple[str, str, str, Operation]]:
+_FILE = {"type": "string", "format": "binary"}
+
+
+def _form_schema(fields_ref: str, files: tuple[str, ...]) -> dict:
+    """A multipart body: the form model's text fields and the file parts."""
+    if not files:
+        return {"$ref": fields_ref}
+    return {
+        "allOf": [
+            {"$ref": fields_ref},
+            {
+                "type": "object",
+                "required": [name for name in files if name == "file"],
+                "properties": {name: _FILE for name in files},
+            },
+        ]
+    }
+
+
+def operations(app: Flask, blueprint: str = "api") -> list[tuple[str, str, str, Operation]]:
     """Every (path rule, method, endpoint, declaration) of the blueprint's routes; a route
     without a declaration is an error (the document must name every operation)."""
     out = []
@@ -266,22 +330,18 @@ def operations(
         view = app.view_functions[rule.endpoint]
         op = getattr(view, "api_operation", None)
         if op is None:
-            if not strict:
-                continue
             raise LookupError(f"API route {rule.rule} ({rule.endpoint}) has no @operation")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             out.append((rule.rule, method.lower(), rule.endpoint, op))
     return out
 
 
-def document(
-    app: Flask | None = None, *, prefix: str = "/api/v1", info: dict, strict: bool = True
-) -> dict:
+def document(app: Flask | None = None, *, prefix: str = "/api/v1", info: dict) -> dict:
     """The OpenAPI 3.1 document of every declared operation of the API blueprint."""
     app = app or current_app
     models: set[type[BaseModel]] = set()
-    for _rule, _method, _endpoint, op in operations(app, strict=strict):
-        models.update(m for m in (op.body, *op.answers.values()) if m is not None)
+    for _rule, _method, _endpoint, op in operations(app):
+        models.update(m for m in (op.body, op.form, *op.answers.values()) if m is not None)
     refs, top = models_json_schema(
         [(m, "validation") for m in sorted(models, key=lambda m: m.__qualname__)],
         ref_template=REF,
@@ -292,7 +352,7 @@ def document(
 
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, **top.get("$defs", {})}
     paths: dict[str, dict] = {}
-    for rule, method, endpoint, op in operations(app, strict=strict):
+    for rule, method, endpoint, op in operations(app):
         path, params = _openapi_path(rule, prefix)
         if op.query is not None:
             params += _query_params(op.query, schemas)
@@ -303,6 +363,13 @@ def document(
             entry["parameters"] = params
         if op.public:
             entry["security"] = []
+        if op.form is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {"schema": _form_schema(ref(op.form), op.files)}
+                },
+            }
         if op.body is not None:
             entry["requestBody"] = {
                 "required": not op.body_optional,
@@ -311,10 +378,11 @@ def document(
         responses: dict[str, Any] = {}
         for status, model in op.answers.items():
             answer: dict[str, Any] = {"description": (model.__doc__ or "OK").strip().split("\n")[0]}
+            media = (op.content,) if isinstance(op.content, str) else op.content
             if model is not None:
-                answer["content"] = {op.content: {"schema": {"$ref": ref(model)}}}
-            elif op.content != "application/json":
-                answer["content"] = {op.content: {}}
+                answer["content"] = {m: {"schema": {"$ref": ref(model)}} for m in media}
+            elif media != ("application/json",):
+                answer["content"] = {m: {"schema": _FILE} for m in media}
             responses[str(status)] = answer
         for status, why in sorted(op.refusals.items()):
             responses[str(status)] = {"description": why, "content": _ERROR}

@@ -253,12 +253,13 @@ def collective_shares(collective_id: int, query: Paged):
 @operation(
     "Fix the collective's total of shares once (股权固化); it never changes",
     body=FixRegister,
+    target=lambda collective_id: _editable_collective(collective_id),
     answer=Register,
     status=201,
     refusals={**_NOT_FOUND, 422: "Already fixed (R10) or bad input"},
 )
-def fix_share_register(collective_id: int, body: FixRegister):
-    collective = _editable_collective(collective_id)
+def fix_share_register(collective_id: int, target: Collective, body: FixRegister):
+    collective = target
     service.fix_share_register(
         collective.id,
         body.total_shares,
@@ -310,12 +311,13 @@ def get_share_holding(holding_uid: int):
     "Request a transfer of shares to a member or household of the same collective, for a "
     "legal reason; it waits for the bureau's countersign",
     body=Transfer,
+    target=lambda holding_uid: load_current_or_404(ShareHolding, holding_uid, edit=True),
     answer=Move,
     status=202,
     refusals={404: "No current holding in reach", **_REFUSED},
 )
-def transfer_shares(holding_uid: int, body: Transfer):
-    holding = load_current_or_404(ShareHolding, holding_uid, edit=True)
+def transfer_shares(holding_uid: int, target: ShareHolding, body: Transfer):
+    holding = target
     move = service.transfer_shares(
         holding.uid,
         to_household_uid=body.to_household_uid,
@@ -336,12 +338,13 @@ def transfer_shares(holding_uid: int, body: Transfer):
     "Request a buy-back into the collective's pool (R10) on a member's exit decided by the "
     "collective or a court ruling; it waits for the bureau's countersign",
     body=BuyBack,
+    target=lambda holding_uid: load_current_or_404(ShareHolding, holding_uid, edit=True),
     answer=Move,
     status=202,
     refusals={404: "No current holding in reach", 422: "No or a wrong legal basis, or bad input"},
 )
-def buy_back_shares(holding_uid: int, body: BuyBack):
-    holding = load_current_or_404(ShareHolding, holding_uid, edit=True)
+def buy_back_shares(holding_uid: int, target: ShareHolding, body: BuyBack):
+    holding = target
     move = service.buy_back(
         holding.uid,
         body.shares,

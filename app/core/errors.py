@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.i18n import pick
+
 
 class DomainError(Exception):
     """A rule or validation said no. ``message`` is already translated for the current user."""
@@ -30,8 +32,6 @@ class DomainError(Exception):
     @classmethod
     def from_check(cls, exc: Any, *, field: str | None = None) -> DomainError:
         """Wrap a CodeError / GeoError (which carry both languages) for the current user."""
-        from app.core.i18n import pick
-
         return cls(exc.code, pick(exc.message_zh, exc.message_en), field=field)
 
 

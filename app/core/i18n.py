@@ -14,7 +14,7 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get("lang")
-    if chosen in languages:
+    if chosen is not None and chosen in languages:
         return chosen
     # API clients may ask with Accept-Language; browsers default to Chinese regardless.
     if request.path.startswith("/api/"):

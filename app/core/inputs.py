@@ -27,6 +27,8 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import DataError
 
 from app.core.errors import DomainError
+from app.core.web import _error
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -183,9 +185,6 @@ def install(app: Flask) -> None:
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
     def _refused_by_database(e: Exception):
-        from app.core.web import _error
-        from app.extensions import db
-
         db.session.rollback()
         log.warning("the database refused a value: %s", getattr(e, "orig", e))
         return _error(422, _("A value was too long or out of range. Nothing was saved."))

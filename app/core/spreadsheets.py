@@ -38,7 +38,7 @@ def xlsx_row(ws: Any, values: Iterable[Any]) -> list[Any]:
             cell = WriteOnlyCell(ws)
             # Assigning the value directly would let openpyxl guess "formula" for "=..."; set the
             # stored value and its type explicitly instead.
-            cell._value = _xml_safe(value)
+            cell._value = _xml_safe(value)  # type: ignore[attr-defined]  # stubs: public only
             cell.data_type = "s"
             row.append(cell)
         else:

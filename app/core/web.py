@@ -3,21 +3,37 @@
 Deny by default: every endpoint needs a logged-in user unless it is named in PUBLIC_ENDPOINTS.
 The JSON API authenticates by Bearer token only (never the session cookie), so it can be exempt
 from CSRF. Each request runs under an audit context naming the user, and says whether it may
-write (GET/HEAD/OPTIONS do not take SQLite's write lock).
+write (GET/HEAD/OPTIONS do not take SQLite's write lock). Who the user is (app.auth) and the audit
+context (app.audit) are plugged in at app creation (``Hooks``): the core imports no feature.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    after_this_request,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.audit import trail
-from app.auth.models import Role, User
 from app.core import database
 from app.core.errors import DomainError
 from app.core.i18n import current_language
@@ -42,87 +58,57 @@ CSP = (
 )
 
 
+@dataclass
+class Hooks:
+    """What the features plug into the lifecycle at app creation (the core imports none of them):
+    app.auth says who a Bearer token names (``token_user``; the session cookie goes through
+    Flask-Login's user loader, which app.auth sets too), app.audit what the request's identity
+    means for the trail (``on_identity``: told the user, or None when anonymous and at the end)."""
+
+    token_user: Callable[[str], Any] | None = None
+    on_identity: list[Callable[[Any], None]] = field(default_factory=list)
+
+
+def hooks(app: Flask | None = None) -> Hooks:
+    """The app's lifecycle hooks (made on first use)."""
+    return (app or current_app).extensions.setdefault("sanquan_web", Hooks())
+
+
+def set_token_user(app: Flask, fn: Callable[[str], Any]) -> None:
+    hooks(app).token_user = fn
+
+
+def on_identity(app: Flask, fn: Callable[[Any], None]) -> None:
+    hooks(app).on_identity.append(fn)
+
+
 def is_api() -> bool:
     return request.blueprint == "api" or request.path.startswith("/api/")
 
 
-@login_manager.user_loader
-def _load_user(session_key: str) -> User | None:
-    """The cookie names a server-side session (app.auth.services); a user only through it."""
-    from app.auth.services import user_for_session
-
-    found = user_for_session(session_key)
-    if found is None:
-        return None
-    user, g.user_session = found
-    return user
-
-
-def _bearer_user() -> User | None:
-    from app.auth.services import user_for_token
-
+def _bearer_user() -> Any:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
+    finder = hooks().token_user
+    if scheme.lower() != "bearer" or finder is None:
         return None
-    return user_for_token(token.strip())
+    return finder(token.strip())
 
 
-NAV: list[tuple[str, object, set[Role]]] = [
-    ("registry.my_household", lambda: _("My household"), {Role.FARMER}),
-    ("divisions.county", lambda: _("County"), {Role.BUREAU_REVIEWER, Role.AUDITOR}),
-    (
-        "divisions.collectives",
-        lambda: _("Collectives"),
-        {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
-    ),
-    (
-        "registry.search",
-        lambda: _("Search"),
-        {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
-    ),
-    (
-        "registry.moves",
-        lambda: _("Awaiting countersign"),
-        {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
-    ),
-    ("main.settlement_desk", lambda: _("Settlement desk"), {Role.SETTLEMENT_OFFICER}),
-    ("audit.log", lambda: _("Audit trail"), {Role.AUDITOR}),
-    ("auth_admin.users", lambda: _("Users"), {Role.SYSTEM_ADMIN}),
-]
+def _told(user: Any) -> None:
+    for hook in hooks().on_identity:
+        hook(user)
 
 
 def install(app: Flask) -> None:
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = None
+    hooks(app)
 
     @app.context_processor
     def _template_helpers() -> dict:
-        def nav_items() -> list[tuple[str, str]]:
-            if not current_user.is_authenticated:
-                return []
-            role = Role(current_user.role)
-            return [
-                (endpoint, label())
-                for endpoint, label, roles in NAV
-                if role in roles and endpoint in app.view_functions
-            ]
-
-        def role_label(role: str) -> str:
-            try:
-                return Role(role).label
-            except ValueError:
-                return role
-
-        return {
-            "nav_items": nav_items,
-            "role_label": role_label,
-            "current_locale": current_language,
-            "view_functions": app.view_functions,
-        }
+        return {"current_locale": current_language, "view_functions": app.view_functions}
 
     @app.before_request
-    def _before() -> object:
+    def _before() -> ResponseReturnValue | None:
         # Identity is decided afresh for every request, even when an application context
         # outlives one (a test client inside an app context reuses it, and its g).
         g.pop("_login_user", None)
@@ -132,16 +118,11 @@ def install(app: Flask) -> None:
             # Only a Bearer token authenticates the API; a browser cookie is ignored there.
             g._login_user = _bearer_user() or login_manager.anonymous_user()
         user = current_user
-        if user.is_authenticated:
-            trail.set_context(
-                trail.AuditContext(actor=user.username, actor_id=user.id, role=user.role)
-            )
-        else:
-            trail.set_context(None)
-            if request.endpoint not in PUBLIC_ENDPOINTS:
-                if is_api() or request.endpoint is None:
-                    return _error(401 if request.endpoint else 404)
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        _told(user if user.is_authenticated else None)
+        if not user.is_authenticated and request.endpoint not in PUBLIC_ENDPOINTS:
+            if is_api() or request.endpoint is None:
+                return _error(401 if request.endpoint else 404)
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return None
 
     @app.after_request
@@ -163,7 +144,7 @@ def install(app: Flask) -> None:
 
     @app.teardown_request
     def _teardown(_exc) -> None:
-        trail.set_context(None)
+        _told(None)
 
     @app.errorhandler(CSRFError)
     def _csrf(_e):
@@ -208,3 +189,22 @@ def _error(status: int, message: str | None = None):
     if is_api():
         return jsonify(error={"code": str(status), "message": text}), status
     return render_template("error.html", status=status, message=text), status
+
+
+def send_temporary(
+    path: str, *, mimetype: str, download_name: str | None = None
+) -> ResponseReturnValue:
+    """Send a file written for this one answer (a report, an export) and remove it once sent."""
+
+    @after_this_request
+    def _remove(response: Any) -> Any:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return response
+
+    return send_file(
+        path,
+        mimetype=mimetype,
+        as_attachment=download_name is not None,
+        download_name=download_name,
+    )

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit import trail
+from app.auth.models import COUNTY_READERS, Role
 from app.core.codes import CodeError, fbfbm_village_code, validate_collective_uscc, validate_fbfbm
 from app.core.errors import DomainError
 from app.core.numbers import to_decimal
@@ -94,8 +95,6 @@ def create_collective(
 
 
 def visible_collectives(user) -> list[Collective]:
-    from app.auth.models import COUNTY_READERS, Role
-
     q = select(Collective).order_by(Collective.fbfbm)
     role = Role(user.role)
     if role not in COUNTY_READERS:

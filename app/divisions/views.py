@@ -1,6 +1,8 @@
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, render_template
 from flask_login import current_user
-from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
 from app.auth.models import Role
@@ -9,7 +11,6 @@ from app.core.inputs import page_arg
 from app.divisions.models import Collective, Division
 from app.divisions.services import visible_collectives
 from app.extensions import db
-from app.geo.geometry import svg_path
 
 bp = Blueprint("divisions", __name__)
 
@@ -62,49 +63,28 @@ def collectives():
     )
 
 
-MAP_PLOT_LIMIT = 2000  # beyond this the overview map draws a sample (paged maps come later)
+# The registry's part of a collective's page (counts, areas, map, households), handed over by
+# create_app: the registry depends on divisions (every right names its collective), never the
+# reverse, so this package does not import it.
+_registry_part: Callable[[Collective, int], dict[str, Any]] | None = None
+
+
+def set_registry_part(fn: Callable[[Collective, int], dict[str, Any]]) -> None:
+    global _registry_part
+    _registry_part = fn
 
 
 @bp.route("/collectives/<int:collective_id>")
 @roles_required(*REGISTRY_READERS)
 def collective(collective_id: int):
     """The collective overview: counts and areas, a map of current plots, the households."""
-    from app.registry import people
-    from app.registry.models import Plot
-    from app.registry.views.people_views import fmt_m2, fmt_mu
-
     obj = load_or_404(Collective, collective_id)
-    stats = people.collective_overview(obj.id)
     page = page_arg()
-    households, more = people.collective_households_page(obj.id, page=page)
-    current = (Plot.collective_id == obj.id) & Plot.end_lifespan.is_(None) & Plot.geom.is_not(None)
-    drawable = db.session.scalar(select(func.count(Plot.id)).where(current)) or 0
-    step = -(-drawable // MAP_PLOT_LIMIT) if drawable > MAP_PLOT_LIMIT else 1
-    # Every step-th plot in code order: an even sample whatever the uids look like.
-    numbered = (
-        select(Plot.geom, func.row_number().over(order_by=Plot.dkbm).label("n"))
-        .where(current)
-        .subquery()
-    )
-    q = select(numbered.c.geom).order_by(numbered.c.n).limit(MAP_PLOT_LIMIT)
-    if step > 1:
-        q = q.where(numbered.c.n % step == 0)
-    geoms = [to_shape(g) for g in db.session.scalars(q)]
-    plot_map = None
-    if geoms:
-        view_box, ds = svg_path(geoms, 640, 420)
-        plot_map = {"view_box": view_box, "paths": [d for d in ds if d]}
+    part = _registry_part(obj, page) if _registry_part else {}
     return render_template(
         "divisions/collective.html",
         collective=obj,
-        stats=stats,
-        households=households,
         page=page,
-        more=more,
-        plot_map=plot_map,
-        map_total=drawable,
-        map_sampled=step > 1,
         can_edit=can_edit(current_user, obj),
-        fmt_m2=fmt_m2,
-        fmt_mu=fmt_mu,
+        **part,
     )

@@ -209,7 +209,12 @@ def get_transformer(src: CrsLike, dst: CrsLike = REGISTRY_SRID) -> Transformer:
 
 
 try:  # shapely >= 2.1 can hand x and y to the function as separate arrays (no copy)
-    shapely.transform(shapely.Point(0, 0), lambda x, y: (x, y), interleaved=False)
+    # types-shapely describes only the one-array callable; interleaved=False passes x and y.
+    shapely.transform(
+        shapely.Point(0, 0),
+        lambda x, y: (x, y),  # type: ignore[arg-type, misc]
+        interleaved=False,
+    )
     _HAS_INTERLEAVED = True
 except TypeError:  # pragma: no cover - shapely 2.0
     _HAS_INTERLEAVED = False

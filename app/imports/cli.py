@@ -20,11 +20,12 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.audit import trail
+from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
 from app.imports import export as exporter
-from app.imports import jobs, liveness, staging
+from app.imports import jobs, liveness, runners, staging, state
 from app.imports import mapping as maps
 from app.imports.models import ImportJob, JobStatus
 from app.imports.readers import ImportRefused, store_file, store_root
@@ -51,8 +52,6 @@ def _effective_on(value) -> str | None:
     in the job's options as an ISO date; the promoted rows' valid_from."""
     if value is None:
         return None
-    from app.core.errors import DomainError
-
     try:
         return jobs.declared_effective_on(value.date())
     except DomainError:
@@ -185,7 +184,7 @@ def import_parcels(
         "effective_on": effective,
     }
     with trail.acting(_cli_actor("import.parcels")):
-        job = jobs.create_job(
+        job = state.create_job(
             "parcels",
             stored,
             collective_id=collective.id if collective else None,
@@ -193,7 +192,9 @@ def import_parcels(
         )
         db.session.commit()
         with liveness.beating(job.id):
-            job = jobs.run_parcels(job, dry_run=dry_run, valid_only=valid_only, progress=_progress)
+            job = runners.run_parcels(
+                job, dry_run=dry_run, valid_only=valid_only, progress=_progress
+            )
     _print_summary(job)
     _write_report(job, report)
     click.echo(
@@ -217,8 +218,6 @@ def import_parcels(
 @_EFFECTIVE_ON
 def import_households(path, members, fbfbm, dry_run, valid_only, report, effective_on):
     """Import households (CBF) and their members (CBF_JTCY) from CSV or XLSX."""
-    from app.imports import households
-
     collective = _collective(fbfbm)
     effective = _effective_on(effective_on)
     try:
@@ -228,7 +227,7 @@ def import_households(path, members, fbfbm, dry_run, valid_only, report, effecti
     except ImportRefused as exc:
         _refuse(exc)
     with trail.acting(_cli_actor("import.households")):
-        job = jobs.create_job(
+        job = state.create_job(
             "households",
             stored,
             collective_id=collective.id if collective else None,
@@ -245,7 +244,7 @@ def import_households(path, members, fbfbm, dry_run, valid_only, report, effecti
         )
         db.session.commit()
         with liveness.beating(job.id):
-            job = households.run_households(job, dry_run=dry_run, valid_only=valid_only)
+            job = runners.run_households(job, dry_run=dry_run, valid_only=valid_only)
     _print_summary(job)
     _write_report(job, report)
     if job.status == JobStatus.FAILED:
@@ -281,7 +280,7 @@ def import_worker(burst):
     if not current_app.config.get("REDIS_URL"):
         _say("未设置 REDIS_URL，导入任务在网页进程内运行", "REDIS_URL is not set")
         sys.exit(2)
-    q = jobs.queue(current_app._get_current_object())
+    q = runners.queue(current_app._get_current_object())
     Worker([q], connection=q.connection).work(burst=burst)
 
 

@@ -287,3 +287,17 @@ def download_name(collective: Collective | None, fmt: str) -> str:
     ext = FORMATS[fmt][1]
     stem = collective.fbfbm if collective is not None else "county"
     return f"DK_{stem}{ext}"
+
+
+def export_to_temporary_file(
+    session: Session, fmt: str, *, collective_id: int | None
+) -> tuple[str, ExportResult]:
+    """``export_parcels`` into a new temporary file: (its path, the result). The caller sends
+    and removes it; the file is removed here if the export fails."""
+    fd, path = tempfile.mkstemp(suffix=FORMATS[fmt][1] if fmt in FORMATS else "")
+    os.close(fd)
+    try:
+        return path, export_parcels(session, fmt, path, collective_id=collective_id)
+    except BaseException:
+        os.unlink(path)
+        raise

@@ -26,12 +26,14 @@ from app.core import codes
 from app.core.models import utcnow
 from app.divisions.models import Collective
 from app.extensions import db
-from app.imports import jobs, staging
 from app.imports import mapping as maps
+from app.imports import staging
+from app.imports.columns import parse_flag
 from app.imports.models import ImportJob, ImportProblem, JobStatus
+from app.imports.problems import Problem
 from app.imports.promote import create_source_document, db_value, insert_many, reserve_uids
 from app.imports.readers import ImportRefused, Table, read_table, sheet_names
-from app.imports.validate import Problem, parse_flag
+from app.imports.state import dumps, fail, job_file, problem_log, save
 from app.registry import history
 from app.registry.models import RELATIONS, Household, HouseholdMember, Person
 from app.registry.versioning import RegistryObject
@@ -67,12 +69,12 @@ class Checked:
 
 
 def _read(job: ImportJob) -> tuple[Table, Table | None]:
-    path = jobs.job_file(job)
+    path = job_file(job)
     cbf = read_table(path, job.filename, sheet="CBF")
     members: Table | None = None
     if job.members_path:
         members = read_table(
-            jobs.job_file(job, members=True), job.members_filename or "", sheet="CBF_JTCY"
+            job_file(job, members=True), job.members_filename or "", sheet="CBF_JTCY"
         )
     elif "CBF_JTCY" in sheet_names(path):
         members = read_table(path, job.filename, sheet="CBF_JTCY")
@@ -360,18 +362,18 @@ def _registry_checks(
 def validate_households_job(job: ImportJob, today: date | None = None) -> ImportJob:
     """Check the tables and leave the job VALIDATED with its report (or FAILED)."""
     now = utcnow()
-    jobs._set(job, status=JobStatus.RUNNING, phase="checking", started_at=now, heartbeat_at=now)
+    save(job, status=JobStatus.RUNNING, phase="checking", started_at=now, heartbeat_at=now)
     db.session.execute(ImportProblem.__table__.delete().where(ImportProblem.job_id == job.id))
     try:
         checked = check_households(job, today)
     except ImportRefused as exc:
-        return jobs._fail(job, exc)
-    log = jobs.problem_log(job)
+        return fail(job, exc)
+    log = problem_log(job)
     log.add(checked.problems)
     invalid = {p.idx for p in checked.problems if p.severity == "error" and p.idx is not None}
     summary = staging.summarise(db.session, job.id, checked.features, log, invalid=len(invalid))
     summary["members"] = sum(len(h.members) for h in checked.households)
-    job.summary_json = jobs._dumps(summary)
+    job.summary_json = dumps(summary)
     trail.record_event(
         db.session,
         "import.validate",
@@ -381,7 +383,7 @@ def validate_households_job(job: ImportJob, today: date | None = None) -> Import
         | {"sha256": job.sha256},
         collective_id=job.collective_id,
     )
-    jobs._set(
+    save(
         job,
         status=JobStatus.VALIDATED,
         phase=None,
@@ -543,14 +545,3 @@ _VERSION = (
     "changed_by",
 )
 _PERSON = ("name", "id_number", "sex", "birth_date", "hukou_type")
-
-
-def run_households(job: ImportJob, *, dry_run: bool, valid_only: bool) -> ImportJob:
-    """The command line's whole run: check, then promote unless dry-run (or refused)."""
-    job = validate_households_job(job)
-    if job.status != JobStatus.VALIDATED or dry_run:
-        return job
-    job = jobs.promote_job(job, valid_only=valid_only)
-    if job.status == JobStatus.VALIDATED:
-        jobs._set(job, status=JobStatus.REFUSED)
-    return job

@@ -3,7 +3,7 @@
 A job is bookkeeping, not registry data: its progress counters change once per batch, and auditing
 every counter tick would bury the real entries. So ``ImportJob`` is not audited row by row
 (``__audit__ = False``); instead the job's meaningful steps (upload, validation result, every
-promoted batch, discard) are recorded as explicit audit events, see promote.py and jobs.py.
+promoted batch, discard) are recorded as explicit audit events, see promote.py and state.py.
 
 Staging rows (``import_staging``) and problems (``import_problem``) are scratch space of one job:
 they are written batch by batch while a file streams in, checked set-based in SQL against the

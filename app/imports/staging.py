@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.core.spatial import registry_srid
 from app.imports.models import ImportJob, ImportProblem, ImportStaging
-from app.imports.validate import Problem
+from app.imports.problems import Problem
 
 STAGING = ImportStaging.__table__
 PROBLEMS = ImportProblem.__table__
@@ -181,7 +181,7 @@ def insert_problems(session: Session, job_id: int, problems: Iterable[Problem]) 
         session.execute(insert(PROBLEMS), rows)
 
 
-#: Problems that report a group of overlapping plots as one finding (validate.group_problem).
+#: Problems that report a group of overlapping plots as one finding (overlaps.group_problem).
 GROUP_PROBLEMS = frozenset({"duplicate_plots", "stacked_plots"})
 
 

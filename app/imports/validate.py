@@ -4,22 +4,15 @@ Per window (``ParcelValidator.check``): decode the WKB, choose the CRS to judge 
 reproject in one PROJ call, test validity / type / parts / size for the whole array at once (GEOS
 is only asked for a reason on the few features that fail), map and check the attributes, and find
 overlaps inside the window (app.geo.geometry.overlap_findings) and with earlier windows
-(``OverlapTracker``, which keeps only each earlier feature's bounding box and fetches the few
-earlier geometries it needs back from the staging table). Checks that need the whole file or the
-registry (duplicate codes, overlaps with current plots, unknown households) run afterwards as
-set-based SQL in staging.py.
-
-CRS decision (documented in the report as ``crs``): geometry is judged in the registry CRS when
-the data lies inside that CRS's area of use (pyproj ``CRS.area_of_use``). Data outside it can never
-be promoted (a file-level error says why): a Gauss-Krüger zone far from its central meridian
-distorts areas beyond any tolerance, or cannot project at all. A dry run still judges such data
-honestly, in the file's own CRS when it is projected, else in the UTM zone of the data, so that
-validity, areas and overlap tolerances mean square metres.
+(``overlaps.OverlapTracker``, which keeps only each earlier feature's bounding box and fetches
+the few earlier geometries it needs back from the staging table). Checks that need the whole
+file or the registry (duplicate codes, overlaps with current plots, unknown households) run
+afterwards as set-based SQL in staging.py. Attribute columns are read by ``columns``, the CRS
+is chosen as ``crs_plan`` says, and every finding is a ``problems.Problem``.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import math
@@ -28,51 +21,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
-from pyproj import CRS, Transformer
-from pyproj.aoi import AreaOfInterest
-from pyproj.database import query_utm_crs_info
+from pyproj import CRS
 
-from app.core import codes
 from app.geo import geometry as geo
+from app.imports.code_checks import household_codes, plot_codes
+from app.imports.columns import (
+    NO,
+    YES,
+    longer_than,
+    nullable,
+    number_column,
+    stored_code,
+    text_column,
+)
+from app.imports.crs_plan import crs_label, inside_area_of_use, lonlat_bounds, utm_for
+from app.imports.overlaps import OverlapTracker, group_problem, overlap_problems
+from app.imports.problems import Problem
 from app.registry.models import LAND_CLASSES
 
-__all__ = ["BatchResult", "OverlapTracker", "ParcelValidator", "Problem"]
+__all__ = ["BatchResult", "ParcelSettings", "ParcelValidator"]
 
 
 #: Text attributes and their column widths in the registry.
 TEXT_LIMITS = {"DKMC": 80, "TDLYLX": 8, "DKDZ": 100, "DKNZ": 100, "DKXZ": 100, "DKBZ": 100}
-
-
-@dataclass(slots=True)
-class Problem:
-    idx: int | None  # feature index in the file; None for the whole file
-    code: str | None  # the feature's DKBM / CBFBM as read
-    problem: str
-    severity: str  # "error" | "warning"
-    message_zh: str
-    message_en: str
-    other_idx: int | None = None
-    other_code: str | None = None
-    other_uid: int | None = None
-    area_m2: float | None = None
-
-    def row(self, job_id: int) -> dict[str, Any]:
-        return {
-            "job_id": job_id,
-            "idx": self.idx,
-            "code": self.code[:64] if self.code else self.code,
-            "problem": self.problem,
-            "severity": self.severity,
-            "message_zh": self.message_zh,
-            "message_en": self.message_en,
-            "other_idx": self.other_idx,
-            "other_code": self.other_code,
-            "other_uid": self.other_uid,
-            "area_m2": self.area_m2,
-        }
 
 
 @dataclass
@@ -82,290 +54,10 @@ class BatchResult:
     valid_geoms: int
 
 
-# --------------------------------------------------------------------------------------------
-# Value conversion
-# --------------------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str | None:
-    """A cell as text; None for null/empty. Integral numbers lose their ".0"."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer():
-            return str(int(value))
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    text = str(value).strip()
-    return text or None
-
-
-def _stored_code(code: str | None) -> str | None:
-    """A code as staging keeps it (at most 64 characters)."""
-    return code[:64] if code else None
-
-
-def _number(value: Any) -> float | None | str:
-    """A numeric cell as float; None for null; the original text when it is not a number."""
-    if value is None:
-        return None
-    if isinstance(value, int | float | np.number):
-        v = float(value)
-        return None if math.isnan(v) else v
-    text = str(value).strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return str(value)
-
-
-_YES = {"1", "是", "Y", "YES", "TRUE", "T"}
-_NO = {"2", "0", "否", "N", "NO", "FALSE", "F"}
-
-
-def parse_flag(value: Any) -> bool | None:
-    """NY/T 2539 是否 codes (1 = yes, 2 = no) and the usual spellings; None if unreadable."""
-    text = _text(value)
-    if text is None:
-        return False
-    upper = text.upper()
-    if upper in _YES:
-        return True
-    if upper in _NO:
-        return False
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# CRS plan
-# --------------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=8)
-def _to_lonlat(src: CRS) -> Transformer:
-    """A transformer to lon/lat (building one costs ~0.1 s of PROJ database lookups)."""
-    return Transformer.from_crs(src, "EPSG:4326", always_xy=True)
-
-
-def _lonlat_bounds(bounds: tuple[float, float, float, float], src: CRS) -> tuple[float, ...]:
-    return tuple(_to_lonlat(src).transform_bounds(*bounds, densify_pts=21))
-
-
-def _inside(lonlat: tuple[float, ...], crs: CRS) -> bool:
-    aou = crs.area_of_use
-    if aou is None:
-        return True
-    w, s, e, n = lonlat
-    return w >= aou.west and e <= aou.east and s >= aou.south and n <= aou.north
-
-
-def _utm_for(lonlat: tuple[float, ...]) -> CRS:
-    w, s, e, n = lonlat
-    found = query_utm_crs_info(
-        datum_name="WGS 84",
-        area_of_interest=AreaOfInterest(
-            west_lon_degree=w, south_lat_degree=s, east_lon_degree=e, north_lat_degree=n
-        ),
-    )
-    if not found:  # pragma: no cover - every point on earth has a UTM zone
-        return CRS.from_epsg(3857)
-    return CRS.from_authority(found[0].auth_name, found[0].code)
-
-
-def _label(crs: CRS) -> str:
-    auth = crs.to_authority(min_confidence=70)
-    return f"{auth[0]}:{auth[1]}" if auth else crs.name
-
-
-def text_column(values: Any) -> tuple[list[str | None], Any]:
-    """A column as text cells (see ``_text``) and, for string columns, the trimmed Arrow array.
-
-    String and integer columns are converted by Arrow in one pass; anything else (a code stored
-    as a float, bytes) cell by cell. The Arrow array lets callers measure lengths without Python.
-    """
-    arr = _arrow(values)
-    kind = arr.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        trimmed = pc.utf8_trim_whitespace(arr)
-        trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, kind), trimmed)
-        return trimmed.to_pylist(), trimmed
-    if pa.types.is_integer(kind):
-        cast = pc.cast(arr, pa.string())
-        return cast.to_pylist(), cast
-    return [_text(v) for v in arr.to_pylist()], None
-
-
-def number_column(values: Any) -> tuple[np.ndarray, list[tuple[int, Any]]]:
-    """A column as float64 (NaN where empty) and the cells that are not numbers ``(i, cell)``."""
-    arr = _arrow(values)
-    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
-        out = pc.fill_null(pc.cast(arr, pa.float64()), math.nan)
-        return np.asarray(out.to_numpy(zero_copy_only=False), dtype=float), []
-    cells = arr.to_pylist()
-    out = np.full(len(cells), math.nan)
-    bad: list[tuple[int, Any]] = []
-    for i, cell in enumerate(cells):
-        value = _number(cell)
-        if isinstance(value, str):
-            bad.append((i, value))
-        elif value is not None:
-            out[i] = value
-    return out, bad
-
-
-def _arrow(values: Any) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks()
-    if isinstance(values, pa.Array):
-        return values
-    return pa.array(list(values), from_pandas=True)
-
-
-def _longer_than(trimmed: Any, values: list[str | None], limit: int) -> np.ndarray:
-    """Indices of cells longer than ``limit`` characters."""
-    if trimmed is not None:
-        long = pc.fill_null(pc.greater(pc.utf8_length(trimmed), limit), False)
-        return np.flatnonzero(long.to_numpy(zero_copy_only=False))
-    return np.array([i for i, v in enumerate(values) if v is not None and len(v) > limit], int)
-
-
-def _nullable(values: np.ndarray) -> list[float | None]:
-    """Floats for a staging row, None for NaN."""
-    return [None if v != v else v for v in values.tolist()]  # noqa: PLR0124 - NaN test
-
-
-# --------------------------------------------------------------------------------------------
-# Overlaps across windows
-# --------------------------------------------------------------------------------------------
-
-
 #: Little-endian WKB header of a MultiPolygon with one part (byte order 1, type 6, count 1).
 _MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
 #: Little-endian WKB header of a 2D Polygon (no SRID, no Z or M).
 _PLAIN_POLYGON = b"\x01\x03\x00\x00\x00"
-
-
-#: A plot in a group finding: (feature index, code).
-Member = tuple[int, str | None]
-
-#: How many plots of a group the finding names.
-GROUP_SHOWN = 5
-
-
-class OverlapTracker:
-    """Finds overlaps between a new window and all earlier ones, keeping only bounding boxes.
-
-    Memory is 40 bytes per valid earlier feature (four float64 bounds and the index), plus the
-    previous window's geometries: files are mostly written in spatial order, so most neighbours
-    across a window boundary are in the window just before. Older candidates (whose box meets a
-    new one) are fetched from staging.
-    """
-
-    def __init__(self) -> None:
-        self._bounds = np.empty((0, 4))
-        self._idx = np.empty(0, dtype=np.int64)
-        self._n = 0
-        self._recent: dict[int, tuple[Any, str | None]] = {}
-
-    def _append(self, bounds: np.ndarray, idx: np.ndarray) -> None:
-        need = self._n + len(idx)
-        if need > len(self._idx):
-            cap = max(need, 2 * len(self._idx), 1024)
-            nb = np.empty((cap, 4))
-            ni = np.empty(cap, dtype=np.int64)
-            nb[: self._n] = self._bounds[: self._n]
-            ni[: self._n] = self._idx[: self._n]
-            self._bounds, self._idx = nb, ni
-        self._bounds[self._n : need] = bounds
-        self._idx[self._n : need] = idx
-        self._n = need
-
-    def extent(self) -> tuple[float, float, float, float] | None:
-        """Bounds of every valid feature seen so far (None before the first)."""
-        if not self._n:
-            return None
-        b = self._bounds[: self._n]
-        return (
-            float(b[:, 0].min()),
-            float(b[:, 1].min()),
-            float(b[:, 2].max()),
-            float(b[:, 3].max()),
-        )
-
-    def add_and_check(
-        self,
-        geoms: np.ndarray,
-        idx: np.ndarray,
-        tolerance: float,
-        fetch: Callable[[list[int]], dict[int, tuple[Any, str | None]]],
-        codes: list[str | None],
-    ) -> tuple[
-        list[tuple[int, str | None, int, float]], list[tuple[str, list[Member], float | None]]
-    ]:
-        """Overlaps of the new window with earlier ones beyond ``tolerance``: pairs (earlier
-        idx, its code, new idx, area) and groups (kind, members (idx, code), area) that have
-        members on both sides (see geo.overlap_findings); then remember the new window's boxes.
-        ``geoms`` are the window's valid polygonal geometries, ``idx`` their indices and
-        ``codes`` their codes; ``fetch`` returns {idx: (geometry, code)} of earlier features."""
-        pairs: list[tuple[int, str | None, int, float]] = []
-        groups: list[tuple[str, list[Member], float | None]] = []
-        if len(geoms) and self._n:
-            nb = shapely.bounds(geoms)
-            minx, miny = nb[:, 0].min(), nb[:, 1].min()
-            maxx, maxy = nb[:, 2].max(), nb[:, 3].max()
-            old = self._bounds[: self._n]
-            near = np.flatnonzero(
-                (old[:, 0] <= maxx)
-                & (old[:, 2] >= minx)
-                & (old[:, 1] <= maxy)
-                & (old[:, 3] >= miny)
-            )
-            if near.size:
-                tree = shapely.STRtree(geoms)
-                boxes = shapely.box(old[near, 0], old[near, 1], old[near, 2], old[near, 3])
-                qi, ti = tree.query(boxes)
-                if qi.size:
-                    old_idx = np.unique(self._idx[near[qi]])
-                    new_local = np.unique(ti)
-                    wanted = old_idx.tolist()
-                    earlier = {i: self._recent[i] for i in wanted if i in self._recent}
-                    older = [i for i in wanted if i not in earlier]
-                    if older:
-                        earlier.update(fetch(older))
-                    old_list = [i for i in old_idx.tolist() if i in earlier]
-                    group = np.empty(len(old_list) + len(new_local), dtype=object)
-                    group[: len(old_list)] = [earlier[i][0] for i in old_list]
-                    group[len(old_list) :] = geoms[new_local]
-                    k = len(old_list)
-
-                    def member(a: int) -> Member:
-                        if a < k:
-                            return old_list[a], earlier[old_list[a]][1]
-                        return int(idx[new_local[a - k]]), codes[new_local[a - k]]
-
-                    found = geo.overlap_findings(group, tolerance)
-                    for a, b, area in found.pairs:
-                        if a < k <= b:  # one earlier, one new: pairs inside a window are known
-                            first = old_list[a]
-                            pairs.append(
-                                (first, earlier[first][1], int(idx[new_local[b - k]]), area)
-                            )
-                    for grp in found.groups:
-                        if grp.members[0] < k <= grp.members[-1]:
-                            groups.append((grp.kind, [member(a) for a in grp.members], grp.area_m2))
-        if len(geoms):
-            self._append(shapely.bounds(geoms), idx)
-        self._recent = dict(zip(idx.tolist(), zip(geoms, codes, strict=True), strict=True))
-        return pairs, groups
-
-
-# --------------------------------------------------------------------------------------------
-# The validator
-# --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -379,58 +71,6 @@ class ParcelSettings:
     collective_id: int | None = None
     fbfbm: str | None = None
     collectives: dict[str, int] = field(default_factory=dict)  # county import: FBFBM -> id
-
-
-def overlap_problems(i: int, ci: str | None, j: int, cj: str | None, area: float) -> list[Problem]:
-    zh = "与文件中第 {o} 个地块（{c}）重叠 {a:.2f} 平方米，超过容差"
-    en = "Overlaps feature {o} ({c}) of the file by {a:.2f} m², more than the tolerance"
-    return [
-        Problem(
-            a,
-            ca,
-            "overlap",
-            "error",
-            zh.format(o=b, c=cb or "-", a=area),
-            en.format(o=b, c=cb or "-", a=area),
-            other_idx=b,
-            other_code=cb,
-            area_m2=area,
-        )
-        for a, ca, b, cb in ((i, ci, j, cj), (j, cj, i, ci))
-    ]
-
-
-def group_problem(kind: str, members: list[Member], area: float | None) -> Problem:
-    """One finding for a group of overlapping plots (geo.OverlapGroup): how many, the first
-    few by row and code. Every member counts as faulty; only this one row is reported."""
-    members = sorted(members)
-    n = len(members)
-    shown = members[:GROUP_SHOWN]
-    zh_list = "、".join(f"第 {i} 个（{c or '-'}）" for i, c in shown)
-    en_list = ", ".join(f"feature {i} ({c or '-'})" for i, c in shown)
-    if n > GROUP_SHOWN:
-        zh_list += f" 等 {n} 个"
-        en_list += f" and {n - GROUP_SHOWN} more"
-    if kind == "duplicate":
-        problem = "duplicate_plots"
-        zh = f"{n} 个地块的边界完全相同（每块 {area or 0:.2f} 平方米）：{zh_list}"
-        en = f"{n} plots have exactly the same boundary ({area or 0:.2f} m² each): {en_list}"
-    else:
-        problem = "stacked_plots"
-        zh = f"{n} 个地块叠放在一起、互相重叠，超过容差：{zh_list}"
-        en = f"{n} plots lie on top of one another, overlapping beyond the tolerance: {en_list}"
-    (first, code), second = members[0], members[1]
-    return Problem(
-        first,
-        code,
-        problem,
-        "error",
-        zh,
-        en,
-        other_idx=second[0],
-        other_code=second[1],
-        area_m2=area,
-    )
 
 
 class ParcelValidator:
@@ -473,8 +113,8 @@ class ParcelValidator:
 
     def describe_crs(self) -> dict[str, str | None]:
         return {
-            "source": _label(self.s.source_crs),
-            "validation": _label(self.validation_crs) if self.validation_crs else None,
+            "source": crs_label(self.s.source_crs),
+            "validation": crs_label(self.validation_crs) if self.validation_crs else None,
             "registry": f"EPSG:{self.s.registry_srid}",
         }
 
@@ -486,10 +126,12 @@ class ParcelValidator:
             return []
         bounds = tuple(float(v) for v in shapely.total_bounds(present))
         try:
-            lonlat = _lonlat_bounds(bounds, self.s.source_crs)
+            lonlat = lonlat_bounds(bounds, self.s.source_crs)
         except Exception:  # noqa: BLE001 - PROJ cannot bound it: treat as outside
             lonlat = (math.inf, math.inf, -math.inf, -math.inf)
-        inside = all(math.isfinite(v) for v in lonlat) and _inside(lonlat, self.registry_crs)
+        inside = all(math.isfinite(v) for v in lonlat) and inside_area_of_use(
+            lonlat, self.registry_crs
+        )
         out: list[Problem] = []
         if self.validation_crs is None:
             if inside:
@@ -497,7 +139,7 @@ class ParcelValidator:
             elif self.s.source_crs.is_projected:
                 self.validation_crs = self.s.source_crs
             elif all(math.isfinite(v) for v in lonlat):
-                self.validation_crs = _utm_for(lonlat)
+                self.validation_crs = utm_for(lonlat)
             else:
                 self.validation_crs = self.s.source_crs
         if not inside:
@@ -510,11 +152,11 @@ class ParcelValidator:
             p = self._file_problem(
                 "outside_crs_area",
                 f"数据范围（经纬度 {shown}）超出登记库坐标系 EPSG:{self.s.registry_srid} 的适用范围"
-                f"（{where}），不能入库；检查结果按 {_label(self.validation_crs)} 计算",
+                f"（{where}），不能入库；检查结果按 {crs_label(self.validation_crs)} 计算",
                 f"The data (lon/lat bounds {shown}) lies outside the area of use of the registry "
                 "CRS "
                 f"EPSG:{self.s.registry_srid} ({where}) and cannot be promoted; it was checked in "
-                f"{_label(self.validation_crs)}",
+                f"{crs_label(self.validation_crs)}",
             )
             if p:
                 out.append(p)
@@ -604,7 +246,7 @@ class ParcelValidator:
             indices[vi],
             self.s.tolerance_m2,
             self.fetch,
-            [_stored_code(codes_list[i]) for i in vi],
+            [stored_code(codes_list[i]) for i in vi],
         )
         for a, code_a, b, area in pairs:
             problems += overlap_problems(a, code_a, b, codes_list[b - start], area)
@@ -665,7 +307,7 @@ class ParcelValidator:
         def err(i: int, problem: str, zh: str, en: str, severity: str = "error") -> None:
             problems.append(Problem(int(indices[i]), codes_list[i], problem, severity, zh, en))
 
-        dkbms, collective_ids = self._plot_codes(col, n, codes_list, err, check)
+        dkbms, collective_ids = plot_codes(self.s, col, n, codes_list, err, check)
 
         texts: dict[str, list[str | None]] = {}
         for target, limit in TEXT_LIMITS.items():
@@ -673,7 +315,7 @@ class ParcelValidator:
                 texts[target] = [None] * n
                 continue
             values, trimmed = text_column(col[target])
-            for i in _longer_than(trimmed, values, limit).tolist():
+            for i in longer_than(trimmed, values, limit).tolist():
                 if check:
                     err(
                         i,
@@ -708,9 +350,9 @@ class ParcelValidator:
                 if value is None:
                     continue
                 upper = value.upper()
-                if upper in _YES:
+                if upper in YES:
                     flags[i] = True
-                elif upper not in _NO and check:
+                elif upper not in NO and check:
                     err(
                         i,
                         "sfjbnt",
@@ -727,7 +369,7 @@ class ParcelValidator:
 
         households: list[str | None] = [None] * n
         if "CBFBM" in col:
-            households = self._household_codes(col["CBFBM"], dkbms, err, check)
+            households = household_codes(self.s.fbfbm, col["CBFBM"], dkbms, err, check)
         for i, household in enumerate(households):
             # Reserve land (机动地) is the collective's: never linked to a household (R01).
             if household is not None and classes[i] == "22":
@@ -749,84 +391,14 @@ class ParcelValidator:
             classes,
             texts["TDLYLX"],
             flags,
-            _nullable(contract),
-            _nullable(measured),
+            nullable(contract),
+            nullable(measured),
             texts["DKDZ"],
             texts["DKNZ"],
             texts["DKXZ"],
             texts["DKBZ"],
             households,
         ], problems
-
-    def _plot_codes(
-        self,
-        col: dict[str, Any],
-        n: int,
-        codes_list: list[str | None],
-        err: Callable,
-        check: bool,
-    ) -> tuple[list[str | None], list[int | None]]:
-        """DKBM -> (the code as stored, the collective it names)."""
-        s = self.s
-        dkbms: list[str | None] = [_stored_code(c) for c in codes_list]
-        collective_ids: list[int | None] = [s.collective_id] * n
-        if not check or "DKBM" not in col:
-            return dkbms, collective_ids
-        numeric = pa.types.is_floating(_arrow(col["DKBM"]).type)
-        prefix = s.fbfbm
-        for i, code in enumerate(codes_list):
-            if code is None:
-                err(i, "dkbm_missing", "地块编码（DKBM）为空", "The plot code (DKBM) is empty")
-                continue
-            if numeric:
-                err(
-                    i,
-                    "dkbm_number",
-                    "地块编码以数字类型存储，19 位编码会丢失精度；请将该字段改为文本",
-                    "The plot code is stored as a number, which loses digits of a "
-                    "19-digit code; store the field as text",
-                )
-                continue
-            if not (
-                len(code) == 19
-                and code.isascii()
-                and code.isdigit()
-                and code[14:] != "00000"
-                and (prefix is None or code.startswith(prefix))
-            ):
-                try:
-                    code = codes.validate_dkbm(code, prefix)
-                except codes.CodeError as exc:
-                    err(i, f"dkbm_{exc.code}", exc.message_zh, exc.message_en)
-                    continue
-                dkbms[i] = code
-            if prefix is None:
-                cid = s.collectives.get(code[:14])
-                collective_ids[i] = cid
-                if cid is None:
-                    err(
-                        i,
-                        "dkbm_collective",
-                        f"地块编码前 14 位 {code[:14]} 不是本县已登记的发包方编码",
-                        f"The first 14 digits of the plot code, {code[:14]}, are not the "
-                        "code (FBFBM) of a registered collective",
-                    )
-        return dkbms, collective_ids
-
-    def _household_codes(
-        self, column: Any, dkbms: list[str | None], err: Callable, check: bool
-    ) -> list[str | None]:
-        out: list[str | None] = []
-        for i, value in enumerate(text_column(column)[0]):
-            if value is not None and check:
-                code = dkbms[i]
-                owner = self.s.fbfbm or (code[:14] if code and len(code) >= 14 else None)
-                try:
-                    value = codes.validate_cbfbm(value, owner)
-                except codes.CodeError as exc:
-                    err(i, f"cbfbm_{exc.code}", exc.message_zh, exc.message_en)
-            out.append(value[:64] if value is not None else None)
-        return out
 
     def _area_mismatches(self, contract: np.ndarray, measured: np.ndarray, err: Callable) -> None:
         """Contract and measured areas further apart than IMPORT_AREA_MISMATCH_PERCENT: warnings."""

@@ -14,12 +14,10 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    after_this_request,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -33,6 +31,7 @@ from app.core.errors import DomainError
 from app.core.forms import form_failed
 from app.core.i18n import pick
 from app.core.inputs import page_arg
+from app.core.web import send_temporary
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
@@ -217,44 +216,23 @@ def job_report(job_id: int):
     fd, path = tempfile.mkstemp(suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         staging.write_report(db.session, job, out)
-
-    @after_this_request
-    def _cleanup(response):
-        os.unlink(path)
-        return response
-
-    return send_file(
-        path,
-        mimetype="application/json",
-        as_attachment=True,
-        download_name=f"import-{job.id}-report.json",
+    return send_temporary(
+        path, mimetype="application/json", download_name=f"import-{job.id}-report.json"
     )
 
 
 def _send_export(collective: Collective | None, fmt: str):
     if fmt not in exporter.FORMATS:
         abort(404)
-    fd, path = tempfile.mkstemp(suffix=exporter.FORMATS[fmt][1])
-    os.close(fd)
     try:
-        result = exporter.export_parcels(
-            db.session, fmt, path, collective_id=collective.id if collective else None
+        path, result = exporter.export_to_temporary_file(
+            db.session, fmt, collective_id=collective.id if collective else None
         )
     except ImportRefused as exc:
-        os.unlink(path)
         abort(422, pick(exc.message_zh, exc.message_en))
     db.session.commit()  # the export's audit event
-
-    @after_this_request
-    def _cleanup(response):
-        os.unlink(path)
-        return response
-
-    return send_file(
-        path,
-        mimetype=result.media_type,
-        as_attachment=True,
-        download_name=exporter.download_name(collective, fmt),
+    return send_temporary(
+        path, mimetype=result.media_type, download_name=exporter.download_name(collective, fmt)
     )
 
 

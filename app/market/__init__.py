@@ -1,2 +1,2 @@
-"""The member-only marketplace: listings, declarations and consents, offers, approvals,
-registration (issue 12). It calls the registry's services; the registry never imports it."""
+"""The member-only marketplace (issue 12): listings, declarations and consents, offers,
+approvals, the deal. It calls the registry's services; the registry never imports it."""

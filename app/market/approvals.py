@@ -22,7 +22,7 @@ from app.extensions import db
 from app.market import states
 from app.market.listings import _advance, _listing, _today
 from app.market.models import Deal, Listing
-from app.registry.documents import required_document
+from app.registry.documents import source_document
 
 #: R14: functions (listing, deal) -> list of plain-words reasons this deal needs a decision.
 #: The settlement package registers one; the market never imports it.
@@ -82,7 +82,7 @@ def township_approval(
     if not approve:
         _advance(listing, "reject", states.ADMIN, actor=user.username, reason=reason)
         return listing
-    doc = required_document(document_id, listing.collective_id)
+    doc = source_document(document_id, listing.collective_id)
     _advance(
         listing, "approve", states.ADMIN, actor=user.username, reason=reason, document_id=doc.id
     )
@@ -151,7 +151,7 @@ def record_contract(
         raise DomainError(
             "future", _("A contract cannot be signed in the future."), field="signed_on"
         )
-    doc = required_document(contract_document_id, listing.collective_id)
+    doc = source_document(contract_document_id, listing.collective_id)
     terms = (payment_terms or "").strip()
     if not terms:
         raise DomainError("required", _("Give the payment terms."), field="payment_terms")

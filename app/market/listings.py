@@ -307,9 +307,9 @@ def _who_decides(
                 ),
                 field="paper_document_id",
             )
-        from app.registry.documents import required_document
+        from app.registry.documents import source_document
 
-        required_document(paper_id, listing.collective_id)
+        source_document(paper_id, listing.collective_id)
         return person_uid, "witnessed"
     raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
 

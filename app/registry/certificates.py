@@ -40,9 +40,12 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history, inputs
 from app.registry.documents import check_source_document
+from app.registry.homesteads import terrain_label
 from app.registry.inputs import require_date as _date
 from app.registry.inputs import require_reason as _reason
 from app.registry.models import (
+    LAND_CLASSES,
+    RELATIONS,
     Certificate,
     GeometryFinding,
     Homestead,
@@ -56,7 +59,10 @@ from app.registry.models import (
     ShareRegister,
 )
 
-RIGHT_MODELS: dict[str, type] = {
+# The models of the three rights (each versioned, each held by a household of a collective).
+RightModel = type[LandContract] | type[Homestead] | type[ShareHolding]
+
+RIGHT_MODELS: dict[str, RightModel] = {
     "land_contract": LandContract,
     "homestead": Homestead,
     "share_holding": ShareHolding,
@@ -88,7 +94,7 @@ ISSUE_KIND_LABELS = {
 }
 
 
-def right_model(right_kind: str) -> type:
+def right_model(right_kind: str) -> RightModel:
     try:
         return RIGHT_MODELS[right_kind]
     except KeyError:
@@ -309,6 +315,7 @@ def check_no_open_overlap(right_kind: str, right_uid: int) -> None:
     )
     if finding is not None:
         plot_uid = finding.plot_uid if finding.plot_uid in codes else finding.other_plot_uid
+        assert plot_uid is not None  # the query matched the finding by one of its two plots
         raise OpenOverlap(finding, plot_uid, codes[plot_uid])
 
 
@@ -730,8 +737,6 @@ FIELD_LABELS = {
 
 def _shown(key: str, value: Any) -> str:
     """A snapshot value in plain words for a difference line."""
-    from app.registry.models import LAND_CLASSES, RELATIONS
-
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -743,8 +748,6 @@ def _shown(key: str, value: Any) -> str:
     if key == "relation":
         return str(RELATIONS.get(value, value))
     if key == "terrain":
-        from app.registry.homesteads import terrain_label
-
         return terrain_label(value)
     return str(value)
 

@@ -47,6 +47,7 @@ from app.registry.models import (
     ShareHolding,
     SourceDocument,
 )
+from app.registry.versioning import Versioned
 
 KINDS = {
     "contract": _l("Contract"),
@@ -72,7 +73,7 @@ CHUNK = 64 * 1024
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")
 
 # Every versioned model, for "which versions cite this document".
-CITING_MODELS = (
+CITING_MODELS: tuple[type[Versioned], ...] = (
     Person,
     Guardianship,
     Membership,
@@ -154,12 +155,12 @@ def _refuse_size(limit: int) -> DomainError:
 def _check_fields(collective_id: int, kind: str, title: str) -> str:
     if kind not in KINDS:
         raise DomainError("document_kind", _("Choose a kind of document."), field="kind")
-    title = inputs.text(title, "title", "title")
-    if not title:
+    cleaned = inputs.text(title, "title", "title")
+    if not cleaned:
         raise DomainError("title_required", _("Give the document a title."), field="title")
     if db.session.get(Collective, collective_id) is None:
         raise NotFound("collective", _("Not found."), field="collective_id")
-    return title
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -424,7 +425,7 @@ def citable_document(
     return doc
 
 
-def required_document(
+def source_document(
     source_document_id: Any, collective_ids: int | Iterable[int] | None
 ) -> SourceDocument:
     """The source document a change cites, which it must (R16): the one check every service

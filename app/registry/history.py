@@ -23,7 +23,7 @@ from app.audit import trail
 from app.core.errors import DomainError
 from app.core.models import utcnow
 from app.extensions import db
-from app.registry.inputs import STORED_REASON_MAX, too_long
+from app.registry.inputs import STORED_REASON_MAX, is_id, too_long
 from app.registry.versioning import Versioned, new_uid
 
 V = TypeVar("V", bound=Versioned)
@@ -248,6 +248,18 @@ def current_of(model: type[V], uid: int, *, lock: bool = False) -> V | None:
     return db.session.scalar(q)
 
 
+def require_current(model: type[V], uid: int, *, lock: bool = False) -> V:
+    """``current_of`` for an object the caller has just found current (a check ran, a lock is
+    held). Should a concurrent change have ended it meanwhile, the user is told to reload."""
+    obj = current_of(model, uid, lock=lock)
+    if obj is None:
+        raise DomainError(
+            "conflict",
+            _("This was changed at the same time by someone else. Reload and try again."),
+        )
+    return obj
+
+
 def versions(model: type[V], uid: int) -> list[V]:
     return list(db.session.scalars(select(model).where(model.uid == uid).order_by(model.version)))
 
@@ -281,7 +293,7 @@ def diff(older: Versioned | None, newer: Versioned) -> dict[str, tuple[Any, Any]
     """Fields that differ between two versions: {name: (before, after)}."""
     after = newer.content()
     before = older.content() if older is not None else {}
-    out = {}
+    out: dict[str, tuple[Any, Any]] = {}
     for key, value in after.items():
         old = before.get(key)
         if key == "geom":
@@ -291,3 +303,13 @@ def diff(older: Versioned | None, newer: Versioned) -> dict[str, tuple[Any, Any]
         if old != value:
             out[key] = (old, value)
     return out
+
+
+def latest_version(model: type[V], uid: int) -> V | None:
+    """The latest version of an object, current or ended (a disposed homestead, an emptied
+    share holding): its page and history stay readable."""
+    if not is_id(uid):
+        return None
+    return db.session.scalar(
+        select(model).where(model.uid == uid).order_by(model.version.desc()).limit(1)
+    )

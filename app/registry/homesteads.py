@@ -39,10 +39,14 @@ from app.core.errors import DomainError
 from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history
-from app.registry.documents import required_document
-from app.registry.inputs import TEXT_LIMITS, require_reason, text
+from app.registry import history, moves
+from app.registry.documents import source_document
+
+# The homestead and share pages of the API read objects as homesteads.latest_version.
+from app.registry.history import latest_version  # noqa: F401
+from app.registry.inputs import TEXT_LIMITS, is_id, require_reason, text
 from app.registry.inputs import today_or as _today
+from app.registry.land import prepare_geometry
 from app.registry.models import (
     TERRAIN_CAPS,
     Homestead,
@@ -87,16 +91,6 @@ class Ineligibility:
 # --------------------------------------------------------------------------------------------
 
 
-#: Identifiers are 32-bit on PostgreSQL; a larger number can name nothing (and must not reach
-#: the database, which would fail on it instead of answering "not found").
-MAX_ID = 2**31 - 1
-
-
-def is_id(value: Any) -> bool:
-    """Whether ``value`` can be the id / uid of a stored object."""
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
-
-
 def current_household(household_uid: Any, *, lock: bool = False) -> Household:
     """The current version of a household, or a DomainError naming the field."""
     if not is_id(household_uid):
@@ -105,12 +99,6 @@ def current_household(household_uid: Any, *, lock: bool = False) -> Household:
     if household is None:
         raise DomainError("household_unknown", _("No such household."), field="household_uid")
     return household
-
-
-def source_document(source_document_id: Any, collective_id: int) -> SourceDocument:
-    """The cited source document, which every homestead and share change needs
-    (``documents.required_document``)."""
-    return required_document(source_document_id, collective_id)
 
 
 def members_on_roll(collective_id: int, person_uids: list[int] | set[int], day: date) -> set[int]:
@@ -152,16 +140,6 @@ def household_people(household_uid: int) -> list[tuple[int, str]]:
         )
     ).all()
     return [(uid, hukou) for uid, hukou in rows]
-
-
-def latest_version(model: type[V], uid: int) -> V | None:
-    """The latest version of an object, current or ended (a disposed homestead, an emptied
-    share holding): its page and history stay readable."""
-    if not is_id(uid):
-        return None
-    return db.session.scalar(
-        select(model).where(model.uid == uid).order_by(model.version.desc()).limit(1)
-    )
 
 
 def current_homestead_of(household_uid: int) -> Homestead | None:
@@ -327,8 +305,6 @@ def homestead_geometry(geometry: Any, crs: Any) -> tuple[Any, float]:
     declared (never guessed), the outline must be a valid polygon inside the registry CRS's area.
     Returns (stored geometry element, area in m²).
     """
-    from app.registry.land import prepare_geometry
-
     prepared = prepare_geometry(geometry, crs)
     return from_shape(prepared.geom, srid=registry_srid()), float(prepared.geom.area)
 
@@ -562,7 +538,7 @@ def grant_homestead(
     """
     day = _today(today)
     household = current_household(household_uid, lock=True)
-    collective = db.session.get(Collective, household.collective_id)
+    collective = db.session.get_one(Collective, household.collective_id)
     doc = source_document(source_document_id, household.collective_id)
     fields = _checked_fields(
         collective,
@@ -700,7 +676,7 @@ def register_existing_homestead(
     """
     day = _today(today)
     household = current_household(household_uid, lock=True)
-    collective = db.session.get(Collective, household.collective_id)
+    collective = db.session.get_one(Collective, household.collective_id)
     doc = source_document(source_document_id, household.collective_id)
     if acquired_by not in ACQUISITIONS:
         raise DomainError(
@@ -807,8 +783,6 @@ def dispose_homestead(
             ),
             field="disposal",
         )
-    from app.registry import moves
-
     moves.check_disposal_basis(disposal, basis)
     doc = source_document(source_document_id, homestead.collective_id)
     with trail.because("homestead.dispose", reason=reason, source_sha256=doc.sha256):

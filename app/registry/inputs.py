@@ -13,7 +13,7 @@ the same input with the same words.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal, overload
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -56,11 +56,6 @@ SEARCH_MAX = TEXT_LIMITS["search"]
 STORED_REASON_MAX = 2 * REASON_MAX
 
 
-def openapi_text(kind: str, **extra: object) -> dict:
-    """The OpenAPI schema of a text field of ``kind``, with the same limit the service checks."""
-    return {"type": "string", "maxLength": TEXT_LIMITS[kind], **extra}
-
-
 def too_long_message(kind: str) -> str:
     """The message for text beyond its kind's limit, in the user's language."""
     return _(
@@ -75,6 +70,10 @@ def too_long(kind: str, field: str) -> DomainError:
     return DomainError("too_long", too_long_message(kind), field=field)
 
 
+@overload
+def text(value: Any, field: str, kind: str, *, required: Literal[True]) -> str: ...
+@overload
+def text(value: Any, field: str, kind: str, *, required: bool = False) -> str | None: ...
 def text(value: Any, field: str, kind: str, *, required: bool = False) -> str | None:
     """Free text of ``kind``: stripped, at most ``TEXT_LIMITS[kind]`` characters; ``None`` when
     empty and not required. Anything that is not text is refused like empty text."""
@@ -115,3 +114,13 @@ def require_date(value: Any, name: str) -> date:
         except ValueError:
             pass
     raise DomainError("date_required", _("Give a valid date (YYYY-MM-DD)."), field=name)
+
+
+#: Identifiers are 32-bit on PostgreSQL; a larger number can name nothing (and must not reach
+#: the database, which would fail on it instead of answering "not found").
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: Any) -> bool:
+    """Whether ``value`` can be the id / uid of a stored object."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID

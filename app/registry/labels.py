@@ -10,10 +10,23 @@ import re
 
 from flask import has_request_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth.models import Role
+from app.registry.homesteads import terrain_label
 from app.registry.models import LAND_CLASSES, LAND_USES
+from app.registry.shares import SHARE_TYPES
+
+#: How a homestead left its holder (the homestead pages' choices and history).
+DISPOSAL_LABELS = {
+    "sold": _l("Sold (出卖)"),
+    "leased": _l("Leased (出租)"),
+    "gifted": _l("Given away (赠与)"),
+    "returned": _l("Returned to the collective (交回)"),
+    "transferred": _l("Transferred (转让)"),
+    "paid_exit": _l("Given up for compensation (有偿退出)"),
+}
 
 
 def _staff() -> bool:
@@ -72,17 +85,11 @@ def value_label(key: str, value: object) -> str | None:
     if not isinstance(value, str):
         return None
     if key == "terrain":
-        from app.registry.homesteads import terrain_label
-
         return terrain_label(value)
     if key == "share_type":
-        from app.registry.shares import SHARE_TYPES
-
         found = SHARE_TYPES.get(value)
         return str(found) if found is not None else value
     if key == "disposal":
-        from app.registry.views.homestead_views import DISPOSAL_LABELS
-
         found = DISPOSAL_LABELS.get(value)
         return str(found) if found is not None else value
     if key == "land_class":

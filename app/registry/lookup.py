@@ -17,7 +17,6 @@ from sqlalchemy import select
 from app.auth.scope import can_edit, can_read
 from app.extensions import db
 from app.registry import history
-from app.registry.models import HouseholdMember, Membership
 from app.registry.versioning import Versioned
 
 V = TypeVar("V", bound=Versioned)
@@ -40,38 +39,6 @@ def load_version_or_404(model: type[V], uid: int, version: int) -> V:
     if obj is None or not can_read(current_user, obj):
         abort(404)
     return obj
-
-
-def person_collective_ids(person_uid: int) -> set[int]:
-    """Collectives in which the person holds an open (current) membership; for a person whose
-    death is recorded, the collectives they died a member of (their record stays in reach)."""
-    ids = set(
-        db.session.scalars(
-            select(Membership.collective_id).where(
-                Membership.person_uid == person_uid, Membership.end_lifespan.is_(None)
-            )
-        )
-    )
-    if ids:
-        return ids
-    return set(
-        db.session.scalars(
-            select(Membership.collective_id).where(
-                Membership.person_uid == person_uid, Membership.end_reason == "death"
-            )
-        )
-    )
-
-
-def person_household_id(person_uid: int) -> int | None:
-    """The household the person lives in now (not one where they only kept co-holding)."""
-    return db.session.scalar(
-        select(HouseholdMember.household_uid).where(
-            HouseholdMember.person_uid == person_uid,
-            HouseholdMember.end_lifespan.is_(None),
-            HouseholdMember.moved_out_on.is_(None),
-        )
-    )
 
 
 def load_latest_or_404(model: type[V], uid: int) -> V:

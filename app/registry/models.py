@@ -26,13 +26,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import utcnow
 from app.core.numbers import ExactDecimal
 from app.core.spatial import registry_geometry
-from app.extensions import db
+from app.extensions import Model, db
 from app.registry.versioning import Versioned
 
 
@@ -231,7 +232,7 @@ class OfHousehold(OfCollective):
         return self.household_uid  # type: ignore[attr-defined]
 
 
-class Person(Versioned, db.Model):
+class Person(Versioned, Model):
     """成员 / 自然人. The ID number is personal data: masked for roles that do not need it."""
 
     __tablename__ = "person"
@@ -267,19 +268,15 @@ class Person(Versioned, db.Model):
     @property
     def scope_collective_ids(self) -> set[int]:
         """The collectives the person is a member of now: their admins may reach the person."""
-        from app.registry.lookup import person_collective_ids
-
         return person_collective_ids(self.uid)
 
     @property
     def scope_household_id(self) -> int | None:
         """The household the person lives in now: its farmer account may read the person."""
-        from app.registry.lookup import person_household_id
-
         return person_household_id(self.uid)
 
 
-class Membership(Versioned, OfCollective, db.Model):
+class Membership(Versioned, OfCollective, Model):
     """成员资格: a person's membership of one collective. Settling in town does not end it."""
 
     __tablename__ = "membership"
@@ -306,7 +303,7 @@ class Membership(Versioned, OfCollective, db.Model):
     )
 
 
-class Household(Versioned, OfHousehold, db.Model):
+class Household(Versioned, OfHousehold, Model):
     """承包方 / 农户, code CBFBM = FBFBM + 4-digit sequence."""
 
     __tablename__ = "household"
@@ -335,7 +332,7 @@ class Household(Versioned, OfHousehold, db.Model):
         return self.uid
 
 
-class HouseholdMember(Versioned, OfHousehold, db.Model):
+class HouseholdMember(Versioned, OfHousehold, Model):
     """A person in a household: relation to the head (YHZGX) and co-holder flag (SFGYR), R01."""
 
     __tablename__ = "household_member"
@@ -365,7 +362,42 @@ class HouseholdMember(Versioned, OfHousehold, db.Model):
     )
 
 
-class Guardianship(Versioned, OfCollective, db.Model):
+# Who may reach a person (Person.scope_collective_ids, scope_household_id).
+
+
+def person_collective_ids(person_uid: int) -> set[int]:
+    """Collectives in which the person holds an open (current) membership; for a person whose
+    death is recorded, the collectives they died a member of (their record stays in reach)."""
+    ids = set(
+        db.session.scalars(
+            select(Membership.collective_id).where(
+                Membership.person_uid == person_uid, Membership.end_lifespan.is_(None)
+            )
+        )
+    )
+    if ids:
+        return ids
+    return set(
+        db.session.scalars(
+            select(Membership.collective_id).where(
+                Membership.person_uid == person_uid, Membership.end_reason == "death"
+            )
+        )
+    )
+
+
+def person_household_id(person_uid: int) -> int | None:
+    """The household the person lives in now (not one where they only kept co-holding)."""
+    return db.session.scalar(
+        select(HouseholdMember.household_uid).where(
+            HouseholdMember.person_uid == person_uid,
+            HouseholdMember.end_lifespan.is_(None),
+            HouseholdMember.moved_out_on.is_(None),
+        )
+    )
+
+
+class Guardianship(Versioned, OfCollective, Model):
     """监护人: who acts and consents for a minor (民法典 Arts. 27–28), ``since`` to ``until``."""
 
     __tablename__ = "guardianship"
@@ -381,7 +413,7 @@ class Guardianship(Versioned, OfCollective, db.Model):
     __table_args__ = (Versioned.current_version_index("guardianship"),)
 
 
-class Succession(OfCollective, db.Model):
+class Succession(OfCollective, Model):
     """What became of one right when its holder died or its household died out (户消亡).
 
     An event, written once: contract income inherited by whom (承包法 Art. 32), the contract
@@ -406,7 +438,7 @@ class Succession(OfCollective, db.Model):
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class LandContract(Versioned, OfHousehold, db.Model):
+class LandContract(Versioned, OfHousehold, Model):
     """土地承包经营权: contract code CBHTBM = certificate code = CBFBM + 'J' (R01, R02)."""
 
     __tablename__ = "land_contract"
@@ -431,7 +463,7 @@ class LandContract(Versioned, OfHousehold, db.Model):
     )
 
 
-class Plot(Versioned, OfHousehold, db.Model):
+class Plot(Versioned, OfHousehold, Model):
     """地块, DKBM = FBFBM + 5-digit sequence. Contract and measured areas are kept apart."""
 
     __tablename__ = "plot"
@@ -478,7 +510,7 @@ class Plot(Versioned, OfHousehold, db.Model):
     )
 
 
-class Homestead(Versioned, OfHousehold, db.Model):
+class Homestead(Versioned, OfHousehold, Model):
     """宅基地使用权, 28-char real-estate unit number with 'JC' (R07, R08, R09)."""
 
     __tablename__ = "homestead"
@@ -527,7 +559,7 @@ class Homestead(Versioned, OfHousehold, db.Model):
 SHARES = ExactDecimal(18, 4)
 
 
-class ShareHolding(Versioned, OfHousehold, db.Model):
+class ShareHolding(Versioned, OfHousehold, Model):
     """集体收益分配权 / 股权: shares of one holder (household or person) in one collective."""
 
     __tablename__ = "share_holding"
@@ -548,7 +580,7 @@ class ShareHolding(Versioned, OfHousehold, db.Model):
     )
 
 
-class ShareRegister(OfCollective, db.Model):
+class ShareRegister(OfCollective, Model):
     """A collective's fixed total of shares (股权固化, 生不增、死不减): R10 conserves it."""
 
     __tablename__ = "share_register"
@@ -558,7 +590,7 @@ class ShareRegister(OfCollective, db.Model):
     fixed_on: Mapped[date] = mapped_column(Date)
 
 
-class SourceDocument(OfCollective, db.Model):
+class SourceDocument(OfCollective, Model):
     """来源材料: a contract, resolution, approval or declaration, stored with its SHA-256."""
 
     __tablename__ = "source_document"
@@ -578,7 +610,7 @@ class SourceDocument(OfCollective, db.Model):
     uploaded_by: Mapped[str | None] = mapped_column(String(64))
 
 
-class Certificate(OfHousehold, db.Model):
+class Certificate(OfHousehold, Model):
     """A certificate for a right: issued, re-issued (补发), replaced (换发), cancelled (注销)."""
 
     __tablename__ = "certificate"
@@ -614,7 +646,7 @@ class Certificate(OfHousehold, db.Model):
     )
 
 
-class PublicNotice(OfCollective, db.Model):
+class PublicNotice(OfCollective, Model):
     """公示: a registration shown publicly before it is confirmed; objections must be resolved."""
 
     __tablename__ = "public_notice"
@@ -628,7 +660,7 @@ class PublicNotice(OfCollective, db.Model):
     status: Mapped[str] = mapped_column(String(12), default="open")  # open / confirmed / withdrawn
 
 
-class Objection(OfCollective, db.Model):
+class Objection(OfCollective, Model):
     __tablename__ = "objection"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -642,7 +674,7 @@ class Objection(OfCollective, db.Model):
     resolved_on: Mapped[date | None] = mapped_column(Date)
 
 
-class GeometryFinding(OfCollective, db.Model):
+class GeometryFinding(OfCollective, Model):
     """A quality finding on a plot's geometry: invalid, or overlapping another current plot."""
 
     __tablename__ = "geometry_finding"
@@ -662,7 +694,7 @@ class GeometryFinding(OfCollective, db.Model):
     __table_args__ = (UniqueConstraint("plot_uid", "other_plot_uid", "kind", name="uq_finding"),)
 
 
-class RightMove(OfCollective, db.Model):
+class RightMove(OfCollective, Model):
     """A move of a right outside the marketplace (plot, shares, homestead), with its legal basis.
 
     Requested by the collective's staff with a basis from a fixed list and a source document;

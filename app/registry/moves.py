@@ -10,7 +10,9 @@ collective (集体决定成员退出).
 A move of a right between households, or from a holder back to the collective, is first a request
 (``request_move``): everything is checked now, by running the very function that will apply it
 inside a savepoint that is then rolled back, so the rules stay in their own services (R01/R03 in
-land.py, R10/R11 in shares.py, R09 in homesteads.py) and are not repeated here. A bureau reviewer
+land.py, R10/R11 in shares.py, R09 in homesteads.py) and are not repeated here. What each kind
+reads, checks and applies is in ``move_kinds``, which registers the kinds here at app creation
+(``register_kind``): the services call this module, it calls none of them. A bureau reviewer
 (县农业农村局) other than the requester countersigns it (``countersign_move``), which runs them
 again against the registry as it is then and applies the move, all or nothing; or refuses it with
 a reason (``refuse_move``); the requester may withdraw it (``withdraw_move``).
@@ -41,8 +43,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -54,22 +54,10 @@ from app.audit import trail
 from app.auth.scope import readable
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
-from app.core.numbers import plain
 from app.extensions import db
-from app.registry import history, land
-from app.registry import homesteads as homestead_service
-from app.registry import shares as share_service
-from app.registry.homesteads import is_id, source_document
-from app.registry.inputs import require_reason
-from app.registry.models import (
-    Homestead,
-    Household,
-    LandContract,
-    Plot,
-    RightMove,
-    ShareHolding,
-    SourceDocument,
-)
+from app.registry.documents import source_document
+from app.registry.inputs import is_id, require_reason
+from app.registry.models import Household, LandContract, RightMove, SourceDocument
 
 #: The legal bases on which the registry moves a right directly (a sale goes to the marketplace).
 BASES = {
@@ -211,7 +199,7 @@ def check_disposal_basis(disposal: str, basis: Any) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# What each kind of move does
+# Kinds of move (move_kinds.py registers them)
 # --------------------------------------------------------------------------------------------
 
 
@@ -230,197 +218,42 @@ def _reason_for(basis: str, reason: str) -> str:
     return f"{basis_label(basis)}：{reason}"
 
 
-def _plot_subject(subject_uid: Any, args: dict) -> Subject:
-    plot = history.current_of(Plot, subject_uid) if is_id(subject_uid) else None
-    if plot is None:
-        raise NotFound("plot_not_found", _("No current plot with this number."), field="plot_uid")
-    if plot.contract_uid is None or history.current_of(LandContract, plot.contract_uid) is None:
-        raise DomainError(
-            "not_in_contract",
-            _("This plot is in no household's contract: put it into one on its page."),
-            field="plot_uid",
-        )
-    to_uid = args.get("to_contract_uid")
-    to_household = None
-    if to_uid is not None:
-        target = history.current_of(LandContract, to_uid) if is_id(to_uid) else None
-        if target is None or target.collective_id != plot.collective_id:
-            raise NotFound(
-                "contract_not_found",
-                _("No current contract with this number."),
-                field="to_contract_uid",
-            )
-        if target.uid == plot.contract_uid:
-            raise DomainError("no_change", _("Nothing was changed."), field="to_contract_uid")
-        to_household = target.household_uid
-    return Subject(plot.uid, plot.collective_id, plot.household_uid, to_household)
-
-
-def _apply_plot(move: RightMove, args: dict) -> None:
-    plot = history.current_of(Plot, move.subject_uid, lock=True)
-    if plot is None or plot.contract_uid != args["from_contract_uid"]:
-        raise DomainError(
-            "moved_meanwhile",
-            _("The plot was changed since the request: its contract is no longer the one named."),
-            field="plot_uid",
-        )
-    land._move_plot(
-        plot.uid,
-        args.get("to_contract_uid"),
-        source_document_id=move.source_document_id,
-        reason=_reason_for(move.basis, move.reason),
-    )
-
-
-def _share_subject(subject_uid: Any, args: dict) -> Subject:
-    holding = history.current_of(ShareHolding, subject_uid) if is_id(subject_uid) else None
-    if holding is None:
-        raise DomainError(
-            "holding_ended",
-            _("This share holding has no shares any more (it was transferred or bought back)."),
-            field="holding_uid",
-        )
-    return Subject(
-        holding.uid, holding.collective_id, holding.household_uid, args.get("to_household_uid")
-    )
-
-
-def _amount(args: dict) -> Decimal:
-    return Decimal(str(args["shares"]))
-
-
-def _apply_share_transfer(move: RightMove, args: dict) -> None:
-    share_service._transfer_shares(
-        move.subject_uid,
-        to_household_uid=args.get("to_household_uid"),
-        to_person_uid=args.get("to_person_uid"),
-        shares=_amount(args),
-        reason=_reason_for(move.basis, move.reason),
-        source_document_id=move.source_document_id,
-        certificate_number=args.get("certificate_number"),
-    )
-
-
-def _apply_share_buy_back(move: RightMove, args: dict) -> None:
-    share_service._buy_back(
-        move.subject_uid,
-        _amount(args),
-        reason=_reason_for(move.basis, move.reason),
-        source_document_id=move.source_document_id,
-    )
-
-
-def _homestead_subject(subject_uid: Any, args: dict) -> Subject:
-    homestead = history.current_of(Homestead, subject_uid) if is_id(subject_uid) else None
-    if homestead is None:
-        raise DomainError("homestead_unknown", _("No such homestead."), field="homestead_uid")
-    return Subject(
-        homestead.uid,
-        homestead.collective_id,
-        homestead.household_uid,
-        args.get("to_household_uid"),
-    )
-
-
-def _apply_homestead(move: RightMove, args: dict) -> None:
-    homestead = history.current_of(Homestead, move.subject_uid, lock=True)
-    if homestead is None or homestead.household_uid != move.from_household_uid:
-        raise DomainError(
-            "moved_meanwhile",
-            _("The homestead was changed since the request: it is no longer the household's."),
-            field="homestead_uid",
-        )
-    transfer_homestead(
-        homestead.uid,
-        args["to_household_uid"],
-        basis=move.basis,
-        reason=_reason_for(move.basis, move.reason),
-        source_document_id=move.source_document_id,
-    )
-
-
-def transfer_homestead(
-    homestead_uid: int,
-    to_household_uid: int,
-    *,
-    basis: str,
-    reason: str,
-    source_document_id: int,
-    today: date | None = None,
-) -> Homestead:
-    """R09: the homestead goes to a qualifying member household of the same collective.
-
-    Apply function of a countersigned move (and of the marketplace's registration step later):
-    never called from a page. The eligibility test is ``homesteads.transfer_homestead_check``;
-    the unit keeps its uid and history, the new version names the new household, and the ended
-    version records how the old household's right ended ("corrected" for a correction of the
-    record, else "transferred"), which is what R08 reads.
-    """
-    homestead_service.transfer_homestead_check(homestead_uid, to_household_uid, today)
-    homestead = history.current_of(Homestead, homestead_uid, lock=True)
-    doc = source_document(source_document_id, homestead.collective_id)
-    with trail.because("homestead.transfer", reason=reason, source_sha256=doc.sha256):
-        new = history.revise(
-            homestead, reason=reason, source_document_id=doc.id, household_uid=to_household_uid
-        )
-        homestead.disposal = "corrected" if basis == "correction" else "transferred"
-        db.session.flush()
-    return new
-
-
 @dataclass(frozen=True)
-class _Kind:
+class MoveKind:
+    """What a kind of move needs: the arguments it keeps (``clean``, types checked; the rules
+    come later), its subject read from the registry, the function that applies it through the
+    right's own service, and its "before / after" in plain words (``describe``)."""
+
     subject: Callable[[Any, dict], Subject]
     apply: Callable[[RightMove, dict], None]
     subject_field: str
+    clean: Callable[[Any, dict], dict]
+    describe: Callable[[RightMove, dict], tuple[str, list[Line]]]
 
 
-_KINDS: dict[str, _Kind] = {
-    "plot_move": _Kind(_plot_subject, _apply_plot, "plot_uid"),
-    "share_transfer": _Kind(_share_subject, _apply_share_transfer, "holding_uid"),
-    "share_buy_back": _Kind(_share_subject, _apply_share_buy_back, "holding_uid"),
-    "homestead_transfer": _Kind(_homestead_subject, _apply_homestead, "homestead_uid"),
-}
+_KINDS: dict[str, MoveKind] = {}
 
 
-def _clean_args(kind: str, subject_uid: int, raw: dict) -> dict:
-    """The arguments a kind of move keeps, with their types checked (the rules come later)."""
+def register_kind(kind: str, spec: MoveKind) -> None:
+    """Make ``kind`` (one of ``KINDS``) requestable (move_kinds.install, at app creation)."""
+    _KINDS[kind] = spec
 
-    def uid(name: str, *, required: bool = False) -> int | None:
-        value = raw.get(name)
-        if value is None or value == "" or value == 0:
-            if required:
-                raise DomainError("number_required", _("Give a valid number."), field=name)
-            return None
-        if not is_id(value):
+
+def reason_for(basis: str, reason: str) -> str:
+    """The change reason stored on the versions a move writes: the basis, then the reason."""
+    return f"{basis_label(basis)}：{reason}"
+
+
+def arg_uid(raw: dict, name: str, *, required: bool = False) -> int | None:
+    """The id argument ``name`` of a request (None when absent and not required)."""
+    value = raw.get(name)
+    if value is None or value == "" or value == 0:
+        if required:
             raise DomainError("number_required", _("Give a valid number."), field=name)
-        return value
-
-    if kind == "plot_move":
-        plot = history.current_of(Plot, subject_uid) if is_id(subject_uid) else None
-        return {
-            "from_contract_uid": plot.contract_uid if plot else None,
-            "to_contract_uid": uid("to_contract_uid"),
-        }
-    if kind in ("share_transfer", "share_buy_back"):
-        amount = share_service._shares(raw.get("shares"))
-        out: dict[str, Any] = {"shares": str(amount)}
-        if kind == "share_transfer":
-            recipient = share_service._holder(
-                raw.get("to_household_uid"), raw.get("to_person_uid"), prefix="to_"
-            )
-            certificate = raw.get("certificate_number")
-            if certificate is not None and not isinstance(certificate, str):
-                raise DomainError(
-                    "certificate_number", _("No such certificate."), field="certificate_number"
-                )
-            out.update(
-                to_household_uid=recipient.household_uid,
-                to_person_uid=recipient.person_uid,
-                certificate_number=(certificate or "").strip()[:40] or None,
-            )
-        return out
-    return {"to_household_uid": uid("to_household_uid", required=True)}
+        return None
+    if not is_id(value):
+        raise DomainError("number_required", _("Give a valid number."), field=name)
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -472,7 +305,7 @@ def request_move(
     if basis is None or basis == "":
         raise marketplace_refusal()
     reason = require_reason(reason)
-    clean = _clean_args(kind, subject_uid, args)
+    clean = spec.clean(subject_uid, args)
     subject = spec.subject(subject_uid, clean)
     if collective_id is not None and subject.collective_id != collective_id:
         raise NotFound("move_subject", _("No such right in this collective."), field="subject_uid")
@@ -578,7 +411,7 @@ def countersign_move(move_id: int) -> RightMove:
     ctx = _actor()
     _require_reviewer(move, ctx)
     following = _step(move, "countersign")
-    doc = db.session.get(SourceDocument, move.source_document_id)
+    doc = db.session.get_one(SourceDocument, move.source_document_id)
     args = json.loads(move.args)
     with db.session.begin_nested():
         _KINDS[move.kind].apply(move, args)
@@ -663,7 +496,7 @@ def moves_of(subject_uid: int) -> list[RightMove]:
     )
 
 
-def _household_name(uid: int | None) -> str:
+def household_name(uid: int | None) -> str:
     if uid is None:
         return _("the collective")
     row = db.session.execute(
@@ -675,7 +508,7 @@ def _household_name(uid: int | None) -> str:
     return f"{row.name}（{row.cbfbm}）" if row else f"#{uid}"
 
 
-def _contract_name(uid: int | None) -> str:
+def contract_name(uid: int | None) -> str:
     if uid is None:
         return _("back to the collective")
     contract = db.session.scalar(
@@ -686,7 +519,7 @@ def _contract_name(uid: int | None) -> str:
     )
     if contract is None:
         return f"#{uid}"
-    return f"{contract.cbhtbm} · {_household_name(contract.household_uid)}"
+    return f"{contract.cbhtbm} · {household_name(contract.household_uid)}"
 
 
 @dataclass
@@ -698,85 +531,6 @@ class Line:
     after: str
 
 
-def subjects_of(moves: list[RightMove]) -> dict[int, str]:
-    """What each move of a list is about (``describe``'s subject), in one query per kind."""
-    uids: dict[type, set[int]] = {Plot: set(), ShareHolding: set(), Homestead: set()}
-    kinds = {"plot_move": Plot, "homestead_transfer": Homestead}
-    for m in moves:
-        uids[kinds.get(m.kind, ShareHolding)].add(m.subject_uid)
-    latest: dict[tuple[type, int], Any] = {}
-    for model, wanted in uids.items():
-        if not wanted:
-            continue
-        rows = db.session.scalars(
-            select(model).where(model.uid.in_(wanted)).order_by(model.uid, model.version)
-        )
-        for row in rows:
-            latest[(model, row.uid)] = row  # the highest version comes last
-    out = {}
-    for m in moves:
-        obj = latest.get((kinds.get(m.kind, ShareHolding), m.subject_uid))
-        if obj is None:
-            out[m.id] = f"#{m.subject_uid}"
-        elif m.kind == "plot_move":
-            out[m.id] = f"{obj.dkbm} {obj.name or ''}".strip()
-        elif m.kind == "homestead_transfer":
-            out[m.id] = obj.unit_number
-        else:
-            out[m.id] = _("Shares of %(holder)s", holder=share_service.holder_name(obj))
-    return out
-
-
 def describe(move: RightMove) -> tuple[str, list[Line]]:
     """What the move is about and what it changes, in plain words: (subject, lines)."""
-    args = json.loads(move.args)
-    if move.kind == "plot_move":
-        plot = db.session.scalar(
-            select(Plot).where(Plot.uid == move.subject_uid).order_by(Plot.version.desc()).limit(1)
-        )
-        subject = f"{plot.dkbm} {plot.name or ''}".strip() if plot else f"#{move.subject_uid}"
-        return subject, [
-            Line(
-                _("Contract"),
-                _contract_name(args.get("from_contract_uid")),
-                _contract_name(args.get("to_contract_uid")),
-            ),
-            Line(
-                _("Household"),
-                _household_name(move.from_household_uid),
-                _household_name(move.to_household_uid),
-            ),
-        ]
-    if move.kind in ("share_transfer", "share_buy_back"):
-        holding = homestead_service.latest_version(ShareHolding, move.subject_uid)
-        holder = share_service.holder_name(holding) if holding else f"#{move.subject_uid}"
-        amount = _amount(args)
-        subject = _("Shares of %(holder)s", holder=holder)
-        held = holding.shares if holding is not None and holding.is_current else None
-        lines = [
-            Line(
-                _("Shares of %(holder)s", holder=holder),
-                plain(held) if held is not None else "—",
-                plain(held - amount) if held is not None else "—",
-            )
-        ]
-        if move.kind == "share_transfer":
-            if args.get("to_household_uid"):
-                recipient = _household_name(args["to_household_uid"])
-            else:
-                recipient = share_service.holder_name(
-                    ShareHolding(person_uid=args.get("to_person_uid"))
-                )
-            lines.append(Line(_("Receives"), recipient, _("+%(n)s shares", n=plain(amount))))
-        else:
-            lines.append(Line(_("Collective's pool"), "", _("+%(n)s shares", n=plain(amount))))
-        return subject, lines
-    homestead = homestead_service.latest_version(Homestead, move.subject_uid)
-    subject = homestead.unit_number if homestead else f"#{move.subject_uid}"
-    return subject, [
-        Line(
-            _("Household"),
-            _household_name(move.from_household_uid),
-            _household_name(move.to_household_uid),
-        )
-    ]
+    return _KINDS[move.kind].describe(move, json.loads(move.args))

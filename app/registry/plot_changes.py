@@ -14,6 +14,7 @@ These functions flush and never commit: the caller commits once per request.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,7 +143,7 @@ def _part_list(parts: Any) -> tuple[list[Any], str | None]:
     return parts, declared
 
 
-def _areas_in_proportion(total: float | None, shapes: list[BaseGeometry]) -> list[float | None]:
+def _areas_in_proportion(total: float | None, shapes: Sequence[BaseGeometry]) -> list[float | None]:
     """A contract area shared out by measured area, to the cent; the last part takes what
     rounding left, so the parts add up to the whole."""
     if total is None:
@@ -298,7 +299,7 @@ def split_plot(
                 field="contract_areas",
             )
         areas = [land._area(a, "contract_area_m2") for a in contract_areas]
-    collective = db.session.get(Collective, plot.collective_id)
+    collective = db.session.get_one(Collective, plot.collective_id)
     new_codes = next_dkbms(collective, len(shapes))
     note = _("Split into %(codes)s.", codes=", ".join(new_codes))
     origin = _("Split from %(code)s.", code=plot.dkbm)
@@ -394,7 +395,7 @@ def merge_plots(
         merged = geo.repair(merged)
     areas = [p.contract_area_m2 for p in plots if p.contract_area_m2 is not None]
     name = land._text(name, "name") if name not in (None, "") else plots[0].name
-    collective = db.session.get(Collective, plots[0].collective_id)
+    collective = db.session.get_one(Collective, plots[0].collective_id)
     [code] = next_dkbms(collective, 1)
     note = _("Merged into %(code)s.", code=code)
     origin = _("Merged from %(codes)s.", codes=", ".join(p.dkbm for p in plots))

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -71,8 +72,29 @@ def collective_ids_of(person_uids: Iterable[int]) -> dict[int, set[int]]:
     return out
 
 
+class PersonIds(Protocol):
+    """What the ID-number rule reads of a person: a ``Person`` row, or a co-holder as a
+    certificate's snapshot keeps them (``SnapshotPerson``)."""
+
+    @property
+    def uid(self) -> int: ...
+    @property
+    def id_number(self) -> str: ...
+    @property
+    def scope_collective_ids(self) -> set[int]: ...
+
+
+@dataclass(frozen=True)
+class SnapshotPerson:
+    """A co-holder in a certificate's snapshot, with the collectives they are a member of now."""
+
+    uid: int
+    id_number: str
+    scope_collective_ids: set[int]
+
+
 def sees_personal_data(
-    viewer: Any, person: Person, collective_ids_of_person: Iterable[int] | None = None
+    viewer: Any, person: PersonIds, collective_ids_of_person: Iterable[int] | None = None
 ) -> bool:
     """Whether ``viewer`` may see this person's ID number and phone in full."""
     if viewer is None or not getattr(viewer, "is_authenticated", False):
@@ -93,7 +115,7 @@ def sees_personal_data(
 
 
 def show_id_number(
-    viewer: Any, person: Person, collective_ids_of_person: Iterable[int] | None = None
+    viewer: Any, person: PersonIds, collective_ids_of_person: Iterable[int] | None = None
 ) -> str:
     """The ID number as ``viewer`` may see it: in full or masked (first 6 + last 4)."""
     if sees_personal_data(viewer, person, collective_ids_of_person):
@@ -337,7 +359,9 @@ def certificate_content_for(viewer: Any, content: dict) -> dict:
             **h,
             "id_number": show_id_number(
                 viewer,
-                SimpleNamespace(uid=h["person_uid"], id_number=h["id_number"]),
+                SnapshotPerson(
+                    h["person_uid"], h["id_number"], collectives.get(h["person_uid"], set())
+                ),
                 collectives.get(h["person_uid"], set()),
             ),
         }

@@ -39,8 +39,10 @@ from app.core.errors import DomainError
 from app.core.numbers import plain, to_decimal
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history
-from app.registry.homesteads import is_id, members_on_roll, source_document
+from app.registry import history, moves
+from app.registry.documents import source_document
+from app.registry.homesteads import members_on_roll
+from app.registry.inputs import is_id
 from app.registry.inputs import require_reason as _reason
 from app.registry.inputs import today_or as _today
 from app.registry.models import Household, HouseholdMember, Person, ShareHolding, ShareRegister
@@ -66,6 +68,20 @@ class Holder:
 
     household_uid: int | None = None
     person_uid: int | None = None
+
+    @property
+    def household(self) -> int:
+        """The household's uid, for a holder that is no person."""
+        if self.household_uid is None:
+            raise ValueError("this holder is a person")
+        return self.household_uid
+
+    @property
+    def person(self) -> int:
+        """The person's uid, for a holder that is no household."""
+        if self.person_uid is None:
+            raise ValueError("this holder is a household")
+        return self.person_uid
 
     @classmethod
     def of(cls, holding: ShareHolding) -> Holder:
@@ -184,7 +200,7 @@ def cap_group(holder: Holder) -> tuple[set[int], set[int]]:
     if holder.household_uid is not None:
         households.add(holder.household_uid)
     else:
-        persons.add(holder.person_uid)
+        persons.add(holder.person)
         households |= set(
             db.session.scalars(
                 select(HouseholdMember.household_uid).where(
@@ -280,7 +296,7 @@ def check_holder_eligible(collective_id: int, holder: Holder, day: date, *, fiel
                 rule="R10",
             )
         return
-    household = history.current_of(Household, holder.household_uid)
+    household = history.current_of(Household, holder.household)
     if household is None or household.collective_id != collective_id:
         raise DomainError(
             "not_member_household",
@@ -528,8 +544,6 @@ def transfer_shares(
     request, checked now by ``_transfer_shares``'s rules and applied when a bureau reviewer
     countersigns it; the pending request (``RightMove``) is returned.
     """
-    from app.registry import moves
-
     if basis in (None, ""):
         raise moves.marketplace_refusal()
     return moves.request_move(
@@ -547,7 +561,7 @@ def transfer_shares(
 
 def buy_back(
     holding_uid: int,
-    shares: float,
+    shares: Decimal | int | str,
     *,
     reason: str,
     source_document_id: int,
@@ -561,8 +575,6 @@ def buy_back(
     it becomes a move request applied by ``_buy_back`` when a bureau reviewer countersigns; the
     pending request (``RightMove``) is returned.
     """
-    from app.registry import moves
-
     if basis in (None, ""):
         raise moves.marketplace_refusal()
     return moves.request_move(
@@ -580,7 +592,7 @@ def _transfer_shares(
     *,
     to_household_uid: int | None = None,
     to_person_uid: int | None = None,
-    shares: float,
+    shares: Decimal | int | str,
     reason: str,
     source_document_id: int,
     certificate_number: str | None = None,
@@ -613,7 +625,7 @@ def _transfer_shares(
         )
     field = "to_household_uid" if recipient.household_uid else "to_person_uid"
     check_holder_eligible(collective_id, recipient, day, field=field)
-    collective = db.session.get(Collective, collective_id)
+    collective = db.session.get_one(Collective, collective_id)
     doc = source_document(source_document_id, collective_id)
     check_share_cap(collective, recipient, amount, giver=Holder.of(source))
     if certificate_number is not None and not isinstance(certificate_number, str):
@@ -631,7 +643,7 @@ def _transfer_shares(
     with trail.because("shares.transfer", reason=reason, source_sha256=doc.sha256):
         _take(source, amount, reason=reason, doc_id=doc.id)
         if target_uid is not None:
-            target = history.current_of(ShareHolding, target_uid, lock=True)
+            target = history.require_current(ShareHolding, target_uid, lock=True)
             return history.revise(
                 target, reason=reason, source_document_id=doc.id, shares=target.shares + amount
             )
@@ -763,7 +775,7 @@ def cap_group_totals(collective_id: int, holders: list[Holder]) -> dict[Holder, 
         members.setdefault(household_uid, set()).add(person_uid)
     everyone = pp | {uid for uids in members.values() for uid in uids}
     held: dict[tuple[str, int], Decimal] = {}
-    for household_uid, person_uid, total in db.session.execute(
+    for holding_household, holding_person, total in db.session.execute(
         select(ShareHolding.household_uid, ShareHolding.person_uid, func.sum(ShareHolding.shares))
         .where(
             ShareHolding.collective_id == collective_id,
@@ -772,16 +784,19 @@ def cap_group_totals(collective_id: int, holders: list[Holder]) -> dict[Holder, 
         )
         .group_by(ShareHolding.household_uid, ShareHolding.person_uid)
     ):
-        key = ("h", household_uid) if household_uid is not None else ("p", person_uid)
-        held[key] = total
+        # A holding names exactly one holder (ck_share_holding_one_holder).
+        if holding_household is not None:
+            held[("h", holding_household)] = total
+        elif holding_person is not None:
+            held[("p", holding_person)] = total
     out = {}
     for holder in holders:
         if holder.household_uid is not None:
             households = {holder.household_uid}
             persons: set[int] = set()
         else:
-            households = homes.get(holder.person_uid, set())
-            persons = {holder.person_uid}
+            households = homes.get(holder.person, set())
+            persons = {holder.person}
         for uid in households:
             persons |= members.get(uid, set())
         out[holder] = sum(

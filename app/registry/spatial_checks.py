@@ -22,13 +22,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import shapely
 from flask import current_app
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from app.core.models import utcnow
 from app.core.spatial import registry_srid
@@ -37,7 +38,7 @@ from app.extensions import db
 GEOMETRY_LOCK_KEY = 0x504C4F54  # "PLOT": pg_advisory_xact_lock key for plot geometry writes
 
 
-def hold_geometry_writes(session: Session) -> datetime:
+def hold_geometry_writes(session: Session | scoped_session[Any]) -> datetime:
     """Hold every other plot geometry write back until ``session``'s transaction ends; return
     the moment from which the hold is certain.
 
@@ -110,9 +111,7 @@ def overlapping_plots(
     tolerance defaults to the app's OVERLAP_TOLERANCE_M2.
     """
     if tolerance_m2 is None:
-        from app.registry.land import tolerance_m2 as configured
-
-        tolerance_m2 = configured()
+        tolerance_m2 = configured_tolerance_m2()
     conn = connection if connection is not None else db.session.connection()
     statement = _overlap_statement(conn.dialect.name, exclude_uid is not None)
     params: dict[str, object] = {
@@ -126,6 +125,12 @@ def overlapping_plots(
     # (bench/overlap.py A/B), and the ORDER BY needs every row on the server either way.
     rows = conn.execute(statement, params).fetchmany(max_hits() if limit is None else int(limit))
     return [(int(uid), float(area)) for uid, area in rows]
+
+
+def configured_tolerance_m2() -> float:
+    """The overlap tolerance in m² (config OVERLAP_TOLERANCE_M2, default 1 m²; the same setting
+    land.tolerance_m2 reads)."""
+    return float(current_app.config.get("OVERLAP_TOLERANCE_M2", 1.0))
 
 
 def max_hits() -> int:

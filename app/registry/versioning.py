@@ -22,7 +22,7 @@ Every version keeps two times (LADM's system and real-world lifespans):
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     Date,
@@ -40,12 +40,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.core.models import utcnow
-from app.extensions import db
+from app.extensions import Model, db
 
 V = TypeVar("V", bound="Versioned")
 
 
-class RegistryObject(db.Model):
+class RegistryObject(Model):
     """Identity of one registry object across all its versions."""
 
     __tablename__ = "registry_object"
@@ -94,6 +94,11 @@ class Versioned:
         return mapped_column(ForeignKey("source_document.id"))
 
     changed_by: Mapped[str | None] = mapped_column(String(64))
+
+    if TYPE_CHECKING:
+        # The mapped class's constructor (the declarative base's) takes the columns by name;
+        # history.create and revise build versions through ``type[V]``, this mixin.
+        def __init__(self, **kw: Any) -> None: ...
 
     @classmethod
     def current_version_index(cls, table: str) -> Index:

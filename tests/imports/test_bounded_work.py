@@ -202,7 +202,7 @@ _WORKER = """
 import sys
 from rq import SimpleWorker
 from tests.conftest import app_for
-from app.imports import jobs
+from app.imports import runners
 
 url, store, queue_name = sys.argv[1:4]
 app = app_for(
@@ -216,7 +216,7 @@ app = app_for(
     IMPORT_QUEUE=queue_name,
 )
 with app.app_context():
-    q = jobs.queue(app)
+    q = runners.queue(app)
     SimpleWorker([q], connection=q.connection).work(burst=True)
 """
 
@@ -281,9 +281,9 @@ def test_a_job_whose_worker_was_killed_reads_as_failed_and_can_be_discarded(
         if worker.poll() is None:
             worker.kill()
         with fresh_app.app_context():
-            from app.imports import jobs
+            from app.imports import runners
 
-            jobs.queue(fresh_app).delete(delete_jobs=True)
+            runners.queue(fresh_app).delete(delete_jobs=True)
 
     job = _job(fresh_app, job_id)
     assert job.status == "running"  # killed before it finished
@@ -357,7 +357,7 @@ def test_a_running_job_with_a_fresh_heartbeat_cannot_be_discarded(
 @pytest.mark.crash
 def test_the_heartbeat_thread_stamps_a_running_job_every_few_seconds(fresh_app, tmp_path):
     from app.audit import trail
-    from app.imports import jobs, liveness
+    from app.imports import liveness, state
     from app.imports.readers import store_file
 
     fresh_app.config.update(IMPORT_STORE=str(tmp_path / "store"), IMPORT_HEARTBEAT_STALE_SECONDS=1)
@@ -365,7 +365,7 @@ def test_the_heartbeat_thread_stamps_a_running_job_every_few_seconds(fresh_app, 
     with fresh_app.app_context(), trail.acting(trail.AuditContext(actor="t", role="system")):
         (tmp_path / "store").mkdir(exist_ok=True)
         stored = store_file(tmp_path / "store", path, path.name)
-        job = jobs.create_job("parcels", stored, collective_id=None, options={})
+        job = state.create_job("parcels", stored, collective_id=None, options={})
         job.status = "running"
         db.session.commit()
         job_id = job.id

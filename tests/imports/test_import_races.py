@@ -23,7 +23,7 @@ from sqlalchemy import select
 from app.audit import trail
 from app.divisions.models import Collective
 from app.extensions import db
-from app.imports import eager, jobs
+from app.imports import eager, jobs, parcels, runners
 from app.imports import promote as promote_module
 from app.imports.models import ImportJob, JobStatus
 from app.registry import land
@@ -122,7 +122,7 @@ def test_a_web_plot_drawn_between_the_checks_and_the_promotion_is_found(
 
         monkeypatch.setattr(eager.EagerPromotion, "finish", finish)
     else:
-        original_promote = jobs.promote_job
+        original_promote = runners.promote_job
 
         def promote_job(job, **kw):
             # SQLite: the command line's session holds the write lock again at once; the web
@@ -131,7 +131,7 @@ def test_a_web_plot_drawn_between_the_checks_and_the_promotion_is_found(
             _web_edit_in_a_thread(fresh_app).join(timeout=60)
             return original_promote(job, **kw)
 
-        monkeypatch.setattr(jobs, "promote_job", promote_job)
+        monkeypatch.setattr(runners, "promote_job", promote_job)
 
     result = _import(fresh_app, dk, "--valid-only")
     assert result.exit_code == 0, result.output
@@ -150,7 +150,7 @@ def test_a_web_plot_racing_the_promotion_waits_for_it(fresh_app, dk, monkeypatch
         with dk.open("rb") as stream:
             job = jobs.upload(collective, "parcels", stream, dk.name)
         db.session.commit()
-        job = jobs.validate_parcels(job)
+        job = parcels.validate_parcels(job)
         db.session.commit()
         assert job.status == JobStatus.VALIDATED
         job_id = job.id
@@ -170,7 +170,7 @@ def test_a_web_plot_racing_the_promotion_waits_for_it(fresh_app, dk, monkeypatch
     def promote() -> None:
         with fresh_app.app_context(), trail.acting(WEB_ACTOR):
             try:
-                outcome["job"] = jobs.promote_job(
+                outcome["job"] = runners.promote_job(
                     db.session.get(ImportJob, job_id), valid_only=False
                 ).status
             finally:
@@ -195,19 +195,19 @@ def test_only_the_command_line_pauses_the_garbage_collector(app, tmp_path, monke
     """A web or queue worker validates with the collector running; the command line pauses it."""
     monkeypatch.setitem(app.config, "IMPORT_STORE", str(tmp_path / "store"))
     seen: list[bool] = []
-    original = jobs.release_memory
+    original = parcels.release_memory
 
     def release_memory() -> None:
         seen.append(gc.isenabled())
         original()
 
-    monkeypatch.setattr(jobs, "release_memory", release_memory)
+    monkeypatch.setattr(parcels, "release_memory", release_memory)
     path, _ = nyt_file(tmp_path, N, name="gc.geojson", seed=4)
     with app.app_context(), trail.acting(WEB_ACTOR):
         collective = db.session.scalar(select(Collective).where(Collective.fbfbm == COLLECTIVE_A))
         with path.open("rb") as stream:
             job = jobs.upload(collective, "parcels", stream, path.name)
-        jobs.validate_parcels(job)
+        parcels.validate_parcels(job)
         db.session.rollback()
     assert seen and all(seen), "the web path paused the collector"
     seen.clear()

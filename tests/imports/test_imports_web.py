@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.imports import jobs
+from app.imports import runners
 from app.imports.models import ImportJob, ImportStaging
 from app.registry.models import Plot
 from tests.conftest import token_for
@@ -59,8 +59,9 @@ def test_a_running_job_page_refreshes_itself_without_javascript(client, auth, ba
     assert "<progress" in page.text
 
 
-def test_a_file_with_other_field_names_asks_for_a_mapping(client, auth, baseline, tmp_path):
-    path, _ = nyt_file(tmp_path, 4)
+def _file_with_other_field_names(tmp_path, n: int):
+    """A parcels file whose plot code and name are in fields called "code" and "label"."""
+    path, _ = nyt_file(tmp_path, n)
     src = pyogrio.raw.read(str(path))
     fields = list(src[0]["fields"])
     mine = tmp_path / "mine.gpkg"
@@ -73,6 +74,11 @@ def test_a_file_with_other_field_names_asks_for_a_mapping(client, auth, baseline
         driver="GPKG",
         geometry_type="Polygon",
     )
+    return mine
+
+
+def test_a_file_with_other_field_names_asks_for_a_mapping(client, auth, baseline, tmp_path):
+    mine = _file_with_other_field_names(tmp_path, 4)
     auth.login("admin_a")
     r = _upload(client, baseline.collective_a, mine)
     assert r.status_code == 302 and r.headers["Location"].endswith("/mapping")
@@ -163,6 +169,33 @@ def test_api_upload_job_and_promote(app, client, baseline, tmp_path):
     assert again.status_code == 422 and again.json["error"]["code"] == "job_state"
 
 
+def test_api_mapping_checks_the_file_again_and_a_job_can_be_discarded(
+    app, client, baseline, tmp_path
+):
+    with app.app_context():
+        plots_before = db.session.scalar(select(func.count()).select_from(Plot))
+    r, headers = _api_upload(
+        app, client, baseline.collective_a, _file_with_other_field_names(tmp_path, 3)
+    )
+    assert r.status_code == 202 and r.json["status"] == "needs_mapping"
+    url = f"/api/v1/imports/{r.json['job_id']}"
+    r = client.post(f"{url}/mapping", json={"mapping": {"DKBM": "nothing"}}, headers=headers)
+    assert r.status_code == 422 and r.json["error"]["code"] == "mapping_field"
+    r = client.post(f"{url}/mapping", json={"mapping": "DKBM=code"}, headers=headers)
+    assert r.status_code == 422 and r.json["error"]["field"] == "mapping"
+    r = client.post(
+        f"{url}/mapping", json={"mapping": {"DKBM": "code", "DKMC": "label"}}, headers=headers
+    )
+    assert r.status_code == 202 and r.json["status"] == "validated"
+    assert r.json["summary"]["valid"] == 3
+    r = client.post(f"{url}/discard", headers=headers)
+    assert r.status_code == 200 and r.json["status"] == "discarded"
+    r = client.post(f"{url}/promote", json={}, headers=headers)
+    assert r.status_code == 422 and r.json["error"]["code"] == "job_state"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Plot)) == plots_before
+
+
 def test_a_job_whose_staged_rows_are_gone_fails_and_writes_nothing(app, client, baseline, tmp_path):
     # On PostgreSQL the staging table is UNLOGGED: a server crash empties it. A job validated
     # before the crash must not "promote" nothing; the user is told to import the file again.
@@ -213,10 +246,10 @@ def test_thread_runner_validates_and_promotes_in_the_background(fresh_app, tmp_p
         cid = fresh_app.extensions["sanquan_baseline"].collective_a
     r = _upload(client, cid, path)
     job_id = int(r.headers["Location"].rstrip("/").split("/")[-1])
-    jobs.wait(job_id, 60)
+    runners.wait(job_id, 60)
     assert _wait(fresh_app, job_id, {"validated"}) == "validated"
     client.post(f"/imports/{job_id}/promote", data={"valid_only": "y"})
-    jobs.wait(job_id, 60)
+    runners.wait(job_id, 60)
     assert _wait(fresh_app, job_id, {"promoted"}) == "promoted"
     with fresh_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Plot)) == 20
@@ -248,13 +281,13 @@ def test_rq_runner_with_redis(fresh_app, tmp_path):
     with fresh_app.app_context():
         assert db.session.get(ImportJob, job_id).status == "queued"
         db.session.remove()
-        q = jobs.queue(fresh_app)
+        q = runners.queue(fresh_app)
         assert q.count == 1
         SimpleWorker([q], connection=q.connection).work(burst=True)
     assert _wait(fresh_app, job_id, {"validated"}) == "validated"
     client.post(f"/imports/{job_id}/promote", data={})
     with fresh_app.app_context():
-        q = jobs.queue(fresh_app)
+        q = runners.queue(fresh_app)
         SimpleWorker([q], connection=q.connection).work(burst=True)
         q.delete(delete_jobs=True)
     assert _wait(fresh_app, job_id, {"promoted"}) == "promoted"

@@ -357,6 +357,27 @@ def test_api_invalid_geometry_is_422_with_reason_and_location(world, client, app
     assert r.status_code == 201 and r.json["repaired"] is True
 
 
+def test_api_invalid_new_boundary_says_why_and_where_and_changes_nothing(world, client, app):
+    x, y = fx.origin(world.a)
+    before = history.current_of(Plot, world.plot).version
+    r = client.post(
+        f"/api/v1/plots/{world.plot}/geometry",
+        json={
+            "geometry": bowtie_json(x, y),
+            "crs": "EPSG:4547",
+            "source_document_id": world.doc_a,
+            "reason": "复测",
+        },
+        headers=bearer(app, "admin_a"),
+    )
+    assert r.status_code == 422
+    err = r.json["error"]
+    assert err["reason"] == "self_intersection" and err["repair_available"] is True
+    assert err["location"] == pytest.approx([x + 20, y + 20]) and "自相交" in err["message"]
+    db.session.expire_all()
+    assert history.current_of(Plot, world.plot).version == before
+
+
 def test_api_rule_errors_carry_code_field_and_rule(world, client, app):
     hh = db.session.scalar(
         select(LandContract.household_uid).where(LandContract.uid == world.contract)

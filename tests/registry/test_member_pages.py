@@ -247,9 +247,14 @@ def test_r01_api_move_remove_and_end_call_the_same_services(world, app, client):
 
 def test_api_membership_changes_are_404_for_another_collectives_admin(world, app, client):
     other = _bearer(app, "admin_b")
-    for url in (
-        f"/api/v1/persons/{world.wife}/move",
-        f"/api/v1/households/{world.hh}/members/{world.wife}/remove",
-        f"/api/v1/memberships/{world.membership}/end",
+    # Well-formed bodies: the 404 is about whose objects these are, not about the body.
+    for url, body in (
+        (f"/api/v1/persons/{world.wife}/move", {"to_household_uid": world.hh2}),
+        (f"/api/v1/households/{world.hh}/members/{world.wife}/remove", {}),
+        (
+            f"/api/v1/memberships/{world.membership}/end",
+            {"until": date.today().isoformat(), "end_reason": "renounced"},
+        ),
     ):
-        assert client.post(url, json={"reason": "x"}, headers=other).status_code == 404, url
+        r = client.post(url, json={**body, "reason": "x"}, headers=other)
+        assert r.status_code == 404, url

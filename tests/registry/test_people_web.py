@@ -13,6 +13,7 @@ from app.audit import trail
 from app.audit.models import AuditEntry
 from app.core.codes import id_number_check_char, mask_id_number
 from app.core.spatial import registry_srid
+from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history, people
 from app.registry.models import (
@@ -414,6 +415,48 @@ def test_bad_household_code_on_the_form_writes_nothing(ctx, baseline, client, au
     assert counts() == before
 
 
+def test_household_code_allocated_by_the_service_on_page_and_api(ctx, app, baseline, client, auth):
+    """承包方编码 (R01): the page proposes the code the service gives, and a household created on
+    the page with the code left empty gets the same code as one created through the API without
+    one, in the same situation: the codes run on past the collective's highest, gaps and all."""
+    a = baseline.collective_a
+    fbfbm = db.session.get(Collective, a).fbfbm
+    fx.household(a, "钱一")
+    people.create_household(a, fbfbm + "0041", None, None, fx.member(a, "钱二").uid, "立户")
+    head_uid = fx.member(a, "赵一").uid
+    auth.login("admin_a")
+    admin = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
+    db.session.commit()  # the situation, in the test's transaction; each side starts from it
+    db.session.remove()
+
+    def created_on_the_page() -> str:
+        r = client.get(f"/collectives/{a}/households/new")
+        assert f'value="{fbfbm}0042"' in text(r)  # proposed, not decided, by the page
+        r = client.post(
+            f"/collectives/{a}/households/new",
+            data={"cbfbm": "", "head_person_uid": head_uid, "reason": "立户"},
+        )
+        assert r.status_code == 302, text(r)
+        return db.session.scalar(
+            select(Household.cbfbm).where(
+                Household.name == "赵一", Household.end_lifespan.is_(None)
+            )
+        )
+
+    situation = db.session.get_bind().begin_nested()
+    on_the_page = created_on_the_page()
+    db.session.remove()
+    situation.rollback()  # back to the same situation, for the API
+    assert db.session.scalar(select(Household.uid).where(Household.name == "赵一")) is None
+    r = client.post(
+        "/api/v1/households",
+        headers=admin,
+        json={"collective_id": a, "head_person_uid": head_uid, "reason": "立户"},
+    )
+    assert r.status_code == 201, r.json
+    assert on_the_page == r.json["cbfbm"] == fbfbm + "0042"
+
+
 @pytest.mark.parametrize("username", ["bureau", "auditor", "farmer_a", "admin_b"])
 def test_forms_are_404_for_everyone_but_the_collectives_admin(
     world, client, auth, baseline, username
@@ -541,7 +584,7 @@ def test_api_lists_are_scoped_and_paged(world, app, client):
 
 
 def test_collective_map_draws_a_sample_of_many_plots(world, client, auth, baseline, monkeypatch):
-    from app.divisions import views as division_views
+    from app.registry.views import collective_overview
 
     with trail.acting(trail.AuditContext(actor="tester", role="collective_admin")):
         hh = history.current_of(Household, world.hh)
@@ -557,7 +600,7 @@ def test_collective_map_draws_a_sample_of_many_plots(world, client, auth, baseli
                 reason="测绘",
                 source_document_id=doc,
             )
-    monkeypatch.setattr(division_views, "MAP_PLOT_LIMIT", 2)
+    monkeypatch.setattr(collective_overview, "MAP_PLOT_LIMIT", 2)
     auth.login("admin_a")
     page = text(client.get(f"/collectives/{baseline.collective_a}"))
     svg = page.split("<svg", 1)[1].split("</svg>", 1)[0]

@@ -89,8 +89,8 @@ def test_api_patch_corrects_a_name_with_a_reason(app, client, person_a):
 @pytest.mark.parametrize(
     "body,code",
     [
-        ({"name": "王晓明"}, "reason_required"),
-        ({"name": "王晓明", "reason": "x", "today": "1990-01-01"}, "field"),
+        ({"name": "王晓明"}, "required"),
+        ({"name": "王晓明", "reason": "x", "today": "1990-01-01"}, "body"),
         ({"reason": "x", "id_number": "440222196804127130"}, None),
         ([], "body"),
     ],

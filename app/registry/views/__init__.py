@@ -1,17 +1,34 @@
 """HTML views of the registry: one blueprint, one module per part of the domain."""
 
 from flask import Blueprint
+from flask_babel import get_translations
+from flask_login import current_user
+
+from app.core.numbers import plain
+from app.registry.labels import (
+    for_reader,
+    land_class_label,
+    land_use_label,
+    media_type_label,
+    person_field_label,
+)
+from app.registry.links import link_to as _link_to
+from app.registry.present import mask_ids_in_text
+from app.registry.shares import SHARE_TYPES
 
 bp = Blueprint("registry", __name__)
 
 from app.registry.views import (  # noqa: E402,F401  (modules register their routes on bp)
+    contract_views,
     document_views,
+    finding_views,
     homestead_views,
-    land_views,
     member_views,
     move_views,
     people_life_views,
     people_views,
+    plot_change_views,
+    plot_views,
     share_views,
 )
 
@@ -19,8 +36,6 @@ from app.registry.views import (  # noqa: E402,F401  (modules register their rou
 @bp.app_template_filter("share_type")
 def share_type_label(code: str) -> str:
     """人口股 / 农龄股 … in the reader's language; unknown codes as they are."""
-    from app.registry.shares import SHARE_TYPES
-
     label = SHARE_TYPES.get(code)
     return str(label) if label is not None else code
 
@@ -28,54 +43,38 @@ def share_type_label(code: str) -> str:
 @bp.app_template_filter("exact")
 def exact_number(value) -> str:
     """A Decimal (shares, money) as written, exactly: "40", "12.5", never "1.23457e+06"."""
-    from app.core.numbers import plain
-
     return plain(value)
 
 
 @bp.app_template_filter("mask_ids")
 def mask_ids(text: str | None) -> str | None:
     """Free text with the ID numbers in it masked for the current user (see present.py)."""
-    from flask_login import current_user
-
-    from app.registry.present import mask_ids_in_text
-
     return mask_ids_in_text(text, current_user)
 
 
 @bp.app_template_global("link_to")
 def link_to(endpoint: str, **values):
     """A link's URL if the reader may open that page, else None (see app/registry/links.py)."""
-    from app.registry.links import link_to as _link_to
-
     return _link_to(endpoint, **values)
 
 
 @bp.app_template_filter("land_use")
 def _land_use_filter(code: str | None) -> str:
-    from app.registry.labels import land_use_label
-
     return land_use_label(code)
 
 
 @bp.app_template_filter("land_class")
 def _land_class_filter(code: str | None) -> str:
-    from app.registry.labels import land_class_label
-
     return land_class_label(code)
 
 
 @bp.app_template_filter("media_type")
 def _media_type_filter(media_type: str | None) -> str:
-    from app.registry.labels import media_type_label
-
     return media_type_label(media_type)
 
 
 @bp.app_template_filter("person_field")
 def _person_field_filter(field: str) -> str:
-    from app.registry.labels import person_field_label
-
     return person_field_label(field)
 
 
@@ -83,10 +82,6 @@ def _person_field_filter(field: str) -> str:
 def _plain_labels_for_farmers(state) -> None:
     """Every template text passes through labels.for_reader: a farmer reads labels without the
     field codes in brackets that staff pages carry (one place instead of every template)."""
-    from flask_babel import get_translations
-
-    from app.registry.labels import for_reader
-
     state.app.jinja_env.install_gettext_callables(
         gettext=lambda s: for_reader(get_translations().ugettext(s)),
         ngettext=lambda s, p, n: for_reader(get_translations().ungettext(s, p, n)),

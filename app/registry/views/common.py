@@ -6,12 +6,19 @@ from typing import Any
 
 from flask import flash
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from app.auth.scope import load_or_404
+from app.core.errors import DomainError
 from app.divisions.models import Collective
+from app.extensions import db
+from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.inputs import TEXT_LIMITS, too_long_message
+from app.registry.models import SourceDocument
+from app.registry.moves import BASES, KIND_BASES
 
 
 def editable_collective(collective_id: int) -> Collective:
@@ -41,8 +48,6 @@ def length(kind: str) -> TextLength:
 
 def basis_choices(kind: str, *, optional: bool = False) -> list[SelectChoice]:
     """The legal bases a kind of move accepts (``moves.KIND_BASES``), for a select."""
-    from app.registry.moves import BASES, KIND_BASES
-
     first = _("— none (no move out of a household) —") if optional else _("— choose —")
     return [SelectChoice("", first)] + [
         SelectChoice(code, str(label)) for code, label in BASES.items() if code in KIND_BASES[kind]
@@ -52,3 +57,44 @@ def basis_choices(kind: str, *, optional: bool = False) -> list[SelectChoice]:
 def requested_flash() -> None:
     """What the requester reads after asking for a move."""
     flash(_("The move was requested. It takes effect when the county bureau countersigns it."))
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """Select options from (value, label) pairs (wtforms 3.3 deprecates plain tuples)."""
+    return [SelectChoice(value, str(label)) for value, label in pairs]
+
+
+#: How many documents a form offers (newest first); older ones are cited through the API.
+DOCUMENT_CHOICES = 200
+
+
+def document_choices(collective_id: int, *, none: str | None = None) -> list[SelectChoice]:
+    """The source documents a change in the collective may cite (its own and county-wide
+    ones, ``documents.citable_document``'s rule), newest first, for a select; with ``none``,
+    first a choice of no document under that label (the service decides whether one is
+    needed)."""
+    docs = db.session.scalars(
+        select(SourceDocument)
+        .where(
+            (SourceDocument.collective_id == collective_id) | SourceDocument.collective_id.is_(None)
+        )
+        .order_by(SourceDocument.id.desc())
+        .limit(DOCUMENT_CHOICES)
+    )
+    found = [
+        SelectChoice(
+            d.id, f"{d.title} · {DOCUMENT_KINDS.get(d.kind, d.kind)} · {d.uploaded_at:%Y-%m-%d}"
+        )
+        for d in docs
+    ]
+    return [SelectChoice(0, none), *found] if none else found
+
+
+def fail(form: FlaskForm, err: DomainError) -> None:
+    """Roll back what the service wrote; show its message at the field it names."""
+    db.session.rollback()
+    target = getattr(form, err.field, None) if err.field else None
+    if target is not None and hasattr(target, "errors") and not callable(target):
+        target.errors = [*list(target.errors or []), err.message]
+    else:
+        form.form_errors.append(err.message)

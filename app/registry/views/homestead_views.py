@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,12 +31,14 @@ from app.extensions import db
 from app.geo.geometry import svg_path
 from app.registry import history
 from app.registry import homesteads as service
-from app.registry.lookup import load_current_or_404
-from app.registry.models import TERRAIN_CAPS, Homestead, Household, Person, SourceDocument
+from app.registry.labels import DISPOSAL_LABELS
+from app.registry.lookup import load_current_or_404, load_latest_or_404
+from app.registry.models import TERRAIN_CAPS, Homestead, Household, Person
+from app.registry.moves import BASES, DISPOSAL_BASES
 from app.registry.versioning import Versioned
 from app.registry.views import bp
-from app.registry.views.common import length
-from app.registry.views.land_views import history_page
+from app.registry.views.common import choices, document_choices, fail, length
+from app.registry.views.history_view import history_page
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 LIST_READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -44,14 +46,6 @@ PAGE = 50
 
 V = TypeVar("V", bound=Versioned)
 
-DISPOSAL_LABELS = {
-    "sold": _l("Sold (出卖)"),
-    "leased": _l("Leased (出租)"),
-    "gifted": _l("Given away (赠与)"),
-    "returned": _l("Returned to the collective (交回)"),
-    "transferred": _l("Transferred (转让)"),
-    "paid_exit": _l("Given up for compensation (有偿退出)"),
-}
 REGISTRATION_LABELS = {
     "new": _l("New grant (新批)"),
     "existing": _l("Existing homestead registered as it is (存量)"),
@@ -86,53 +80,6 @@ TERRAIN_LABELS = {
 
 
 # --- shared by the homestead and share pages
-
-
-def latest_or_404(model: type[V], uid: int) -> V:
-    """The latest version of an object, current or ended, scope-checked; else 404.
-
-    A disposed homestead or an emptied share holding has no current version but its page (and
-    history) must stay readable.
-    """
-    obj = service.latest_version(model, uid)
-    if obj is None or not can_read(current_user, obj):
-        abort(404)
-    return obj
-
-
-def require_id(value: int) -> int:
-    """404 for a number in the URL that cannot name a stored object (beyond 32 bits)."""
-    if not service.is_id(value):
-        abort(404)
-    return value
-
-
-def document_choices(collective_id: int) -> list[tuple[int, str]]:
-    """The collective's source documents (and county-wide ones), newest first, for a select."""
-    docs = db.session.scalars(
-        select(SourceDocument)
-        .where(
-            (SourceDocument.collective_id == collective_id) | SourceDocument.collective_id.is_(None)
-        )
-        .order_by(SourceDocument.id.desc())
-        .limit(200)
-    )
-    return choices((d.id, f"#{d.id} {d.title}") for d in docs)
-
-
-def choices(pairs: Any) -> list[SelectChoice]:
-    """Select options from (value, label) pairs (wtforms 3.3 deprecates plain tuples)."""
-    return [SelectChoice(value, str(label)) for value, label in pairs]
-
-
-def fail(form: FlaskForm, err: DomainError) -> None:
-    """Roll back what the service wrote; show its message at the field it names."""
-    db.session.rollback()
-    target = getattr(form, err.field, None) if err.field else None
-    if target is not None and hasattr(target, "errors") and not callable(target):
-        target.errors = [*list(target.errors or []), err.message]
-    else:
-        form.form_errors.append(err.message)
 
 
 def number(value: Any) -> float | None:
@@ -208,8 +155,6 @@ class DisposeForm(FlaskForm):
 
 def disposal_basis_choices() -> list[SelectChoice]:
     """The bases on which a sale, lease, gift or transfer of the house is recorded here."""
-    from app.registry.moves import BASES, DISPOSAL_BASES
-
     return [SelectChoice("", _("— none (a return to the collective) —"))] + [
         SelectChoice(code, str(label)) for code, label in BASES.items() if code in DISPOSAL_BASES
     ]
@@ -221,7 +166,7 @@ def disposal_basis_choices() -> list[SelectChoice]:
 @bp.route("/homesteads/<int:homestead_uid>")
 @roles_required(*READERS)
 def homestead(homestead_uid: int):
-    obj = latest_or_404(Homestead, homestead_uid)
+    obj = load_latest_or_404(Homestead, homestead_uid)
     household = db.session.scalar(
         select(Household)
         .where(Household.uid == obj.household_uid)
@@ -265,7 +210,7 @@ def homestead(homestead_uid: int):
 @bp.route("/homesteads/<int:homestead_uid>/history")
 @roles_required(*READERS)
 def homestead_history(homestead_uid: int):
-    obj = latest_or_404(Homestead, homestead_uid)
+    obj = load_latest_or_404(Homestead, homestead_uid)
     return history_page(
         Homestead,
         obj.uid,
@@ -279,7 +224,7 @@ def homestead_history(homestead_uid: int):
 @bp.route("/collectives/<int:collective_id>/homesteads")
 @roles_required(*LIST_READERS)
 def collective_homesteads(collective_id: int):
-    collective = load_or_404(Collective, require_id(collective_id))
+    collective = load_or_404(Collective, collective_id)
     page = page_arg()
     rows = db.session.execute(
         select(Homestead, Household.name)
@@ -307,8 +252,8 @@ def collective_homesteads(collective_id: int):
 @bp.route("/households/<int:household_uid>/homestead/new", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_new(household_uid: int):
-    household = load_current_or_404(Household, require_id(household_uid), edit=True)
-    collective = db.session.get(Collective, household.collective_id)
+    household = load_current_or_404(Household, household_uid, edit=True)
+    collective = db.session.get_one(Collective, household.collective_id)
     form = GrantForm()
     form.terrain.choices = choices(TERRAIN_LABELS.items())
     form.source_document_id.choices = document_choices(collective.id)
@@ -356,8 +301,8 @@ def homestead_new(household_uid: int):
 @bp.route("/households/<int:household_uid>/homestead/existing", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_existing(household_uid: int):
-    household = load_current_or_404(Household, require_id(household_uid), edit=True)
-    collective = db.session.get(Collective, household.collective_id)
+    household = load_current_or_404(Household, household_uid, edit=True)
+    collective = db.session.get_one(Collective, household.collective_id)
     form = ExistingForm()
     form.terrain.choices = choices(TERRAIN_LABELS.items())
     form.acquired_by.choices = choices(ACQUISITION_LABELS.items())
@@ -404,7 +349,7 @@ def homestead_existing(household_uid: int):
 @bp.route("/homesteads/<int:homestead_uid>/dispose", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_dispose(homestead_uid: int):
-    obj = load_current_or_404(Homestead, require_id(homestead_uid), edit=True)
+    obj = load_current_or_404(Homestead, homestead_uid, edit=True)
     form = DisposeForm()
     form.disposal.choices = choices(DISPOSAL_LABELS.items())
     form.basis.choices = disposal_basis_choices()

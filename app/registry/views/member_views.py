@@ -25,27 +25,12 @@ from app.core.forms import form_failed
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history, people
-from app.registry.documents import KINDS as DOCUMENT_KINDS
-from app.registry.documents import collective_documents
-from app.registry.lookup import load_current_or_404, person_collective_ids
-from app.registry.models import RELATIONS, Household, Membership, Person
+from app.registry.lookup import load_current_or_404
+from app.registry.models import RELATIONS, Household, Membership, Person, person_collective_ids
 from app.registry.views import bp
-from app.registry.views.common import length
+from app.registry.views.common import document_choices, length
 
-DOCUMENT_LIMIT = 100
 HOUSEHOLD_LIMIT = 2000
-
-
-def _document_choices(collective_id: int) -> list[SelectChoice]:
-    """A "no document" choice, then the collective's documents, newest first (the service decides
-    whether one is needed: removing a co-holder needs one, R01)."""
-    docs = [
-        SelectChoice(
-            d.id, f"{d.title} · {DOCUMENT_KINDS.get(d.kind, d.kind)} · {d.uploaded_at:%Y-%m-%d}"
-        )
-        for d in collective_documents(collective_id, limit=DOCUMENT_LIMIT)
-    ]
-    return [SelectChoice(0, _("(no document)")), *docs]
 
 
 def _reason_field() -> StringField:
@@ -82,6 +67,12 @@ class RemoveMemberForm(FlaskForm):
     reason = _reason_field()
 
 
+def _optional_documents(collective_id: int) -> list[SelectChoice]:
+    """No document first: the service decides whether one is needed (removing a co-holder
+    needs one, R01)."""
+    return document_choices(collective_id, none=_("(no document)"))
+
+
 @bp.route("/memberships/<int:membership_uid>/end", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def membership_end(membership_uid: int):
@@ -90,7 +81,9 @@ def membership_end(membership_uid: int):
     person = load_current_or_404(Person, membership.person_uid)
     collective = db.session.get(Collective, membership.collective_id)
     form = EndMembershipForm()
-    form.source_document_id.choices = _document_choices(membership.collective_id)
+    form.source_document_id.choices = document_choices(
+        membership.collective_id, none=_("(no document)")
+    )
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -148,7 +141,9 @@ def member_move(person_uid: int):
     form.to_household_uid.choices = _target_households(person, current.uid if current else None)
     collective_id = current.collective_id if current else None
     form.source_document_id.choices = (
-        _document_choices(collective_id) if collective_id else [SelectChoice(0, _("(no document)"))]
+        document_choices(collective_id, none=_("(no document)"))
+        if collective_id
+        else [SelectChoice(0, _("(no document)"))]
     )
     status = 200
     if request.method == "POST":
@@ -189,7 +184,9 @@ def member_remove(household_uid: int, person_uid: int):
     household = load_current_or_404(Household, household_uid, edit=True)
     person = load_current_or_404(Person, person_uid)
     form = RemoveMemberForm()
-    form.source_document_id.choices = _document_choices(household.collective_id)
+    form.source_document_id.choices = document_choices(
+        household.collective_id, none=_("(no document)")
+    )
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():

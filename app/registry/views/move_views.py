@@ -7,6 +7,8 @@ translate HTTP to one call of app.registry.moves and commit once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,12 +25,19 @@ from app.core.errors import DomainError
 from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
+from app.registry import move_kinds
 from app.registry import moves as service
 from app.registry.lookup import load_current_or_404
 from app.registry.models import Homestead, Household, RightMove, SourceDocument
 from app.registry.views import bp
-from app.registry.views.common import basis_choices, length, requested_flash
-from app.registry.views.homestead_views import choices, document_choices, fail, require_id
+from app.registry.views.common import (
+    basis_choices,
+    choices,
+    document_choices,
+    fail,
+    length,
+    requested_flash,
+)
 
 PAGE = 50
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -58,7 +67,7 @@ def moves():
         limit=PAGE + 1,
         offset=(page - 1) * PAGE,
     )
-    subjects = service.subjects_of(rows[:PAGE])
+    subjects = move_kinds.subjects_of(rows[:PAGE])
     names = dict(
         db.session.execute(
             select(Collective.id, Collective.name).where(
@@ -106,19 +115,20 @@ def _subject_url(move: RightMove) -> str:
         "share_buy_back": ("registry.share_holding", "holding_uid"),
         "homestead_transfer": ("registry.homestead", "homestead_uid"),
     }[move.kind]
-    return url_for(endpoint, **{arg: move.subject_uid})
+    values: dict[str, Any] = {arg: move.subject_uid}
+    return url_for(endpoint, **values)
 
 
 @bp.route("/moves/<int:move_id>")
 @roles_required(*READERS)
 def move(move_id: int):
-    return _move_page(load_or_404(RightMove, require_id(move_id)))
+    return _move_page(load_or_404(RightMove, move_id))
 
 
 @bp.post("/moves/<int:move_id>/countersign")
 @roles_required(Role.BUREAU_REVIEWER)
 def move_countersign(move_id: int):
-    obj = load_or_404(RightMove, require_id(move_id))
+    obj = load_or_404(RightMove, move_id)
     form = ReasonForm()
     form.validate_on_submit()
     try:
@@ -135,7 +145,7 @@ def move_countersign(move_id: int):
 @bp.post("/moves/<int:move_id>/refuse")
 @roles_required(Role.BUREAU_REVIEWER)
 def move_refuse(move_id: int):
-    obj = load_or_404(RightMove, require_id(move_id))
+    obj = load_or_404(RightMove, move_id)
     form = ReasonForm()
     form.validate_on_submit()
     try:
@@ -151,7 +161,7 @@ def move_refuse(move_id: int):
 @bp.post("/moves/<int:move_id>/withdraw")
 @roles_required(Role.COLLECTIVE_ADMIN)
 def move_withdraw(move_id: int):
-    obj = load_or_404(RightMove, require_id(move_id))
+    obj = load_or_404(RightMove, move_id)
     if not can_edit(current_user, obj):
         abort(404)
     form = ReasonForm()
@@ -170,7 +180,7 @@ def move_withdraw(move_id: int):
 @bp.route("/homesteads/<int:homestead_uid>/transfer", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def homestead_transfer(homestead_uid: int):
-    obj = load_current_or_404(Homestead, require_id(homestead_uid), edit=True)
+    obj = load_current_or_404(Homestead, homestead_uid, edit=True)
     form = HomesteadTransferForm()
     households = db.session.execute(
         select(Household.uid, Household.name, Household.cbfbm)

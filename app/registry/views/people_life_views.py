@@ -29,7 +29,7 @@ from app.registry import people, present
 from app.registry.documents import KINDS as DOCUMENT_KINDS
 from app.registry.documents import collective_documents
 from app.registry.lookup import load_current_or_404
-from app.registry.models import Household, Person
+from app.registry.models import Household, Membership, Person
 from app.registry.views import bp
 from app.registry.views.common import length
 
@@ -58,8 +58,6 @@ def _households(collective_id: int, *, exclude: int | None = None, blank: Any = 
 
 
 def _members(collective_ids: Any, *, blank: Any = None, exclude: int | None = None) -> list:
-    from app.registry.models import Membership
-
     ids = sorted(collective_ids) or [-1]
     rows = db.session.scalars(
         select(Person)
@@ -116,7 +114,7 @@ class SplitForm(FlaskForm):
     members = SelectMultipleField(_l("Members who form the new household"), coerce=int)
     head_person_uid = SelectField(_l("Head of the new household"), coerce=int)
     plots = SelectMultipleField(_l("Plots that go to the new household"), coerce=int)
-    cbfbm = StringField(_l("Household code (CBFBM)"), validators=[DataRequired(), Length(max=40)])
+    cbfbm = StringField(_l("Household code (CBFBM)"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("Household name"), validators=[Optional(), length("name")])
     address = StringField(_l("Address"), validators=[Optional(), length("address")])
     source_document_id = SelectField(_l("The collective's resolution or approval"), coerce=int)
@@ -320,8 +318,8 @@ def household_split(household_uid: int):
         else []
     )
     form.source_document_id.choices = _documents(obj.collective_id)
-    if request.method == "GET":
-        form.cbfbm.data = people.next_cbfbm(db.session.get(Collective, obj.collective_id))
+    if request.method == "GET":  # the code the service would give; left empty, it gives it
+        form.cbfbm.data = people.next_cbfbm(db.session.get_one(Collective, obj.collective_id))
     status = 200
     if form.validate_on_submit():
         try:
@@ -332,7 +330,7 @@ def household_split(household_uid: int):
                 form.reason.data,
                 source_document_id=form.source_document_id.data,
                 plot_uids=list(form.plots.data or []),
-                cbfbm=form.cbfbm.data,
+                cbfbm=form.cbfbm.data or None,
                 name=form.name.data,
                 address=form.address.data,
             )

@@ -6,6 +6,7 @@ Views only translate HTTP to a service call in app.registry.people and back; the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -14,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -72,7 +73,8 @@ def right_href(kind: str, uid: int | None) -> str | None:
     endpoint = _right_endpoint(kind)
     if endpoint is None:
         return None
-    return url_for(endpoint, **{RIGHT_ROUTES[kind][1]: uid})
+    values: dict[str, Any] = {RIGHT_ROUTES[kind][1]: uid}
+    return url_for(endpoint, **values)
 
 
 def fmt_m2(m2: float | None) -> str:
@@ -115,7 +117,7 @@ def household_context(household: Household) -> dict:
     person_uids = [r.person.uid for r in members]
     rights = people.household_rights(household.uid, person_uids)
     view = present.household_view(household, current_user, members=members)
-    memberships = []
+    memberships: Sequence[Any] = []
     if person_uids:
         memberships = db.session.execute(
             select(Membership, Person.name, Collective.name)
@@ -184,7 +186,7 @@ def person(person_uid: int):
     changes = []
     previous = None
     for v in versions:
-        changed = sorted(history.diff(previous, v)) if previous is not None else []
+        changed: list[str] = sorted(history.diff(previous, v)) if previous is not None else []
         changes.append({"version": v, "fields": changed})
         previous = v
     return render_template(
@@ -313,7 +315,7 @@ class EditPersonForm(FlaskForm):
 
 
 class HouseholdForm(FlaskForm):
-    cbfbm = StringField(_l("Household code (CBFBM)"), validators=[DataRequired(), Length(max=40)])
+    cbfbm = StringField(_l("Household code (CBFBM)"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("Household name"), validators=[Optional(), length("name")])
     address = StringField(_l("Address"), validators=[Optional(), length("address")])
     head_person_uid = SelectField(_l("Head of household"), coerce=int)
@@ -408,28 +410,20 @@ def person_edit(person_uid: int):
     return render_template("registry/person_edit.html", form=form, person=obj), status
 
 
-def _next_cbfbm(collective: Collective) -> str:
-    top = db.session.scalar(
-        select(func.max(Household.cbfbm)).where(Household.collective_id == collective.id)
-    )
-    seq = int(top[14:]) + 1 if top and top[14:].isdigit() else 1
-    return f"{collective.fbfbm}{min(seq, 9999):04d}"
-
-
 @bp.route("/collectives/<int:collective_id>/households/new", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def household_new(collective_id: int):
     collective = _editable_collective(collective_id)
     form = HouseholdForm()
     form.head_person_uid.choices = _person_choices(collective.id)
-    if request.method == "GET":
-        form.cbfbm.data = _next_cbfbm(collective)
+    if request.method == "GET":  # the code the service would give; left empty, it gives it
+        form.cbfbm.data = people.next_cbfbm(collective)
     status = 200
     if form.validate_on_submit():
         try:
             obj = people.create_household(
                 collective.id,
-                form.cbfbm.data,
+                form.cbfbm.data or None,
                 form.name.data,
                 form.address.data,
                 form.head_person_uid.data,
@@ -453,8 +447,9 @@ def household_member_new(household_uid: int):
     obj = load_current_or_404(Household, household_uid, edit=True)
     form = MemberForm()
     form.person_uid.choices = _person_choices(obj.collective_id)
-    if request.method == "GET" and request.args.get("person_uid", type=int):
-        form.person_uid.data = request.args.get("person_uid", type=int)
+    asked = request.args.get("person_uid", type=int)
+    if request.method == "GET" and asked:
+        form.person_uid.data = asked
     status = 200
     if form.validate_on_submit():
         try:

@@ -21,25 +21,25 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app.auth.models import Role
 from app.auth.scope import can_edit, can_read, load_or_404, roles_required
 from app.core.errors import DomainError
-from app.core.fields import DecimalField  # finite, within the database's range
+from app.core.fields import DecimalField, required_data  # finite, within the database's range
 from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.registry import history
 from app.registry import shares as service
-from app.registry.lookup import load_current_or_404
+from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import Household, Membership, Person, ShareHolding
 from app.registry.views import bp
-from app.registry.views.common import basis_choices, length, requested_flash
-from app.registry.views.common import editable_collective as _editable_collective
-from app.registry.views.homestead_views import (
+from app.registry.views.common import (
+    basis_choices,
     choices,
     document_choices,
     fail,
-    latest_or_404,
-    require_id,
+    length,
+    requested_flash,
 )
-from app.registry.views.land_views import history_page
+from app.registry.views.common import editable_collective as _editable_collective
+from app.registry.views.history_view import history_page
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR, Role.FARMER)
 REGISTER_READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -144,13 +144,13 @@ class BuyBackForm(FlaskForm):
 @bp.route("/shares/<int:holding_uid>")
 @roles_required(*READERS)
 def share_holding(holding_uid: int):
-    obj = latest_or_404(ShareHolding, holding_uid)
+    obj = load_latest_or_404(ShareHolding, holding_uid)
     collective = db.session.get(Collective, obj.collective_id)
     register = service.share_register(obj.collective_id)
     household = person = None
     if obj.household_uid is not None:
         household = history.current_of(Household, obj.household_uid)
-    else:
+    elif obj.person_uid is not None:  # a holding names exactly one holder
         person = history.current_of(Person, obj.person_uid)
     return render_template(
         "registry/share_holding.html",
@@ -170,7 +170,7 @@ def share_holding(holding_uid: int):
 @bp.route("/shares/<int:holding_uid>/history")
 @roles_required(*READERS)
 def share_holding_history(holding_uid: int):
-    obj = latest_or_404(ShareHolding, holding_uid)
+    obj = load_latest_or_404(ShareHolding, holding_uid)
     return history_page(
         ShareHolding,
         obj.uid,
@@ -216,7 +216,7 @@ def share_register_fix(collective_id: int):
         try:
             service.fix_share_register(
                 collective.id,
-                form.total_shares.data,
+                required_data(form.total_shares.data),
                 form.fixed_on.data,
                 form.reason.data,
                 source_document_id=form.source_document_id.data or None,
@@ -262,7 +262,7 @@ def share_allocate(collective_id: int):
                 collective.id,
                 household_uid=household_uid,
                 person_uid=person_uid,
-                shares=form.shares.data,
+                shares=required_data(form.shares.data),
                 share_type=form.share_type.data,
                 certificate_number=form.certificate_number.data,
                 source_document_id=form.source_document_id.data,
@@ -302,8 +302,8 @@ def share_allocate(collective_id: int):
 @bp.route("/shares/<int:holding_uid>/transfer", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def share_transfer(holding_uid: int):
-    holding = load_current_or_404(ShareHolding, require_id(holding_uid), edit=True)
-    collective = db.session.get(Collective, holding.collective_id)
+    holding = load_current_or_404(ShareHolding, holding_uid, edit=True)
+    collective = db.session.get_one(Collective, holding.collective_id)
     form = TransferForm()
     form.recipient.choices = holder_choices(collective.id, exclude=service.Holder.of(holding))
     form.basis.choices = basis_choices("share_transfer")
@@ -316,7 +316,7 @@ def share_transfer(holding_uid: int):
                 holding.uid,
                 to_household_uid=household_uid,
                 to_person_uid=person_uid,
-                shares=form.shares.data,
+                shares=required_data(form.shares.data),
                 certificate_number=form.certificate_number.data or None,
                 reason=form.reason.data,
                 source_document_id=form.source_document_id.data,
@@ -365,8 +365,8 @@ def share_transfer(holding_uid: int):
 @bp.route("/shares/<int:holding_uid>/buy-back", methods=["GET", "POST"])
 @roles_required(Role.COLLECTIVE_ADMIN)
 def share_buy_back(holding_uid: int):
-    holding = load_current_or_404(ShareHolding, require_id(holding_uid), edit=True)
-    collective = db.session.get(Collective, holding.collective_id)
+    holding = load_current_or_404(ShareHolding, holding_uid, edit=True)
+    collective = db.session.get_one(Collective, holding.collective_id)
     form = BuyBackForm()
     form.basis.choices = basis_choices("share_buy_back")
     form.source_document_id.choices = document_choices(collective.id)
@@ -375,7 +375,7 @@ def share_buy_back(holding_uid: int):
         try:
             move = service.buy_back(
                 holding.uid,
-                form.shares.data,
+                required_data(form.shares.data),
                 reason=form.reason.data,
                 source_document_id=form.source_document_id.data,
                 basis=form.basis.data or None,
