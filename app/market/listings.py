@@ -33,9 +33,10 @@ from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
 from app.market import states
-from app.market.models import Consent, Listing, Step
+from app.market.models import Consent, Deal, Listing, Step
 from app.registry import certificates, history, people
-from app.registry.models import Plot
+from app.registry.documents import source_document
+from app.registry.models import Plot, PublicNotice, RightMove
 
 RIGHT_KINDS = {"land_contract", "homestead", "share_holding"}
 DEAL_KINDS = {"transfer", "paid_exit"}
@@ -307,8 +308,6 @@ def _who_decides(
                 ),
                 field="paper_document_id",
             )
-        from app.registry.documents import source_document
-
         source_document(paper_id, listing.collective_id)
         return person_uid, "witnessed"
     raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
@@ -404,8 +403,6 @@ def withdraw(listing_id: int, user: Any) -> Listing:
     free for another listing at once."""
     listing = _listing(listing_id, lock=True)
     _check_holder(listing, user)
-    from app.market.models import Deal
-
     deal = db.session.scalar(select(Deal).where(Deal.listing_id == listing.id))
     if deal is not None and deal.contract_signed_on is not None:
         raise DomainError(
@@ -439,8 +436,6 @@ def title_problem(listing: Listing) -> DomainError | None:
     """Why the right cannot be offered now, or None (issue 12 §4): it is still current and held
     by the listing's holder; not on public notice or under an objection; no open overlap finding
     on its plots; not in a pending move; a land contract is confirmed."""
-    from app.registry.models import PublicNotice, RightMove
-
     try:
         right = certificates.current_right(listing.right_kind, listing.right_uid)
     except DomainError:
