@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select, true
+from sqlalchemy import and_, exists, func, or_, select, true
 
 from app.auth.models import COUNTY_READERS, Role
+from app.auth.scope import farmer_household_ids, readable
 from app.extensions import db
 from app.registry.models import (
     Homestead,
@@ -138,16 +139,6 @@ def person_households(person_uid: int) -> list[tuple[HouseholdMember, Household]
     )
 
 
-def _scope_filter(user: Any, column: Any) -> Any:
-    """SQL condition limiting ``column`` (a collective id) to what the user may read."""
-    role = Role(user.role)
-    if role in COUNTY_READERS:
-        return true()
-    if role == Role.COLLECTIVE_ADMIN:
-        return column.in_(sorted(user.collective_ids) or [-1])
-    return false()
-
-
 def _person_scope(user: Any) -> Any:
     role = Role(user.role)
     if role in COUNTY_READERS:
@@ -156,7 +147,7 @@ def _person_scope(user: Any) -> Any:
     return exists().where(
         Membership.person_uid == Person.uid,
         or_(Membership.end_lifespan.is_(None), Membership.end_reason == "death"),
-        _scope_filter(user, Membership.collective_id),
+        readable(user, Membership.collective_id),
     )
 
 
@@ -166,8 +157,6 @@ def visible_persons(
     """Current persons in the user's reach, keyset-paged by uid (farmers: their households)."""
     q = select(Person).where(Person.end_lifespan.is_(None))
     if Role(user.role) == Role.FARMER:
-        from app.auth.scope import farmer_household_ids
-
         ids = sorted(farmer_household_ids(user)) or [-1]
         q = q.where(
             exists().where(
@@ -197,11 +186,9 @@ def visible_households(
     """Current households in the user's reach, keyset-paged by uid."""
     q = select(Household).where(Household.end_lifespan.is_(None))
     if Role(user.role) == Role.FARMER:
-        from app.auth.scope import farmer_household_ids
-
         q = q.where(Household.uid.in_(sorted(farmer_household_ids(user)) or [-1]))
     else:
-        q = q.where(_scope_filter(user, Household.collective_id))
+        q = q.where(readable(user, Household.collective_id))
     if collective_id is not None:
         q = q.where(Household.collective_id == collective_id)
     if after is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.auth.scope import readable
 from app.extensions import db
 from app.registry import inputs
 from app.registry.models import (
@@ -19,7 +20,6 @@ from app.registry.models import (
 )
 from app.registry.people.queries import (
     _person_scope,
-    _scope_filter,
 )
 
 
@@ -70,7 +70,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
             select(Household).where(
                 Household.cbfbm == code,
                 Household.end_lifespan.is_(None),
-                _scope_filter(user, Household.collective_id),
+                readable(user, Household.collective_id),
             )
         ):
             hits.append(SearchHit("household", h.uid, h.name, h.cbfbm, h.collective_id, h.uid, h))
@@ -80,7 +80,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
             select(Plot).where(
                 Plot.dkbm == code,
                 Plot.end_lifespan.is_(None),
-                _scope_filter(user, Plot.collective_id),
+                readable(user, Plot.collective_id),
             )
         ):
             hits.append(
@@ -100,7 +100,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
             select(LandContract).where(
                 LandContract.cbhtbm == code,
                 LandContract.end_lifespan.is_(None),
-                _scope_filter(user, LandContract.collective_id),
+                readable(user, LandContract.collective_id),
             )
         ):
             hits.append(
@@ -114,7 +114,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
             select(Homestead).where(
                 Homestead.unit_number == code,
                 Homestead.end_lifespan.is_(None),
-                _scope_filter(user, Homestead.collective_id),
+                readable(user, Homestead.collective_id),
             )
         ):
             hits.append(
@@ -152,7 +152,7 @@ def search(user: Any, q: str, *, page: int = 1, per_page: int = SEARCH_PAGE) -> 
             .where(
                 Household.end_lifespan.is_(None),
                 Household.name.like(pattern, escape="\\"),
-                _scope_filter(user, Household.collective_id),
+                readable(user, Household.collective_id),
             )
             .order_by(Household.name, Household.uid)
             .offset(offset)
