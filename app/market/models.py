@@ -28,12 +28,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import utcnow
 from app.extensions import db
 from app.market.states import OPEN
-from app.registry.models import SHARES
+from app.registry.models import SHARES, OfCollective
 
 _OPEN_STATES = ", ".join(f"'{s}'" for s in sorted(OPEN))
 
 
-class Listing(db.Model):
+class Listing(OfCollective, db.Model):
     """A right (or part of it) offered for transfer to a member, or for paid exit to the
     collective."""
 
@@ -87,16 +87,8 @@ class Listing(db.Model):
         Index("ix_market_listing_state", "collective_id", "state"),
     )
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class Consent(db.Model):
+class Consent(OfCollective, db.Model):
     """The holder's declaration (R13) or a co-holder's consent: by the person, logged in, or
     witnessed in person by staff with the signed paper form attached."""
 
@@ -124,16 +116,8 @@ class Consent(db.Model):
 
     __table_args__ = (UniqueConstraint("listing_id", "person_uid"),)
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class Offer(db.Model):
+class Offer(OfCollective, db.Model):
     """A member household's (or member's) offer or bid, with the eligibility check it passed."""
 
     __tablename__ = "market_offer"
@@ -153,16 +137,8 @@ class Offer(db.Model):
     made_by: Mapped[str] = mapped_column(String(64))
     made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class Deal(db.Model):
+class Deal(OfCollective, db.Model):
     """The transaction once a buyer is found (or the collective resolved to buy back): the
     contract, the money and the registration, with the evidence of the day of the deal."""
 
@@ -194,16 +170,8 @@ class Deal(db.Model):
     registered_on: Mapped[date | None] = mapped_column(Date)
     attestation_number: Mapped[str | None] = mapped_column(String(40), unique=True)
 
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
 
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id
-
-
-class Step(db.Model):
+class Step(OfCollective, db.Model):
     """One transition of a listing: from, to, by whom, when, why (the listing's own history)."""
 
     __tablename__ = "market_step"
@@ -219,11 +187,3 @@ class Step(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-    @property
-    def scope_collective_id(self) -> int:
-        return self.collective_id
-
-    @property
-    def audit_collective_id(self) -> int:
-        return self.collective_id

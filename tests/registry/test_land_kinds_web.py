@@ -1,8 +1,6 @@
 """Land types, contracting methods, reserve land, the area warning, and splitting and merging
 plots over HTTP: the forms and the JSON API call the same services."""
 
-# ruff: noqa: F811 - the `world` fixture of test_land_web is shared by importing it
-
 from __future__ import annotations
 
 import json
@@ -16,7 +14,7 @@ from app.extensions import db
 from app.registry import history, land
 from app.registry.models import LandContract, Plot
 from tests.factories import land as fx
-from tests.registry.test_land_web import bearer, plot_form, text, world  # noqa: F401
+from tests.registry.test_land_web import bearer, plot_form, text
 
 pytestmark = pytest.mark.authz
 

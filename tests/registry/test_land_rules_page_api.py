@@ -11,7 +11,7 @@ import pytest
 from app.registry import history
 from app.registry.models import LandContract
 from tests.factories import land as fx
-from tests.registry.test_land_web import bearer, text, world  # noqa: F401  (fixture)
+from tests.registry.test_land_web import bearer, text
 
 pytestmark = pytest.mark.authz
 
@@ -23,7 +23,7 @@ def _options(page: str, field: str) -> list[int]:
     return [int(v) for v in re.findall(r'value="(\d+)"', match.group(1)) if v != "0"]
 
 
-def test_renewal_window_same_on_page_and_api(world, app, client, auth, monkeypatch):  # noqa: F811
+def test_renewal_window_same_on_page_and_api(world, app, client, auth, monkeypatch):
     auth.login("admin_a")
     headers = bearer(app, "admin_a")
     page_url, api_url = f"/contracts/{world.contract}", f"/api/v1/contracts/{world.contract}"
@@ -47,7 +47,7 @@ def test_renewal_window_same_on_page_and_api(world, app, client, auth, monkeypat
     assert client.get(api_url, headers=headers).get_json()["term_end"] == "2079-12-31"
 
 
-def test_contract_candidates_same_on_page_and_api(world, app, client, auth):  # noqa: F811
+def test_contract_candidates_same_on_page_and_api(world, app, client, auth):
     second = fx.make(world.a, {})["contract_uid"]  # another household's contract, same collective
     auth.login("admin_a")
     page = text(client.get(f"/plots/{world.plot}"))
