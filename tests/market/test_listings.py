@@ -15,44 +15,15 @@ from app.extensions import db
 from app.market import listings, states
 from app.registry import documents
 from tests.factories import documents as fx
-from tests.factories.people import link_farmer
+from tests.market import walk
 
 
 def _user(name: str) -> User:
-    return db.session.scalar(select(User).where(User.username == name))
-
-
-@pytest.fixture
-def family(ctx, baseline):
-    """李家: the head (the farmer_a account) and his wife co-hold a confirmed contract."""
-    a = baseline.collective_a
-    doc = documents.store_document(a, "survey", "测绘成果", "s.pdf", fx.minimal_pdf("survey"))
-    household = fx.make_household(a, "李家")
-    head = fx.make_holder(household, "李大山", relation="02")
-    wife = fx.make_holder(household, "王秀英", relation="10")
-    contract = fx.make_contract(a, doc.id, household=household)
-    link_farmer("farmer_a", head.uid)
-    paper = documents.store_document(a, "other", "同意书", "c.pdf", fx.minimal_pdf("consent"))
-    db.session.flush()
-    return {
-        "contract": contract.uid,
-        "head": head.uid,
-        "wife": wife.uid,
-        "paper": paper.id,
-        "doc": doc.id,
-    }
+    return walk.user(name)
 
 
 def _draft(family) -> int:
-    listing = listings.create_listing(
-        _user("farmer_a"),
-        "land_contract",
-        family["contract"],
-        deal_kind="transfer",
-        method="negotiated",
-        asking_price_fen=3_000_000,
-    )
-    return listing.id
+    return walk.draft(family)
 
 
 def test_r13_a_listing_waits_for_every_co_holders_consent(family):
@@ -146,24 +117,8 @@ def test_a_farmer_lists_only_his_own_households_right(family, baseline):
 # --- publishing, offers and acceptance
 
 
-@pytest.fixture
-def buyers(ctx, baseline):
-    """A member household of the same collective (赵家, with a member on the roll), a household
-    of collective B, and a household of A whose only resident is not a member."""
-    from tests.factories import people as pf
-
-    _head, zhao = pf.household(baseline.collective_a, "赵大")
-    _head_b, wang = pf.household(baseline.collective_b, "王瑶")
-    return {"member": zhao.uid, "outsider": wang.uid}
-
-
 def _ready(family) -> int:
-    lid = _draft(family)
-    listings.declare(lid, _user("farmer_a"))
-    listings.decide_consent(
-        lid, family["wife"], _user("admin_a"), give=True, witnessed_paper_id=family["paper"]
-    )
-    return lid
+    return walk.ready(family)
 
 
 def test_r03_an_outsiders_offer_for_contracted_land_is_refused(family, buyers):
