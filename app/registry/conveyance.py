@@ -51,7 +51,7 @@ class Conveyed:
 
     ended: list[dict[str, Any]] = field(default_factory=list)
     begun: list[dict[str, Any]] = field(default_factory=list)
-    cancelled_certificates: list[str] = field(default_factory=list)
+    ended_certificates: list[str] = field(default_factory=list)
     issued_certificates: list[str] = field(default_factory=list)
 
     def version(self, which: str, kind: str, obj: Any) -> None:
@@ -60,7 +60,7 @@ class Conveyed:
     def certificates(self, pair: tuple[Any, Any]) -> None:
         old, new = pair
         if old is not None:
-            self.cancelled_certificates.append(old.number)
+            self.ended_certificates.append(old.number)
         if new is not None:
             self.issued_certificates.append(new.number)
 
@@ -68,7 +68,7 @@ class Conveyed:
         return {
             "ended": self.ended,
             "begun": self.begun,
-            "cancelled_certificates": self.cancelled_certificates,
+            "ended_certificates": self.ended_certificates,
             "issued_certificates": self.issued_certificates,
         }
 
