@@ -205,6 +205,11 @@ def accept_offer(listing_id: int, offer_id: int, user: Any, *, today: date | Non
     day = _today(today)
     listing = _listing(listing_id, lock=True)
     _check_holder(listing, user)
+    if listing.method == "bidding":
+        raise DomainError(
+            "bidding_listing",
+            _("In a bidding the highest valid bid wins when the bidding closes: no bid is chosen."),
+        )
     states.step(listing.state, "accept_offer", states.HOLDER)
     check_cooling_off(listing, day)
     offer = db.session.get(Offer, offer_id) if isinstance(offer_id, int) else None

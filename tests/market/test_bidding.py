@@ -100,6 +100,19 @@ def test_the_highest_valid_bid_wins_and_the_others_lose(family, bidders):
     assert again.value.code == "market_step"
 
 
+def test_the_holder_cannot_pick_a_bid(family, bidders):
+    """In a bidding the highest valid bid wins at the close: the holder chooses none, not even
+    after the cooling-off."""
+    lid = _bidding(family)
+    low = _bid(lid, bidders["zhao"], ASKING)
+    _bid(lid, bidders["qian"], ASKING + STEP)
+    day = listings._listing(lid).cooling_off_ends_on
+    with pytest.raises(DomainError) as refused:
+        offers.accept_offer(lid, low.id, walk.user("farmer_a"), today=day)
+    assert refused.value.code == "bidding_listing"
+    assert (listings._listing(lid).state, low.state) == ("published", "active")
+
+
 def test_a_tie_goes_to_the_earliest_bid(family, bidders):
     """Equal bids go to the earliest: by the time it was made, then by its number. (Bids made one
     at a time never tie, each beating the highest by the step, so the equal ones are written here
