@@ -4,7 +4,7 @@ A bidding listing (``method="bidding"``) takes bids (``offers.make_offer``) unti
 Closing it (``close_bidding``, after the deadline and the cooling-off period, R13) gives the right
 to the highest valid bid, ties to the earliest (made_at, then id); the winner's eligibility is
 checked again on the day (R15) and a bidder no longer eligible is passed over for the next one.
-The deal is written exactly as for an accepted offer (``offers.conclude``); the other bids are
+The deal is written exactly as for an accepted offer (``offers._conclude``); the other bids are
 lost and their deposits are to be refunded, the winner's counts toward the price. With no valid
 bid the listing lapses and the right is free for a new listing.
 
@@ -112,7 +112,7 @@ def close_bidding(listing_id: int, user: Any | None, *, now: datetime | None = N
                 "passed_over": passed_over,
             },
         }
-        return offers.conclude(
+        return offers._conclude(
             listing,
             bid,
             evidence,

@@ -220,7 +220,7 @@ def accept_offer(listing_id: int, offer_id: int, user: Any, *, today: date | Non
     evidence = eligibility.check_buyer(
         listing, household_uid=offer.household_uid, person_uid=offer.person_uid, day=day
     )
-    return conclude(
+    return _conclude(
         listing,
         offer,
         evidence,
@@ -243,7 +243,7 @@ def check_cooling_off(listing: Listing, day: date) -> None:
         )
 
 
-def conclude(
+def _conclude(
     listing: Listing,
     offer: Offer,
     evidence: dict[str, Any],
