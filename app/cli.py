@@ -1,4 +1,4 @@
-"""Command line: flask users …, flask audit …, flask divisions …, flask demo …
+"""Command line: flask users …, flask audit …, flask divisions …, flask market …, flask demo …
 
 Every command that writes runs as the system actor with a reason, so it lands in the audit trail.
 Bad arguments get a clear message and a non-zero exit, never a traceback.
@@ -26,6 +26,7 @@ from app.extensions import db
 users_cli = AppGroup("users", help="Accounts.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 divisions_cli = AppGroup("divisions", help="Administrative divisions.")
+market_cli = AppGroup("market", help="The marketplace.")
 
 
 def system(event: str, reason: str | None = None):
@@ -301,12 +302,44 @@ def print_division_report(report: loader.LoadReport) -> None:
             click.echo(f"  {'missing_coordinates':20} {len(missing)} units: {', '.join(missing)}")
 
 
+@market_cli.command("tick")
+def market_tick():
+    """Close every bidding past its deadline and end every listing whose notice period is over
+    without an offer (run it from cron, e.g. every 10 minutes; running it again does nothing).
+    Exit 1 if a listing could not be handled (the others are done and kept)."""
+    from app.market import bidding
+
+    with system("market.tick"):
+        done = bidding.tick()
+    db.session.commit()
+    for listing_id, deal_id in done["sold"].items():
+        click.echo(
+            f"listing {listing_id}: bidding closed, the highest valid bid won (deal {deal_id})"
+        )
+    for listing_id in done["lapsed"]:
+        click.echo(f"listing {listing_id}: ended without a buyer")
+    for listing_id, message in done["failed"].items():
+        click.echo(f"listing {listing_id}: not done, will be tried again: {message}", err=True)
+    if not any(done.values()):
+        click.echo("nothing was due")
+    if done["failed"]:
+        sys.exit(1)
+
+
 def register_cli(app: Flask) -> None:
     from flask_migrate.cli import db as migrate_cli
 
     from app.demo.seed import demo_cli
     from app.imports.cli import export_cli, import_cli
 
-    for group in (users_cli, audit_cli, divisions_cli, demo_cli, import_cli, export_cli):
+    for group in (
+        users_cli,
+        audit_cli,
+        divisions_cli,
+        market_cli,
+        demo_cli,
+        import_cli,
+        export_cli,
+    ):
         app.cli.add_command(group)
     migrate_cli.add_command(db_grant_app)  # flask db grant-app ROLE, beside flask db upgrade

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -105,9 +105,17 @@ def create_listing(
     shares: Decimal | str | None = None,
     asking_price_fen: int | None = None,
     description: str | None = None,
+    bid_deadline: datetime | None = None,
+    bid_step_fen: int | None = None,
+    deposit_fen: int | None = None,
 ) -> Listing:
     """A draft listing of a current right of the user's household (a farmer), or of a household
-    of the user's collective (an administrator preparing a witnessed listing)."""
+    of the user's collective (an administrator preparing a witnessed listing).
+
+    A bidding listing (``method="bidding"``) names its deadline (an aware time, or naive UTC as
+    stored), the least step by which a bid beats the highest (fen) and the deposit each bidder
+    pays (fen, zero or None for none); its asking price is the reserve. The other methods take
+    none of these (they are not stored)."""
     if right_kind not in RIGHT_KINDS:
         raise DomainError("right_kind", _("Choose which right to list."), field="right_kind")
     if deal_kind not in DEAL_KINDS:
@@ -131,6 +139,11 @@ def create_listing(
         isinstance(asking_price_fen, bool) or not 0 < asking_price_fen < 10**15
     ):
         raise DomainError("price", _("Give the price in yuan, more than zero."), field="price")
+    bidding = (
+        _check_bidding(asking_price_fen, bid_deadline, bid_step_fen, deposit_fen)
+        if method == "bidding"
+        else (None, None, None)
+    )
     listing = Listing(
         collective_id=right.collective_id,
         right_kind=right_kind,
@@ -143,6 +156,9 @@ def create_listing(
         shares=Decimal(shares) if shares not in (None, "") else None,
         asking_price_fen=asking_price_fen,
         description=(description or "").strip() or None,
+        bid_deadline=bidding[0],
+        bid_step_fen=bidding[1],
+        deposit_fen=bidding[2],
         state="draft",
         created_by=user.username,
     )
@@ -157,6 +173,56 @@ def create_listing(
             field="right_uid",
         ) from None
     return listing
+
+
+def _fen(value: Any) -> bool:
+    """Whole fen within range (not a bool, not a float)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**15
+
+
+def _check_bidding(
+    reserve: int | None, deadline: Any, step: Any, deposit: Any
+) -> tuple[datetime, int, int | None]:
+    """(deadline as naive UTC, step, deposit) of a bidding listing, or a DomainError per field.
+
+    The deadline lies in the future and no earlier than the cooling-off period (R13) and the
+    notice period could end if the listing were declared and published today: members get the
+    whole notice period to bid, and no bid can win during the cooling-off.
+    """
+    if reserve is None:
+        raise DomainError(
+            "reserve_required",
+            _("Give the asking price: bidding starts from it."),
+            field="price",
+        )
+    if not isinstance(deadline, datetime):
+        raise DomainError(
+            "bid_deadline", _("Give the day and time the bidding ends."), field="bid_deadline"
+        )
+    if deadline.tzinfo is not None:
+        deadline = deadline.astimezone(UTC).replace(tzinfo=None)
+    days = max(current_app.config["COOLING_OFF_DAYS"], current_app.config["MARKET_NOTICE_DAYS"])
+    earliest = history.county_today() + timedelta(days=days)
+    county_day = deadline.replace(tzinfo=UTC).astimezone(history.county_timezone()).date()
+    if deadline <= utcnow() or county_day < earliest:
+        raise DomainError(
+            "bid_deadline",
+            _(
+                "End the bidding on %(day)s or later: members have the whole notice period to "
+                "bid, and no bid can win during the cooling-off period.",
+                day=earliest.isoformat(),
+            ),
+            field="bid_deadline",
+        )
+    if not _fen(step) or step == 0:
+        raise DomainError(
+            "bid_step",
+            _("Give the least raise of a bid in yuan, more than zero."),
+            field="bid_step",
+        )
+    if deposit is not None and not _fen(deposit):
+        raise DomainError("deposit", _("Give the deposit in yuan, zero or more."), field="deposit")
+    return deadline, step, deposit or None
 
 
 def _check_part(

@@ -130,7 +130,10 @@ class Offer(OfCollective, db.Model):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     deposit_fen: Mapped[int | None] = mapped_column(BigInteger)
     deposit_reference: Mapped[str | None] = mapped_column(String(64))
-    # active / withdrawn / accepted / declined / lost
+    #: What became of the deposit: held (bidding runs) / applied (the winner's: counts toward the
+    #: price) / refund (to be paid back: lost, superseded or passed over); None without one.
+    deposit_state: Mapped[str | None] = mapped_column(String(10))
+    # active / withdrawn / accepted / declined / lost / superseded (a bidder's own raised bid)
     state: Mapped[str] = mapped_column(String(10), default="active")
     #: Canonical JSON: the membership rows and versions, homesteads, share totals checked (R15).
     eligibility: Mapped[str] = mapped_column(Text)

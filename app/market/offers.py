@@ -9,7 +9,7 @@ accepted: the listing row is locked and versioned, and a deal is unique per list
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit import trail
 from app.auth.models import Role
 from app.core.errors import DomainError, NotFound
+from app.core.models import utcnow
 from app.extensions import db
 from app.market import eligibility, states
 from app.market.listings import _advance, _check_holder, _listing, _today
@@ -49,6 +50,20 @@ def _acting_for(user: Any, listing: Listing, household_uid: int | None) -> None:
     raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
 
 
+def yuan(fen: int) -> str:
+    """Whole fen as yuan for a message: 1234567 → "12345.67"."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def naive_utc(moment: datetime | None) -> datetime:
+    """``moment`` (aware, or naive UTC as stored) as naive UTC; now when None."""
+    if moment is None:
+        return utcnow()
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
 def make_offer(
     listing_id: int,
     user: Any,
@@ -56,14 +71,28 @@ def make_offer(
     amount_fen: int,
     household_uid: int | None = None,
     person_uid: int | None = None,
+    deposit_reference: str | None = None,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> Offer:
-    """An eligible member household's (or member's) offer on a published listing."""
+    """An eligible member household's (or member's) offer on a published listing.
+
+    On a bidding listing the offer is a bid, taken until the deadline: the first at least the
+    asking price (the reserve), each next at least the highest active bid plus the step; the
+    deposit's payment reference is required when the listing asks for one. A bidder who bids
+    again raises their own bid: the new bid replaces the older one (``superseded``), so each
+    bidder stands in the bidding with one bid, and the deposit already paid moves to it.
+    """
     day = _today(today)
-    listing = _listing(listing_id)
+    bidding_listing = _is_bidding(listing_id)
+    listing = _listing(listing_id, lock=bidding_listing)  # bids are judged one at a time
     if listing.state != "published":
         raise DomainError("not_open", _("This listing is not open for offers."))
-    if listing.notice_ends_on is not None and day > listing.notice_ends_on:
+    if listing.method == "bidding":
+        moment = naive_utc(now)
+        if listing.bid_deadline is not None and moment >= listing.bid_deadline:
+            raise DomainError("bidding_over", _("The bidding on this listing is over."))
+    elif listing.notice_ends_on is not None and day > listing.notice_ends_on:
         raise DomainError("notice_over", _("The period for offers on this listing is over."))
     if (
         isinstance(amount_fen, bool)
@@ -84,10 +113,90 @@ def make_offer(
         eligibility=_canonical(evidence),
         made_by=user.username,
     )
-    with trail.because("market.offer"):
+    if listing.method != "bidding":
+        with trail.because("market.offer"):
+            db.session.add(offer)
+            db.session.flush()
+        return offer
+    earlier = _check_bid(listing, offer, deposit_reference)
+    with trail.because("market.bid"):
+        if earlier is not None:
+            earlier.state = "superseded"
+            if earlier.deposit_state == "held":
+                earlier.deposit_state = "moved" if offer.deposit_state is None else "refund"
+        if earlier is not None and listing.deposit_fen and offer.deposit_state is None:
+            offer.deposit_fen = earlier.deposit_fen  # the deposit paid moves to the new bid
+            offer.deposit_reference = earlier.deposit_reference
+            offer.deposit_state = "held"
         db.session.add(offer)
         db.session.flush()
     return offer
+
+
+def _is_bidding(listing_id: Any) -> bool:
+    if not isinstance(listing_id, int):
+        return False
+    return db.session.scalar(select(Listing.method).where(Listing.id == listing_id)) == "bidding"
+
+
+def _check_bid(listing: Listing, bid: Offer, deposit_reference: str | None) -> Offer | None:
+    """A bid's amount against the reserve and the step, and its deposit; the bidder's own
+    earlier active bid (which the new one replaces), if any."""
+    active = [o for o in offers_of(listing.id) if o.state == "active"]
+    reserve = listing.asking_price_fen or 0
+    if not active:
+        if bid.amount_fen < reserve:
+            raise DomainError(
+                "bid_too_low",
+                _("Bid at least the asking price, %(price)s yuan.", price=yuan(reserve)),
+                field="amount",
+            )
+    else:
+        highest = max(o.amount_fen for o in active)
+        least = highest + (listing.bid_step_fen or 0)
+        if bid.amount_fen < least:
+            raise DomainError(
+                "bid_too_low",
+                _(
+                    "Bid at least %(least)s yuan: the highest bid is %(highest)s yuan and each "
+                    "bid adds at least %(step)s yuan.",
+                    least=yuan(least),
+                    highest=yuan(highest),
+                    step=yuan(listing.bid_step_fen or 0),
+                ),
+                field="amount",
+            )
+    earlier = next(
+        (
+            o
+            for o in active
+            if (o.household_uid, o.person_uid) == (bid.household_uid, bid.person_uid)
+        ),
+        None,
+    )
+    if listing.deposit_fen:
+        reference = (deposit_reference or "").strip()
+        if len(reference) > 64:
+            raise DomainError(
+                "deposit_reference",
+                _("The deposit's payment reference is at most 64 characters."),
+                field="deposit_reference",
+            )
+        if reference:
+            bid.deposit_fen = listing.deposit_fen
+            bid.deposit_reference = reference
+            bid.deposit_state = "held"
+        elif earlier is None or earlier.deposit_state != "held":
+            raise DomainError(
+                "deposit_required",
+                _(
+                    "This bidding asks for a deposit of %(amount)s yuan: pay it to the "
+                    "collective and give the payment's reference.",
+                    amount=yuan(listing.deposit_fen),
+                ),
+                field="deposit_reference",
+            )
+    return earlier
 
 
 def accept_offer(listing_id: int, offer_id: int, user: Any, *, today: date | None = None) -> Deal:
@@ -96,15 +205,13 @@ def accept_offer(listing_id: int, offer_id: int, user: Any, *, today: date | Non
     day = _today(today)
     listing = _listing(listing_id, lock=True)
     _check_holder(listing, user)
-    states.step(listing.state, "accept_offer", states.HOLDER)
-    if listing.cooling_off_ends_on is not None and day < listing.cooling_off_ends_on:
+    if listing.method == "bidding":
         raise DomainError(
-            "cooling_off",
-            _(
-                "The cooling-off period runs until %(day)s: no offer can be accepted before.",
-                day=listing.cooling_off_ends_on.isoformat(),
-            ),
+            "bidding_listing",
+            _("In a bidding the highest valid bid wins when the bidding closes: no bid is chosen."),
         )
+    states.step(listing.state, "accept_offer", states.HOLDER)
+    check_cooling_off(listing, day)
     offer = db.session.get(Offer, offer_id) if isinstance(offer_id, int) else None
     if offer is None or offer.listing_id != listing.id or offer.state != "active":
         raise DomainError(
@@ -113,7 +220,49 @@ def accept_offer(listing_id: int, offer_id: int, user: Any, *, today: date | Non
     evidence = eligibility.check_buyer(
         listing, household_uid=offer.household_uid, person_uid=offer.person_uid, day=day
     )
-    _advance(listing, "accept_offer", states.HOLDER, actor=user.username)
+    return _conclude(
+        listing,
+        offer,
+        evidence,
+        action="accept_offer",
+        actor_kind=states.HOLDER,
+        actor=user.username,
+        others="declined",
+    )
+
+
+def check_cooling_off(listing: Listing, day: date) -> None:
+    """R13: no buyer is found for a listing before its cooling-off period ends."""
+    if listing.cooling_off_ends_on is not None and day < listing.cooling_off_ends_on:
+        raise DomainError(
+            "cooling_off",
+            _(
+                "The cooling-off period runs until %(day)s: no offer can be accepted before.",
+                day=listing.cooling_off_ends_on.isoformat(),
+            ),
+        )
+
+
+def _conclude(
+    listing: Listing,
+    offer: Offer,
+    evidence: dict[str, Any],
+    *,
+    action: str,
+    actor_kind: str,
+    actor: str,
+    others: str,
+) -> Deal:
+    """The buyer is found (the holder accepted ``offer``, or it won the bidding): the listing
+    takes its step, the deal is written with the day-of-deal evidence (R15), the offer is
+    accepted (its deposit counts toward the price) and every other active offer of the listing
+    becomes ``others`` (declined / lost, deposits to be refunded). Exactly once per listing:
+    the deal is unique per listing and per offer.
+
+    Shared by ``accept_offer`` and ``bidding.close_bidding``; the caller has locked the listing
+    and checked the step's conditions.
+    """
+    _advance(listing, action, actor_kind, actor=actor)
     deal = Deal(
         listing_id=listing.id,
         collective_id=listing.collective_id,
@@ -124,19 +273,33 @@ def accept_offer(listing_id: int, offer_id: int, user: Any, *, today: date | Non
         evidence=_canonical(evidence),
     )
     try:
-        with trail.because("market.accept_offer"), db.session.begin_nested():
+        with trail.because(f"market.{action}"), db.session.begin_nested():
             db.session.add(deal)
             db.session.flush()
             offer.state = "accepted"
-            for other in offers_of(listing.id):  # ORM writes: each one audited
-                if other.id != offer.id and other.state == "active":
-                    other.state = "declined"
+            if offer.deposit_state == "held":
+                offer.deposit_state = "applied"
+            end_offers(listing.id, others, keep=offer.id)
             db.session.flush()
     except IntegrityError:
         raise DomainError(
             "deal_exists", _("An offer on this listing was already accepted.")
         ) from None
     return deal
+
+
+def end_offers(listing_id: int, state: str, *, keep: int | None = None) -> list[Offer]:
+    """Every active offer of the listing but ``keep`` ends in ``state``; a deposit held for one is
+    to be refunded. ORM writes: each one audited. Returns the offers ended."""
+    ended = []
+    for other in offers_of(listing_id):
+        if other.id != keep and other.state == "active":
+            other.state = state
+            if other.deposit_state == "held":
+                other.deposit_state = "refund"
+            ended.append(other)
+    db.session.flush()
+    return ended
 
 
 def offers_of(listing_id: int) -> list[Offer]:
