@@ -82,6 +82,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COOLING_OFF_DAYS", int, 15, "R13"),
     Setting("MARKET_NOTICE_DAYS", int, 10, "a published listing is open for offers this long"),
     Setting("SETTLEMENT_FLAG_DAYS", int, 180, "R14"),
+    # Notifications (app/notify): short messages to phones go through this sender,
+    # "module:function" called as send(phone, text); the default writes them to the app's log.
+    Setting("NOTIFY_SENDER", str, "app.notify.outbox:log_sender", "who sends short messages"),
+    Setting("NOTIFY_MAX_ATTEMPTS", int, 5, "a failing short message is tried this many times"),
+    Setting("MARKET_REMIND_DAYS", int, 2, "remind of a marketplace deadline this many days ahead"),
     # R08: does a paid exit (有偿退出) of a homestead bar the household from a new one?
     Setting("HOMESTEAD_PAID_EXIT_BARS", bool, True),
     # R07: a declared homestead area may differ from its outline's measured area by this much.

@@ -20,7 +20,7 @@ from app.audit import trail
 from app.auth.models import Role
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
-from app.market import eligibility, states
+from app.market import alerts, eligibility, states
 from app.market.listings import _advance, _check_holder, _listing, _today
 from app.market.models import Deal, Listing, Offer
 from app.registry import people
@@ -87,6 +87,7 @@ def make_offer(
     with trail.because("market.offer"):
         db.session.add(offer)
         db.session.flush()
+    alerts.offer_made(listing, offer)
     return offer
 
 
