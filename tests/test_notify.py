@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from app.audit import trail
 from app.audit.labels import EVENTS
 from app.audit.models import AuditEntry
 from app.auth.models import User
@@ -118,12 +119,18 @@ def test_another_users_notification_is_a_404(app, world, client, auth):
     assert services.unread_count(_user("farmer_b")) == 1
 
 
-def test_reading_in_english_shows_english(app, world, client, auth):
-    note = _offer_note("farmer_a", 2_900_000)
-    assert "offer" not in note.params  # only codes and numbers are stored, never words
+def test_reading_in_english_shows_english(app, baseline, client, auth):
+    # Without the ctx fixture: each request then picks its language itself, as in production.
+    with app.app_context(), trail.acting(trail.AuditContext(actor="tester", role="system")):
+        note = _offer_note("farmer_a", 2_900_000)
+        assert "offer" not in note.params  # only codes and numbers are stored, never words
+        db.session.commit()  # in the harness: releases a savepoint; rolled back after the test
     auth.login("farmer_a")
+    chinese = client.get("/inbox").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in chinese and "29,000.00" in chinese
     client.set_cookie("lang", "en")
     html = client.get("/inbox").get_data(as_text=True)
+    assert '<html lang="en">' in html
     assert "An offer of 29,000.00 yuan was made on your listing of contracted land (No. 7)." in html
 
     token = token_for(app, "farmer_a")
@@ -209,3 +216,30 @@ def test_audit_labels_exist_for_the_inbox_events(world):
     )
     assert events == {"notify.send", "notify.read", "notify.deliver"}
     assert events <= set(EVENTS)
+
+
+def test_an_item_links_only_to_a_page_that_exists(world, client, auth):
+    services.notify([_user("farmer_a").id], "market.withdrawn", {"listing": 3}, "/account")
+    services.notify([_user("farmer_a").id], "market.withdrawn", {"listing": 4}, "/no-such-page/4")
+    auth.login("farmer_a")
+    html = client.get("/inbox").get_data(as_text=True)
+    assert 'href="/account"' in html
+    assert "/no-such-page/4" not in html  # shown, but never as a link to a 404
+    assert html.count('class="card notification unread"') == 2
+
+
+@pytest.mark.parametrize("username", ["admin_a", "bureau", "auditor", "sysadmin"])
+def test_every_role_has_an_inbox(world, client, auth, username):
+    services.notify([_user(username).id], "market.waiting", {"listing": 5, "step": "ready"})
+    auth.login(username)
+    html = client.get("/inbox").get_data(as_text=True)
+    assert _badge(html) == 1
+    assert "waits for you" in html or "等待您办理" in html
+
+
+def test_the_api_asks_for_ids_or_all(app, world):
+    token = token_for(app, "farmer_a")
+    answer = app.test_client().post(
+        "/api/v1/inbox/read", json={}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 422

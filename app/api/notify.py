@@ -74,7 +74,7 @@ def list_inbox(query: Paged):
         {
             "items": [item_json(n) for n in page.items],
             "next": str(page.next_cursor) if page.next_cursor is not None else None,
-            "unread": services.unread_count(current_user),
+            "unread": page.unread,
         }
     )
 
@@ -87,9 +87,6 @@ def list_inbox(query: Paged):
     refusals={404: "A notification is not the caller's, or does not exist"},
 )
 def read_inbox(body: ReadBody):
-    if body.all:
-        marked = services.mark_read(current_user, everything=True)
-    else:
-        marked = services.mark_read(current_user, body.ids)
+    done = services.mark_read(current_user, body.ids, everything=body.all)
     db.session.commit()
-    return jsonify({"marked": marked, "unread": services.unread_count(current_user)})
+    return jsonify({"marked": done.marked, "unread": done.unread})

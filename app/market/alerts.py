@@ -37,8 +37,8 @@ from app.notify import services as inbox
 from app.registry import history, people
 from app.registry.models import HouseholdMember
 
-#: The listing's page (the marketplace's pages, app/market/views.py).
-LISTING_LINK = "/market/listings/{id}"
+#: The listing's page (the marketplace's pages, app/market/views.py: /market/<listing_id>).
+LISTING_LINK = "/market/{id}"
 
 #: Steps the collective's administrators take next.
 ADMIN_STEPS = frozenset({"ready", "collective_consent", "township_approval", "contracting"})

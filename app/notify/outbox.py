@@ -76,8 +76,13 @@ def deliver_outbox(limit: int = 100, *, send: Sender | None = None) -> dict[str,
     )
     done = {"sent": 0, "failed": 0}
     with trail.because("notify.deliver"):
-        for message in db.session.scalars(q).all():
+        claimed = db.session.scalars(q).all()
+        # Claim them before sending: on PostgreSQL the rows are locked (another run skips them);
+        # on SQLite this write takes the lock, and a run that read them too fails at its own.
+        for message in claimed:
             message.attempts += 1
+        db.session.flush()
+        for message in claimed:
             try:
                 send(message.phone, message.text)
             except Exception as exc:  # noqa: BLE001  (any failure of the sender is recorded)

@@ -114,6 +114,16 @@ class InboxPage:
     items: list[Notification]
     #: The id the next page starts below, or None on the last page.
     next_cursor: int | None
+    #: How many of the user's notifications are unread (all of them, not only this page's).
+    unread: int
+
+
+@dataclass
+class Marked:
+    #: How many were unread and are now read.
+    marked: int
+    #: How many of the user's notifications are still unread.
+    unread: int
 
 
 def inbox(user: Any, limit: int = INBOX_PAGE, cursor: int | None = None) -> InboxPage:
@@ -126,7 +136,7 @@ def inbox(user: Any, limit: int = INBOX_PAGE, cursor: int | None = None) -> Inbo
     rows = list(db.session.scalars(q.order_by(Notification.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return InboxPage(rows, rows[-1].id if more and rows else None)
+    return InboxPage(rows, rows[-1].id if more and rows else None, unread_count(user))
 
 
 def text_of(note: Notification) -> str:
@@ -134,9 +144,10 @@ def text_of(note: Notification) -> str:
     return kinds.render(note.kind, note.params)
 
 
-def mark_read(user: Any, ids: Iterable[int] | None = None, *, everything: bool = False) -> int:
+def mark_read(user: Any, ids: Iterable[int] | None = None, *, everything: bool = False) -> Marked:
     """Mark the user's notifications ``ids`` (or, with ``everything``, all) read; how many
-    changed. An id that is not the user's own is a 404, whoever's it is."""
+    changed and how many stay unread. An id that is not the user's own is a 404, whoever's it
+    is."""
     if everything:
         q = select(Notification).where(
             Notification.user_id == user.id, Notification.read_at.is_(None)
@@ -160,11 +171,10 @@ def mark_read(user: Any, ids: Iterable[int] | None = None, *, everything: bool =
         if len(notes) != len(wanted):
             raise NotFound("notification_unknown", _("No such notification."), field="ids")
         notes = [n for n in notes if n.read_at is None]
-    if not notes:
-        return 0
-    now = utcnow()
-    with trail.because("notify.read"):
-        for note in notes:
-            note.read_at = now
-        db.session.flush()
-    return len(notes)
+    if notes:
+        now = utcnow()
+        with trail.because("notify.read"):
+            for note in notes:
+                note.read_at = now
+            db.session.flush()
+    return Marked(len(notes), unread_count(user))

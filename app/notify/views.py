@@ -64,16 +64,15 @@ def inbox_page():
 @bp.post("/inbox/read")
 def mark_read():
     back = safe_next(request.form.get("next"), url_for("notify.inbox_page"))
-    if request.form.get("all"):
-        changed = services.mark_read(current_user, everything=True)
-    else:
-        note_id = request.form.get("id", type=int)
-        if note_id is None:
-            abort(404)
-        changed = services.mark_read(current_user, [note_id])
+    everything = bool(request.form.get("all"))
+    note_id = request.form.get("id", type=int)
+    if note_id is None and not everything:
+        abort(404)
+    ids = [note_id] if note_id is not None else None
+    done = services.mark_read(current_user, ids, everything=everything)
     db.session.commit()
-    if request.form.get("all"):
-        flash(_("Notifications marked read: %(num)d.", num=changed), "ok")
+    if everything:
+        flash(_("Notifications marked read: %(num)d.", num=done.marked), "ok")
     return redirect(back)
 
 

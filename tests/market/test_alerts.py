@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.auth.models import User
@@ -33,8 +34,10 @@ def _kinds(username: str) -> list[str]:
 
 
 def _texts(username: str) -> list[str]:
+    """The user's notifications as an English reader reads them, newest first."""
     page = services.inbox(_user(username), 100)
-    return [services.text_of(n) for n in page.items]
+    with force_locale("en"):
+        return [services.text_of(n) for n in page.items]
 
 
 def _give_phone(person_uid: int, phone: str) -> None:
@@ -51,7 +54,7 @@ def test_publishing_tells_the_other_farmers_of_the_collective_and_not_collective
     note = db.session.scalars(
         select(Notification).where(Notification.user_id == _user("buyer_a").id)
     ).one()
-    assert note.link == f"/market/listings/{lid}"
+    assert note.link == f"/market/{lid}"
     assert f"(No. {lid}) was published in your collective" in _texts("buyer_a")[0]
     assert "market.published" not in _kinds("farmer_b")  # collective B's farmer
     assert "market.published" not in _kinds("farmer_a")  # the seller's own household
