@@ -85,6 +85,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     move_kinds.install()  # what each kind of move of a right reads, checks and applies
 
+    from app.notify import views as notify_views
+    from app.registry.scope import account_phone
+
+    notify_views.install(app, phone_of=account_phone)  # /inbox, the nav's count, phone numbers
+
     # 3. blueprints. Ids in URLs fit the database's INTEGER: a larger one is a 404, not a 500.
     # ASCII digits only: werkzeug's \d (and int()) also take Arabic-Indic or full-width digits,
     # so "/plots/１２" would otherwise show plot 12.

@@ -326,6 +326,32 @@ def market_tick():
         sys.exit(1)
 
 
+notify_cli = AppGroup("notify", help="Notifications: short messages to phones, reminders.")
+
+
+@notify_cli.command("deliver")
+@click.option("--limit", default=500, show_default=True, help="Most messages handed over per run.")
+def notify_deliver(limit: int):
+    """Hand waiting short messages to the sender (NOTIFY_SENDER); for cron."""
+    from app.notify import outbox
+
+    with system("notify.deliver"):
+        done = outbox.deliver_outbox(limit=limit)
+        db.session.commit()
+    click.echo(f"{done['sent']} sent, {done['failed']} failed (tried again on a later run)")
+
+
+@notify_cli.command("remind")
+def notify_remind():
+    """Remind of marketplace deadlines in the next MARKET_REMIND_DAYS days, once each; daily."""
+    from app.market import alerts
+
+    with system("notify.send", reason="deadline reminders"):
+        count = alerts.remind_deadlines()
+        db.session.commit()
+    click.echo(f"{count} reminders")
+
+
 def register_cli(app: Flask) -> None:
     from flask_migrate.cli import db as migrate_cli
 
@@ -342,4 +368,5 @@ def register_cli(app: Flask) -> None:
         export_cli,
     ):
         app.cli.add_command(group)
+    app.cli.add_command(notify_cli)  # flask notify deliver / remind (cron)
     migrate_cli.add_command(db_grant_app)  # flask db grant-app ROLE, beside flask db upgrade

@@ -85,6 +85,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COUNTY_HOLIDAYS", str, "", "public holidays (YYYY-MM-DD, comma-separated)"),
     Setting("COUNTY_WORKDAYS", str, "", "weekend days worked instead (调休)"),
     Setting("SETTLEMENT_FLAG_DAYS", int, 180, "R14"),
+    # Notifications (app/notify): short messages to phones go through this sender,
+    # "module:function" called as send(phone, text); the default writes them to the app's log.
+    Setting("NOTIFY_SENDER", str, "app.notify.outbox:log_sender", "who sends short messages"),
+    Setting("NOTIFY_MAX_ATTEMPTS", int, 5, "a failing short message is tried this many times"),
+    Setting("MARKET_REMIND_DAYS", int, 2, "remind of a marketplace deadline this many days ahead"),
     # R08: does a paid exit (有偿退出) of a homestead bar the household from a new one?
     Setting("HOMESTEAD_PAID_EXIT_BARS", bool, True),
     # R07: a declared homestead area may differ from its outline's measured area by this much.

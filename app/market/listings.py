@@ -33,7 +33,7 @@ from app.core import calendar
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
-from app.market import states
+from app.market import alerts, states
 from app.market.models import Consent, Deal, Listing, Step
 from app.registry import certificates, history, people
 from app.registry.documents import source_document
@@ -84,6 +84,7 @@ def _advance(
         listing.state = found.target
         db.session.add(step)
         db.session.flush()
+    alerts.step_taken(listing, step)
     return step
 
 

@@ -21,7 +21,7 @@ from app.auth.models import Role
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
-from app.market import eligibility, states
+from app.market import alerts, eligibility, states
 from app.market.listings import _advance, _check_holder, _listing, _today
 from app.market.models import Deal, Listing, Offer
 from app.registry import people
@@ -130,6 +130,7 @@ def make_offer(
             offer.deposit_state = "held"
         db.session.add(offer)
         db.session.flush()
+    alerts.offer_made(listing, offer)
     return offer
 
 
