@@ -626,7 +626,7 @@ def _right_choices() -> list[tuple[str, str]]:
                 _(
                     "Contracted land, contract %(code)s (%(area)s m²)",
                     code=c.cbhtbm,
-                    area=f"{c.contract_area_m2:,.0f}",
+                    area=_area(c.contract_area_m2),
                 ),
             )
         )
@@ -638,7 +638,7 @@ def _right_choices() -> list[tuple[str, str]]:
         out.append(
             (
                 f"homestead:{h.uid}",
-                _("Homestead and house (%(area)s m²)", area=f"{h.area_m2:,.0f}"),
+                _("Homestead and house (%(area)s m²)", area=_area(h.area_m2)),
             )
         )
     for s in db.session.scalars(
@@ -653,6 +653,11 @@ def _right_choices() -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+def _area(m2: float | None) -> str:
+    """Square metres, whole, with thousands separators."""
+    return f"{(m2 or 0):,.0f}"
 
 
 def _plot_choices() -> list[tuple[str, str]]:
@@ -675,7 +680,7 @@ def _plot_choices() -> list[tuple[str, str]]:
             _(
                 "%(name)s (%(area)s m²)",
                 name=p.name or p.dkbm,
-                area=f"{(p.contract_area_m2 or p.measured_area_m2 or 0):,.0f}",
+                area=_area(p.contract_area_m2 or p.measured_area_m2),
             ),
         )
         for p in rows

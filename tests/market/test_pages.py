@@ -9,6 +9,8 @@ Assertions read what a user notices: the page's status, the data it shows, what 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -506,3 +508,77 @@ def test_the_farmer_pages_fit_a_390_px_phone(client, auth, family, buyers):
         page = text(client.get(url))
         assert "<table" not in page.split("<main>")[1], url
         assert 'name="viewport" content="width=device-width' in page
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Reports, from inside a 390 px frame, how wide the page is and the smallest button's height.
+MEASURE = (
+    "<script>var b=[].slice.call(document.querySelectorAll('main button, main a.mk-button'))"
+    ".map(function(e){return e.getBoundingClientRect().height});"
+    "parent.postMessage(document.documentElement.scrollWidth+':'+window.innerWidth+':'"
+    "+(b.length?Math.min.apply(null,b):99),'*')</script>"
+)
+
+
+def _measure_at_390(client, url: str, workdir: Path) -> tuple[int, int, float]:
+    """(page width, frame width, smallest button height) of ``url`` in a 390 px wide frame of
+    headless Chromium (its window cannot be narrower than 500 px; a frame can)."""
+    assert CHROMIUM, "the browser tests need Chromium (chromium on the PATH)"
+    html = text(client.get(url))
+    css = client.get("/static/css/app.css").get_data()
+    (workdir / "app.css").write_bytes(css)
+    html = re.sub(r'href="[^"]*/css/app\.css[^"]*"', 'href="app.css"', html)
+    (workdir / "page.html").write_text(html.replace("</body>", MEASURE + "</body>"), "utf-8")
+    (workdir / "phone.html").write_text(
+        '<!doctype html><html><body><iframe src="page.html" width="390" height="844"></iframe>'
+        "<script>addEventListener('message',function(e){"
+        "document.body.setAttribute('data-m',e.data)})</script></body></html>",
+        "utf-8",
+    )
+    out = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=5000",
+            f"--user-data-dir={workdir / 'profile'}",
+            "--dump-dom",
+            (workdir / "phone.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    ).stdout.decode()
+    found = re.search(r'data-m="(\d+):(\d+):([\d.]+)"', out)
+    assert found, out[:500]
+    return int(found.group(1)), int(found.group(2)), float(found.group(3))
+
+
+@pytest.mark.browser
+def test_the_farmer_pages_have_no_sideways_scrolling_on_a_390_px_phone(
+    client, auth, family, buyers, tmp_path
+):
+    lid = walk.published(family)
+    from app.market import offers
+
+    offers.make_offer(
+        lid, walk.user("admin_a"), amount_fen=2_900_000, household_uid=buyers["member"]
+    )
+    db.session.flush()
+    pages = {
+        "farmer_a": ["/market/mine", "/market/new", f"/market/{lid}", f"/market/{lid}/withdraw"],
+        "buyer_a": ["/market/", f"/market/{lid}", f"/market/{lid}/offer"],
+    }
+    problems = []
+    for username, urls in pages.items():
+        auth.login(username)
+        for url in urls:
+            width, frame, button = _measure_at_390(client, url, tmp_path)
+            if frame != 390 or width > frame:
+                problems.append(f"{username} {url}: {width} px wide in a {frame} px frame")
+            if button < 44:
+                problems.append(f"{username} {url}: a button {button} px high")
+        auth.logout()
+    assert not problems, "\n".join(problems)
