@@ -595,7 +595,8 @@ def listing(listing_id: int):
         listing=obj,
         view=view,
         steps=_steps(obj),
-        consents=_consents(obj),
+        # Who consented is the household's and the office's business, not the neighbours'.
+        consents=_consents(obj) if _sees_every_offer(obj) else [],
         offers=_offers(obj),
         all_offers=_sees_every_offer(obj),
         deal=_deal_view(obj) if (_role() != FARMER or view["own"]) else None,
