@@ -262,7 +262,7 @@ class ExitForm(FlaskForm):
     )
     votes_for = IntegerField(_l("Votes for"), validators=[InputRequired()])
     votes_cast = IntegerField(_l("Votes cast"), validators=[InputRequired()])
-    notice_given_on = DateField(_l("Written notice given on"), validators=[DataRequired()])
+    notice_given_on = DateField(_l("Written notice given on (land only)"), validators=[Optional()])
 
 
 # --- lists

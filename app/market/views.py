@@ -29,7 +29,16 @@ from app.core.errors import DomainError
 from app.core.inputs import page_arg
 from app.divisions.models import Collective, Division
 from app.extensions import db
-from app.market import approvals, listings, offers, queries, states
+from app.market import (
+    approvals,
+    attestation,
+    exits,
+    listings,
+    offers,
+    queries,
+    registration,
+    states,
+)
 from app.market.forms import (
     AcceptForm,
     BureauForm,
@@ -367,6 +376,19 @@ def _evidence(deal: Deal) -> list[tuple[str, Any]]:
                 ],
             )
         )
+    if data.get("votes_cast"):
+        lines.append(
+            (
+                _("Members’ meeting"),
+                _(
+                    "%(yes)s of %(cast)s votes for",
+                    yes=data.get("votes_for"),
+                    cast=data.get("votes_cast"),
+                ),
+            )
+        )
+    if data.get("return_possible_on"):
+        lines.append((_("Land returned from"), data["return_possible_on"]))
     if "shares_before" in data:
         lines.append((_("Shares the buyer held before"), data["shares_before"]))
     if "shares_bought" in data:
@@ -392,6 +414,10 @@ def _deal_view(listing: Listing) -> dict[str, Any] | None:
         "registered_on": deal.registered_on,
         "attestation_number": deal.attestation_number,
         "votes": (deal.votes_for, deal.votes_cast) if deal.votes_cast else None,
+        "notice_given_on": deal.notice_given_on,
+        "improvements": fen_to_yuan(deal.improvements_fen)
+        if deal.improvements_fen is not None
+        else None,
         "evidence": _evidence(deal) if staff else [],
         "flags": approvals.flags_of(listing, deal) if staff else [],
     }
@@ -1114,8 +1140,6 @@ def register(listing_id: int):
     form = RegisterForm()
     status = 200
     if form.validate_on_submit():
-        from app.market import registration
-
         try:
             registration.register(obj.id, current_user)
         except DomainError as err:
@@ -1151,8 +1175,6 @@ def exit_resolution(listing_id: int):
     form.document.choices = document_choices(obj.collective_id, none=_("— choose —"))
     status = 200
     if form.validate_on_submit():
-        from app.market import exits
-
         try:
             exits.record_exit_resolution(
                 obj.id,
@@ -1186,6 +1208,20 @@ def exit_resolution(listing_id: int):
         fields=["price", "improvements", "document", "votes_for", "votes_cast", "notice_given_on"],
         deal=None,
     )
+
+
+@bp.route("/<int:listing_id>/attestation")
+@roles_required(*READERS)
+def attestation_page(listing_id: int):
+    """The transaction attestation (鉴证书) of a registered deal, printable: the published result
+    the collective's members may read."""
+    obj = _load(listing_id)
+    try:
+        sheet = attestation.attestation_of(obj)
+    except DomainError as err:
+        flash(err.message, "warn")
+        return redirect(url_for("market.listing", listing_id=obj.id))
+    return render_template("market/attestation.html", listing=obj, a=sheet)
 
 
 # --- the county bureau

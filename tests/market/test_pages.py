@@ -397,6 +397,62 @@ def test_the_queue_filters_by_step_and_right(client, auth, family, buyers):
     assert f"/market/{ready}" in text(client.get("/market/queue?state=nonsense"))  # ignored
 
 
+def test_staff_register_the_deal_and_everyone_of_the_collective_reads_the_attestation(
+    client, auth, family, buyers
+):
+    lid = walk.contracted(family, buyers)
+    auth.login("admin_a")
+    page = text(client.get(f"/market/{lid}/register"))
+    assert "29,000.00" in page  # the price, as yuan
+    r = client.post(f"/market/{lid}/register", data={})
+    assert r.status_code == 302
+    assert _listing(lid).state == "completed"
+    deal = db.session.scalar(select(Deal).where(Deal.listing_id == lid))
+    db.session.refresh(deal)
+    assert deal.registered_on is not None and deal.attestation_number
+    assert f"/market/{lid}/attestation" in text(client.get(f"/market/{lid}"))
+
+    # The published result: a member of the collective reads the attestation too.
+    auth.logout()
+    auth.login("buyer_a")
+    page = text(client.get(f"/market/{lid}/attestation"))
+    assert deal.attestation_number in page
+    assert "29,000.00" in page and "李家" in page and "赵大" in page
+
+
+def test_the_attestation_of_an_unregistered_deal_is_not_shown(client, auth, family, buyers):
+    lid = walk.approved(family, buyers)
+    auth.login("admin_a")
+    r = client.get(f"/market/{lid}/attestation")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/market/{lid}")
+
+
+def test_r06_staff_record_a_paid_exits_resolution_in_yuan(client, auth, family, monkeypatch):
+    lid = walk.ready(family, deal_kind="paid_exit", method="resolution", asking_price_fen=None)
+    monkeypatch.setattr(history, "county_today", lambda: _listing(lid).cooling_off_ends_on)
+    auth.login("admin_a")
+    assert f"/market/{lid}/exit" in text(client.get(f"/market/{lid}"))
+    form = {
+        "price": "25000",
+        "improvements": "30000",
+        "document": str(family["paper"]),
+        "votes_for": "30",
+        "votes_cast": "40",
+        "notice_given_on": "2026-01-05",
+    }
+    r = client.post(f"/market/{lid}/exit", data=form)
+    assert r.status_code == 422  # improvements are part of the price
+    assert _field_error_after(text(r), "improvements")
+    assert _count(Deal) == 0
+    r = client.post(f"/market/{lid}/exit", data={**form, "improvements": "5000.50"})
+    assert r.status_code == 302
+    assert _listing(lid).state == "collective_consent"
+    deal = db.session.scalar(select(Deal).where(Deal.listing_id == lid))
+    assert (deal.price_fen, deal.improvements_fen, deal.votes_for) == (2_500_000, 500_050, 30)
+    page = text(client.get(f"/market/{lid}"))
+    assert "25,000.00" in page and "5,000.50" in page
+
+
 # --- who sees what
 
 
@@ -415,7 +471,10 @@ PAGES = [
     "/register",
     "/exit",
     "/review",
+    "/attestation",
 ]
+#: The pages that only show (no form to post).
+READ_ONLY = {"", "/attestation"}
 
 
 @pytest.mark.authz
@@ -426,7 +485,7 @@ def test_another_collectives_admin_gets_404_on_every_page_of_the_listing(
     auth.login("admin_b")
     for suffix in PAGES:
         assert client.get(f"/market/{lid}{suffix}").status_code == 404, suffix
-        if suffix:
+        if suffix not in READ_ONLY:
             assert client.post(f"/market/{lid}{suffix}", data={}).status_code == 404, suffix
     assert client.post(f"/market/{lid}/accept", data={"offer_id": "1"}).status_code == 404
     assert f"/market/{lid}" not in text(client.get("/market/"))
@@ -460,7 +519,7 @@ def test_auditors_read_listings_but_take_no_step(client, auth, family, buyers):
     page = text(client.get(f"/market/{lid}"))
     assert "29,000.00" in page
     assert 'method="post" action="/market' not in page
-    for suffix in PAGES[1:]:
+    for suffix in sorted(set(PAGES) - READ_ONLY):
         assert client.post(f"/market/{lid}{suffix}", data={}).status_code == 404, suffix
     assert f"/market/{lid}" in text(client.get("/market/"))
 
