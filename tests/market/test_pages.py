@@ -397,6 +397,25 @@ def test_the_queue_filters_by_step_and_right(client, auth, family, buyers):
     assert f"/market/{ready}" in text(client.get("/market/queue?state=nonsense"))  # ignored
 
 
+def test_the_bureau_queue_filters_by_township_and_village(client, auth, family, buyers, baseline):
+    from app.divisions.models import Collective, Division
+
+    lid = walk.accepted(family, buyers)
+    approvals.collective_consent(lid, walk.user("admin_a"), approve=True)
+    db.session.flush()
+    village = db.session.get(Collective, baseline.collective_a).village_code
+    town = db.session.get(Division, village).parent_code
+    other_town = db.session.scalar(
+        select(Division.code).where(Division.level == "town", Division.code != town).limit(1)
+    )
+    auth.login("bureau")
+    assert f"/market/{lid}" in text(client.get("/market/queue"))
+    assert f"/market/{lid}" in text(client.get(f"/market/queue?township={town}"))
+    assert f"/market/{lid}" in text(client.get(f"/market/queue?township={town}&village={village}"))
+    assert f"/market/{lid}" not in text(client.get(f"/market/queue?township={other_town}"))
+    assert f"/market/{lid}" not in text(client.get("/market/queue?right_kind=share_holding"))
+
+
 def test_staff_register_the_deal_and_everyone_of_the_collective_reads_the_attestation(
     client, auth, family, buyers
 ):
