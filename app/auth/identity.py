@@ -18,6 +18,13 @@ from app.extensions import login_manager
 
 NAV: list[tuple[str, object, set[Role]]] = [
     ("registry.my_household", lambda: _("My household"), {Role.FARMER}),
+    ("market.mine", lambda: _("My listings"), {Role.FARMER}),
+    (
+        "market.index",
+        lambda: _("Marketplace"),
+        {Role.FARMER, Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
+    ),
+    ("market.queue", lambda: _("Market queue"), {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER}),
     ("divisions.county", lambda: _("County"), {Role.BUREAU_REVIEWER, Role.AUDITOR}),
     (
         "divisions.collectives",
