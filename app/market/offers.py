@@ -117,6 +117,7 @@ def make_offer(
         with trail.because("market.offer"):
             db.session.add(offer)
             db.session.flush()
+        alerts.offer_made(listing, offer)
         return offer
     earlier = _check_bid(listing, offer, deposit_reference)
     with trail.because("market.bid"):
