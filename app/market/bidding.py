@@ -15,7 +15,7 @@ for cron): idempotent, each listing in its own savepoint.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
@@ -28,16 +28,10 @@ from app.auth.models import Role
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.market import eligibility, offers, queries, states
-from app.market.listings import _advance, _listing, _today
+from app.market.listings import _advance, _listing, _today, county_day
 from app.market.models import Deal, Listing, Offer
-from app.registry.history import county_timezone
 
 SYSTEM_ACTOR = "system"
-
-
-def county_day(moment: datetime) -> date:
-    """The county's date at ``moment`` (naive UTC, as stored)."""
-    return moment.replace(tzinfo=UTC).astimezone(county_timezone()).date()
 
 
 def _actor(listing: Listing, user: Any) -> tuple[str, str]:

@@ -34,7 +34,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
 from app.market import alerts, states
-from app.market.models import Consent, Deal, Listing, Step
+from app.market.models import Consent, Deal, Listing, Offer, Step
 from app.registry import certificates, history, people
 from app.registry.documents import source_document
 from app.registry.models import Plot, PublicNotice, RightMove
@@ -56,6 +56,26 @@ def _listing(listing_id: Any, *, lock: bool = False) -> Listing:
     if found is None:
         raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
     return found
+
+
+def end_offers(listing_id: int, state: str, *, keep: int | None = None) -> list[Offer]:
+    """Every active offer of the listing but ``keep`` ends in ``state``; a deposit held for one is
+    to be refunded. ORM writes: each one audited. Returns the offers ended."""
+    ended = []
+    for other in db.session.scalars(
+        select(Offer).where(Offer.listing_id == listing_id).order_by(Offer.id)
+    ):
+        if other.id != keep and other.state == "active":
+            other.state = state
+            if other.deposit_state == "held":
+                other.deposit_state = "refund"
+            ended.append(other)
+    db.session.flush()
+    return ended
+
+
+#: The ends of a listing without a sale: every offer still open is declined (deposits refunded).
+_ENDS_WITHOUT_SALE = frozenset({"withdrawn", "rejected", "lapsed"})
 
 
 def _advance(
@@ -84,7 +104,10 @@ def _advance(
         listing.state = found.target
         db.session.add(step)
         db.session.flush()
-    alerts.step_taken(listing, step)
+    alerts.step_taken(listing, step)  # (told first: those who offered hear of the end)
+    if found.target in _ENDS_WITHOUT_SALE:
+        with trail.because(f"market.{action}", reason=step.reason):
+            end_offers(listing.id, "declined")
     return step
 
 
@@ -556,15 +579,47 @@ def publish(listing_id: int, user: Any, *, today: date | None = None) -> Listing
     problem = title_problem(listing)
     if problem is not None:
         raise problem
+    notice_ends = calendar.period_end(
+        today,
+        current_app.config["MARKET_NOTICE_DAYS"],
+        working=current_app.config["MARKET_NOTICE_WORKING_DAYS"],
+    )
+    if listing.method == "bidding" and listing.bid_deadline is not None:
+        deadline = county_day(listing.bid_deadline)
+        if deadline < notice_ends:
+            raise DomainError(
+                "bid_deadline",
+                _(
+                    "The bidding closes on %(deadline)s, before the notice period ends on "
+                    "%(end)s: members must have the whole notice period. Withdraw the listing "
+                    "and list it again with a later deadline.",
+                    deadline=deadline.isoformat(),
+                    end=notice_ends.isoformat(),
+                ),
+            )
     _advance(listing, "publish", states.ADMIN, actor=user.username)
     with trail.because("market.publish"):
         listing.published_on = today
-        listing.notice_ends_on = calendar.period_end(
-            today,
-            current_app.config["MARKET_NOTICE_DAYS"],
-            working=current_app.config["MARKET_NOTICE_WORKING_DAYS"],
-        )
+        listing.notice_ends_on = notice_ends
         db.session.flush()
+    return listing
+
+
+def county_day(moment: datetime) -> date:
+    """The county's calendar day of a stored (naive UTC) moment, such as a bidding deadline."""
+    return moment.replace(tzinfo=UTC).astimezone(calendar.county_timezone()).date()
+
+
+def reject(listing_id: int, user: Any, *, reason: str) -> Listing:
+    """The collective's administrator rejects the listing, with a written reason, at a step staff
+    take (the title check, while published, at the contract); the right is free again. The
+    consent, township and bureau decisions reject through ``approvals``."""
+    listing = _listing(listing_id, lock=True)
+    if Role(user.role) != Role.COLLECTIVE_ADMIN or listing.collective_id not in (
+        user.collective_ids
+    ):
+        raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
+    _advance(listing, "reject", states.ADMIN, actor=user.username, reason=reason)
     return listing
 
 

@@ -22,7 +22,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
 from app.market import alerts, eligibility, states
-from app.market.listings import _advance, _check_holder, _listing, _today
+from app.market.listings import _advance, _check_holder, _listing, _today, end_offers
 from app.market.models import Deal, Listing, Offer
 from app.registry import people
 
@@ -288,20 +288,6 @@ def _conclude(
             "deal_exists", _("An offer on this listing was already accepted.")
         ) from None
     return deal
-
-
-def end_offers(listing_id: int, state: str, *, keep: int | None = None) -> list[Offer]:
-    """Every active offer of the listing but ``keep`` ends in ``state``; a deposit held for one is
-    to be refunded. ORM writes: each one audited. Returns the offers ended."""
-    ended = []
-    for other in offers_of(listing_id):
-        if other.id != keep and other.state == "active":
-            other.state = state
-            if other.deposit_state == "held":
-                other.deposit_state = "refund"
-            ended.append(other)
-    db.session.flush()
-    return ended
 
 
 def offers_of(listing_id: int) -> list[Offer]:

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from app.auth.models import COUNTY_READERS, Role
 from app.auth.scope import farmer_household_ids
 from app.extensions import db
+from app.market.listings import county_day
 from app.market.models import Consent, Listing, Offer
 
 #: The steps at which a listing is shown to every member of its collective.
@@ -156,7 +157,7 @@ def due_on(listing: Listing) -> date | None:
     cooling-off (no acceptance before), the end of the notice period, or the bidding deadline."""
     if listing.state == "published":
         if listing.method == "bidding" and listing.bid_deadline is not None:
-            return listing.bid_deadline.date()
+            return county_day(listing.bid_deadline)
         return listing.notice_ends_on
     if listing.state == "awaiting_consent":
         return listing.cooling_off_ends_on

@@ -140,17 +140,6 @@ RULE_LABELS = {
 # --- small helpers
 
 
-def _refuse(form: Any, err: DomainError) -> None:
-    """``fail`` (roll back, keep the message), then show the message beside the field it
-    names: ``fail`` itself leaves every message at the top of the form (a WTForms field is
-    callable, which its check takes for "not a field")."""
-    fail(form, err)
-    target = form._fields.get(err.field or "")
-    if target is not None and err.message in form.form_errors:
-        form.form_errors.remove(err.message)
-        target.errors = [*list(target.errors or []), err.message]
-
-
 def _today() -> date:
     return history.county_today()
 
@@ -742,7 +731,7 @@ def new():
             err.field = {"right_uid": "right", "right_kind": "right", "plot_uids": "plots"}.get(
                 err.field or "", err.field
             )
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             db.session.commit()
@@ -766,7 +755,7 @@ def declare(listing_id: int):
         try:
             listings.declare(obj.id, current_user)
         except DomainError as err:
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(
@@ -810,7 +799,7 @@ def consent(listing_id: int):
         except DomainError as err:
             if err.field == "person_uid":
                 err.field = "person"
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(
@@ -857,7 +846,7 @@ def withdraw(listing_id: int):
         try:
             listings.withdraw(obj.id, current_user)
         except DomainError as err:
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             db.session.commit()
@@ -913,7 +902,7 @@ def offer(listing_id: int):
             err.field = {"household_uid": "household", "person_uid": "household"}.get(
                 err.field or "", err.field
             )
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(
@@ -969,7 +958,7 @@ def witness(listing_id: int):
             err.field = {"person_uid": "person", "paper_document_id": "paper"}.get(
                 err.field or "", err.field
             )
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(_("The witnessed decision is recorded."), obj.id)
@@ -996,7 +985,7 @@ def publish(listing_id: int):
         try:
             listings.publish(obj.id, current_user)
         except DomainError as err:
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(
@@ -1030,7 +1019,7 @@ def _decision_page(obj: Listing, *, township: bool):
         except DomainError as err:
             if err.field in ("source_document_id", "document_id"):
                 err.field = "document"
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(
@@ -1082,7 +1071,7 @@ def contract(listing_id: int):
         except DomainError as err:
             if err.field in ("source_document_id", "contract_document_id"):
                 err.field = "document"
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(_("The signed contract is recorded."), obj.id)
@@ -1115,7 +1104,7 @@ def payment(listing_id: int):
                 paid_on=form.paid_on.data,
             )
         except DomainError as err:
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(_("The payment is recorded."), obj.id)
@@ -1143,7 +1132,7 @@ def register(listing_id: int):
         try:
             registration.register(obj.id, current_user)
         except DomainError as err:
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(
@@ -1193,7 +1182,7 @@ def exit_resolution(listing_id: int):
                 "resolution_document_id": "document",
                 "source_document_id": "document",
             }.get(err.field or "", err.field)
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(_("The collective's resolution is recorded."), obj.id)
@@ -1248,7 +1237,7 @@ def review(listing_id: int):
                 interviewed=interviewed,
             )
         except DomainError as err:
-            _refuse(form, err)
+            fail(form, err)
             status = 422
         else:
             return _commit_and_show(_("Your review is recorded."), obj.id)

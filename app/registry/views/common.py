@@ -8,6 +8,7 @@ from flask import flash
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import HiddenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
@@ -93,8 +94,8 @@ def document_choices(collective_id: int, *, none: str | None = None) -> list[Sel
 def fail(form: FlaskForm, err: DomainError) -> None:
     """Roll back what the service wrote; show its message at the field it names."""
     db.session.rollback()
-    target = getattr(form, err.field, None) if err.field else None
-    if target is not None and hasattr(target, "errors") and not callable(target):
+    target = form._fields.get(err.field) if err.field else None
+    if target is not None and not isinstance(target, HiddenField):
         target.errors = [*list(target.errors or []), err.message]
     else:
         form.form_errors.append(err.message)
