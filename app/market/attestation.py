@@ -18,10 +18,11 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.auth.models import User
 from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
-from app.market.listings import steps_of
+from app.market.listings import county_day, steps_of
 from app.market.models import Deal, Listing
 from app.registry.models import Homestead, Household, LandContract, Plot, ShareHolding
 
@@ -36,7 +37,7 @@ APPROVAL_STEPS = {
     "consent_collective": lambda: _("Consent of the collective (发包方)"),
     "consent_homestead": lambda: _("Consent of the collective (发包方)"),
     "approve": lambda: _("Approved"),
-    "register": lambda: _("Registered"),
+    "register": lambda: _("Deal registered"),
 }
 
 
@@ -133,10 +134,17 @@ def attestation_of(listing: Listing) -> Attestation:
         )
     collective = db.session.get(Collective, listing.collective_id)
     code, parts = _right(listing, deal.registered_on)
+    steps = [s for s in steps_of(listing.id) if s.action in APPROVAL_STEPS]
+    names = dict(
+        db.session.execute(
+            select(User.username, User.display_name).where(
+                User.username.in_({s.actor for s in steps})
+            )
+        ).all()
+    )
     approvals = [
-        Approval(APPROVAL_STEPS[s.action](), s.actor, s.at.date())
-        for s in steps_of(listing.id)
-        if s.action in APPROVAL_STEPS
+        Approval(APPROVAL_STEPS[s.action](), names.get(s.actor) or s.actor, county_day(s.at))
+        for s in steps
     ]
     if deal.payment == "escrow":
         payment = _(
