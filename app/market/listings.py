@@ -49,8 +49,8 @@ def _today(today: date | None) -> date:
 
 def _listing(listing_id: Any, *, lock: bool = False) -> Listing:
     q = select(Listing).where(Listing.id == listing_id)
-    if lock:
-        q = q.with_for_update()
+    if lock:  # and read it afresh: a retry must see what a concurrent request committed
+        q = q.with_for_update().execution_options(populate_existing=True)
     found = db.session.scalar(q) if isinstance(listing_id, int) else None
     if found is None:
         raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
