@@ -24,11 +24,14 @@ from sqlalchemy import func, select
 from app.audit import trail
 from app.audit.services import verify_database
 from app.extensions import db
-from app.market import listings, offers, states
+from app.market import approvals, listings, offers, registration, states
 from app.market.models import Consent, Deal, Listing, Offer
-from app.registry import documents
+from app.registry import documents, history, land
+from app.registry.history import county_today
+from app.registry.models import LandContract, Plot
 from tests.concurrency import ACTOR, race_outcomes
 from tests.factories import documents as fx
+from tests.factories import land as land_fx
 from tests.factories import people as pf
 from tests.market import walk
 
@@ -265,4 +268,144 @@ def test_two_listings_of_one_right_at_once_leave_exactly_one_open(fresh_app):
             lid = winner.id
             db.session.remove()
         withdraw(app, lid)
+    assert_chain_whole(app)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two member households of collective A that sell the same land to each other in turn:
+    their heads (the only co-holders) log in as ``farmer_a`` and ``buyer_a``."""
+
+    households: tuple[int, int]
+    accounts: tuple[str, str]
+    plots: list[int]
+    paper: int
+
+
+def build_pair(app: Flask) -> Pair:
+    from app.auth.services import create_user
+    from tests.conftest import PASSWORD
+
+    a = app.extensions["sanquan_baseline"].collective_a
+    with committed(app):
+        doc = documents.store_document(a, "survey", "测绘成果", "s.pdf", fx.minimal_pdf("survey"))
+        paper = documents.store_document(a, "other", "合同", "c.pdf", fx.minimal_pdf("contract"))
+        head_x, x = pf.household(a, "李大山")
+        head_y, y = pf.household(a, "赵大")
+        contract = fx.make_contract(a, doc.id, household=x)
+        ox, oy = land_fx.origin(a)
+        plots = [
+            land_fx.add(a, land_fx.square(ox + 50 * i, oy), contract_uid=contract.uid).plot.uid
+            for i in range(2)
+        ]
+        create_user("buyer_a", PASSWORD, "farmer", collective_ids=[a])
+        pf.link_farmer("farmer_a", head_x.uid)
+        pf.link_farmer("buyer_a", head_y.uid)
+        made = Pair(
+            households=(x.uid, y.uid),
+            accounts=("farmer_a", "buyer_a"),
+            plots=plots,
+            paper=paper.id,
+        )
+    return made
+
+
+def contracted_between(pair: Pair, seller: int) -> tuple[int, int]:
+    """The household ``seller`` (0 or 1) lists its whole contract, declares it, the collective
+    publishes, the other household offers and is accepted after the cooling-off, the collective
+    and the bureau approve, the contract and the payment are recorded: (listing id, contract)."""
+    holder, buyer = pair.households[seller], pair.households[1 - seller]
+    account = walk.user(pair.accounts[seller])
+    admin = walk.user("admin_a")
+    right = land.contract_of_household(holder).uid
+    lid = listings.create_listing(
+        account,
+        "land_contract",
+        right,
+        deal_kind="transfer",
+        method="negotiated",
+        asking_price_fen=3_000_000,
+    ).id
+    listings.declare(lid, account)  # the head is the only co-holder: ready at once
+    listings.publish(lid, admin)
+    offer = offers.make_offer(lid, admin, amount_fen=2_950_000, household_uid=buyer)
+    offers.accept_offer(lid, offer.id, account, today=listings._listing(lid).cooling_off_ends_on)
+    approvals.collective_consent(lid, admin, approve=True)
+    approvals.bureau_review(lid, walk.user("bureau"), approve=True, reason="材料齐全")
+    today = county_today()
+    approvals.record_contract(
+        lid, admin, signed_on=today, contract_document_id=pair.paper, payment_terms="一次性付清"
+    )
+    approvals.record_payment(lid, admin, how="confirmed", reference="BANK-1", paid_on=today)
+    return lid, right
+
+
+def test_a_registration_run_twice_at_once_registers_once(fresh_app):
+    """Staff press "register" twice (two tabs, or a retry while the first is still running): the
+    land changes hands once. One new contract version for the buyer, the seller's contract ended
+    once, each plot one new version, one attestation number, one register step; the second call
+    either returns the same registered deal or is refused in plain words, never a crash.
+
+    The two households sell the land to each other in turn, so every round is a real
+    registration of a right that is free (the buyer of one round lists it in the next)."""
+    app = fresh_app
+    pair = build_pair(app)
+    seen = Counter()
+    for round_no in range(ROUNDS):
+        seller = round_no % 2
+        buyer = pair.households[1 - seller]
+        with committed(app):
+            lid, right = contracted_between(pair, seller)
+        with app.app_context():
+            plot_versions = {uid: len(history.versions(Plot, uid)) for uid in pair.plots}
+            seller_versions = len(history.versions(LandContract, right))
+            db.session.remove()
+        returned: list[tuple[int, str | None]] = []
+
+        def register(lid: int = lid, returned: list = returned) -> None:
+            deal = registration.register(lid, walk.user("admin_a"))
+            returned.append((deal.id, deal.attestation_number))
+
+        outcomes = race_outcomes(app, [register, register])
+        results = sorted(o.result for o in outcomes)
+        seen[tuple(results)] += 1
+        assert "ok" in results and not any(r.startswith("crash") for r in results), (
+            round_no,
+            outcomes,
+        )
+        with app.app_context():
+            listing = db.session.get(Listing, lid)
+            deal = db.session.scalar(select(Deal).where(Deal.listing_id == lid))
+            assert listing.state == "completed", round_no
+            assert actions(lid).count("register") == 1, (round_no, actions(lid))
+            assert deal.registered_on == county_today(), round_no
+            assert deal.attestation_number, round_no
+            # a call that succeeded returned this very deal, with its one number
+            assert returned and set(returned) == {(deal.id, deal.attestation_number)}, round_no
+            numbered = db.session.scalar(
+                select(func.count())
+                .select_from(Deal)
+                .where(Deal.attestation_number == deal.attestation_number)
+            )
+            assert numbered == 1, round_no
+            # the seller's contract ended once: no version added, the last one closed
+            versions = history.versions(LandContract, right)
+            assert len(versions) == seller_versions, round_no
+            assert history.current_of(LandContract, right) is None, round_no
+            assert versions[-1].valid_to == county_today(), round_no
+            # the buyer: one new contract, in one version, holding both plots, each moved once
+            bought = land.contract_of_household(buyer)
+            assert bought is not None and bought.version == 1, round_no
+            assert len(history.versions(LandContract, bought.uid)) == 1, round_no
+            current = db.session.scalar(
+                select(func.count())
+                .select_from(LandContract)
+                .where(LandContract.household_uid == buyer, LandContract.end_lifespan.is_(None))
+            )
+            assert current == 1, round_no
+            for uid in pair.plots:
+                assert len(history.versions(Plot, uid)) == plot_versions[uid] + 1, round_no
+                assert history.current_of(Plot, uid).contract_uid == bought.uid, round_no
+            db.session.remove()
+    print(f"\nregistration twice, {ROUNDS} rounds: {dict(seen)}")
     assert_chain_whole(app)
