@@ -4,8 +4,9 @@ Every round starts from committed data (a fresh listing of the same right), rele
 connections at once (``tests.concurrency``: threads, own sessions, a barrier) and lets the
 database decide; the round's outcome is then read back from the database and must be exactly one
 of the outcomes the two calls could have had one after the other. Between rounds the right is
-freed the way a user frees it (the holder withdraws before the contract is signed), so the audit
-chain stays whole and is verified at the end of each test. Each test has its own database.
+freed the way users free it (the holder withdraws before the contract is signed; after a
+registration, the buyer lists it back), never by deleting rows, so the audit chain stays whole
+and is verified at the end of each test. Each test has its own database (``fresh_app``).
 """
 
 from __future__ import annotations
