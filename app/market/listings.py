@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit import trail
 from app.auth.models import Role
+from app.core import calendar
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
@@ -491,7 +492,11 @@ def publish(listing_id: int, user: Any, *, today: date | None = None) -> Listing
     _advance(listing, "publish", states.ADMIN, actor=user.username)
     with trail.because("market.publish"):
         listing.published_on = today
-        listing.notice_ends_on = today + timedelta(days=current_app.config["MARKET_NOTICE_DAYS"])
+        listing.notice_ends_on = calendar.period_end(
+            today,
+            current_app.config["MARKET_NOTICE_DAYS"],
+            working=current_app.config["MARKET_NOTICE_WORKING_DAYS"],
+        )
         db.session.flush()
     return listing
 

@@ -371,3 +371,24 @@ def test_r11_a_share_purchase_past_the_cap_is_refused(seller, buyers, baseline):
             lid, walk.user("admin_a"), amount_fen=100_000, household_uid=buyers["member"]
         )
     assert refused.value.rule == "R11"
+
+
+def test_the_attestation_states_the_deal_as_registered(family, buyers):
+    """What the printed attestation says comes from the registered deal: number, the plots as
+    they were in the seller's contract, price in yuan to the fen, payment, approvals."""
+    from app.market.attestation import attestation_of
+
+    lid = walk.contracted(family, buyers, payment="escrow")
+    listing = listings._listing(lid)
+    with pytest.raises(DomainError) as refused:
+        attestation_of(listing)
+    assert refused.value.code == "not_registered"
+    deal = registration.register(lid, walk.user("admin_a"))
+    paper = attestation_of(listing)
+    assert paper.number == deal.attestation_number
+    assert paper.price == "29,000.00"
+    assert "李家" in paper.seller and "赵大" in paper.buyer
+    codes = [history.current_of(Plot, uid).dkbm for uid in family["plots"]]
+    assert all(any(code in part for part in paper.parts) for code in codes)
+    assert "BANK-1" in paper.payment
+    assert [a.by for a in paper.approvals if a.by == "bureau"] == ["bureau"]
