@@ -24,11 +24,11 @@ from sqlalchemy import func, select
 
 from app.audit import trail
 from app.audit.services import verify_database
+from app.core.calendar import county_today
 from app.extensions import db
 from app.market import approvals, listings, offers, registration, states
 from app.market.models import Consent, Deal, Listing, Offer
 from app.registry import documents, history, land
-from app.registry.history import county_today
 from app.registry.models import LandContract, Plot
 from tests.concurrency import ACTOR, race_outcomes
 from tests.factories import documents as fx
