@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Flask
 
@@ -19,10 +20,19 @@ from app.extensions import db
 ACTOR = trail.AuditContext(actor="tester", role="collective_admin")
 
 
-def race(app: Flask, jobs: list[Callable[[], object]]) -> list[str]:
-    """Run the jobs at once; each one's outcome: "ok", the DomainError code, or "crash: …"."""
+@dataclass(frozen=True)
+class Outcome:
+    """What one job ended in: ``result`` is "ok", the DomainError's code, or "crash: …";
+    ``message`` is what the user would read (the refusal's message), None otherwise."""
+
+    result: str
+    message: str | None = None
+
+
+def race_outcomes(app: Flask, jobs: list[Callable[[], object]]) -> list[Outcome]:
+    """Run the jobs at once; each one's outcome, with the refusal's message."""
     barrier = threading.Barrier(len(jobs))
-    results: list[str] = ["not run"] * len(jobs)
+    outcomes: list[Outcome] = [Outcome("not run")] * len(jobs)
 
     def run(i: int, job: Callable[[], object]) -> None:
         with app.app_context(), app.test_request_context(), trail.acting(ACTOR):
@@ -30,13 +40,13 @@ def race(app: Flask, jobs: list[Callable[[], object]]) -> list[str]:
                 barrier.wait(timeout=10)
                 job()
                 db.session.commit()
-                results[i] = "ok"
+                outcomes[i] = Outcome("ok")
             except DomainError as exc:
                 db.session.rollback()
-                results[i] = exc.code
+                outcomes[i] = Outcome(exc.code, str(exc.message))
             except Exception as exc:  # noqa: BLE001 - a crash is reported to the test as a result
                 db.session.rollback()
-                results[i] = f"crash: {exc!r}"
+                outcomes[i] = Outcome(f"crash: {exc!r}")
             finally:
                 db.session.remove()
 
@@ -45,4 +55,9 @@ def race(app: Flask, jobs: list[Callable[[], object]]) -> list[str]:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    return results
+    return outcomes
+
+
+def race(app: Flask, jobs: list[Callable[[], object]]) -> list[str]:
+    """Run the jobs at once; each one's outcome: "ok", the DomainError code, or "crash: …"."""
+    return [o.result for o in race_outcomes(app, jobs)]
