@@ -28,7 +28,7 @@ from app.auth.models import Role
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.market import eligibility, offers, queries, states
-from app.market.listings import _advance, _listing, _today, county_day
+from app.market.listings import _advance, _listing, _today, county_day, end_offers
 from app.market.models import Deal, Listing, Offer
 
 SYSTEM_ACTOR = "system"
@@ -115,6 +115,8 @@ def close_bidding(listing_id: int, user: Any | None, *, now: datetime | None = N
             actor=actor,
             others="lost",
         )
+    with trail.because("market.lapse"):  # the bids lost (before the lapse declines the rest)
+        end_offers(listing.id, "lost")
     _advance(
         listing,
         "lapse",
@@ -122,8 +124,6 @@ def close_bidding(listing_id: int, user: Any | None, *, now: datetime | None = N
         actor=actor,
         reason=_("No valid bid by the deadline."),
     )
-    with trail.because("market.lapse"):
-        offers.end_offers(listing.id, "lost")
     return None
 
 

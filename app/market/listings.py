@@ -58,14 +58,18 @@ def _listing(listing_id: Any, *, lock: bool = False) -> Listing:
     return found
 
 
-def end_offers(listing_id: int, state: str, *, keep: int | None = None) -> list[Offer]:
-    """Every active offer of the listing but ``keep`` ends in ``state``; a deposit held for one is
-    to be refunded. ORM writes: each one audited. Returns the offers ended."""
+def end_offers(
+    listing_id: int, state: str, *, keep: int | None = None, accepted_too: bool = False
+) -> list[Offer]:
+    """Every active offer of the listing but ``keep`` (and, with ``accepted_too``, the accepted
+    one, whose deal fell through) ends in ``state``; a deposit held for one is to be refunded.
+    ORM writes: each one audited. Returns the offers ended."""
+    ending = {"active", "accepted"} if accepted_too else {"active"}
     ended = []
     for other in db.session.scalars(
         select(Offer).where(Offer.listing_id == listing_id).order_by(Offer.id)
     ):
-        if other.id != keep and other.state == "active":
+        if other.id != keep and other.state in ending:
             other.state = state
             if other.deposit_state == "held":
                 other.deposit_state = "refund"
@@ -107,7 +111,7 @@ def _advance(
     alerts.step_taken(listing, step)  # (told first: those who offered hear of the end)
     if found.target in _ENDS_WITHOUT_SALE:
         with trail.because(f"market.{action}", reason=step.reason):
-            end_offers(listing.id, "declined")
+            end_offers(listing.id, "declined", accepted_too=True)
     return step
 
 
