@@ -410,3 +410,38 @@ def test_a_registration_run_twice_at_once_registers_once(fresh_app):
             db.session.remove()
     print(f"\nregistration twice, {ROUNDS} rounds: {dict(seen)}")
     assert_chain_whole(app)
+
+
+def test_two_members_bidding_at_once_leave_one_standing_bid(fresh_app):
+    """Two member households bid the same amount (the reserve) on a bidding listing at the same
+    moment: the listing row is locked for a bid, so one bid stands and the other is refused in
+    plain words as below the step; never two bids at the same standing amount."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.market.models import Offer
+
+    app = fresh_app
+    world = build_world(app)
+    for round_no in range(ROUNDS):
+        with committed(app):
+            lid = walk.published(
+                world.family,
+                method="bidding",
+                bid_deadline=datetime.now(UTC) + timedelta(days=30),
+                bid_step_fen=10_000,
+                deposit_fen=None,
+            )
+        jobs = [
+            lambda lid=lid, household=household: offers.make_offer(
+                lid, walk.user("admin_a"), amount_fen=3_000_000, household_uid=household
+            )
+            for household in world.buyers
+        ]
+        outcomes = race_outcomes(app, jobs if round_no % 2 else jobs[::-1])
+        assert sorted(o.result for o in outcomes) == ["bid_too_low", "ok"], (round_no, outcomes)
+        with app.app_context():
+            bids = list(db.session.scalars(select(Offer).where(Offer.listing_id == lid)))
+            assert [(b.amount_fen, b.state) for b in bids] == [(3_000_000, "active")], round_no
+            db.session.remove()
+        withdraw(app, lid)
+    assert_chain_whole(app)
