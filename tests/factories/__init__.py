@@ -14,13 +14,14 @@ from tests.factories import (
     homesteads,
     imports,
     land,
+    market,
     members,
     moves,
     people,
     shares,
 )
 
-AREAS = (people, members, land, homesteads, shares, moves, documents, imports, accounts)
+AREAS = (people, members, land, homesteads, shares, moves, documents, imports, accounts, market)
 
 
 def make_world(collective_id: int) -> dict[str, object]:
