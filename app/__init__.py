@@ -35,6 +35,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = config_module.default_sqlite_url(app.instance_path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    from app.core import calendar
+
+    calendar.check_settings(app.config)  # a malformed holiday list stops the start
     if app.config["SESSION_COOKIE_SECURE"]:
         # Served over HTTPS: every cookie Secure, links https (HSTS is sent in core/web.py).
         app.config.setdefault("REMEMBER_COOKIE_SECURE", True)

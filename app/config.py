@@ -81,6 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CONTRACT_RENEWAL_WINDOW_YEARS", int, 5, "renewal in the last N years of a term"),
     Setting("COOLING_OFF_DAYS", int, 15, "R13"),
     Setting("MARKET_NOTICE_DAYS", int, 10, "a published listing is open for offers this long"),
+    Setting("MARKET_NOTICE_WORKING_DAYS", bool, False, "count the notice in working days"),
+    Setting("COUNTY_HOLIDAYS", str, "", "public holidays (YYYY-MM-DD, comma-separated)"),
+    Setting("COUNTY_WORKDAYS", str, "", "weekend days worked instead (调休)"),
     Setting("SETTLEMENT_FLAG_DAYS", int, 180, "R14"),
     # R08: does a paid exit (有偿退出) of a homestead bar the household from a new one?
     Setting("HOMESTEAD_PAID_EXIT_BARS", bool, True),

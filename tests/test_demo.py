@@ -11,6 +11,7 @@ from tests.conftest import app_for, make_database
 
 LANDING_TEXT = {
     "farmer": "李建华",
+    "member": "刘志明",
     "village_admin": "东湖坪村第二村民小组",
     "yaocun_admin": "瑶村村股份经济合作社",
     "bureau": "太平镇",
@@ -150,3 +151,20 @@ def test_r12_demo_has_a_deceased_member_and_a_settled_farmer_with_all_three_righ
         assert rights.contract is not None and rights.homestead is not None and rights.shares
         assert people.hukou_label(settled) == "居民户口（城镇）"
         db.session.remove()
+
+
+def test_demo_marketplace_has_listings_at_the_steps_users_need(fresh_demo):
+    """Open for offers, in the bureau's review, completed (registered, with its attestation
+    number), withdrawn, and a paid exit decided by a resolution; the audit chain verifies."""
+    from sqlalchemy import select
+
+    from app.market.models import Deal, Listing
+
+    application, _result = fresh_demo
+    with application.app_context():
+        states = set(db.session.scalars(select(Listing.state)))
+        assert {"published", "bureau_review", "completed", "withdrawn"} <= states
+        registered = db.session.scalar(select(Deal).where(Deal.registered_on.is_not(None)))
+        assert registered.attestation_number.startswith("JZ440222")
+        _count, problem = audit_services.verify_database()
+        assert problem is None

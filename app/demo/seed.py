@@ -24,6 +24,7 @@ from app.audit import trail
 from app.auth.models import Role, User
 from app.auth.services import create_user
 from app.core.codes import id_number_check_char
+from app.demo.market import seed_market
 from app.demo.pdf import minimal_pdf
 from app.divisions.loader import bundled_file, load_divisions
 from app.divisions.models import Collective, Division
@@ -49,6 +50,7 @@ COLLECTIVES = [
 ]
 USERS = [
     ("farmer", Role.FARMER, "李建华", ["44022210020501"]),
+    ("member", Role.FARMER, "刘志明", ["44022210020501"]),
     (
         "village_admin",
         Role.COLLECTIVE_ADMIN,
@@ -74,6 +76,7 @@ class Tally:
     homesteads: int = 0
     holdings: int = 0
     certificates: int = 0
+    listings: int = 0
 
 
 def id_number(rng: random.Random, birth: date, female: bool) -> str:
@@ -109,7 +112,7 @@ def seed() -> None:
     click.echo(
         f"Demo county built: {tally.households} households, {tally.persons} persons, "
         f"{tally.plots} plots, {tally.homesteads} homesteads, {tally.holdings} share holdings, "
-        f"{tally.certificates} certificates."
+        f"{tally.certificates} certificates, {tally.listings} marketplace listings."
     )
     print_logins()
 
@@ -172,6 +175,8 @@ def build() -> Tally:
                 )
             if h == 0 and fbfbm == "44022210020501":
                 members[0] = ("李建华", date(1968, 4, 12), False, "02")
+            if h == 1 and fbfbm == "44022210020501":  # the ``member`` login, who buys
+                members[0] = ("刘志明", date(1975, 3, 8), False, "02")
             persons = []
             for person_name, birth, female, relation in members:
                 # Some children have taken urban hukou (进城落户): their rights stay as they are.
@@ -211,6 +216,8 @@ def build() -> Tally:
             tally.households += 1
             if h == 0:
                 heads[fbfbm] = head.uid
+            if h == 1 and fbfbm == "44022210020501":
+                heads["member"] = head.uid
 
             contract = land.create_contract(
                 household.uid,
@@ -370,11 +377,12 @@ def build() -> Tally:
             for code in codes
         ]
         user = create_user(username, PASSWORD, role, display_name=display, collective_ids=ids)
-        if username == "farmer":
+        if username in ("farmer", "member"):
             with trail.because("user.link_person", reason="农户本人账号"):
-                user.person_uid = heads["44022210020501"]
+                user.person_uid = heads["44022210020501" if username == "farmer" else "member"]
                 db.session.flush()
     _demo_moves()
+    tally.listings = seed_market()
     return tally
 
 

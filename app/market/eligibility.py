@@ -20,7 +20,7 @@ from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.market.models import Listing
-from app.registry import history
+from app.registry import conveyance, history
 from app.registry import homesteads as homestead_rules
 from app.registry import shares as share_rules
 from app.registry.models import Household, Membership, Person, ShareHolding
@@ -92,7 +92,14 @@ def check_buyer(
         roll = _roll(listing.collective_id, residents, day)
         if not roll:
             raise _outsider("household_uid")
-        return {**base, "household_uid": household.uid, "roll": roll, "rule": "R03"}
+        seller = conveyance.check_land_transfer(listing.right_uid, household.uid, day)
+        return {
+            **base,
+            "household_uid": household.uid,
+            "roll": roll,
+            "term_end": seller.term_end.isoformat(),
+            "rule": "R03",
+        }
     return _share_buyer(listing, household_uid, person_uid, day, base)
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit import trail
 from app.auth.models import Role
+from app.core import calendar
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
@@ -49,8 +50,8 @@ def _today(today: date | None) -> date:
 
 def _listing(listing_id: Any, *, lock: bool = False) -> Listing:
     q = select(Listing).where(Listing.id == listing_id)
-    if lock:
-        q = q.with_for_update()
+    if lock:  # and read it afresh: a retry must see what a concurrent request committed
+        q = q.with_for_update().execution_options(populate_existing=True)
     found = db.session.scalar(q) if isinstance(listing_id, int) else None
     if found is None:
         raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
@@ -491,7 +492,11 @@ def publish(listing_id: int, user: Any, *, today: date | None = None) -> Listing
     _advance(listing, "publish", states.ADMIN, actor=user.username)
     with trail.because("market.publish"):
         listing.published_on = today
-        listing.notice_ends_on = today + timedelta(days=current_app.config["MARKET_NOTICE_DAYS"])
+        listing.notice_ends_on = calendar.period_end(
+            today,
+            current_app.config["MARKET_NOTICE_DAYS"],
+            working=current_app.config["MARKET_NOTICE_WORKING_DAYS"],
+        )
         db.session.flush()
     return listing
 

@@ -167,7 +167,13 @@ class Deal(OfCollective, db.Model):
     escrow_released_at: Mapped[datetime | None] = mapped_column(DateTime)
     #: Canonical JSON: what the day-of-deal eligibility check read (R15).
     evidence: Mapped[str | None] = mapped_column(Text)
+    # a paid exit of land: the written notice (six months ahead, R06) and the improvements'
+    # compensation (part of the price)
+    notice_given_on: Mapped[date | None] = mapped_column(Date)
+    improvements_fen: Mapped[int | None] = mapped_column(BigInteger)
     registered_on: Mapped[date | None] = mapped_column(Date)
+    #: Canonical JSON: what registration did (versions ended and begun, certificates).
+    registration: Mapped[str | None] = mapped_column(Text)
     attestation_number: Mapped[str | None] = mapped_column(String(40), unique=True)
 
 

@@ -545,6 +545,66 @@ def cancel_certificate(
     return cert
 
 
+def after_conveyance(
+    right_kind: str,
+    right_uid: int,
+    *,
+    on: date,
+    reason: str,
+    source_document_id: int,
+    new_holder: bool,
+) -> tuple[Certificate | None, Certificate | None]:
+    """The certificates that follow a registered transfer or exit of a right (R03: the old
+    certificate is cancelled and a new one issued; DOMAIN §6 step 7). Returns (the certificate
+    that stopped being valid, the one issued), either None.
+
+    * The right ended (all of it went to the buyer or back to the collective): its valid
+      certificate is cancelled.
+    * The right continues with changed content (some plots or shares left it, or it gained
+      them): the valid certificate is replaced (换发), showing the right as it now is.
+    * A right the deal created (the buyer's new contract or holding) gets its first
+      certificate: the listing's public notice and the approvals of the deal stand for the
+      notice of a first registration; an open overlap finding still holds it back.
+    * A homestead's certificate is the real-estate registry's (不动产权证书): the previous
+      holder's is cancelled when the homestead changes hands (``new_holder``); the new one is
+      recorded with its number when that registry issues it.
+    """
+    model = right_model(right_kind)
+    right = history.current_of(model, right_uid, lock=True)
+    old = _valid_certificate_of(right_uid)
+    if right is None or (right_kind == "homestead" and new_holder):
+        if old is None:
+            return None, None
+        return cancel_certificate(old.id, reason, on, source_document_id=source_document_id), None
+    if right_kind == "homestead":
+        return None, None
+    if old is not None:
+        new = replace_certificate(old.id, reason, on, source_document_id=source_document_id)
+        return old, new
+    check_no_open_overlap(right_kind, right.uid)
+    number = _number(right_kind, right, None)
+    sha = check_source_document(source_document_id, right.collective_id)
+    with trail.because("certificate.issue", reason=reason, source_sha256=sha):
+        new = _insert(
+            _stamp(
+                Certificate(
+                    right_kind=right_kind,
+                    right_uid=right.uid,
+                    collective_id=right.collective_id,
+                    household_uid=right.household_uid,
+                    number=number,
+                    status="valid",
+                    issue_kind="issue",
+                    issued_on=on,
+                    reason=reason,
+                    source_document_id=source_document_id,
+                ),
+                right,
+            )
+        )
+    return None, new
+
+
 # --- snapshots: what a certificate certified
 
 SNAPSHOT_SCHEMA = 1

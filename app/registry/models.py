@@ -438,6 +438,26 @@ class Succession(OfCollective, Model):
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class LandReturn(OfCollective, Model):
+    """A household's voluntary return of contracted land to the collective (交回, R06; Art. 30),
+    written once when it is registered: it gets no new contracted land from the collective until
+    the term it returned in ends (``term_end``)."""
+
+    __tablename__ = "land_return"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    household_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    contract_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"))
+    #: Canonical JSON list of the plot uids returned.
+    plot_uids: Mapped[str] = mapped_column(Text)
+    notice_given_on: Mapped[date] = mapped_column(Date)
+    returned_on: Mapped[date] = mapped_column(Date)
+    term_end: Mapped[date] = mapped_column(Date)
+    source_document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class LandContract(Versioned, OfHousehold, Model):
     """土地承包经营权: contract code CBHTBM = certificate code = CBFBM + 'J' (R01, R02)."""
 

@@ -7,6 +7,7 @@ import pytest
 
 from app.registry import documents
 from tests.factories import documents as fx
+from tests.factories import land as land_fx
 from tests.factories.people import link_farmer
 
 
@@ -21,9 +22,11 @@ def family(ctx, baseline):
     contract = fx.make_contract(a, doc.id, household=household)
     link_farmer("farmer_a", head.uid)
     paper = documents.store_document(a, "other", "同意书", "c.pdf", fx.minimal_pdf("consent"))
-    from app.extensions import db
-
-    db.session.flush()
+    x, y = land_fx.origin(a)
+    plots = [
+        land_fx.add(a, land_fx.square(x + 50 * i, y), contract_uid=contract.uid).plot.uid
+        for i in range(2)
+    ]
     return {
         "household": household.uid,
         "contract": contract.uid,
@@ -31,6 +34,7 @@ def family(ctx, baseline):
         "wife": wife.uid,
         "paper": paper.id,
         "doc": doc.id,
+        "plots": plots,
     }
 
 

@@ -246,3 +246,16 @@ def test_approvals_contract_and_money_after_acceptance(family, buyers, app):
         lid, _user("admin_a"), how="confirmed", reference="BANK-1", paid_on=today
     )
     assert deal.payment == "confirmed" and deal.price_fen == 2_900_000
+
+
+def test_the_notice_period_counts_working_days_where_the_county_says_so(family, app):
+    """Published on Friday 2 October 2026 with ten working days: the weekends do not count."""
+    from datetime import date
+
+    lid = _ready(family)
+    app.config["MARKET_NOTICE_WORKING_DAYS"] = True
+    try:
+        listing = listings.publish(lid, _user("admin_a"), today=date(2026, 10, 2))
+    finally:
+        app.config["MARKET_NOTICE_WORKING_DAYS"] = False
+    assert listing.notice_ends_on == date(2026, 10, 16)

@@ -66,3 +66,19 @@ def test_homesteads_pass_the_township_and_exits_skip_the_offers():
     )
     assert states.transition("township_approval", "approve").target == "bureau_review"
     assert states.transition("ready", "record_exit_resolution").target == "collective_consent"
+
+
+def test_the_documented_table_is_the_state_machine():
+    """docs/MARKETPLACE.md shows the transition table users and reviewers read: row for row the
+    code's (a change of the machine without the document fails here)."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "MARKETPLACE.md").read_text("utf-8")
+    rows = set()
+    for line in doc.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in states.STATES and cells[2] in states.STATES:
+            actors = frozenset(a.strip() for a in cells[3].split(","))
+            rows.add((cells[0], cells[1], cells[2], actors, cells[4] == "yes"))
+    code = {(t.source, t.action, t.target, t.actors, t.needs_reason) for t in states.TRANSITIONS}
+    assert rows == code

@@ -28,6 +28,7 @@ from app.registry.models import (
     Household,
     HouseholdMember,
     LandContract,
+    LandReturn,
     Membership,
     Plot,
 )
@@ -143,6 +144,7 @@ def create_contract(
     collective_id: int | None = None,
     land_type: str = "arable",
     method: str = "household",
+    by_transfer: bool = False,
 ) -> LandContract:
     """R01, R02: a household's land contract (承包合同), code CBHTBM = CBFBM + "J" (household
     contracting) or + "Q" (``method="other"``, 其他方式承包).
@@ -157,6 +159,12 @@ def create_contract(
     registry existed (data migration), never for new registrations from forms or the API.
     ``collective_id``, the collective the caller acts in: a household of another one gets the
     answer of a household that does not exist.
+
+    R06: a household that returned its land to the collective gets no new contract from it in
+    the same term (``check_no_return_in_term``). ``by_transfer`` is the registry's own call when
+    a household takes over land by a transfer from another member household (Art. 34, the
+    marketplace's registration): that is not asking the collective for land, so R06 does not
+    apply.
     """
     reason = _reason(reason)
     term_start = _date(term_start, "term_start")
@@ -172,6 +180,8 @@ def create_contract(
             rule="R01",
         )
     doc_id, sha = _source(source_document_id, household.collective_id)
+    if not by_transfer:
+        check_no_return_in_term(household.uid, _today(today))
     _check_holder(household)
     _check_term(term_start, term_end, land_type)
     if term_end < _today(today):
@@ -213,6 +223,29 @@ def create_contract(
             status="confirmed" if confirmed else "pending",
             land_type=land_type,
             method=method,
+        )
+
+
+def check_no_return_in_term(household_uid: int, day: date) -> None:
+    """R06 (Art. 30): a household that returned contracted land to the collective during a term
+    gets no new contracted land from it until that term ends."""
+    found = db.session.execute(
+        select(LandReturn.returned_on, LandReturn.term_end)
+        .where(LandReturn.household_uid == household_uid, LandReturn.term_end >= day)
+        .order_by(LandReturn.returned_on)
+        .limit(1)
+    ).first()
+    if found is not None:
+        raise DomainError(
+            "returned_in_term",
+            _(
+                "This household returned contracted land to the collective on %(returned)s: it "
+                "gets no new contracted land until that contract term ends on %(end)s.",
+                returned=found.returned_on.isoformat(),
+                end=found.term_end.isoformat(),
+            ),
+            field="household_uid",
+            rule="R06",
         )
 
 

@@ -32,7 +32,7 @@ from app.registry.land.common import (
     _text,
     area_warnings,
 )
-from app.registry.land.contracts import _sync_contract_area
+from app.registry.land.contracts import _sync_contract_area, check_no_return_in_term
 from app.registry.land.geometry import _reason_with_repair, prepare_geometry
 from app.registry.land.overlaps import _record_overlaps, _serialise_geometry_writes
 from app.registry.models import (
@@ -345,6 +345,9 @@ def _move_plot(
             raise DomainError("no_change", _("Nothing was changed."))
     elif plot.contract_uid is None:
         raise DomainError("no_change", _("Nothing was changed."))
+    if contract is not None and plot.contract_uid is None and contract.household_uid is not None:
+        # a plot of the collective's own land granted to a household: R06 bars it after a return
+        check_no_return_in_term(contract.household_uid, history.county_today())
     old_contract = plot.contract_uid
     with trail.because("plot.assign", reason=reason, source_sha256=sha):
         new = history.revise(
