@@ -41,7 +41,16 @@ from app.auth.models import Role
 from app.auth.scope import roles_required
 from app.core.numbers import fixed
 from app.extensions import db
-from app.market import approvals, listings, offers, queries, states
+from app.market import (
+    approvals,
+    attestation,
+    exits,
+    listings,
+    offers,
+    queries,
+    registration,
+    states,
+)
 from app.market.models import Consent, Deal, Listing, Offer, Step
 from app.registry import history
 from app.registry.models import Person
@@ -208,17 +217,53 @@ class Transaction(Answer):
     buyer_household_uid: int | None = Field(description="null for a paid exit: the collective")
     buyer_person_uid: int | None
     price_fen: FenOut
-    resolution_document_id: int | None
+    resolution_document_id: int | None = Field(description="Paid exit: the members' resolution")
     votes_for: int | None
     votes_cast: int | None
+    notice_given_on: date | None = Field(
+        description="Paid exit of land: the day of the holder's written notice (R06)"
+    )
+    improvements_fen: FenOut | None = Field(
+        description="Paid exit of land: the compensation for improvements, part of price_fen"
+    )
     evidence: dict[str, Any] | None = Field(
-        description="What the day-of-deal eligibility check read (R15)"
+        description="What the day-of-deal eligibility check read (R15); for a paid exit, the "
+        "resolution's count"
     )
     flags: list[str] = Field(description="R14: why the bureau must record a decision")
     contract: DealContract | None
     payment: DealPayment | None
     registered_on: date | None
+    registration: dict[str, Any] | None = Field(
+        description="What registration did: versions ended and begun, certificates"
+    )
     attestation_number: str | None
+
+
+class AttestationApproval(Answer):
+    what: str
+    by: str
+    on: date
+
+
+class TransactionAttestation(Answer):
+    """The transaction attestation (鉴证书) of a registered deal, in the caller's language"""
+
+    number: str
+    collective: str
+    right_kind: str
+    right_code: str
+    parts: list[str]
+    seller: str
+    buyer: str
+    deal_kind: str
+    price: str = Field(description="Yuan with two decimals, exact (from price_fen)")
+    improvements: str | None
+    contract_signed_on: date | None
+    payment: str
+    registered_on: date
+    approvals: list[AttestationApproval]
+    votes: str | None
 
 
 class Transactions(Page[Transaction]):
@@ -305,6 +350,19 @@ class ContractBody(Body):
     signed_on: date
     contract_document_id: Id
     payment_terms: NoteText
+
+
+class ExitResolution(Body):
+    price_fen: Fen = Field(description="The compensation the collective pays. " + FEN_DOC)
+    resolution_document_id: Id = Field(description="The members' meeting resolution")
+    votes_for: int = Field(ge=1, le=10**7 - 1)
+    votes_cast: int = Field(ge=1, le=10**7 - 1)
+    notice_given_on: date | None = Field(
+        None, description="Land: the day the holder gave written notice (R06, six months ahead)"
+    )
+    improvements_fen: Annotated[int, Field(ge=0, le=MAX_FEN - 1)] | None = Field(
+        None, description="Land: compensation for improvements, part of price_fen. " + FEN_DOC
+    )
 
 
 class PaymentBody(Body):
@@ -452,11 +510,14 @@ def transaction_json(deal: Deal) -> dict:
         "resolution_document_id": deal.resolution_document_id,
         "votes_for": deal.votes_for,
         "votes_cast": deal.votes_cast,
+        "notice_given_on": _day(deal.notice_given_on),
+        "improvements_fen": deal.improvements_fen,
         "evidence": json.loads(deal.evidence) if deal.evidence else None,
         "flags": [str(f) for f in approvals.flags_of(listing, deal)],
         "contract": contract,
         "payment": payment,
         "registered_on": _day(deal.registered_on),
+        "registration": json.loads(deal.registration) if deal.registration else None,
         "attestation_number": deal.attestation_number,
     }
 
@@ -862,3 +923,66 @@ def record_payment(transaction_id: int, target: Deal, body: PaymentBody):
     )
     db.session.commit()
     return _transaction_answer(target.id)
+
+
+@bp.post("/transactions/<int:transaction_id>/registration")
+@roles_required(*ADMIN)
+@operation(
+    "Register the deal: the right changes hands in the registry in one transaction, the "
+    "attestation number is issued; safe to retry",
+    target=_deal,
+    answer=Transaction,
+    refusals={**_NOT_FOUND, 422: "No contract or payment yet, or a rule refused it today"},
+)
+def register_transaction(transaction_id: int, target: Deal):
+    registration.register(target.listing_id, current_user)
+    db.session.commit()
+    return _transaction_answer(target.id)
+
+
+@bp.get("/transactions/<int:transaction_id>/attestation")
+@roles_required(*READERS)
+@operation(
+    "The transaction attestation (鉴证书) of a registered deal",
+    target=_deal,
+    answer=TransactionAttestation,
+    refusals={**_NOT_FOUND, 422: "Not registered yet"},
+)
+def get_attestation(transaction_id: int, target: Deal):
+    found = attestation.attestation_of(db.session.get(Listing, target.listing_id))
+    return jsonify(
+        {
+            **{k: v for k, v in vars(found).items() if k != "approvals"},
+            "contract_signed_on": _day(found.contract_signed_on),
+            "registered_on": found.registered_on.isoformat(),
+            "approvals": [
+                {"what": a.what, "by": a.by, "on": a.on.isoformat()} for a in found.approvals
+            ],
+        }
+    )
+
+
+@bp.post("/listings/<int:listing_id>/exit-resolution")
+@roles_required(*ADMIN)
+@operation(
+    "Paid exit: the collective records the members' resolution and the price after the "
+    "cooling-off; the transaction begins",
+    body=ExitResolution,
+    target=_listing,
+    answer=Transaction,
+    status=201,
+    refusals={**_NOT_FOUND, 422: "Not a ready paid exit, cooling-off, or the vote did not pass"},
+)
+def record_exit_resolution(listing_id: int, target: Listing, body: ExitResolution):
+    deal = exits.record_exit_resolution(
+        target.id,
+        current_user,
+        price_fen=body.price_fen,
+        resolution_document_id=body.resolution_document_id,
+        votes_for=body.votes_for,
+        votes_cast=body.votes_cast,
+        notice_given_on=body.notice_given_on,
+        improvements_fen=body.improvements_fen,
+    )
+    db.session.commit()
+    return _transaction_answer(deal.id, 201)

@@ -14,7 +14,8 @@ from app.audit import trail
 from app.extensions import db
 from app.market import approvals, offers
 from app.market.models import Deal, Listing, Offer
-from app.registry import history
+from app.registry import history, land
+from app.registry.models import LandContract
 from tests.conftest import token_for
 from tests.factories import people as pf
 from tests.market import walk
@@ -44,7 +45,7 @@ def travel(monkeypatch, days: int) -> None:
     monkeypatch.setattr(history, "county_today", lambda: later)
 
 
-def test_a_negotiated_transfer_through_the_api_up_to_the_contract(
+def test_r03_a_negotiated_transfer_through_the_api_to_registration(
     app, client, family, buyers, monkeypatch
 ):
     """The holder lists and declares, the wife's consent is witnessed, the collective publishes,
@@ -187,6 +188,31 @@ def test_a_negotiated_transfer_through_the_api_up_to_the_contract(
     assert r.status_code == 422
     assert error(r)["code"] == "contract_signed" and has_chinese(error(r)["message"])
 
+    # Not registered yet: no attestation.
+    r = client.get(f"{API}/transactions/{tid}/attestation", headers=holder)
+    assert r.status_code == 422 and error(r)["code"] == "not_registered"
+
+    # Registration: the right changes hands in the registry; running it again changes nothing.
+    r = client.post(f"{API}/transactions/{tid}/registration", headers=admin)
+    assert r.status_code == 200, r.get_json()
+    done = r.get_json()
+    assert (done["state"], done["registered_on"]) == ("completed", today)
+    assert done["attestation_number"].startswith("JZ")
+    assert done["registration"]["ended"][0]["uid"] == family["contract"]
+    assert history.current_of(LandContract, family["contract"]) is None
+    bought = land.contract_of_household(buyers["member"])
+    assert bought is not None and bought.valid_from.isoformat() == today
+    versions = len(history.versions(LandContract, family["contract"]))
+    again = client.post(f"{API}/transactions/{tid}/registration", headers=admin)
+    assert again.status_code == 200
+    assert again.get_json()["attestation_number"] == done["attestation_number"]
+    assert len(history.versions(LandContract, family["contract"])) == versions
+
+    paper = client.get(f"{API}/transactions/{tid}/attestation", headers=buyer).get_json()
+    assert paper["number"] == done["attestation_number"]
+    assert paper["price"] == "29,500.00"
+    assert "李家" in paper["seller"] and "赵大" in paper["buyer"]
+
     steps = client.get(f"{API}/listings/{lid}", headers=admin).get_json()["steps"]
     assert [s["to_state"] for s in steps] == [
         "awaiting_consent",
@@ -195,6 +221,7 @@ def test_a_negotiated_transfer_through_the_api_up_to_the_contract(
         "collective_consent",
         "bureau_review",
         "contracting",
+        "completed",
     ]
     mine = client.get(f"{API}/transactions", headers=holder).get_json()["items"]
     assert [t["transaction_id"] for t in mine] == [tid]
@@ -523,3 +550,68 @@ def test_r14_a_flagged_transaction_needs_the_reviewers_decision(
     assert r.get_json()["state"] == "contracting"
     steps = client.get(f"{API}/listings/{lid}", headers=bureau).get_json()["steps"]
     assert "当面核实：出让与落户无关" in steps[-1]["reason"]
+
+
+def test_r06_a_paid_exit_through_the_api(app, client, family, monkeypatch):
+    """A paid exit of the contract: the holder declares, the wife consents, and after the
+    cooling-off the collective records the members' resolution with the price, the written
+    notice and the improvements; a vote that did not pass and a float for fen are refused."""
+    holder, admin = bearer(app, "farmer_a"), bearer(app, "admin_a")
+    r = client.post(
+        f"{API}/listings",
+        headers=holder,
+        json={
+            "right_kind": "land_contract",
+            "right_uid": family["contract"],
+            "deal_kind": "paid_exit",
+            "method": "resolution",
+        },
+    )
+    assert r.status_code == 201, r.get_json()
+    lid = r.get_json()["listing_id"]
+    assert "不再" in r.get_json()["statement"] or "no new" in r.get_json()["statement"]
+    assert client.post(f"{API}/listings/{lid}/declaration", headers=holder).status_code == 200
+    r = client.post(
+        f"{API}/listings/{lid}/consents/{family['wife']}",
+        headers=admin,
+        json={"give": True, "paper_document_id": family["paper"]},
+    )
+    assert r.get_json()["state"] == "ready"
+    notice = (history.county_today() - timedelta(days=200)).isoformat()
+    body = {
+        "price_fen": 1_200_000,
+        "resolution_document_id": family["doc"],
+        "votes_for": 30,
+        "votes_cast": 40,
+        "notice_given_on": notice,
+        "improvements_fen": 200_000,
+    }
+    url = f"{API}/listings/{lid}/exit-resolution"
+    r = client.post(url, headers=admin, json=body)
+    assert r.status_code == 422 and error(r)["code"] == "cooling_off"
+
+    travel(monkeypatch, 15)
+    for bad, field in [
+        ({"price_fen": 1_200_000.0}, "price_fen"),
+        ({"improvements_fen": -1}, "improvements_fen"),
+        ({"votes_for": "30"}, "votes_for"),
+    ]:
+        r = client.post(url, headers=admin, json={**body, **bad})
+        assert r.status_code == 422, r.get_json()
+        assert error(r)["field"] == field and has_chinese(error(r)["message"])
+    r = client.post(url, headers=admin, json={**body, "votes_for": 20})  # not more than half
+    assert r.status_code == 422 and error(r)["code"] == "resolution_not_passed"
+    assert count(Deal) == 0
+
+    r = client.post(url, headers=admin, json=body)
+    assert r.status_code == 201, r.get_json()
+    deal = r.get_json()
+    assert r.headers["Location"].endswith(f"/transactions/{deal['transaction_id']}")
+    assert deal["state"] == "collective_consent"
+    assert (deal["price_fen"], deal["improvements_fen"]) == (1_200_000, 200_000)
+    assert (deal["votes_for"], deal["votes_cast"], deal["notice_given_on"]) == (30, 40, notice)
+    assert deal["buyer_household_uid"] is None and deal["offer_id"] is None
+    assert deal["evidence"]["votes_for"] == 30
+    # The holder follows the transaction too.
+    r = client.get(f"{API}/transactions/{deal['transaction_id']}", headers=holder)
+    assert r.status_code == 200
