@@ -23,6 +23,7 @@ from app.api.fields import Id, NameText, NoteText, Reason, TitleText
 from app.api.schema import Answer, Body, Form, operation
 from app.auth.models import Role
 from app.auth.scope import load_or_404, roles_required
+from app.core.calendar import county_today
 from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
@@ -307,7 +308,7 @@ def _notice_json(notice: PublicNoticeRow) -> dict[str, Any]:
 
 
 def _today(day: date | None) -> date:
-    return day if day is not None else date.today()
+    return day if day is not None else county_today()
 
 
 _NOT_FOUND = {404: "Not found or out of reach"}

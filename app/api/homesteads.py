@@ -25,6 +25,7 @@ from app.api.moves import Basis
 from app.api.schema import Answer, Body, Query, operation
 from app.auth.models import Role
 from app.auth.scope import readable, roles_required
+from app.core.calendar import county_today
 from app.core.codes import format_mu
 from app.core.spatial import registry_srid
 from app.extensions import db
@@ -410,7 +411,7 @@ def dispose_homestead(homestead_uid: int, target: Homestead, body: HomesteadDisp
 )
 def homestead_eligibility(household_uid: int, query: HomesteadEligibilityQuery):
     household = load_current_or_404(Household, household_uid)
-    on = query.on or date.today()
+    on = query.on or county_today()
     eligible, reason = service.may_apply_for_homestead(household.uid, today=on)
     return jsonify(
         household_uid=household.uid,

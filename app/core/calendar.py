@@ -1,4 +1,4 @@
-"""Counting days the way the county does: calendar days, or working days.
+"""The county's calendar: what day it is there, and counting days the way the county does.
 
 A county may count a notice period in working days (工作日): Monday to Friday, less its public
 holidays (``COUNTY_HOLIDAYS``), plus the weekend days it works instead (调休, ``COUNTY_WORKDAYS``).
@@ -9,10 +9,27 @@ start (``check_settings``) rather than miscounting a deadline later.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, has_app_context
+
+COUNTY_TIMEZONE = "Asia/Shanghai"
+
+
+def county_timezone() -> ZoneInfo:
+    """The county's time zone (BABEL_DEFAULT_TIMEZONE): legal dates are days of its calendar."""
+    name = COUNTY_TIMEZONE
+    if has_app_context():
+        name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or COUNTY_TIMEZONE
+    return ZoneInfo(name)
+
+
+def county_today() -> date:
+    """Today in the county (in Beijing a new day starts eight hours before it does in UTC). Every
+    rule judged "today" uses this day, never the machine's ``date.today()``."""
+    return datetime.now(UTC).astimezone(county_timezone()).date()
 
 
 def _days(config: Mapping[str, Any], setting: str) -> frozenset[date]:

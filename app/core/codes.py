@@ -38,6 +38,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
+from app.core.calendar import county_today
+
 __all__ = [
     "CodeError",
     "cbhtbm_for",
@@ -244,7 +246,7 @@ def _id_birth(s: str, today: date | None) -> date:
             f"身份证号中的出生日期 {born.isoformat()} 早于 1900-01-01",
             f"Birth date {born.isoformat()} in the ID number is before 1900-01-01",
         )
-    today = date.today() if today is None else today
+    today = county_today() if today is None else today
     if born > today:
         raise CodeError(
             "date",

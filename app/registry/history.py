@@ -11,15 +11,16 @@ the county's calendar. Record time (the lifespans) is always the clock's.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit import trail
+from app.core.calendar import COUNTY_TIMEZONE as COUNTY_TIMEZONE
+from app.core.calendar import county_timezone as county_timezone
+from app.core.calendar import county_today as county_today
 from app.core.errors import DomainError
 from app.core.models import utcnow
 from app.extensions import db
@@ -27,22 +28,6 @@ from app.registry.inputs import STORED_REASON_MAX, is_id, too_long
 from app.registry.versioning import Versioned, new_uid
 
 V = TypeVar("V", bound=Versioned)
-
-
-COUNTY_TIMEZONE = "Asia/Shanghai"
-
-
-def county_timezone() -> ZoneInfo:
-    """The county's time zone (BABEL_DEFAULT_TIMEZONE): legal dates are days of its calendar."""
-    name = COUNTY_TIMEZONE
-    if has_app_context():
-        name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or COUNTY_TIMEZONE
-    return ZoneInfo(name)
-
-
-def county_today() -> date:
-    """Today in the county (in Beijing a new day starts eight hours before it does in UTC)."""
-    return datetime.now(UTC).astimezone(county_timezone()).date()
 
 
 def _effective(effective_on: date | None, current: Versioned | None = None) -> date:

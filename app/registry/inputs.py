@@ -18,6 +18,7 @@ from typing import Any, Literal, overload
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.core.calendar import county_today
 from app.core.errors import DomainError
 
 #: Characters allowed per kind of free text. Names follow the person/household columns
@@ -91,7 +92,7 @@ def text(value: Any, field: str, kind: str, *, required: bool = False) -> str | 
 
 def today_or(today: date | None) -> date:
     """The day the rules are judged on: given (tests, back-dated entries) or today."""
-    return today or date.today()
+    return today or county_today()
 
 
 def require_reason(reason: Any) -> str:

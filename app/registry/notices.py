@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.audit import trail
+from app.core.calendar import county_today
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.registry import history, inputs
@@ -210,7 +211,7 @@ def confirm_registration(
     A pending land contract becomes "confirmed" as a new version (history, never overwrite),
     citing the given document or the one the registration cited. A certificate may follow.
     """
-    today = today or date.today()
+    today = today or county_today()
     notice = _notice(notice_id, lock=True)
     _require_open(notice)
     if today <= notice.ends_on:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.core.calendar import county_today
 from app.core.codes import (
     PROVINCE_CODES,
     CodeError,
@@ -224,7 +225,7 @@ def test_id_before_1900_rejected():
 
 
 def test_id_future_birth_date_rejected():
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = county_today() + timedelta(days=1)
     err = raises("date", validate_id_number, make_id(f"110105{tomorrow:%Y%m%d}002"))
     assert "晚于今天" in err.message_zh
 
@@ -236,7 +237,7 @@ def test_id_future_is_relative_to_given_today():
 
 
 def test_id_born_today_is_valid():
-    number = make_id(f"110105{date.today():%Y%m%d}002")
+    number = make_id(f"110105{county_today():%Y%m%d}002")
     assert validate_id_number(number) == number
 
 

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from app.core.calendar import county_today
 from app.core.codes import id_number_check_char
 from app.core.errors import DomainError
 from app.demo.pdf import minimal_pdf
@@ -142,7 +143,7 @@ def _certifiable(contract_uid: object, collective_id: int) -> LandContract | Non
 
 def make(collective_id: int, ctx: dict) -> dict:
     """A stored PDF, a certificate, and a running notice with one objection."""
-    today = date.today()
+    today = county_today()
     coll = db.session.get(Collective, collective_id)
     doc = store_document(
         collective_id,

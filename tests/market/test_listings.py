@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
+from app.core.calendar import county_today
 from app.core.errors import DomainError
 from app.extensions import db
 from app.market import listings, states
@@ -163,7 +164,6 @@ def test_r13_no_offer_is_accepted_during_the_cooling_off(family, buyers):
 
 def test_a_disputed_right_cannot_be_published(family):
     """A right on public notice (an objection may be lodged) is not offered to anyone."""
-    from datetime import date
 
     from app.registry import notices
 
@@ -174,7 +174,7 @@ def test_a_disputed_right_cannot_be_published(family):
 
     contract = h.current_of(LandContract, family["contract"])
     h.revise(contract, reason="更正四至", status="pending", source_document_id=family["doc"])
-    notices.open_notice("land_contract", family["contract"], date.today())
+    notices.open_notice("land_contract", family["contract"], county_today())
     with pytest.raises(DomainError) as refused:
         listings.publish(lid, _user("admin_a"))
     assert refused.value.code == "title_disputed"

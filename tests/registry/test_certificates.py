@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
+from app.core.calendar import county_today
 from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import certificates, documents, history, notices
@@ -538,7 +539,7 @@ def test_api_cannot_issue_a_homestead_certificate_while_its_notice_is_open(
     app, client, ctx, homestead
 ):
     uid = homestead.uid
-    notices.open_notice("homestead", uid, date.today())
+    notices.open_notice("homestead", uid, county_today())
     db.session.commit()
     headers = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
     r = client.post(

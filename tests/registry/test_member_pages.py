@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.audit import trail
 from app.audit.models import AuditEntry
+from app.core.calendar import county_today
 from app.extensions import db
 from app.registry import history, people
 from app.registry.models import HouseholdMember, Membership, SourceDocument
@@ -132,7 +133,7 @@ def test_end_membership_page_ends_it_and_keeps_the_rights(world, client, auth):
     r = client.post(
         url,
         data={
-            "until": date.today().isoformat(),
+            "until": county_today().isoformat(),
             "end_reason": "civil_servant",
             "source_document_id": world.doc,
             "reason": "考录公务员",
@@ -239,7 +240,7 @@ def test_r01_api_move_remove_and_end_call_the_same_services(world, app, client):
     assert r.status_code == 200 and r.json["current"] is False
     r = client.post(
         f"/api/v1/memberships/{world.membership}/end",
-        json={"until": date.today().isoformat(), "end_reason": "renounced", "reason": "书面放弃"},
+        json={"until": county_today().isoformat(), "end_reason": "renounced", "reason": "书面放弃"},
         headers=admin,
     )
     assert r.status_code == 200 and r.json["end_reason"] == "renounced"
@@ -253,7 +254,7 @@ def test_api_membership_changes_are_404_for_another_collectives_admin(world, app
         (f"/api/v1/households/{world.hh}/members/{world.wife}/remove", {}),
         (
             f"/api/v1/memberships/{world.membership}/end",
-            {"until": date.today().isoformat(), "end_reason": "renounced"},
+            {"until": county_today().isoformat(), "end_reason": "renounced"},
         ),
     ):
         r = client.post(url, json={**body, "reason": "x"}, headers=other)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.audit import trail
+from app.core.calendar import county_today
 from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import certificates, documents, history, land, notices
@@ -153,7 +154,7 @@ def test_factory_makes_a_running_notice_with_an_objection(ctx, baseline):
 @pytest.fixture
 def on_notice(ctx, pending):
     """A pending contract on notice that started 10 days ago (so it is over today)."""
-    started = date.today() - timedelta(days=10)
+    started = county_today() - timedelta(days=10)
     notice = notices.open_notice("land_contract", pending.uid, started, today=started)
     objection = notices.lodge_objection(notice.id, "李四", "四至有误", notice.ends_on)
     out = {"notice_id": notice.id, "objection_id": objection.id, "contract_uid": pending.uid}
@@ -176,7 +177,7 @@ def test_notice_page_objection_resolution_confirm_and_certificate(client, auth, 
         data={
             f"resolve{oid}-status": "dismissed",
             f"resolve{oid}-resolution": "经核实无误",
-            f"resolve{oid}-resolved_on": date.today().isoformat(),
+            f"resolve{oid}-resolved_on": county_today().isoformat(),
         },
     )
     assert r.status_code == 302
@@ -185,7 +186,7 @@ def test_notice_page_objection_resolution_confirm_and_certificate(client, auth, 
     assert history.current_of(LandContract, on_notice["contract_uid"]).status == "confirmed"
     r = client.post(
         f"/notices/{nid}/certificate",
-        data={"issue-reason": "确认登记后发证", "issue-on": date.today().isoformat()},
+        data={"issue-reason": "确认登记后发证", "issue-on": county_today().isoformat()},
     )
     assert r.status_code == 302
     text = client.get(r.headers["Location"]).get_data(as_text=True)
@@ -193,7 +194,7 @@ def test_notice_page_objection_resolution_confirm_and_certificate(client, auth, 
 
 
 def test_lodging_an_objection_through_the_page(client, auth, ctx, pending):
-    notice_id = notices.open_notice("land_contract", pending.uid, date.today()).id
+    notice_id = notices.open_notice("land_contract", pending.uid, county_today()).id
     db.session.commit()
     auth.login("admin_a")
     r = client.post(
@@ -201,7 +202,7 @@ def test_lodging_an_objection_through_the_page(client, auth, ctx, pending):
         data={
             "objection-lodged_by": "王大妈",
             "objection-text": "西至应为水沟",
-            "objection-lodged_on": date.today().isoformat(),
+            "objection-lodged_on": county_today().isoformat(),
         },
     )
     assert r.status_code == 302
@@ -211,7 +212,7 @@ def test_lodging_an_objection_through_the_page(client, auth, ctx, pending):
         data={
             "objection-lodged_by": "王大妈",
             "objection-text": "再提",
-            "objection-lodged_on": (date.today() + timedelta(days=30)).isoformat(),
+            "objection-lodged_on": (county_today() + timedelta(days=30)).isoformat(),
         },
     )
     assert r.status_code == 422
@@ -230,12 +231,12 @@ def test_collective_notice_list_opens_a_notice_for_a_pending_contract(
         data={
             "right_kind": "land_contract",
             "code": cbhtbm,
-            "starts_on": date.today().isoformat(),
+            "starts_on": county_today().isoformat(),
         },
     )
     assert r.status_code == 302
     notice = db.session.scalar(select(PublicNotice).where(PublicNotice.right_uid == uid))
-    assert notice.ends_on == date.today() + timedelta(days=6)
+    assert notice.ends_on == county_today() + timedelta(days=6)
 
 
 @pytest.mark.authz
@@ -253,7 +254,7 @@ def test_notices_of_another_collective_are_404(client, auth, on_notice, baseline
 
 def test_api_notice_workflow(app, client, ctx, pending):
     uid = pending.uid
-    started = date.today() - timedelta(days=8)
+    started = county_today() - timedelta(days=8)
     nid = notices.open_notice("land_contract", uid, started, today=started).id
     db.session.commit()
     headers = {"Authorization": f"Bearer {token_for(app, 'admin_a')}"}
@@ -284,15 +285,15 @@ def test_api_notice_workflow(app, client, ctx, pending):
 
 
 def test_notice_starting_in_the_past_is_refused(pending):
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = county_today() - timedelta(days=1)
     with pytest.raises(DomainError) as err:
         notices.open_notice("land_contract", pending.uid, yesterday)
     assert err.value.code == "notice_in_past" and err.value.field == "starts_on"
-    assert date.today().isoformat() in err.value.message
+    assert county_today().isoformat() in err.value.message
     assert (
         db.session.scalar(select(PublicNotice).where(PublicNotice.right_uid == pending.uid)) is None
     )
-    assert notices.open_notice("land_contract", pending.uid, date.today()).status == "open"
+    assert notices.open_notice("land_contract", pending.uid, county_today()).status == "open"
 
 
 def test_notice_starting_in_the_past_is_refused_on_the_page_and_in_the_api(
@@ -300,7 +301,7 @@ def test_notice_starting_in_the_past_is_refused_on_the_page_and_in_the_api(
 ):
     cbhtbm, uid = pending.cbhtbm, pending.uid
     db.session.commit()
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (county_today() - timedelta(days=1)).isoformat()
     auth.login("admin_a")
     r = client.post(
         f"/collectives/{baseline.collective_a}/notices",
@@ -364,7 +365,7 @@ def test_open_overlap_blocks_confirmation_until_decided(overlapping):
 def test_open_overlap_on_the_notice_page_names_the_plot_and_links_the_finding(
     client, auth, overlapping, baseline
 ):
-    started = date.today() - timedelta(days=10)
+    started = county_today() - timedelta(days=10)
     notice_id = notices.open_notice(
         "land_contract", overlapping["contract"].uid, started, today=started
     ).id
@@ -436,7 +437,7 @@ def test_certificate_waits_for_the_confirmed_notice_on_the_page_and_in_the_api(
     form is refused with the service's words, and the API refuses with the same code and
     words; once confirmed, both issue it."""
     uid = pending.uid
-    started = date.today() - timedelta(days=10)  # over, but not yet confirmed
+    started = county_today() - timedelta(days=10)  # over, but not yet confirmed
     nid = notices.open_notice("land_contract", uid, started, today=started).id
     db.session.commit()
     auth.login("admin_a")
@@ -445,7 +446,7 @@ def test_certificate_waits_for_the_confirmed_notice_on_the_page_and_in_the_api(
     assert "/certificate" not in page  # no form while the notice runs
     r = client.post(
         f"/notices/{nid}/certificate",
-        data={"issue-reason": "发证", "issue-on": date.today().isoformat()},
+        data={"issue-reason": "发证", "issue-on": county_today().isoformat()},
         headers={"Accept-Language": "zh"},
     )
     assert r.status_code == 422

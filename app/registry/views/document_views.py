@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
+from app.core.calendar import county_today
 from app.core.codes import format_mu
 from app.core.errors import DomainError
 from app.core.fields import IntegerField  # finite, within the database's range
@@ -396,7 +397,7 @@ def _notice_page(
 ):
     may_edit = can_edit(current_user, notice)
     objections = notice_service.objections_of(notice.id)
-    today = date.today()
+    today = county_today()
     issue_refusal = (
         cert_service.issue_refusal(notice.right_kind, notice.right_uid)
         if may_edit and notice.status == "confirmed"

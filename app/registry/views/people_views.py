@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth.models import Role
 from app.auth.scope import can_edit, farmer_household_ids, roles_required
+from app.core.calendar import county_today
 from app.core.codes import format_mu
 from app.core.errors import DomainError
 from app.core.forms import form_failed as _fail
@@ -210,13 +211,12 @@ def person(person_uid: int):
 
 def _life(person: Person) -> dict:
     """Guardians and what became of the rights of a person, for the person page."""
-    from datetime import date
 
     guardians = people.guardians_of(person.uid)
     return {
         "guardians": guardians,
         "open_guardians": [g for g, _p in guardians if g.end_lifespan is None],
-        "minor": people.is_minor(person, date.today()),
+        "minor": people.is_minor(person, county_today()),
         "succession": [
             present.succession_view(s) for s in people.succession_of(person_uid=person.uid)
         ],
