@@ -5,12 +5,14 @@ Every answer is checked against the OpenAPI document by the test client (tests/a
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.audit import trail
+from app.core import calendar
 from app.extensions import db
 from app.market import approvals, offers
 from app.market.models import Deal, Listing, Offer
@@ -40,9 +42,13 @@ def has_chinese(text: str) -> bool:
 
 
 def travel(monkeypatch, days: int) -> None:
-    """The county's calendar moves ``days`` ahead (the cooling-off period passes)."""
-    later = history.county_today() + timedelta(days=days)
-    monkeypatch.setattr(history, "county_today", lambda: later)
+    """The county's calendar moves ``days`` ahead (the cooling-off period passes): every module
+    of the app that reads the county's day reads the later one."""
+    original = calendar.county_today
+    later = original() + timedelta(days=days)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("app.") and getattr(module, "county_today", None) is original:
+            monkeypatch.setattr(module, "county_today", lambda: later)
 
 
 def test_r03_a_negotiated_transfer_through_the_api_to_registration(
