@@ -26,7 +26,7 @@ from app.auth.models import COUNTY_READERS, Role
 from app.auth.scope import farmer_household_ids
 from app.extensions import db
 from app.market.listings import county_day
-from app.market.models import Consent, Listing, Offer
+from app.market.models import Consent, Deal, Listing, Offer
 
 #: The steps at which a listing is shown to every member of its collective.
 PUBLIC_STATES = frozenset(
@@ -174,3 +174,79 @@ def offer_counts(listing_ids: list[int]) -> dict[int, int]:
         .group_by(Offer.listing_id)
     )
     return {lid: n for lid, n in rows}
+
+
+# --- offers and deals: who sees which (read-only; the API's offers and transactions use them)
+
+
+def _own_listing_ids(user: Any) -> Select[tuple[int]]:
+    """The ids of the farmer's own household's (or own shares') listings."""
+    return listings_query(user, Filters(mine=True)).with_only_columns(Listing.id).order_by(None)
+
+
+def _farmer_buyer(user: Any, household: Any, person: Any) -> ColumnElement[bool]:
+    """SQL condition: ``household`` / ``person`` is the farmer's own household or the farmer."""
+    own = household.in_(sorted(farmer_household_ids(user)) or [-1])
+    if user.person_uid is not None:
+        own = or_(own, person == user.person_uid)
+    return own
+
+
+def offers_visible(user: Any) -> ColumnElement[bool]:
+    """SQL condition on Offer: the offers ``user`` may see. On a listing they may see, the
+    holder's household, the collective's staff, the bureau and auditors see every offer; a
+    member only the offers of their own household (or their own)."""
+    seen = Offer.listing_id.in_(select(Listing.id).where(visible(user)))
+    if user is None or not getattr(user, "is_authenticated", False):
+        return false()
+    if Role(user.role) == Role.FARMER:
+        mine = _farmer_buyer(user, Offer.household_uid, Offer.person_uid)
+        return and_(seen, or_(Offer.listing_id.in_(_own_listing_ids(user)), mine))
+    return seen
+
+
+def offers_query(user: Any, listing_id: int | None = None) -> Select[tuple[Offer]]:
+    """The offers ``user`` may see (of one listing, if given), oldest first."""
+    q = select(Offer).where(offers_visible(user))
+    if listing_id is not None:
+        q = q.where(Offer.listing_id == listing_id)
+    return q.order_by(Offer.id)
+
+
+def load_offer_or_404(user: Any, offer_id: int) -> Offer:
+    """The offer, if ``user`` may see it; a 404 otherwise."""
+    found = db.session.scalar(select(Offer).where(Offer.id == offer_id, offers_visible(user)))
+    if found is None:
+        abort(404)
+    return found
+
+
+def deals_visible(user: Any) -> ColumnElement[bool]:
+    """SQL condition on Deal: the transactions ``user`` may see. Staff of the collective, the
+    bureau and auditors see every deal of a listing they may see; a farmer only the deals they
+    are a party to (the selling household's, or the buying household's or member's)."""
+    seen = Deal.listing_id.in_(select(Listing.id).where(visible(user)))
+    if user is None or not getattr(user, "is_authenticated", False):
+        return false()
+    if Role(user.role) == Role.FARMER:
+        buyer = _farmer_buyer(user, Deal.buyer_household_uid, Deal.buyer_person_uid)
+        return and_(seen, or_(Deal.listing_id.in_(_own_listing_ids(user)), buyer))
+    return seen
+
+
+def deals_query(user: Any) -> Select[tuple[Deal]]:
+    """The transactions ``user`` may see, newest first (by id)."""
+    return select(Deal).where(deals_visible(user)).order_by(Deal.id.desc())
+
+
+def load_deal_or_404(user: Any, deal_id: int) -> Deal:
+    """The deal, if ``user`` may see it; a 404 otherwise."""
+    found = db.session.scalar(select(Deal).where(Deal.id == deal_id, deals_visible(user)))
+    if found is None:
+        abort(404)
+    return found
+
+
+def deal_of(listing_id: int) -> Deal | None:
+    """The listing's deal (its transaction), once a buyer is found or an exit resolved."""
+    return db.session.scalar(select(Deal).where(Deal.listing_id == listing_id))
