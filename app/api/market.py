@@ -44,6 +44,7 @@ from app.extensions import db
 from app.market import (
     approvals,
     attestation,
+    bidding,
     exits,
     listings,
     offers,
@@ -177,7 +178,8 @@ class MarketOffer(Answer):
     amount_fen: FenOut
     deposit_fen: FenOut | None
     deposit_reference: str | None
-    state: Literal["active", "withdrawn", "accepted", "declined", "lost"]
+    state: Literal["active", "withdrawn", "accepted", "declined", "lost", "superseded"]
+    deposit_state: Literal["held", "applied", "refund", "moved"] | None
     eligibility: dict[str, Any] = Field(
         description="What was checked against the roll when the offer was made (R15)"
     )
@@ -297,8 +299,17 @@ class NewListing(Body):
         None, max_length=1000, description="Some plots of the contract; null: the whole"
     )
     shares: ExactNumber | None = Field(None, description="Some of the shares; null: all")
-    asking_price_fen: Fen | None = None
+    asking_price_fen: Fen | None = Field(None, description="For bidding: the reserve")
     description: NoteText | None = None
+    bid_deadline: datetime | None = Field(
+        None,
+        description="Bidding: when bids close (ISO 8601 with its offset, e.g. "
+        "2027-01-10T17:00:00+08:00); after the cooling-off and notice periods",
+    )
+    bid_step_fen: Fen | None = Field(None, description="Bidding: the smallest raise, in fen")
+    deposit_fen: Annotated[int, Field(ge=0, le=MAX_FEN - 1)] | None = Field(
+        None, description="Bidding: the deposit (保证金) each bidder pays, in fen; 0 or null: none"
+    )
 
 
 class Declaration(Body):
@@ -326,6 +337,9 @@ class NewOffer(Body):
     amount_fen: Fen
     household_uid: Id | None = Field(None, description="The buying household")
     person_uid: Id | None = Field(None, description="Shares: the buying member")
+    deposit_reference: CodeText | None = Field(
+        None, description="Bidding: the payment reference of the deposit, when one is asked"
+    )
 
 
 class Decision(Body):
@@ -471,6 +485,7 @@ def offer_json(o: Offer) -> dict:
         "deposit_fen": o.deposit_fen,
         "deposit_reference": o.deposit_reference,
         "state": o.state,
+        "deposit_state": o.deposit_state,
         "eligibility": json.loads(o.eligibility),
         "made_by": o.made_by,
         "made_at": _utc(o.made_at),
@@ -620,6 +635,9 @@ def create_listing(body: NewListing):
         shares=shares,
         asking_price_fen=body.asking_price_fen,
         description=body.description,
+        bid_deadline=body.bid_deadline,
+        bid_step_fen=body.bid_step_fen,
+        deposit_fen=body.deposit_fen,
     )
     db.session.commit()
     response = _listing_answer(listing.id, 201)
@@ -723,7 +741,36 @@ def withdraw_listing(listing_id: int, target: Listing):
     refusals={**_NOT_FOUND, 422: "Not at a step the collective may reject, or no reason"},
 )
 def reject_listing(listing_id: int, target: Listing, body: Rejection):
-    approvals.collective_consent(target.id, current_user, approve=False, reason=body.reason)
+    listings.reject(target.id, current_user, reason=body.reason)
+    db.session.commit()
+    return _listing_answer(target.id)
+
+
+@bp.post("/listings/<int:listing_id>/bidding-close")
+@roles_required(*ADMIN)
+@operation(
+    "Close the bidding after its deadline: the highest valid bid wins (ties to the earliest), "
+    "its household checked on the roll again today; with no valid bid the listing ends",
+    target=_listing,
+    answer=ListingDetail,
+    refusals={**_NOT_FOUND, 422: "Not a bidding listing, or its deadline has not passed"},
+)
+def close_bidding(listing_id: int, target: Listing):
+    bidding.close_bidding(target.id, current_user)
+    db.session.commit()
+    return _listing_answer(target.id)
+
+
+@bp.post("/listings/<int:listing_id>/lapse")
+@roles_required(*ADMIN)
+@operation(
+    "End a negotiated listing whose notice period is over with no open offer; the right is free",
+    target=_listing,
+    answer=ListingDetail,
+    refusals={**_NOT_FOUND, 422: "Its notice period runs, or offers are open"},
+)
+def lapse_listing(listing_id: int, target: Listing):
+    bidding.lapse_if_unsold(target.id, current_user)
     db.session.commit()
     return _listing_answer(target.id)
 
@@ -765,6 +812,7 @@ def make_offer(listing_id: int, target: Listing, body: NewOffer):
         amount_fen=body.amount_fen,
         household_uid=body.household_uid,
         person_uid=body.person_uid,
+        deposit_reference=body.deposit_reference,
     )
     db.session.commit()
     response = jsonify(offer_json(offer))

@@ -5,14 +5,12 @@ Every answer is checked against the OpenAPI document by the test client (tests/a
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.audit import trail
-from app.core import calendar
 from app.extensions import db
 from app.market import approvals, offers
 from app.market.models import Deal, Listing, Offer
@@ -41,19 +39,16 @@ def has_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-def travel(monkeypatch, days: int) -> None:
-    """The county's calendar moves ``days`` ahead (the cooling-off period passes): every module
-    of the app that reads the county's day reads the later one."""
-    original = calendar.county_today
-    later = original() + timedelta(days=days)
-    for name, module in list(sys.modules.items()):
-        if name.startswith("app.") and getattr(module, "county_today", None) is original:
-            monkeypatch.setattr(module, "county_today", lambda: later)
+def cooling_off_over(listing_id: int) -> None:
+    """Fifteen days pass: the listing's cooling-off period is over (its stored end is moved to
+    today, as if the holder had declared fifteen days ago)."""
+    with trail.acting(trail.AuditContext(actor="test-clock", role="system")):
+        listing = db.session.get(Listing, listing_id)
+        listing.cooling_off_ends_on = history.county_today()
+        db.session.commit()
 
 
-def test_r03_a_negotiated_transfer_through_the_api_to_registration(
-    app, client, family, buyers, monkeypatch
-):
+def test_r03_a_negotiated_transfer_through_the_api_to_registration(app, client, family, buyers):
     """The holder lists and declares, the wife's consent is witnessed, the collective publishes,
     a member household offers, the holder accepts after the cooling-off, the collective and the
     bureau approve, the contract and the payment are recorded: all through /api/v1."""
@@ -129,7 +124,7 @@ def test_r03_a_negotiated_transfer_through_the_api_to_registration(
     assert error(r)["code"] == "cooling_off" and "冷静期" in error(r)["message"]
     assert count(Deal) == 0
 
-    travel(monkeypatch, 15)
+    cooling_off_over(lid)
     r = client.post(f"{API}/offers/{offer['offer_id']}/acceptance", headers=holder)
     assert r.status_code == 201, r.get_json()
     deal = r.get_json()
@@ -558,7 +553,7 @@ def test_r14_a_flagged_transaction_needs_the_reviewers_decision(
     assert "当面核实：出让与落户无关" in steps[-1]["reason"]
 
 
-def test_r06_a_paid_exit_through_the_api(app, client, family, monkeypatch):
+def test_r06_a_paid_exit_through_the_api(app, client, family):
     """A paid exit of the contract: the holder declares, the wife consents, and after the
     cooling-off the collective records the members' resolution with the price, the written
     notice and the improvements; a vote that did not pass and a float for fen are refused."""
@@ -596,7 +591,7 @@ def test_r06_a_paid_exit_through_the_api(app, client, family, monkeypatch):
     r = client.post(url, headers=admin, json=body)
     assert r.status_code == 422 and error(r)["code"] == "cooling_off"
 
-    travel(monkeypatch, 15)
+    cooling_off_over(lid)
     for bad, field in [
         ({"price_fen": 1_200_000.0}, "price_fen"),
         ({"improvements_fen": -1}, "improvements_fen"),
@@ -621,3 +616,42 @@ def test_r06_a_paid_exit_through_the_api(app, client, family, monkeypatch):
     # The holder follows the transaction too.
     r = client.get(f"{API}/transactions/{deal['transaction_id']}", headers=holder)
     assert r.status_code == 200
+
+
+def test_open_bidding_through_the_api(app, client, family, buyers):
+    """A bidding listing with a deposit: a bid without the deposit's reference and a bid below
+    the step are refused by field; closing before the deadline is refused; after it, the
+    highest bid's household is the buyer."""
+    from datetime import UTC, datetime
+
+    admin, member = bearer(app, "admin_a"), bearer(app, "buyer_a")
+    deadline = datetime.now(UTC) + timedelta(days=30)
+    with trail.acting(trail.AuditContext(actor="test-setup", role="system")):
+        lid = walk.ready(
+            family,
+            method="bidding",
+            bid_deadline=deadline,
+            bid_step_fen=50_000,
+            deposit_fen=100_000,
+        )
+        db.session.commit()
+    assert client.post(f"{API}/listings/{lid}/publication", headers=admin).status_code == 200
+    url = f"{API}/listings/{lid}/offers"
+    bid = {"amount_fen": 3_000_000, "household_uid": buyers["member"]}
+    r = client.post(url, headers=member, json=bid)
+    assert r.status_code == 422 and error(r)["field"] == "deposit_reference", r.get_json()
+    r = client.post(url, headers=member, json={**bid, "deposit_reference": "BZJ-001"})
+    assert r.status_code == 201 and r.get_json()["deposit_state"] == "held", r.get_json()
+    r = client.post(url, headers=member, json={**bid, "amount_fen": 3_010_000})
+    assert r.status_code == 422 and error(r)["code"] == "bid_too_low"
+    r = client.post(f"{API}/listings/{lid}/bidding-close", headers=admin)
+    assert r.status_code == 422
+    with trail.acting(trail.AuditContext(actor="test-clock", role="system")):
+        listing = db.session.get(Listing, lid)
+        listing.bid_deadline = datetime(2020, 1, 1)  # the deadline has passed
+        listing.cooling_off_ends_on = history.county_today()
+        db.session.commit()
+    r = client.post(f"{API}/listings/{lid}/bidding-close", headers=admin)
+    assert r.status_code == 200 and r.get_json()["state"] == "collective_consent", r.get_json()
+    deal = db.session.scalar(select(Deal).where(Deal.listing_id == lid))
+    assert (deal.buyer_household_uid, deal.price_fen) == (buyers["member"], 3_000_000)
