@@ -34,6 +34,7 @@ from app.market.views.common import (
     READERS,
     RIGHT_KINDS,
     _actions,
+    _bidding_view,
     _cards,
     _consents,
     _deal_view,
@@ -185,6 +186,7 @@ def listing(listing_id: int):
         actions=_actions(obj),
         can_accept=can_accept,
         accept_form=AcceptForm(),
+        bidding=_bidding_view(obj),
         today=today,
     )
 

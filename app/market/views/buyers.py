@@ -23,6 +23,7 @@ from app.market.views.common import (
     ADMIN,
     CHOICE_LIMIT,
     FARMER,
+    _bidding_view,
     _commit_and_show,
     _load,
     _offers,
@@ -71,19 +72,28 @@ def offer(listing_id: int):
     if form.validate_on_submit():
         try:
             offers.make_offer(
-                obj.id, current_user, amount_fen=form.amount.data, household_uid=form.household.data
+                obj.id,
+                current_user,
+                amount_fen=form.amount.data,
+                household_uid=form.household.data,
+                deposit_reference=form.deposit_reference.data or None,
             )
         except DomainError as err:
-            err.field = {"household_uid": "household", "person_uid": "household"}.get(
-                err.field or "", err.field
-            )
+            err.field = {
+                "household_uid": "household",
+                "person_uid": "household",
+                "amount_fen": "amount",
+            }.get(err.field or "", err.field)
             fail(form, err)
             status = 422
         else:
             return _commit_and_show(
-                _("The offer is recorded. The holder sees it and decides."), obj.id
+                _("Your bid is recorded. The highest bid when the bidding closes wins.")
+                if obj.method == "bidding"
+                else _("The offer is recorded. The holder sees it and decides."),
+                obj.id,
             )
     elif request.method == "POST":
         status = 422
     mine = [o for o in _offers(obj) if _role() == FARMER]
-    return _page("market/offer.html", form, obj, status, my_offers=mine)
+    return _page("market/offer.html", form, obj, status, my_offers=mine, bidding=_bidding_view(obj))

@@ -5,7 +5,7 @@ what a listing page shows of it (summary, steps, consents, offers, the deal, the
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from app.auth.models import Role, User
 from app.auth.scope import farmer_household_ids
+from app.core.calendar import county_timezone
 from app.core.errors import DomainError
+from app.core.models import utcnow
 from app.divisions.models import Collective
 from app.extensions import db
 from app.market import (
@@ -93,6 +95,22 @@ OFFER_LABELS = {
     "declined": _l("Not chosen"),
     "lost": _l("Outbid"),
     "superseded": _l("Replaced by a higher bid"),
+}
+#: A bid's state, in the bidder's words (a bidding's accepted bid is the one that won).
+BID_LABELS = {
+    "active": _l("Standing"),
+    "accepted": _l("Won"),
+    "lost": _l("Outbid"),
+    "superseded": _l("Replaced by the same bidder's higher bid"),
+    "declined": _l("Ended without a sale"),
+    "withdrawn": _l("Withdrawn"),
+}
+#: What became of a bidder's deposit.
+DEPOSIT_LABELS = {
+    "held": _l("Deposit held by the collective"),
+    "moved": _l("Deposit moved to the higher bid"),
+    "applied": _l("Deposit counts toward the price"),
+    "refund": _l("Deposit to be refunded"),
 }
 PAYMENT_LABELS = {
     "confirmed": _l("Confirmed by the collective"),
@@ -271,6 +289,7 @@ def _sees_every_offer(listing: Listing) -> bool:
 
 def _offers(listing: Listing) -> list[dict[str, Any]]:
     rows = offers.offers_of(listing.id)
+    labels = BID_LABELS if listing.method == "bidding" else OFFER_LABELS
     if not _sees_every_offer(listing):
         mine = farmer_household_ids(current_user)
         rows = [
@@ -287,12 +306,47 @@ def _offers(listing: Listing) -> list[dict[str, Any]]:
             else _name_of_person(o.person_uid),
             "amount": fen_to_yuan(o.amount_fen),
             "state": o.state,
-            "state_label": str(OFFER_LABELS.get(o.state, o.state)),
+            "state_label": str(labels.get(o.state, o.state)),
+            "deposit": str(DEPOSIT_LABELS[o.deposit_state])
+            if o.deposit_state in DEPOSIT_LABELS
+            else "",
+            "deposit_state": o.deposit_state or "",
+            # the collective's staff check the deposit's payment against its reference
+            "deposit_reference": (o.deposit_reference or "") if _role() == ADMIN else "",
             "at": o.made_at,
             "at_office": o.made_by != current_user.username and _role() != FARMER,
         }
         for o in rows
     ]
+
+
+def county_time(moment: datetime | None) -> str:
+    """A stored moment (naive UTC) as the county's clock shows it: "2026-12-24 18:00"."""
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone(county_timezone()).strftime("%Y-%m-%d %H:%M")
+
+
+def bidding_over(listing: Listing) -> bool:
+    """Whether the bidding's deadline has passed (the bidding may be closed)."""
+    return listing.bid_deadline is not None and utcnow() >= listing.bid_deadline
+
+
+def _bidding_view(listing: Listing) -> dict[str, Any] | None:
+    """What a bidding listing shows everyone who sees it: the deadline, the reserve, the step,
+    the deposit asked, the highest bid's amount and the number of bids (never who bid)."""
+    if listing.method != "bidding":
+        return None
+    rows = [o for o in offers.offers_of(listing.id) if o.state not in ("withdrawn", "superseded")]
+    return {
+        "deadline": county_time(listing.bid_deadline),
+        "over": bidding_over(listing),
+        "reserve": fen_to_yuan(listing.asking_price_fen) if listing.asking_price_fen else None,
+        "step": fen_to_yuan(listing.bid_step_fen) if listing.bid_step_fen else None,
+        "deposit": fen_to_yuan(listing.deposit_fen) if listing.deposit_fen else None,
+        "highest": fen_to_yuan(max(o.amount_fen for o in rows)) if rows else None,
+        "bids": len(rows),
+    }
 
 
 def _deal(listing: Listing) -> Deal | None:
@@ -396,7 +450,11 @@ def _actions(listing: Listing) -> list[tuple[str, str]]:
         if state == "awaiting_consent" and _my_pending_consents(listing):
             add(_("Give or refuse my consent"), "market.consent")
         if not own and state == "published" and listing.deal_kind == "transfer":
-            add(_("Make an offer"), "market.offer")
+            if listing.method == "bidding":
+                if not bidding_over(listing):
+                    add(_("Bid"), "market.offer")
+            else:
+                add(_("Make an offer"), "market.offer")
         if own and state in states.WITHDRAWABLE:
             deal = _deal(listing)
             if deal is None or deal.contract_signed_on is None:
@@ -408,8 +466,15 @@ def _actions(listing: Listing) -> list[tuple[str, str]]:
             add(_("Check title and publish"), "market.publish")
         if state == "ready" and listing.deal_kind == "paid_exit":
             add(_("Record the collective's resolution"), "market.exit_resolution")
-        if state == "published":
+        if state == "published" and listing.method == "bidding":
+            if bidding_over(listing):
+                add(_("Close the bidding"), "market.close_bidding")
+            else:
+                add(_("Record a bid made at the office"), "market.offer")
+        elif state == "published":
             add(_("Record an offer made at the office"), "market.offer")
+            if listing.notice_ends_on is not None and _today() > listing.notice_ends_on:
+                add(_("End without a buyer"), "market.lapse")
         if state == "collective_consent":
             add(_("Collective consent"), "market.collective_consent")
         if state == "township_approval":
@@ -421,6 +486,8 @@ def _actions(listing: Listing) -> list[tuple[str, str]]:
                 add(_("Record the payment"), "market.payment")
                 if deal.payment:
                     add(_("Register the transfer"), "market.register")
+        if state in ("ready", "published", "contracting"):
+            add(_("Reject"), "market.reject")
     elif role == BUREAU and state == "bureau_review":
         add(_("Review"), "market.review")
     return out

@@ -4,12 +4,15 @@ withdrawing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.scope import farmer_household_ids, roles_required
+from app.core.calendar import county_timezone
 from app.core.errors import DomainError
 from app.extensions import db
 from app.market import (
@@ -118,6 +121,17 @@ def _plot_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _bidding_terms(form: NewListingForm) -> dict[str, Any]:
+    """The bidding's deadline (typed in the county's time, given to the service as an aware
+    time: it keeps naive UTC), its least step and its deposit, in fen."""
+    typed = form.bid_deadline.data
+    return {
+        "bid_deadline": typed.replace(tzinfo=county_timezone()) if typed else None,
+        "bid_step_fen": form.bid_step.data,
+        "deposit_fen": form.deposit.data,
+    }
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(FARMER)
 def new():
@@ -141,6 +155,7 @@ def new():
                 shares=form.shares.data,
                 asking_price_fen=form.price.data,
                 description=form.description.data,
+                **(_bidding_terms(form) if method == "bidding" else {}),
             )
         except DomainError as err:
             err.field = {"right_uid": "right", "right_kind": "right", "plot_uids": "plots"}.get(

@@ -12,17 +12,20 @@ from app.auth.scope import roles_required
 from app.core.errors import DomainError
 from app.market import (
     approvals,
+    bidding,
     exits,
     listings,
     registration,
 )
 from app.market.forms import (
+    ConfirmForm,
     ContractForm,
     DecisionForm,
     ExitForm,
     PaymentForm,
     PublishForm,
     RegisterForm,
+    RejectForm,
     WitnessForm,
 )
 from app.market.models import Listing
@@ -34,6 +37,7 @@ from app.market.views.common import (
     _load,
     _name_of_person,
     _page,
+    county_time,
 )
 from app.registry import people
 from app.registry.views.common import choices, document_choices, fail
@@ -320,4 +324,117 @@ def exit_resolution(listing_id: int):
         title=_("Record the collective's resolution"),
         fields=["price", "improvements", "document", "votes_for", "votes_cast", "notice_given_on"],
         deal=None,
+    )
+
+
+# --- rejecting, closing the bidding, ending without a buyer
+
+
+@bp.route("/<int:listing_id>/reject", methods=["GET", "POST"])
+@roles_required(ADMIN)
+def reject(listing_id: int):
+    """Staff reject the listing with a written reason (at the title check, while published, at
+    the contract); the right is free again."""
+    obj = _load(listing_id)
+    form = RejectForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            listings.reject(obj.id, current_user, reason=form.reason.data)
+        except DomainError as err:
+            fail(form, err)
+            status = 422
+        else:
+            return _commit_and_show(
+                _("The listing is rejected. The holder's right is free again."), obj.id
+            )
+    elif request.method == "POST":
+        status = 422
+    return _page(
+        "market/staff_form.html",
+        form,
+        obj,
+        status,
+        title=_("Reject the listing"),
+        fields=["reason"],
+        deal=_deal_view(obj),
+        note=_(
+            "The listing ends and the holder's right is free again; open offers end and deposits "
+            "are refunded. The holder reads your reason."
+        ),
+        danger=True,
+    )
+
+
+@bp.route("/<int:listing_id>/close", methods=["GET", "POST"])
+@roles_required(ADMIN)
+def close_bidding(listing_id: int):
+    """After the deadline: the highest valid bid wins (its household checked again today); with
+    no valid bid the listing ends without a buyer."""
+    obj = _load(listing_id)
+    form = ConfirmForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            deal = bidding.close_bidding(obj.id, current_user)
+        except DomainError as err:
+            fail(form, err)
+            status = 422
+        else:
+            return _commit_and_show(
+                _("The bidding is closed. The collective now checks and consents.")
+                if deal is not None
+                else _("The bidding is closed without a valid bid: the listing ended."),
+                obj.id,
+            )
+    elif request.method == "POST":
+        status = 422
+    return _page(
+        "market/staff_form.html",
+        form,
+        obj,
+        status,
+        title=_("Close the bidding"),
+        fields=[],
+        deal=None,
+        note=_(
+            "The bidding ran until %(time)s. The highest bid wins if its household may still "
+            "buy today; otherwise the next. The other bids lose and their deposits are refunded.",
+            time=county_time(obj.bid_deadline),
+        ),
+    )
+
+
+@bp.route("/<int:listing_id>/lapse", methods=["GET", "POST"])
+@roles_required(ADMIN)
+def lapse(listing_id: int):
+    """A listing whose notice period ended with no open offer ends without a buyer."""
+    obj = _load(listing_id)
+    form = ConfirmForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            bidding.lapse_if_unsold(obj.id, current_user)
+        except DomainError as err:
+            fail(form, err)
+            status = 422
+        else:
+            return _commit_and_show(
+                _("The listing ended without a buyer. The holder's right is free again."), obj.id
+            )
+    elif request.method == "POST":
+        status = 422
+    return _page(
+        "market/staff_form.html",
+        form,
+        obj,
+        status,
+        title=_("End without a buyer"),
+        fields=[],
+        deal=None,
+        note=_(
+            "Nobody made an offer the holder could accept before the notice period ended. The "
+            "listing ends and the holder's right is free again for a new listing."
+        ),
+        danger=True,
     )
