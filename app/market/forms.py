@@ -24,7 +24,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from app.core.fields import DecimalField, IntegerField
 from app.registry.views.common import length
@@ -151,6 +151,12 @@ class NewListingForm(FlaskForm):
     bid_step = YuanField(_l("Each bid adds at least (yuan)"))
     deposit = YuanField(_l("Deposit each bidder pays (yuan, leave empty for none)"))
     description = TextAreaField(_l("Description"), validators=[Optional(), length("reason")])
+
+    def validate_bid_deadline(self, field: DateTimeLocalField) -> None:
+        """A day of this millennium (a typed year 1 or 9999 is no deadline, and would not
+        survive the conversion to UTC)."""
+        if field.data is not None and not 2000 <= field.data.year <= 2999:
+            raise ValidationError(_l("Give a day and time such as 2027-01-31 18:00."))
 
 
 class DeclareForm(FlaskForm):

@@ -120,6 +120,7 @@ def _new(client, family: dict, **fields) -> object:
     ("field", "value"),
     [
         ("bid_deadline", "tomorrow"),  # not a day and time
+        ("bid_deadline", "0001-01-01T00:00"),  # no real deadline (before UTC's year 1)
         ("bid_deadline", None),  # too soon: the notice period must run first (typed below)
         ("bid_deadline", ""),  # none given
         ("bid_step", "abc"),
