@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     HiddenField,
     RadioField,
     SelectField,
@@ -23,7 +24,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from app.core.fields import DecimalField, IntegerField
 from app.registry.views.common import length
@@ -140,7 +141,22 @@ class NewListingForm(FlaskForm):
         validators=[Optional()],
     )
     price = YuanField(_l("Asking price (yuan)"))
+    # Open bidding only (ignored otherwise): the deadline in the county's time, typed as a day and
+    # an hour; the least raise of a bid and the deposit each bidder pays, in yuan.
+    bid_deadline = DateTimeLocalField(
+        _l("Bidding ends (day and time, Beijing time)"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[Optional()],
+    )
+    bid_step = YuanField(_l("Each bid adds at least (yuan)"))
+    deposit = YuanField(_l("Deposit each bidder pays (yuan, leave empty for none)"))
     description = TextAreaField(_l("Description"), validators=[Optional(), length("reason")])
+
+    def validate_bid_deadline(self, field: DateTimeLocalField) -> None:
+        """A day of this millennium (a typed year 1 or 9999 is no deadline, and would not
+        survive the conversion to UTC)."""
+        if field.data is not None and not 2000 <= field.data.year <= 2999:
+            raise ValidationError(_l("Give a day and time such as 2027-01-31 18:00."))
 
 
 class DeclareForm(FlaskForm):
@@ -177,6 +193,10 @@ class AcceptForm(FlaskForm):
 class OfferForm(FlaskForm):
     household = SelectField(_l("Offer for the household"), choices=[], coerce=_int_or_none)
     amount = YuanField(_l("Your offer (yuan)"), validators=[DataRequired(_l("Give your offer."))])
+    #: Bidding with a deposit only: the reference of the deposit's payment to the collective.
+    deposit_reference = StringField(
+        _l("Payment reference of your deposit"), validators=[Optional(), length("code")]
+    )
 
 
 # --- collective administrators
@@ -248,6 +268,18 @@ class PaymentForm(FlaskForm):
     )
     reference = StringField(_l("Payment reference"), validators=[DataRequired(), length("code")])
     paid_on = DateField(_l("Paid on"), validators=[DataRequired()])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason (the holder reads it)"),
+        validators=[DataRequired(_l("Give the reason in writing.")), length("reason")],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A step that is one button after its page says what it does (closing the bidding, ending a
+    listing without a buyer)."""
 
 
 class RegisterForm(FlaskForm):

@@ -491,6 +491,9 @@ PAGES = [
     "/exit",
     "/review",
     "/attestation",
+    "/reject",
+    "/close",
+    "/lapse",
 ]
 #: The pages that only show (no form to post).
 READ_ONLY = {"", "/attestation"}
