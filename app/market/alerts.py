@@ -37,7 +37,7 @@ from app.notify import services as inbox
 from app.registry import history, people
 from app.registry.models import HouseholdMember
 
-#: The listing's page (the marketplace's pages, app/market/views.py: /market/<listing_id>).
+#: The listing's page (the marketplace's pages, app/market/views/: /market/<listing_id>).
 LISTING_LINK = "/market/{id}"
 
 #: Steps the collective's administrators take next.
