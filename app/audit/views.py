@@ -1,11 +1,44 @@
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional
 
-from app.audit import labels, services
+from app.audit import browse, labels, services
 from app.audit.head import HeadFileUnreadable
 from app.auth.models import Role
 from app.auth.scope import roles_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+class LogFilter(FlaskForm):
+    """The auditor's filters (a GET form: it changes nothing, so it carries no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
+    actor = StringField(_l("Account"), validators=[Optional()])
+    role = SelectField(_l("Role"), validators=[Optional()])
+    object_type = SelectField(_l("Record"), validators=[Optional()])
+    object_id = StringField(_l("Record number"), validators=[Optional()])
+    event = SelectField(_l("What was done"), validators=[Optional()])
+    before = IntegerField(validators=[Optional(), NumberRange(1, 2**62)])
+
+
+def _filter_form() -> LogFilter:
+    form = LogFilter(request.args)
+    everything = [("", _l("All"))]
+    form.role.choices = everything + [(r.value, r.label) for r in Role]
+    form.object_type.choices = everything + [(k, str(v)) for k, v in labels.RECORDS.items()]
+    form.event.choices = (
+        everything
+        + [(k, str(v)) for k, v in labels.ACTIONS.items()]
+        + sorted(((k, str(v)) for k, v in labels.EVENTS.items()), key=lambda c: c[1])
+    )
+    return form
 
 
 @bp.route("/")
@@ -20,9 +53,28 @@ def log():
             result = {"head_unreadable": True}
         else:
             result = {"count": check.count, "problem": check.problem, "check": check}
+    form = _filter_form()
+    entries, after = [], None
+    if form.validate():
+        d = form.data
+        filters = browse.Filters(
+            since=d["since"],
+            until=d["until"],
+            actor=(d["actor"] or "").strip()[:80] or None,
+            role=d["role"] or None,
+            object_type=d["object_type"] or None,
+            object_id=(d["object_id"] or "").strip()[:64] or None,
+            event=d["event"] or None,
+        )
+        entries, after = browse.page(filters, before=d["before"])
+    query = {k: v for k, v in request.args.items() if k not in ("before", "verify") and v}
     return render_template(
         "audit/log.html",
-        entries=services.recent(),
+        form=form,
+        entries=entries,
+        next_before=after,
+        query=query,
+        changes=browse.changes,
         result=result,
         event_label=lambda code: labels.label(labels.EVENTS, code),
         action_label=lambda code: labels.label(labels.ACTIONS, code),
