@@ -93,6 +93,7 @@ EVENTS = {
     "notice.confirm": _l("Public notice confirmed"),
     "notice.withdraw": _l("Public notice withdrawn"),
     "certificate.issue": _l("Certificate issued"),
+    "statement.issue": _l("Rights-retained statement printed"),
     "certificate.cancel": _l("Certificate cancelled"),
     "document.store": _l("Source document stored"),
     "import.promote": _l("Import written to the registry"),
@@ -121,6 +122,7 @@ RECORDS = {
     "public_notice": _l("Public notice"),
     "objection": _l("Objection"),
     "certificate": _l("Certificate"),
+    "rights_statement": _l("Rights-retained statement"),
     "source_document": _l("Source document"),
     "import_job": _l("Import"),
 }

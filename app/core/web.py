@@ -48,6 +48,8 @@ PUBLIC_ENDPOINTS = {
     "main.set_language",
     "api.issue_token",
     "api.openapi",
+    "registry.verify_form",  # the public check of a rights-retained statement (no personal data)
+    "registry.verify_statement",
 }
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 

@@ -438,6 +438,24 @@ class Succession(OfCollective, Model):
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class RightsStatement(OfCollective, Model):
+    """A printed rights-retained statement (权益保留证明): what the household held on the day it was
+    issued, as canonical JSON with its SHA-256, and the verification code printed on it. Anyone
+    with the code learns only whether the rights are still as printed (``statements.check``)."""
+
+    __tablename__ = "rights_statement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    person_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    household_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"))
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class LandReturn(OfCollective, Model):
     """A household's voluntary return of contracted land to the collective (交回, R06; Art. 30),
     written once when it is registered: it gets no new contracted land from the collective until

@@ -19,9 +19,22 @@ from tests.factories import (
     moves,
     people,
     shares,
+    statements,
 )
 
-AREAS = (people, members, land, homesteads, shares, moves, documents, imports, accounts, market)
+AREAS = (
+    people,
+    members,
+    land,
+    homesteads,
+    shares,
+    moves,
+    documents,
+    imports,
+    accounts,
+    market,
+    statements,
+)
 
 
 def make_world(collective_id: int) -> dict[str, object]:

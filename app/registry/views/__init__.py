@@ -30,6 +30,7 @@ from app.registry.views import (  # noqa: E402,F401  (modules register their rou
     plot_change_views,
     plot_views,
     share_views,
+    statement_views,
 )
 
 
