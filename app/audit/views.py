@@ -1,11 +1,26 @@
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 
-from app.audit import labels, services
+from app.audit import checkpoint, labels, services
 from app.audit.head import HeadFileUnreadable
 from app.auth.models import Role
 from app.auth.scope import roles_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+def public_key():
+    """The audit checkpoints' public keys, current first (no login: anyone may check)."""
+    response = jsonify(checkpoint.published_keys(current_app))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+# Served at the site's root, outside /audit: registered on the app when the blueprint is.
+bp.record_once(
+    lambda state: state.app.add_url_rule(
+        "/.well-known/sanquan-audit-key", "audit.public_key", public_key
+    )
+)
 
 
 @bp.route("/")
