@@ -257,3 +257,16 @@ def test_r16_signing_key_from_the_environment_is_base64_or_pem(app, tmp_path, mo
     refused = _cli(app, "audit", "checkpoint")
     assert refused.exit_code != 0
     assert "cannot be read" in refused.output
+
+
+@pytest.mark.hostile
+def test_r16_checkpoint_is_not_signed_when_the_last_checkpoints_entries_are_gone(signer, tmp_path):
+    last = json.loads(_checkpoint(signer).read_text(encoding="utf-8"))
+    # The last checkpoint saw more entries than the log now holds (its tail was cut).
+    claimed = dict(last, seq=last["seq"] + 5)
+    later = tmp_path / "checkpoints" / f"checkpoint-{claimed['seq']:012d}-29990101T000000Z.json"
+    later.write_text(json.dumps(claimed), encoding="utf-8")
+    refused = _cli(signer, "audit", "checkpoint")
+    assert refused.exit_code == 1
+    assert "the last 5 entries have been removed; nothing was signed" in refused.output
+    assert len(list((tmp_path / "checkpoints").glob("checkpoint-*.json"))) == 2

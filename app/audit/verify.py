@@ -84,23 +84,27 @@ def _fast(raw: bytes) -> tuple[int, str, str] | None:
     The canonical form sorts its keys and escapes every quote inside strings, so the last
     ``,"seq":`` and ``,"prev_hash":"`` are the entry's own (only strings and numbers follow them).
     """
-    raw = raw.rstrip(b"\r\n")
-    if raw[-_TAIL_LEN : -_TAIL_LEN + len(_TAIL)] != _TAIL or raw[-2:] != b'"}':
+    end = len(raw)
+    while end and raw[end - 1] in b"\r\n":
+        end -= 1
+    cut = end - _TAIL_LEN
+    if cut <= 0 or raw[end - 2 : end] != b'"}' or raw[cut : cut + len(_TAIL)] != _TAIL:
         return None
-    digest = raw[-66:-2].decode("ascii", "replace")
-    body = raw[:-_TAIL_LEN] + b"}"
-    if hashlib.sha256(body).hexdigest() != digest:
+    digest = raw[end - 66 : end - 2].decode("ascii", "replace")
+    hasher = hashlib.sha256(memoryview(raw)[:cut])
+    hasher.update(b"}")
+    if hasher.hexdigest() != digest:
         return None
-    i = body.rfind(_SEQ)
-    j = body.find(b",", i + len(_SEQ))
-    k = body.rfind(_PREV)
+    i = raw.rfind(_SEQ, 0, cut)
+    j = raw.find(b",", i + len(_SEQ), cut)
+    k = raw.rfind(_PREV, 0, cut)
     if i < 0 or j < 0 or k < 0:
         return None
     try:
-        seq = int(body[i + len(_SEQ) : j])
+        seq = int(raw[i + len(_SEQ) : j])
     except ValueError:
         return None
-    prev = body[k + len(_PREV) : k + len(_PREV) + 64].decode("ascii", "replace")
+    prev = raw[k + len(_PREV) : k + len(_PREV) + 64].decode("ascii", "replace")
     return seq, prev, digest
 
 
