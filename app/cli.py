@@ -232,13 +232,75 @@ def count_words(count: int) -> str:
 @audit_cli.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def audit_export(file: Path):
-    """Write the whole trail as JSON Lines, for python3 app/audit/verify.py FILE."""
+    """Write the whole trail as JSON Lines, for python3 app/audit/verify.py FILE (add
+    --checkpoint and --public-key to check it reaches a signed checkpoint)."""
     try:
         with file.open("w", encoding="utf-8") as out:
             count = audit_services.export_jsonl(out)
     except OSError as exc:
         fail(f"cannot write {file}: {exc.strerror}")
     click.echo(f"exported {count} entries to {file}")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint():
+    """Verify the chain, then sign its head (count, last hash, time) with the key held outside
+    the database and write it to AUDIT_CHECKPOINT_DIR; exit 1 on a fault (nothing is signed)."""
+    from flask import current_app
+
+    from app.audit.checkpoint import KeyUnusable
+    from app.audit.head import describe
+    from app.audit.verify import CheckpointFailed
+
+    try:
+        signed = audit_services.sign_checkpoint(current_app)
+    except (KeyUnusable, CheckpointFailed) as exc:
+        fail(f"FAILED: {exc}")
+    if signed.problem is not None:
+        click.echo(f"FAILED: {signed.problem}; nothing was signed", err=True)
+        sys.exit(1)
+    if signed.lost is not None:
+        seen = audit_services.head_file.Head(
+            signed.previous["seq"], signed.previous["hash"], signed.previous.get("signed_at", "")
+        )
+        why = describe(signed.lost, seen, signed.count)
+        click.echo(f"FAILED: {why}; nothing was signed", err=True)
+        sys.exit(1)
+    click.echo(
+        f"signed {count_words(signed.count)} with key {signed.body['key_id']}: {signed.path}"
+    )
+
+
+@audit_cli.command("public-key")
+def audit_public_key():
+    """Print the public key checkpoints are signed with (PEM), as served at
+    /.well-known/sanquan-audit-key."""
+    from flask import current_app
+
+    from app.audit import checkpoint
+    from app.audit.checkpoint import KeyUnusable
+
+    try:
+        key = checkpoint.signing_key(current_app).public_key()
+    except KeyUnusable as exc:
+        fail(f"FAILED: {exc}")
+    click.echo(f"# key id {checkpoint.key_id(checkpoint.raw_public(key))}")
+    click.echo(checkpoint.public_pem(key), nl=False)
+
+
+@audit_cli.command("rotate-key")
+def audit_rotate_key():
+    """Make a new signing key in the instance folder; the old public key stays published."""
+    from flask import current_app
+
+    from app.audit import checkpoint
+    from app.audit.checkpoint import KeyUnusable
+
+    try:
+        old, new = checkpoint.rotate(current_app)
+    except KeyUnusable as exc:
+        fail(f"FAILED: {exc}")
+    click.echo(f"key {new} signs from now on; key {old} stays published for older checkpoints")
 
 
 @click.command("grant-app")

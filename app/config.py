@@ -119,6 +119,12 @@ SETTINGS: tuple[Setting, ...] = (
     # Where `flask audit verify` keeps the chain head it last saw, outside the database, so a
     # cut or rewritten tail is noticed (None = instance/audit_head.json).
     Setting("AUDIT_HEAD_FILE", str, None),
+    # The Ed25519 key `flask audit checkpoint` signs with (PEM, or the 32-byte seed in base64);
+    # None = a key file made on first use at instance/audit_signing_key.pem (mode 0600).
+    Setting("AUDIT_SIGNING_KEY", str, None),
+    # Where signed checkpoints and the published public keys are written (None =
+    # instance/checkpoints/).
+    Setting("AUDIT_CHECKPOINT_DIR", str, None),
 )
 
 

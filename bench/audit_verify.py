@@ -10,11 +10,15 @@ Then times, ``--repeat`` times each:
   (a) ours: ``app.audit.services.verify_database()`` — stream the entries from the database in
       batches, rebuild each one's canonical serialisation, recompute and compare every hash and
       the links between them (what `flask audit verify` does before its head-file check);
-  (b) the anchor: a bare loop of ``hashlib.sha256(canonical bytes).hexdigest()`` over the same
+  (b) the stand-alone verifier: ``flask audit export`` once, then
+      ``app.audit.verify.verify_export(FILE)`` — each line carries the canonical bytes as hashed,
+      so it hashes them as they stand and reads only the sequence number and previous hash
+      (what ``python -m app.audit.verify EXPORT`` does before the checkpoint's signature);
+  (c) the anchor: a bare loop of ``hashlib.sha256(canonical bytes).hexdigest()`` over the same
       entries' canonical bytes, prepared in memory beforehand — the cost of the hashing alone,
       with no database, no parsing and no checks.
 
-Reports entries per second of both (medians) and their ratio, and writes
+Reports entries per second of each (medians) and their ratio, and writes
 bench/out/audit_verify_<backend>_<entries>.json. Timing is never asserted in tests.
 """
 
@@ -68,8 +72,8 @@ def run(args: argparse.Namespace) -> dict:
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.audit.services import iter_entries, verify_database
-    from app.audit.verify import canonical
+    from app.audit.services import export_jsonl, iter_entries, verify_database
+    from app.audit.verify import canonical, verify_export
     from app.extensions import db
 
     target = make_database(args.backend, keep=False)
@@ -91,7 +95,11 @@ def run(args: argparse.Namespace) -> dict:
             result["build_s"] = round(time.perf_counter() - t0, 2)
             total = len(list(iter_entries()))  # the migration may have written a few of its own
             prepared = [canonical(e) for e in iter_entries()]
-            ours, bare = [], []
+            export = OUT / f"audit_export_{args.backend}_{args.entries}.jsonl"
+            OUT.mkdir(parents=True, exist_ok=True)
+            with export.open("w", encoding="utf-8") as fh:
+                export_jsonl(fh)
+            ours, exported, bare = [], [], []
             for _ in range(args.repeat):
                 db.session.remove()  # each run starts as a fresh `flask audit verify` does
                 t = time.perf_counter()
@@ -99,6 +107,11 @@ def run(args: argparse.Namespace) -> dict:
                 ours.append(time.perf_counter() - t)
                 if problem is not None or count != total:
                     raise SystemExit(f"the chain does not verify: {problem} ({count}/{total})")
+                t = time.perf_counter()
+                count, problem, _ = verify_export(str(export))
+                exported.append(time.perf_counter() - t)
+                if problem is not None or count != total:
+                    raise SystemExit(f"the export does not verify: {problem} ({count}/{total})")
                 t = time.perf_counter()
                 for data in prepared:
                     hashlib.sha256(data).hexdigest()
@@ -108,12 +121,17 @@ def run(args: argparse.Namespace) -> dict:
             db.session.remove()
             db.engine.dispose()
         target.drop()
+        (OUT / f"audit_export_{args.backend}_{args.entries}.jsonl").unlink(missing_ok=True)
     ours_rate = total / statistics.median(ours)
+    export_rate = total / statistics.median(exported)
     bare_rate = total / statistics.median(bare)
     result |= {
         "verified": total,
         "ours_seconds": [round(s, 3) for s in ours],
+        "export_seconds": [round(s, 3) for s in exported],
         "bare_hashlib_seconds": [round(s, 4) for s in bare],
+        "export_per_s": round(export_rate),
+        "ratio_bare_to_export": round(bare_rate / export_rate, 2),
         "ours_per_s": round(ours_rate),
         "bare_hashlib_per_s": round(bare_rate),
         "ratio_bare_to_ours": round(bare_rate / ours_rate, 2),
@@ -137,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"[{args.backend}] verified {result['verified']:,} entries: "
         f"{result['ours_per_s']:,}/s (bare hashlib {result['bare_hashlib_per_s']:,}/s, "
-        f"{result['ratio_bare_to_ours']}x faster)"
+        f"{result['ratio_bare_to_ours']}x faster); its export: {result['export_per_s']:,}/s "
+        f"({result['ratio_bare_to_export']}x)"
     )
     print(f"written {out}")
     return 0

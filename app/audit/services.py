@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +10,10 @@ from typing import IO
 from flask import Flask
 from sqlalchemy import select
 
+from app.audit import checkpoint
 from app.audit import head as head_file
 from app.audit.models import AuditEntry
-from app.audit.verify import FIELDS, Problem, verify
+from app.audit.verify import FIELDS, Problem, export_line, verify
 from app.extensions import db
 
 _COLUMNS = [*FIELDS, "hash"]
@@ -83,7 +83,7 @@ def verify_against_head(path: Path, *, record: bool = True) -> HeadCheck:
 def export_jsonl(out: IO[str]) -> int:
     count = 0
     for entry in iter_entries():
-        out.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+        out.write(export_line(entry))
         count += 1
     return count
 
@@ -93,3 +93,30 @@ def recent(limit: int = 200, collective_id: int | None = None) -> list[AuditEntr
     if collective_id is not None:
         q = q.where(AuditEntry.collective_id == collective_id)
     return list(db.session.scalars(q))
+
+
+@dataclass(frozen=True)
+class Signed:
+    count: int
+    problem: Problem | None  # the chain itself is broken: nothing was signed
+    lost: str | None  # the last checkpoint's entry is gone (CUT) or changed (REWRITTEN)
+    previous: dict | None  # the last checkpoint before this one
+    path: Path | None = None  # the new checkpoint file
+    body: dict | None = None
+
+
+def sign_checkpoint(app: Flask) -> Signed:
+    """R16: verify the chain and that it still holds the last checkpoint's entry, then sign its
+    head with the key held outside the database and write the checkpoint file. A chain that fails
+    either check is not signed."""
+    previous = checkpoint.latest(app)
+    seen = head_file.Head(previous["seq"], previous["hash"]) if previous else None
+    watch = head_file.Watch(iter_entries(), seen)
+    count, problem = verify(watch)
+    if problem is not None:
+        return Signed(count, problem, None, previous)
+    lost = head_file.lost(seen, count, watch.at_seen) if seen and seen.seq else None
+    if lost is not None:
+        return Signed(count, None, lost, previous)
+    path, body = checkpoint.sign_head(app, count, watch.last.hash if watch.last else None)
+    return Signed(count, None, None, previous, path, body)

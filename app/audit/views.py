@@ -1,10 +1,10 @@
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from app.audit import browse, labels, services
+from app.audit import browse, checkpoint, labels, services
 from app.audit.head import HeadFileUnreadable
 from app.auth.models import Role
 from app.auth.scope import roles_required
@@ -39,6 +39,21 @@ def _filter_form() -> LogFilter:
         + sorted(((k, str(v)) for k, v in labels.EVENTS.items()), key=lambda c: c[1])
     )
     return form
+
+
+def public_key():
+    """The audit checkpoints' public keys, current first (no login: anyone may check)."""
+    response = jsonify(checkpoint.published_keys(current_app))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+# Served at the site's root, outside /audit: registered on the app when the blueprint is.
+bp.record_once(
+    lambda state: state.app.add_url_rule(
+        "/.well-known/sanquan-audit-key", "audit.public_key", public_key
+    )
+)
 
 
 @bp.route("/")

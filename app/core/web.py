@@ -45,6 +45,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "auth.login",
     "main.healthz",
+    "audit.public_key",
     "main.set_language",
     "api.issue_token",
     "api.openapi",
