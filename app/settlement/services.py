@@ -129,9 +129,9 @@ def _citable_collectives(person: Person) -> set[int]:
     return ids
 
 
-def _write(user: Any) -> None:
+def _write(user: Any, refusal: NotFound | None = None) -> None:
     if _role(user) not in WRITERS:
-        raise _no_person()
+        raise refusal or _no_person()
 
 
 def record_settlement(
@@ -193,7 +193,7 @@ def correct_settlement(
     today: date | None = None,
 ) -> SettlementRecord:
     """A correction: a new row naming the record it corrects; the old row is kept as it was."""
-    _write(user)
+    _write(user, _no_record())
     old = _record(record_id)
     if _is_corrected(old):
         raise DomainError(
@@ -262,3 +262,21 @@ def settlement(user: Any, record_id: Any) -> SettlementRecord:
     if not _may_read(user):
         raise _no_record()
     return _record(record_id)
+
+
+def settlements_for(
+    user: Any,
+    *,
+    person_uid: Any = None,
+    id_number: Any = None,
+    with_history: bool = False,
+) -> tuple[Person, list[SettlementRecord]]:
+    """The person (named by uid or by ID number) and their settlement records, for the desk
+    and the API: one call."""
+    if id_number not in (None, ""):
+        person = find_person_by_id_number(user, id_number)
+    else:
+        if not _may_read(user):
+            raise _no_person()
+        person = _current_person(person_uid)
+    return person, settlements_of(user, person.uid, with_history=with_history)

@@ -18,10 +18,23 @@ from tests.factories import (
     members,
     moves,
     people,
+    settlement,
     shares,
 )
 
-AREAS = (people, members, land, homesteads, shares, moves, documents, imports, accounts, market)
+AREAS = (
+    people,
+    members,
+    land,
+    homesteads,
+    shares,
+    moves,
+    documents,
+    imports,
+    accounts,
+    market,
+    settlement,
+)
 
 
 def make_world(collective_id: int) -> dict[str, object]:
