@@ -113,7 +113,7 @@ def _fields(
     }
 
 
-def _citable_collectives(person: Person) -> set[int]:
+def citable_collectives(person: Person) -> set[int]:
     """The collectives whose documents a settlement of this person may cite: those the person
     is a member of and that of the household they live in (county-wide documents always)."""
     ids = set(person.scope_collective_ids)
@@ -149,7 +149,7 @@ def record_settlement(
     _write(user)
     person = _current_person(person_uid)
     fields = _fields(person, settled_on, city, district, channel, today)
-    doc = source_document(source_document_id, _citable_collectives(person))
+    doc = source_document(source_document_id, citable_collectives(person))
     record = SettlementRecord(
         person_uid=person.uid,
         source_document_id=doc.id,
@@ -204,7 +204,7 @@ def correct_settlement(
     reason = inputs.require_reason(reason)
     person = _current_person(old.person_uid)
     fields = _fields(person, settled_on, city, district, channel, today)
-    doc = source_document(source_document_id, _citable_collectives(person))
+    doc = source_document(source_document_id, citable_collectives(person))
     record = SettlementRecord(
         person_uid=person.uid,
         source_document_id=doc.id,
