@@ -76,6 +76,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     set_household_resolver(farmer_households)
 
+    # R14: the settlement package's flagger, the market's only link to it (R12: the market
+    # never imports app.settlement; the wiring is here, on top of both).
+    from app.market.approvals import register_flagger
+    from app.settlement.flags import settlement_flags
+
+    register_flagger(settlement_flags)
+
     from app.divisions.views import set_registry_part
     from app.registry.views.collective_overview import collective_overview
 

@@ -15,3 +15,4 @@ from app.market import models as market_models  # noqa: F401
 from app.notify import models as notify_models  # noqa: F401
 from app.registry import models as registry_models  # noqa: F401
 from app.registry.versioning import RegistryObject  # noqa: F401
+from app.settlement import models as settlement_models  # noqa: F401

@@ -16,5 +16,6 @@ from app.api import (  # noqa: E402,F401  (routes register on import of the blue
     notify,
     openapi,
     people,
+    settlement,
     shares,
 )

@@ -97,6 +97,8 @@ EVENTS = {
     "certificate.cancel": _l("Certificate cancelled"),
     "document.store": _l("Source document stored"),
     "import.promote": _l("Import written to the registry"),
+    "settlement.record": _l("Settlement in town recorded"),
+    "settlement.correct": _l("Settlement record corrected"),
 }
 
 ACTIONS = {"insert": _l("added"), "update": _l("changed"), "delete": _l("removed")}

@@ -85,10 +85,159 @@ def healthz():
     return jsonify(body), status
 
 
-@bp.route("/settlement")
-def settlement_desk():
-    from flask import abort, render_template
+# --- the settlement desk (落户登记): the officer records, the bureau and auditors read (R12:
+# nothing here reads or changes a right).
+
+
+def _settlement_readers_only() -> None:
+    from flask import abort
+
+    from app.settlement.services import READERS
+
+    if Role(current_user.role) not in READERS:
+        abort(404)
+
+
+def _settlement_officer_only() -> None:
+    from flask import abort
 
     if Role(current_user.role) != Role.SETTLEMENT_OFFICER:
         abort(404)
-    return render_template("main/settlement_desk.html")
+
+
+@bp.route("/settlement")
+def settlement_desk():
+    """Find a person by ID number; the desk then opens the person's settlement records."""
+    from flask import render_template
+
+    from app.core.errors import NotFound
+    from app.settlement import services
+    from app.settlement.forms import FindPersonForm
+
+    _settlement_readers_only()
+    form = FindPersonForm(request.args)
+    if request.args.get("id_number"):
+        try:
+            person = services.find_person_by_id_number(current_user, form.id_number.data)
+        except NotFound as err:
+            form.id_number.errors = [err.message]
+        else:
+            return redirect(url_for("main.settlement_person", person_uid=person.uid))
+    return render_template("main/settlement_desk.html", form=form)
+
+
+def _settlement_page(person_uid: int, form, status: int = 200):
+    from flask import render_template
+
+    from app.settlement import services
+
+    person, records = services.settlements_for(
+        current_user, person_uid=person_uid, with_history=True
+    )
+    corrected = {r.corrects_id for r in records if r.corrects_id}
+    body = render_template(
+        "main/settlement_person.html",
+        person=person,
+        records=records,
+        corrected=corrected,
+        channels=services.CHANNELS,
+        form=form,
+        may_write=Role(current_user.role) == Role.SETTLEMENT_OFFICER,
+    )
+    return body, status
+
+
+@bp.route("/settlement/people/<int:person_uid>", methods=["GET", "POST"])
+def settlement_person(person_uid: int):
+    """A person's settlement records (in force and corrected) and, for the officer, the form
+    to record a settlement."""
+    from flask import flash
+    from flask_babel import gettext as _
+
+    from app.core.errors import DomainError
+    from app.registry.views.common import fail
+    from app.settlement import services
+    from app.settlement.forms import SettlementForm, document_choices
+
+    _settlement_readers_only()
+    if request.method == "POST":
+        _settlement_officer_only()
+    person, _records = services.settlements_for(current_user, person_uid=person_uid)
+    form = SettlementForm()
+    form.source_document_id.choices = document_choices(person)
+    if form.validate_on_submit():
+        try:
+            services.record_settlement(
+                current_user,
+                person.uid,
+                settled_on=form.settled_on.data,
+                city=form.city.data,
+                district=form.district.data,
+                channel=form.channel.data,
+                source_document_id=form.source_document_id.data or None,
+            )
+        except DomainError as err:
+            if err.status == 404 and err.field != "source_document_id":
+                raise
+            fail(form, err)
+            return _settlement_page(person.uid, form, 422)
+        db.session.commit()
+        flash(_("The settlement was recorded. No right was changed."))
+        return redirect(url_for("main.settlement_person", person_uid=person.uid))
+    return _settlement_page(person.uid, form, 422 if request.method == "POST" else 200)
+
+
+@bp.route("/settlement/records/<int:settlement_id>/correction", methods=["GET", "POST"])
+def settlement_correction(settlement_id: int):
+    """Correct a settlement record: a new record naming the old, which is kept as it was."""
+    from flask import flash, render_template
+    from flask_babel import gettext as _
+
+    from app.core.errors import DomainError
+    from app.registry.views.common import fail
+    from app.settlement import services
+    from app.settlement.forms import CorrectionForm, document_choices
+
+    _settlement_officer_only()
+    record = services.settlement(current_user, settlement_id)
+    person, _records = services.settlements_for(current_user, person_uid=record.person_uid)
+    form = CorrectionForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "settled_on": record.settled_on,
+            "city": record.city,
+            "district": record.district,
+            "channel": record.channel,
+            "source_document_id": record.source_document_id,
+        }
+    )
+    form.source_document_id.choices = document_choices(person)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.correct_settlement(
+                current_user,
+                record.id,
+                reason=form.reason.data,
+                settled_on=form.settled_on.data,
+                city=form.city.data,
+                district=form.district.data,
+                channel=form.channel.data,
+                source_document_id=form.source_document_id.data or None,
+            )
+        except DomainError as err:
+            if err.status == 404 and err.field != "source_document_id":
+                raise
+            fail(form, err)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The correction was recorded; the earlier record is kept."))
+            return redirect(url_for("main.settlement_person", person_uid=person.uid))
+    elif request.method == "POST":
+        status = 422
+    body = render_template(
+        "main/settlement_correction.html", form=form, record=record, person=person
+    )
+    return body, status

@@ -18,6 +18,7 @@ from tests.factories import (
     members,
     moves,
     people,
+    settlement,
     shares,
     statements,
 )
@@ -34,6 +35,7 @@ AREAS = (
     accounts,
     market,
     statements,
+    settlement,
 )
 
 
