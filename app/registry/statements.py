@@ -164,7 +164,7 @@ def issue(person_uid: int, user: Any, *, collective_ids: set[int] | None = None)
     if household is None or (
         collective_ids is not None and household.collective_id not in collective_ids
     ):
-        raise NotFound("person_unknown", _("No such person."), field="person_uid")
+        raise NotFound("person_unknown", _("There is no such person."), field="person_uid")
     content = _canonical(
         {"person": {"uid": person.uid, "name": person.name}, **content_of(row.household_uid)}
     )
