@@ -25,7 +25,11 @@ def test_the_auditor_filters_by_account_and_record_and_reads_the_change(
     page = client.get("/audit/?actor=admin_a&object_type=person")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "周小梅 → 周晓梅" in html
+    from app.audit import browse
+    from app.audit.models import AuditEntry
+
+    newest = db.session.get(AuditEntry, _seqs(html)[0])
+    assert ("name", "周小梅", "周晓梅") in browse.changes(newest)  # the new version vs the old
     seqs = _seqs(html)
     assert seqs and seqs == sorted(seqs, reverse=True)
     nobody = client.get("/audit/?actor=nobody-at-all").get_data(as_text=True)

@@ -89,7 +89,6 @@ def log():
         entries=entries,
         next_before=after,
         query=query,
-        changes=browse.changes,
         result=result,
         event_label=lambda code: labels.label(labels.EVENTS, code),
         action_label=lambda code: labels.label(labels.ACTIONS, code),

@@ -161,12 +161,14 @@ def issue(person_uid: int, user: Any, *, collective_ids: set[int] | None = None)
     person = history.current_of(Person, person_uid) if isinstance(person_uid, int) else None
     row = resident_row(person.uid) if person is not None else None
     household = history.current_of(Household, row.household_uid) if row is not None else None
-    if household is None or (
-        collective_ids is not None and household.collective_id not in collective_ids
+    if (
+        person is None
+        or household is None
+        or (collective_ids is not None and household.collective_id not in collective_ids)
     ):
         raise NotFound("person_unknown", _("There is no such person."), field="person_uid")
     content = _canonical(
-        {"person": {"uid": person.uid, "name": person.name}, **content_of(row.household_uid)}
+        {"person": {"uid": person.uid, "name": person.name}, **content_of(household.uid)}
     )
     statement = RightsStatement(
         code=_code(),
