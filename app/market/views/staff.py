@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.auth.scope import roles_required
 from app.core.errors import DomainError
+from app.core.i18n import local_time
 from app.market import (
     approvals,
     bidding,
@@ -37,7 +38,6 @@ from app.market.views.common import (
     _load,
     _name_of_person,
     _page,
-    county_time,
 )
 from app.registry import people
 from app.registry.views.common import choices, document_choices, fail
@@ -400,7 +400,7 @@ def close_bidding(listing_id: int):
         note=_(
             "The bidding ran until %(time)s. The highest bid wins if its household may still "
             "buy today; otherwise the next. The other bids lose and their deposits are refunded.",
-            time=county_time(obj.bid_deadline),
+            time=local_time(obj.bid_deadline),
         ),
     )
 
