@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Date, and_, cast, exists, func, literal_column, select, union, union_all
+from sqlalchemy import Date, and_, cast, func, literal_column, select, union, union_all
 
 from app.core.calendar import county_timezone
 from app.divisions.models import Collective
@@ -167,15 +167,14 @@ def exit_shares(
         .where(seller_member.c.end_lifespan.is_(None)),
     ).cte("exited_household")
 
-    # Settled households on as_of, by village, and those of them that exited.
-    settled_member = (
-        select(HouseholdMember.household_uid)
+    # Settled households on as_of (current ones, with a current member settled by then), by
+    # village, and those of them that exited.
+    settled_household = (
+        select(HouseholdMember.household_uid.label("household_uid"))
         .join(settled, settled.c.person_uid == HouseholdMember.person_uid)
-        .where(
-            HouseholdMember.household_uid == Household.uid,
-            HouseholdMember.end_lifespan.is_(None),
-            settled.c.settled_on <= as_of,
-        )
+        .where(HouseholdMember.end_lifespan.is_(None), settled.c.settled_on <= as_of)
+        .distinct()
+        .cte("settled_household")
     )
     query = (
         select(
@@ -184,9 +183,10 @@ def exit_shares(
             func.count(exited.c.household_uid),
         )
         .select_from(Household)
+        .join(settled_household, settled_household.c.household_uid == Household.uid)
         .join(Collective, Collective.id == Household.collective_id)
         .outerjoin(exited, exited.c.household_uid == Household.uid)
-        .where(Household.end_lifespan.is_(None), exists(settled_member))
+        .where(Household.end_lifespan.is_(None))
         .group_by(Collective.village_code)
     )
     if codes is not None:
