@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.core import calendar
 
     calendar.check_settings(app.config)  # a malformed holiday list stops the start
+    config_module.check_settings(app.config)  # so do R14's village thresholds
     if app.config["SESSION_COOKIE_SECURE"]:
         # Served over HTTPS: every cookie Secure, links https (HSTS is sent in core/web.py).
         app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
