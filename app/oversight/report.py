@@ -329,8 +329,12 @@ def _township_of(code: str, info: dict[str, tuple[str, str, str | None]]) -> str
     return parent
 
 
-def _person_homes(settled) -> dict[int, tuple[date, int, str]]:
-    """person -> (settlement day, household, village code): the household they belong to now."""
+def _person_homes(
+    settled,
+) -> tuple[dict[int, tuple[date, int, str]], set[tuple[int, str]]]:
+    """person -> (settlement day, household, village code): the household they belong to now;
+    and every settled household (a current household with a current member settled on the day,
+    as R14's exit share counts them) with its village."""
     rows = db.session.execute(
         select(
             settled.c.person_uid,
@@ -353,12 +357,14 @@ def _person_homes(settled) -> dict[int, tuple[date, int, str]]:
         .join(Collective, Collective.id == Household.collective_id)
     ).all()
     best: dict[int, tuple[bool, int, date, str]] = {}
+    households: set[tuple[int, str]] = set()
     for person_uid, settled_on, household_uid, moved_out_on, village_code in rows:
+        households.add((household_uid, village_code))
         rank = (moved_out_on is not None, household_uid)
         current = best.get(person_uid)
         if current is None or rank < current[:2]:
             best[person_uid] = (rank[0], household_uid, settled_on, village_code)
-    return {p: (day, hh, code) for p, (_moved, hh, day, code) in best.items()}
+    return {p: (day, hh, code) for p, (_moved, hh, day, code) in best.items()}, households
 
 
 def _intervals(settled) -> dict[str, dict[tuple[str, int], list[Interval]]]:
@@ -576,7 +582,7 @@ def county_report(as_of: date, *, township_code: str | None = None) -> CountyRep
     window = flag_days()
 
     settled = _settled_persons(as_of)
-    homes = _person_homes(settled)
+    homes, settled_households = _person_homes(settled)
     rights = _intervals(settled)
 
     def holds(right: str, person_uid: int, household_uid: int, day: date) -> bool:
@@ -601,7 +607,6 @@ def county_report(as_of: date, *, township_code: str | None = None) -> CountyRep
             continue
         tally = villages[code]
         tally.persons += 1
-        tally.households.add(household_uid)
         entry = year_entry(settled_on.year)
         entry["persons"] += 1
         year_end = min(date(settled_on.year, 12, 31), as_of)
@@ -614,6 +619,10 @@ def county_report(as_of: date, *, township_code: str | None = None) -> CountyRep
                     entry[right][2] += 1
                 if holds(right, person_uid, household_uid, year_end):
                     entry[right][1] += 1
+
+    for household_uid, code in settled_households:
+        if in_scope(code):
+            villages[code].households.add(household_uid)
 
     # Exits and transfers by settled persons.
     holders = _holders()
