@@ -318,6 +318,18 @@ def _divisions() -> tuple[dict[str, tuple[str, str, str | None]], list[tuple[str
     return info, towns
 
 
+def township_choices() -> list[tuple[str, str]]:
+    """(code, name) of every township, in code order: the report's filter offers the names."""
+    return [
+        (code, name)
+        for code, name in db.session.execute(
+            select(Division.code, Division.name)
+            .where(Division.level == "town")
+            .order_by(Division.code)
+        )
+    ]
+
+
 def _township_of(code: str, info: dict[str, tuple[str, str, str | None]]) -> str:
     """A village's township (its parent); a town-level collective's division is the township."""
     name_level_parent = info.get(code)
