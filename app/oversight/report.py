@@ -71,11 +71,6 @@ from app.settlement.models import SettlementRecord
 
 #: The three rights, in the order every table shows them.
 RIGHTS = ("land", "homestead", "shares")
-RIGHT_LABELS = {
-    "land": _l("Land contract kept"),
-    "homestead": _l("Homestead kept"),
-    "shares": _l("Shares kept"),
-}
 RIGHT_KINDS = {
     "land_contract": _l("Contracted land"),
     "homestead": _l("Homestead and house"),
@@ -401,7 +396,9 @@ def _intervals(settled) -> dict[str, dict[tuple[str, int], list[Interval]]]:
         out["land"][("h", uid)].append((start, end))
     for uid, heir, start, end in db.session.execute(
         select(
-            Homestead.household_uid, Homestead.heir_person_uid, Homestead.valid_from,
+            Homestead.household_uid,
+            Homestead.heir_person_uid,
+            Homestead.valid_from,
             Homestead.valid_to,
         ).where(
             or_(
@@ -415,7 +412,9 @@ def _intervals(settled) -> dict[str, dict[tuple[str, int], list[Interval]]]:
         out["homestead"][key].append((start, end))
     for hh, person, start, end in db.session.execute(
         select(
-            ShareHolding.household_uid, ShareHolding.person_uid, ShareHolding.valid_from,
+            ShareHolding.household_uid,
+            ShareHolding.person_uid,
+            ShareHolding.valid_from,
             ShareHolding.valid_to,
         ).where(
             or_(ShareHolding.household_uid.in_(homes), ShareHolding.person_uid.in_(persons)),
@@ -551,9 +550,7 @@ def _reviews(ids) -> dict[int, tuple[list[str], str | None, bool | None]]:
         return {}
     out = {}
     for lid, flags, decision, interviewed in db.session.execute(
-        select(
-            FlagReview.listing_id, FlagReview.flags, FlagReview.decision, FlagReview.interviewed
-        )
+        select(FlagReview.listing_id, FlagReview.flags, FlagReview.decision, FlagReview.interviewed)
         .where(FlagReview.listing_id.in_(ids))
         .order_by(FlagReview.decided_at, FlagReview.id)
     ):
