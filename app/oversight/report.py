@@ -56,7 +56,7 @@ from app.core.calendar import county_timezone, county_today
 from app.core.errors import DomainError
 from app.divisions.models import Collective, Division
 from app.extensions import db
-from app.market.models import Consent, Deal, Listing
+from app.market.models import Consent, Deal, FlagReview, Listing
 from app.market.states import STATES
 from app.oversight import village
 from app.registry.models import (
@@ -408,8 +408,7 @@ def _intervals(settled) -> dict[str, dict[tuple[str, int], list[Interval]]]:
             non_empty(Homestead),
         )
     ):
-        key = ("p", heir) if heir is not None else ("h", uid)
-        out["homestead"][key].append((start, end))
+        out["homestead"][("p", heir) if heir is not None else ("h", uid)].append((start, end))
     for hh, person, start, end in db.session.execute(
         select(
             ShareHolding.household_uid,
@@ -422,8 +421,8 @@ def _intervals(settled) -> dict[str, dict[tuple[str, int], list[Interval]]]:
             non_empty(ShareHolding),
         )
     ):
-        key = ("h", hh) if hh is not None else ("p", person)
-        out["shares"][key].append((start, end))
+        holder = ("h", hh) if hh is not None else ("p", person)  # one_holder: exactly one set
+        out["shares"][holder].append((start, end))  # type: ignore[index]
     return out
 
 
@@ -499,7 +498,13 @@ def _listings(holders) -> dict[int, _ListingFacts]:
         facts = found.get(lid)
         if facts is None:
             facts = found[lid] = _ListingFacts(
-                lid, code, right, deal, state, county_day(declared_at), hh_name or p_name or "—"
+                lid,
+                code,
+                right,
+                deal,
+                state,
+                county_day(declared_at),  # type: ignore[arg-type]  # declared: not NULL
+                hh_name or p_name or "—",
             )
         facts.settlements.append(settled_on)
     return found
@@ -533,7 +538,7 @@ def _consents(ids) -> dict[int, tuple[bool | None, int, int]]:
 
 def _registrations(ids) -> dict[int, date]:
     return {
-        lid: day
+        lid: day  # type: ignore[misc]  # registered_on IS NOT NULL
         for lid, day in db.session.execute(
             select(Deal.listing_id, Deal.registered_on).where(
                 Deal.listing_id.in_(ids), Deal.registered_on.is_not(None)
@@ -544,11 +549,7 @@ def _registrations(ids) -> dict[int, date]:
 
 def _reviews(ids) -> dict[int, tuple[list[str], str | None, bool | None]]:
     """listing -> (flags shown, decision, interviewed) of its latest stored flag review."""
-    try:
-        from app.market.models import FlagReview  # type: ignore[attr-defined]
-    except ImportError:  # before migration 0021's model exists
-        return {}
-    out = {}
+    out: dict[int, tuple[list[str], str | None, bool | None]] = {}
     for lid, flags, decision, interviewed in db.session.execute(
         select(FlagReview.listing_id, FlagReview.flags, FlagReview.decision, FlagReview.interviewed)
         .where(FlagReview.listing_id.in_(ids))
@@ -697,8 +698,8 @@ def county_report(as_of: date, *, township_code: str | None = None) -> CountyRep
 
     # R14's village figures: which villages stand out.
     shares = village.exit_shares(as_of)
-    for code, share in shares.items():
-        if share.settled_households and in_scope(code):
+    for code, found in shares.items():
+        if found.settled_households and in_scope(code):
             villages.setdefault(code, _Tally())
 
     blocks: dict[str, list[VillageRow]] = defaultdict(list)
@@ -734,9 +735,9 @@ def county_report(as_of: date, *, township_code: str | None = None) -> CountyRep
         YearRow(
             year=y,
             settled_persons=e["persons"],
-            land=tuple(e["land"]),  # type: ignore[arg-type]
-            homestead=tuple(e["homestead"]),  # type: ignore[arg-type]
-            shares=tuple(e["shares"]),  # type: ignore[arg-type]
+            land=tuple(e["land"]),
+            homestead=tuple(e["homestead"]),
+            shares=tuple(e["shares"]),
             exits=e["exits"],
         )
         for y, e in sorted(years.items())
@@ -753,3 +754,24 @@ def county_report(as_of: date, *, township_code: str | None = None) -> CountyRep
         township_choices=towns,
         flag_days=window,
     )
+
+
+def village_figures(report: CountyReport) -> dict[str, dict[str, int]]:
+    """Each village's figures by name, keyed by its code: what the benchmark compares with its
+    hand-written SQL (``bench/report_bench.py`` reads the report through this)."""
+    out = {}
+    for v in report.villages:
+        f = v.figures
+        out[v.code] = {
+            "settled_persons": f.settled_persons,
+            "settled_households": f.settled_households,
+            "land_held": f.land.held,
+            "land_kept": f.land.kept,
+            "homestead_held": f.homestead.held,
+            "homestead_kept": f.homestead.kept,
+            "shares_held": f.shares.held,
+            "shares_kept": f.shares.kept,
+            "exits": f.exits,
+            "exited_households": v.exit_share.exited_households if v.exit_share else 0,
+        }
+    return out
