@@ -530,6 +530,7 @@ def table(out: Channel, request: dict[str, Any]) -> None:
         rows_iter = (list(r) for r in ws.iter_rows(values_only=True))
     header: list[str] = []
     rows: list[list[str]] = []
+    numbers: list[int] = []  # each row's number as the user's spreadsheet shows it (header: 1)
     try:
         header = [_cell(h) for h in next(rows_iter)]
     except StopIteration:
@@ -537,18 +538,19 @@ def table(out: Channel, request: dict[str, Any]) -> None:
     except Exception as exc:  # a broken sheet
         raise Refused("not_xlsx") from exc
     try:
-        for raw in rows_iter:
+        for number, raw in enumerate(rows_iter, start=2):
             values = [_cell(v) for v in raw]
             if not any(values):
                 continue
             if len(rows) >= max_rows:
                 raise Refused("too_many_rows", limit=max_rows)
             rows.append(values)
+            numbers.append(number)
     except Refused:
         raise
     except Exception as exc:
         raise Refused("not_xlsx") from exc
-    out.json(b"T", {"sheets": sheets, "header": header, "rows": rows})
+    out.json(b"T", {"sheets": sheets, "header": header, "rows": rows, "numbers": numbers})
 
 
 def _csv_rows(path: str) -> Any:
