@@ -540,3 +540,56 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_in_plain_words(client, auth
     r = client.post("/settlement/imports", data={}, content_type="multipart/form-data")
     assert r.status_code == 422
     assert _records() == 0
+
+
+# --- the API: the same services as the pages
+
+
+def _bearer(app, username: str) -> dict:
+    from tests.conftest import token_for
+
+    return {"Authorization": f"Bearer {token_for(app, username)}", "Accept-Language": "en"}
+
+
+def test_the_api_uploads_reports_and_records_a_list(app, client, two, tmp_path):
+    head, wife = two
+    unknown = [_unknown_id(), "某人", "2026-03-01", "韶关市", "浈江区", "就业", ""]
+    bad = write_csv(tmp_path, [row(head), unknown])
+    good = write_csv(tmp_path, [row(head), row(wife)], name="ok.csv")
+    officer = _bearer(app, "officer")
+    with open(bad, "rb") as fh:
+        r = client.post(
+            "/api/v1/settlement-lists",
+            headers=officer,
+            data={"file": (fh, "list.csv")},
+            content_type="multipart/form-data",
+        )
+    assert r.status_code == 202, r.get_json()
+    answer = r.get_json()
+    assert answer["status"] == "validated" and answer["promotable"] is False
+    problem = answer["problems"][0]
+    assert (problem["row"], problem["problem"]) == (3, "id_unknown")
+    assert problem["id_number"].endswith(_unknown_id()[-4:]) and _unknown_id() not in str(answer)
+    r = client.post(f"/api/v1/settlement-lists/{answer['job_id']}/promote", headers=officer)
+    assert r.status_code == 422
+    assert _records() == 0
+
+    with open(good, "rb") as fh:
+        r = client.post(
+            "/api/v1/settlement-lists",
+            headers=officer,
+            data={"file": (fh, "ok.csv")},
+            content_type="multipart/form-data",
+        )
+    job_id = r.get_json()["job_id"]
+    r = client.post(f"/api/v1/settlement-lists/{job_id}/promote", headers=officer)
+    assert r.status_code == 202
+    assert (r.get_json()["status"], r.get_json()["promoted"]) == ("promoted", 2)
+    assert r.get_json()["source_document_id"] is not None
+    assert _records() == 2
+
+    for username in ("bureau", "auditor", "admin_a"):
+        other = _bearer(app, username)
+        assert client.get(f"/api/v1/settlement-lists/{job_id}", headers=other).status_code == 404
+        r = client.post(f"/api/v1/settlement-lists/{job_id}/discard", headers=other)
+        assert r.status_code == 404
