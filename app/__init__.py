@@ -85,6 +85,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_flagger(r14_flags)
 
+    # The police station's settlement list is an import kind of the settlement package, run by
+    # the imports machinery, which never imports app.settlement (the wiring is here).
+    from app.imports.kinds import register_kind
+    from app.settlement import police
+
+    register_kind(police.KIND, validate=police.validate_list_job, promote=police.promote_list_job)
+
     from app.divisions.views import set_registry_part
     from app.registry.views.collective_overview import collective_overview
 

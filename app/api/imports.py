@@ -24,7 +24,7 @@ from app.core.web import send_temporary
 from app.divisions.models import Collective
 from app.extensions import db
 from app.imports import export as exporter
-from app.imports import jobs, liveness, staging
+from app.imports import jobs, kinds, liveness, staging
 from app.imports.models import ImportJob as ImportJobRow
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -151,6 +151,8 @@ def job_json(job: ImportJobRow) -> dict:
 
 def _job(job_id: int, *, edit: bool = False) -> ImportJobRow:
     job = load_or_404(ImportJobRow, job_id)
+    if job.kind not in kinds.BUILTIN:  # a kind brought from outside has its own endpoints
+        raise NotFound("job", _("Not found."))
     if edit and not can_edit(current_user, job):
         raise NotFound("job", _("Not found."))
     return job

@@ -9,17 +9,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from flask import jsonify
+from flask import jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
 
 from app.api import bp
 from app.api.fields import CodeText, Id, NameText, QueryId, Reason
-from app.api.schema import Answer, Body, Query, operation
+from app.api.schema import Answer, Body, Form, Query, operation
 from app.auth.models import Role
 from app.auth.scope import roles_required
+from app.core.errors import DomainError
+from app.core.i18n import pick
 from app.extensions import db
-from app.settlement import services
+from app.imports import liveness, staging
+from app.imports.models import ImportJob
+from app.settlement import police, services
 from app.settlement.models import SettlementRecord
 
 Channel = Literal[tuple(sorted(services.CHANNELS))]  # type: ignore[valid-type]
@@ -172,3 +177,159 @@ def correct_settlement(settlement_id: int, target: SettlementRecord, body: Corre
     )
     db.session.commit()
     return jsonify(settlement_json(record)), 201
+
+
+# --- the police station's settlement list (派出所落户名单): the same services as the desk's
+# pages (app.settlement.police); the hukou desk only, anyone else gets 404.
+
+ListStatus = Literal[
+    "queued", "running", "validated", "promoting", "promoted", "refused", "failed", "discarded"
+]
+
+
+class SettlementListProblem(Answer):
+    row: int | None = Field(description="The row's number in the file (the header is row 1)")
+    id_number: str | None = Field(description="The row's ID number, masked (last 4 shown)")
+    problem: str
+    severity: Literal["error", "warning"] = Field(
+        description="error: to fix before anything is written; warning: e.g. already recorded"
+    )
+    message: str
+    person_uid: int | None = Field(description="Whose settlement page to correct, if any")
+
+
+class SettlementList(Answer):
+    """A police settlement list: its check and, once promoted, how many settlements it recorded"""
+
+    job_id: int
+    status: ListStatus = Field(description="A job whose process stopped reads as failed")
+    filename: str
+    sha256: str
+    rows: int | None
+    to_record: int | None
+    skipped: int | None = Field(description="Already recorded with the same date")
+    with_problems: int | None
+    promoted: int
+    source_document_id: int | None = Field(
+        description="The list as a source document, once promoted"
+    )
+    error: str | None
+    promotable: bool = Field(description="Whether every row may be recorded now")
+    problems: list[SettlementListProblem] = Field(description="At most the first 1000 of each kind")
+
+
+class SettlementListUpload(Form):
+    pass
+
+
+def _list_json(job: ImportJob, *, problems: bool = True) -> dict:
+    s = job.summary
+    status = liveness.shown_status(job)
+    error = liveness.shown_error(job)
+    out = {
+        "job_id": job.id,
+        "status": status,
+        "filename": job.filename,
+        "sha256": job.sha256,
+        "rows": s.get("features"),
+        "to_record": s.get("valid"),
+        "skipped": s.get("skipped"),
+        "with_problems": s.get("invalid"),
+        "promoted": job.promoted,
+        "source_document_id": job.source_document_id,
+        "error": pick(error[1], error[2]) if error else None,
+        "promotable": status == "validated" and police.promotion_refusal(job) is None,
+        "problems": [],
+    }
+    if problems:
+        out["problems"] = [
+            {
+                "row": p.idx,
+                "id_number": p.code,
+                "problem": p.problem,
+                "severity": p.severity,
+                "message": pick(p.message_zh, p.message_en),
+                "person_uid": p.other_uid,
+            }
+            for p in staging.iter_problems(db.session, job.id)
+        ]
+    return out
+
+
+def _list(job_id: int) -> ImportJob:
+
+    return police.job_for(current_user, job_id)
+
+
+_LIST_NOT_FOUND = {404: "No such list, or not the hukou desk"}
+
+
+@bp.post("/settlement-lists")
+@roles_required(Role.SETTLEMENT_OFFICER)
+@operation(
+    "Upload a police station's settlement list (CSV or XLSX); checking starts in the background",
+    description="A multipart/form-data upload with the field file. Columns (Chinese or English "
+    "headers): 公民身份号码 / ID number, 姓名 / name, 落户日期 / date, 迁入地城市 / city, "
+    "迁入地区县 / district (or one 迁入地 column), 落户类型 / channel (购房, 就业, 就学, 投靠, "
+    "其他), optional 备注 / note.",
+    form=SettlementListUpload,
+    files=("file",),
+    answer=SettlementList,
+    status=202,
+    refusals={**_LIST_NOT_FOUND, 422: "No file, or not a CSV or XLSX file"},
+)
+def upload_settlement_list(form: SettlementListUpload):
+
+    upload = request.files.get("file")
+    if upload is None:
+        raise DomainError("file_required", _("Send the file as 'file'."), field="file")
+    job = police.upload_list(current_user, upload.stream, upload.filename or "")
+    db.session.commit()
+    police.start_checking(job)
+    db.session.refresh(job)
+    return jsonify(_list_json(job)), 202
+
+
+@bp.get("/settlement-lists/<int:job_id>")
+@roles_required(Role.SETTLEMENT_OFFICER)
+@operation(
+    "A settlement list: its status, figures and every problem found, by row",
+    answer=SettlementList,
+    refusals=_LIST_NOT_FOUND,
+)
+def get_settlement_list(job_id: int):
+    return jsonify(_list_json(_list(job_id)))
+
+
+@bp.post("/settlement-lists/<int:job_id>/promote")
+@roles_required(Role.SETTLEMENT_OFFICER)
+@operation(
+    "Record every row of a checked list, or none (checked again first)",
+    target=lambda job_id: _list(job_id),
+    answer=SettlementList,
+    status=202,
+    refusals={**_LIST_NOT_FOUND, 422: "Not checked yet, has problems, or nothing to record"},
+)
+def promote_settlement_list(job_id: int, target: ImportJob):
+
+    police.request_promotion(current_user, target)
+    db.session.commit()
+    police.start_promotion(target)
+    db.session.refresh(target)
+    return jsonify(_list_json(target)), 202
+
+
+@bp.post("/settlement-lists/<int:job_id>/discard")
+@roles_required(Role.SETTLEMENT_OFFICER)
+@operation(
+    "Discard a list that was not recorded",
+    target=lambda job_id: _list(job_id),
+    answer=SettlementList,
+    refusals={**_LIST_NOT_FOUND, 422: "Recorded already, or still running"},
+)
+def discard_settlement_list(job_id: int, target: ImportJob):
+
+    police.discard_list(current_user, target)
+    db.session.commit()
+    db.session.refresh(target)
+    return jsonify(_list_json(target, problems=False))

@@ -703,6 +703,9 @@ def read_ahead(windows: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
 class Table:
     header: list[str]
     rows: list[dict[str, str]]  # values as trimmed strings ("" for empty cells)
+    #: Each row's number in the file as a spreadsheet shows it (the header is row 1); empty
+    #: rows are left out of ``rows`` but counted here.
+    numbers: list[int] = field(default_factory=list)
 
 
 def read_table(path: str | os.PathLike, name: str, *, sheet: str | None = None) -> Table:
@@ -718,7 +721,8 @@ def read_table(path: str | os.PathLike, name: str, *, sheet: str | None = None) 
         {h: (values[i] if i < len(values) else "") for i, h in enumerate(header) if h}
         for values in answer["rows"]
     ]
-    return Table(header=header, rows=rows)
+    numbers = [int(n) for n in answer.get("numbers", [])]
+    return Table(header=header, rows=rows, numbers=numbers)
 
 
 def sheet_names(path: str | os.PathLike, name: str | None = None) -> list[str]:

@@ -22,7 +22,7 @@ from app.audit import trail
 from app.core.models import utcnow
 from app.extensions import db
 from app.imports import eager as eager_promotion
-from app.imports import liveness, staging
+from app.imports import kinds, liveness, staging
 from app.imports.households import promote_households_job, validate_households_job
 from app.imports.models import ImportJob, JobStatus
 from app.imports.parcels import promote_validated, validate_parcels
@@ -82,7 +82,10 @@ def promote_job(
     try:
         # The registry may have changed since validation: check codes and overlaps again,
         # inside the promotion's own transaction.
-        if job.kind == "parcels":
+        outside = kinds.registered(job.kind)
+        if outside is not None:
+            n = outside.promote(job, valid_only)
+        elif job.kind == "parcels":
             n = promote_validated(job, valid_only, recheck)
         else:
             n = promote_households_job(job, valid_only)
@@ -181,7 +184,10 @@ def execute(job_id: int, action: str, **kw: Any) -> None:
     with trail.acting(actor(job)), liveness.beating(job_id):
         try:
             if action == "validate":
-                if job.kind == "parcels":
+                outside = kinds.registered(job.kind)
+                if outside is not None:
+                    outside.validate(job)
+                elif job.kind == "parcels":
                     validate_parcels(job)
                 else:
                     validate_households_job(job)

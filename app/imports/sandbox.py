@@ -527,9 +527,10 @@ def table(out: Channel, request: dict[str, Any]) -> None:
             return
         sheet = request.get("sheet")
         ws = wb[sheet] if sheet and sheet in sheets else wb.worksheets[0]
-        rows_iter = (list(r) for r in ws.iter_rows(values_only=True))
+        rows_iter = _sheet_rows(ws)
     header: list[str] = []
     rows: list[list[str]] = []
+    numbers: list[int] = []  # each row's number as the user's spreadsheet shows it (header: 1)
     try:
         header = [_cell(h) for h in next(rows_iter)]
     except StopIteration:
@@ -537,18 +538,38 @@ def table(out: Channel, request: dict[str, Any]) -> None:
     except Exception as exc:  # a broken sheet
         raise Refused("not_xlsx") from exc
     try:
-        for raw in rows_iter:
+        for number, raw in enumerate(rows_iter, start=2):
             values = [_cell(v) for v in raw]
             if not any(values):
                 continue
             if len(rows) >= max_rows:
                 raise Refused("too_many_rows", limit=max_rows)
             rows.append(values)
+            numbers.append(number)
     except Refused:
         raise
     except Exception as exc:
         raise Refused("not_xlsx") from exc
-    out.json(b"T", {"sheets": sheets, "header": header, "rows": rows})
+    out.json(b"T", {"sheets": sheets, "header": header, "rows": rows, "numbers": numbers})
+
+
+def _sheet_rows(ws: Any) -> Any:
+    """The rows of a read-only worksheet, none wider than its header.
+
+    openpyxl pads every row, the empty ones between rows included, to the width the sheet
+    declares or uses: one blank cell at XFD500000 would make 500 000 rows of 16 384 cells each.
+    Cells right of the header's last name are not read anyway, so the rows stop there.
+    """
+    try:
+        first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    except Exception as exc:  # a broken sheet
+        raise Refused("not_xlsx") from exc
+    header = [_cell(v) for v in first]
+    while header and not header[-1]:
+        header.pop()
+    yield header
+    if header:
+        yield from (list(r) for r in ws.iter_rows(min_row=2, max_col=len(header), values_only=True))
 
 
 def _csv_rows(path: str) -> Any:

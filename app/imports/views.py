@@ -36,7 +36,7 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
 from app.imports import export as exporter
-from app.imports import jobs, liveness, staging
+from app.imports import jobs, kinds, liveness, staging
 from app.imports import mapping as maps
 from app.imports.forms import DiscardForm, ExportForm, PromoteForm, UploadForm, mapping_form
 from app.imports.models import ImportJob, JobStatus
@@ -73,6 +73,8 @@ def import_state(job: ImportJob) -> str:
 
 def _job(job_id: int, *, edit: bool = False) -> ImportJob:
     job = load_or_404(ImportJob, job_id)
+    if job.kind not in kinds.BUILTIN:  # a kind brought from outside has its own pages
+        abort(404)
     if edit and not can_edit(current_user, job):
         abort(404)
     return job

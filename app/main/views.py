@@ -241,3 +241,138 @@ def settlement_correction(settlement_id: int):
         "main/settlement_correction.html", form=form, record=record, person=person
     )
     return body, status
+
+
+# --- the police station's settlement list (派出所落户名单): the hukou desk only. Upload, the
+# checked report, promotion of all rows or none, the list of imports (app.settlement.police).
+
+
+@bp.route("/settlement/imports", methods=["GET", "POST"])
+def settlement_imports():
+    from flask import render_template
+
+    from app.core.errors import DomainError
+    from app.core.forms import form_failed
+    from app.settlement import police
+    from app.settlement.forms import PoliceListForm
+
+    _settlement_officer_only()
+    form = PoliceListForm()
+    status = 200
+    if request.method == "POST":
+        upload = form.file.data if form.validate_on_submit() else None
+        if upload is None or not getattr(upload, "filename", ""):
+            # a stale form (its CSRF token) is said on the form; no file, beside the field
+            form.form_errors.extend(form.errors.get("csrf_token", []))
+            if not form.errors:
+                form.file.errors = [*list(form.file.errors or []), _no_file()]
+            status = 422
+        else:
+            try:
+                job = police.upload_list(current_user, upload.stream, upload.filename)
+            except DomainError as err:
+                form_failed(form, err)
+                status = 422
+            else:
+                db.session.commit()
+                police.start_checking(job)
+                return redirect(url_for("main.settlement_import", job_id=job.id))
+    body = render_template(
+        "main/settlement_imports.html", form=form, jobs=police.list_jobs(current_user)
+    )
+    return body, status
+
+
+def _no_file() -> str:
+    from flask_babel import gettext as _
+
+    return _("Choose the file to upload.")
+
+
+@bp.route("/settlement/imports/<int:job_id>")
+def settlement_import(job_id: int):
+    from flask import Response, render_template
+
+    from app.core.i18n import pick
+    from app.core.inputs import page_arg
+    from app.imports import liveness, staging
+    from app.settlement import police
+    from app.settlement.forms import ListActionForm
+
+    _settlement_officer_only()
+    job = police.job_for(current_user, job_id)
+    page = page_arg()
+    size = 100
+    problems = staging.iter_problems(db.session, job.id, limit=size + 1, offset=(page - 1) * size)
+    status = liveness.shown_status(job)
+    error = liveness.shown_error(job)
+    response = Response(
+        render_template(
+            "main/settlement_import.html",
+            job=job,
+            summary=job.summary,
+            status=status,
+            error=pick(error[1], error[2]) if error else None,
+            problems=problems[:size],
+            more=len(problems) > size,
+            page=page,
+            refusal=police.promotion_refusal(job) if status == "validated" else None,
+            may_discard=status in ("validated", "failed", "refused"),
+            action_form=ListActionForm(),
+            pick=pick,
+        )
+    )
+    if job.is_active and not liveness.stopped(job):
+        response.headers["Refresh"] = "2"  # poll by reload while the job runs (no JavaScript)
+    return response
+
+
+@bp.post("/settlement/imports/<int:job_id>/promote")
+def settlement_import_promote(job_id: int):
+    from flask import abort, flash
+    from flask_babel import gettext as _
+
+    from app.core.errors import DomainError
+    from app.settlement import police
+    from app.settlement.forms import ListActionForm
+
+    _settlement_officer_only()
+    job = police.job_for(current_user, job_id)
+    if not ListActionForm().validate_on_submit():
+        abort(400)
+    try:
+        police.request_promotion(current_user, job)
+    except DomainError as err:
+        if err.status == 404:
+            raise
+        flash(err.message, "error")
+        return redirect(url_for("main.settlement_import", job_id=job.id))
+    db.session.commit()
+    police.start_promotion(job)
+    flash(_("Writing the list has started: every row or none."), "ok")
+    return redirect(url_for("main.settlement_import", job_id=job.id))
+
+
+@bp.post("/settlement/imports/<int:job_id>/discard")
+def settlement_import_discard(job_id: int):
+    from flask import abort, flash
+    from flask_babel import gettext as _
+
+    from app.core.errors import DomainError
+    from app.settlement import police
+    from app.settlement.forms import ListActionForm
+
+    _settlement_officer_only()
+    job = police.job_for(current_user, job_id)
+    if not ListActionForm().validate_on_submit():
+        abort(400)
+    try:
+        police.discard_list(current_user, job)
+    except DomainError as err:
+        if err.status == 404:
+            raise
+        flash(err.message, "error")
+        return redirect(url_for("main.settlement_import", job_id=job.id))
+    db.session.commit()
+    flash(_("The list was discarded; nothing of it was written."), "ok")
+    return redirect(url_for("main.settlement_imports"))

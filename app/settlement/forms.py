@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -61,3 +62,13 @@ def document_choices(person: Person) -> list[SelectChoice]:
         )
         for d in docs
     ]
+
+
+class PoliceListForm(FlaskForm):
+    """The police station's monthly settlement list (CSV or XLSX)."""
+
+    file = FileField(_l("Settlement list from the police station (CSV or XLSX)"))
+
+
+class ListActionForm(FlaskForm):
+    """Promote or discard a checked list (a POST with its CSRF token, nothing else)."""

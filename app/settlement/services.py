@@ -113,6 +113,20 @@ def _fields(
     }
 
 
+def check_settlement(
+    person: Person, settled_on: Any, city: Any, district: Any, channel: Any, today: date | None
+) -> dict[str, Any]:
+    """The checks ``record_settlement`` makes of a settlement's fields, for a caller that wants
+    to know before writing (the police list's staged report): the fields as they would be
+    stored, or the DomainError ``record_settlement`` would raise."""
+    return _fields(person, settled_on, city, district, channel, today)
+
+
+def may_write(user: Any) -> bool:
+    """Whether the user records settlements (the hukou desk)."""
+    return _role(user) in WRITERS
+
+
 def citable_collectives(person: Person) -> set[int]:
     """The collectives whose documents a settlement of this person may cite: those the person
     is a member of and that of the household they live in (county-wide documents always)."""
