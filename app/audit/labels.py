@@ -142,6 +142,16 @@ RECORDS = {
     "source_document": _l("Source document"),
     "import_job": _l("Import"),
     "audit_entry": _l("Audit log"),
+    "guardianship": _l("Guardianship"),
+    "succession": _l("Succession record"),
+    "land_return": _l("Return of contracted land"),
+    "right_move": _l("Move of a right"),
+    "market_listing": _l("Listing"),
+    "market_step": _l("Step of a listing"),
+    "market_consent": _l("Co-holder's consent"),
+    "market_offer": _l("Offer"),
+    "market_deal": _l("Deal"),
+    "settlement_record": _l("Settlement record"),
 }
 
 
@@ -332,6 +342,16 @@ FIELDS = {
     "ended_at": _l("Ended at"),
     "code": _l("Number"),
     "content_sha256": _l("Fingerprint of the content"),
+    "statement_sha256": _l("Fingerprint of the content"),
+    "snapshot_sha256": _l("Fingerprint of the content"),
+    "sha256": _l("Fingerprint of the content"),
+    "snapshot": _l("What was certified"),
+    "version": _l("Version"),
+    "valid_from": _l("In effect from"),
+    "valid_to": _l("In effect until"),
+    "change_reason": _l("Reason for the change"),
+    "changed_by": _l("Changed by"),
+    "storage_key": _l("Where the file is kept"),
     "issued_by": _l("Issued by"),
     "issued_at": _l("Issued at"),
 }

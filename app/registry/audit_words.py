@@ -33,6 +33,7 @@ from app.registry.models import (
     LandContract,
     Person,
     Plot,
+    SourceDocument,
 )
 from app.registry.people import BASES, END_REASONS, HUKOU_ORIGINS, HUKOU_TYPES, SEXES
 from app.registry.people.persons import HUKOU_KINDS
@@ -44,6 +45,12 @@ PEOPLE = frozenset(
     {
         "person_uid", "heir_person_uid", "deceased_uid", "ward_uid", "guardian_uid",
         "buyer_person_uid", "decided_by_person_uid",
+    }
+)  # fmt: skip
+DOCUMENTS = frozenset(
+    {
+        "source_document_id", "paper_document_id", "resolution_document_id",
+        "contract_document_id", "document_id",
     }
 )  # fmt: skip
 HOUSEHOLDS = frozenset(
@@ -133,6 +140,11 @@ def _named(kind: str, uid: Any) -> str | None:
 def _look_up(kind: str, uid: int) -> str | None:
     if kind == "collective":
         return db.session.scalar(select(Collective.name).where(Collective.id == uid))
+    if kind == "document":
+        title = db.session.scalar(select(SourceDocument.title).where(SourceDocument.id == uid))
+        if title is None:
+            return None
+        return _("%(title)s (document %(number)d)", title=title, number=uid)
     model, column = {
         "person": (Person, Person.name),
         "household": (Household, Household.name),
@@ -149,6 +161,8 @@ def words(record: str, field: str, value: Any) -> str | None:
         return _named("person", value)
     if field in HOUSEHOLDS:
         return _named("household", value)
+    if field in DOCUMENTS:
+        return _named("document", value)
     if field == "contract_uid":
         return _named("contract", value)
     if field in ("plot_uid", "other_plot_uid"):
