@@ -223,7 +223,7 @@ FIELDS = {
     "fbfbm": _l("Collective code"),
     "uscc": _l("Unified social credit code"),
     "village_code": _l("Village"),
-    "share_cap_percent": _l("Cap on one holder's shares (%)"),
+    "share_cap_percent": _l("Cap on one holder's shares (percent)"),
     "share_inheritance": _l("Shares of a dead member"),
     "term_start": _l("Term start"),
     "term_end": _l("Term end"),
@@ -375,14 +375,14 @@ PLAIN_TEXT = frozenset(
         "members_filename", "city", "district", "hukou_place", "east", "south", "west", "north",
         "payment_terms", "label", "changed_by", "created_by", "made_by", "lodged_by",
         "decided_by", "witnessed_by", "recorded_by", "uploaded_by", "issued_by", "requested_by",
-        "actor", "statement", "evidence", "cbfbm", "cbhtbm", "dkbm", "fbfbm", "uscc",
+        "actor", "statement", "cbfbm", "cbhtbm", "dkbm", "fbfbm", "uscc",
         "unit_number", "approval_number", "certificate_number", "number", "attestation_number",
         "payment_reference", "deposit_reference", "detail",
     }
 )  # fmt: skip
 #: Exact decimals stored as text (shares, percentages).
 DECIMALS = frozenset({"shares", "total_shares", "share_cap_percent"})
-PLAIN_TEXT_OF = frozenset({("market_deal", "registration"), ("rights_statement", "code")})
+PLAIN_TEXT_OF = frozenset({("rights_statement", "code")})
 
 #: A feature's words for its stored values: (record, field, value) -> words, or None when the
 #: field is not one it knows. Registered by create_app: the audit package imports no feature.
@@ -442,6 +442,7 @@ def value_words(record: str, field: str, value: Any) -> str:
             return local_time(datetime.fromisoformat(value))
         if _DATE.fullmatch(value):
             return value
-        if field in PLAIN_TEXT or (record, field) in PLAIN_TEXT_OF:
+        structured = value.lstrip().startswith(("{", "["))  # stored JSON: codes inside
+        if (field in PLAIN_TEXT or (record, field) in PLAIN_TEXT_OF) and not structured:
             return value
     return recorded()

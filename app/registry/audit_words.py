@@ -145,15 +145,17 @@ def _look_up(kind: str, uid: int) -> str | None:
         if title is None:
             return None
         return _("%(title)s (document %(number)d)", title=title, number=uid)
-    model, column = {
+    models: dict[str, Any] = {
         "person": (Person, Person.name),
         "household": (Household, Household.name),
         "contract": (LandContract, LandContract.cbhtbm),
         "plot": (Plot, Plot.dkbm),
-    }[kind]
-    return db.session.scalar(
+    }
+    model, column = models[kind]
+    name: str | None = db.session.scalar(
         select(column).where(model.uid == uid).order_by(model.version.desc()).limit(1)
     )
+    return name
 
 
 def words(record: str, field: str, value: Any) -> str | None:

@@ -91,7 +91,7 @@ def test_r16_the_log_shows_a_plot_edit_in_words(app, client, auth, ctx, baseline
     assert "土地利用类型" in newest and "果园" in newest  # land use: orchard
     assert "基本农田 : 否 → 是" in newest  # basic farmland: no → yes
     assert "测绘成果" in newest  # the source document by its title
-    assert "1,234.50" in newest and "m²" in newest  # an area with its unit
+    assert "1,234.50 平方米" in newest  # an area with its unit
     assert not CODES.search(newest), newest
 
 
@@ -104,7 +104,7 @@ def test_r16_the_log_shows_a_market_step_in_words(app, client, auth, ctx, baseli
     assert not CODES.search(shown), shown
     listing = _auditor_page(client, auth, "event=market.create")
     created = " | ".join(_changes(listing))
-    assert "30,000.00" in created  # the asking price in yuan, not 3000000 fen
+    assert "30,000.00 元" in created  # the asking price in yuan, not 3000000 fen
     assert "李家" in created  # the household by its name
     assert not CODES.search(created), created
 
