@@ -354,6 +354,14 @@ FIELDS = {
     "storage_key": _l("Where the file is kept"),
     "issued_by": _l("Issued by"),
     "issued_at": _l("Issued at"),
+    "user_agent": _l("Browser"),
+    "key_sha256": _l("Session key"),
+    "token_sha256": _l("Token"),
+    "last_seen_at": _l("Last active"),
+    "last_used_at": _l("Last used"),
+    "first": _l("First entry"),
+    "last": _l("Last entry"),
+    "filter": _l("Filter"),
 }
 
 #: Names a record gives a field of its own, where the general name would mislead.
@@ -377,7 +385,7 @@ PLAIN_TEXT = frozenset(
         "decided_by", "witnessed_by", "recorded_by", "uploaded_by", "issued_by", "requested_by",
         "actor", "statement", "cbfbm", "cbhtbm", "dkbm", "fbfbm", "uscc",
         "unit_number", "approval_number", "certificate_number", "number", "attestation_number",
-        "payment_reference", "deposit_reference", "detail",
+        "payment_reference", "deposit_reference", "detail", "user_agent",
     }
 )  # fmt: skip
 #: Exact decimals stored as text (shares, percentages).

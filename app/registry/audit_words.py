@@ -181,11 +181,6 @@ def words(record: str, field: str, value: Any) -> str | None:
         return terrain_label(value) if value in ("plain", "hill", "mountain") else None
     if field == "media_type":
         return media_type_label(value)
-    if record == "app_user" and field == "role":
-        try:
-            return Role(value).label
-        except ValueError:
-            return None
     if record == "succession" and field == "outcome":
         found = _OUTCOMES.get(value)
         return str(found) if found is not None else None

@@ -386,3 +386,18 @@ def test_r16_cli_verify_checks_the_checkpoint_and_its_signature(signer, ctx, tmp
     refused = _cli(signer, "audit", "verify", "--checkpoint", str(forged))
     assert refused.exit_code == 1
     assert "signature does not match" in refused.output
+
+
+def test_r16_the_log_shows_a_person_and_a_sign_in_in_words(app, client, auth, ctx, baseline):
+    from tests.factories import people as pf
+
+    person = pf.member(baseline.collective_a, "周小梅", female=True)
+    db.session.commit()
+    html = _auditor_page(client, auth, "object_type=person")
+    shown = " | ".join(_changes(html))
+    assert "周小梅" in shown and "女" in shown  # the sex in words, not "F"
+    assert person.id_number in shown  # the auditor sees ID numbers in full
+    assert not re.search(r"\bF\b", shown), shown
+    signed_in = " | ".join(_changes(_auditor_page(client, auth, "event=auth.login")))
+    assert "账号 : auditor" in signed_in  # the session's account by its name
+    assert "其他信息" not in signed_in, signed_in  # every field of a session has its name
