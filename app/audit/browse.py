@@ -23,7 +23,8 @@ from app.extensions import db
 
 PAGE = 100
 #: Fields every version row carries that say nothing to an auditor reading a change.
-_PLUMBING = {"id", "begin_lifespan", "end_lifespan", "row_version"}
+#: (``uid`` names the object across its versions: the page names the record beside the entry.)
+_PLUMBING = {"id", "uid", "begin_lifespan", "end_lifespan", "row_version"}
 
 
 @dataclass(frozen=True)

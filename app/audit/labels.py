@@ -426,6 +426,8 @@ def value_words(record: str, field: str, value: Any) -> str:
         found = words(record, field, value)
         if found is not None:
             return found
+    if record == "registry_object" and field == "kind" and value in RECORDS:
+        return str(RECORDS[value])
     if value == "[redacted]":
         return _("(kept secret)")
     if isinstance(value, bool):
