@@ -217,7 +217,7 @@ def audit_verify(checkpoint_file: str | None):
         sys.exit(1)
     path = audit_services.head_path(current_app)
     try:
-        check = audit_services.verify_against_head(path)
+        check = audit_services.verify_against_head(path, signed=signed)
     except HeadFileUnreadable as exc:
         fail(f"FAILED: {exc}; if it was damaged, move it aside and verify again")
     if check.problem is not None:
@@ -231,14 +231,9 @@ def audit_verify(checkpoint_file: str | None):
             err=True,
         )
         sys.exit(1)
-    if signed is not None:
-        against = audit_services.verify_against_checkpoint(signed)
-        if against.problem is not None:
-            click.echo(f"FAILED: {against.problem}", err=True)
-            sys.exit(1)
-        if against.lost is not None:
-            click.echo(f"FAILED: {against.describe()}.", err=True)
-            sys.exit(1)
+    if check.against is not None and check.against.lost is not None:
+        click.echo(f"FAILED: {check.against.describe()}.", err=True)
+        sys.exit(1)
     click.echo(f"OK: {count_words(check.count)}, chain intact")
     if signed is not None:
         click.echo(

@@ -63,6 +63,8 @@ class HeadCheck:
     problem: Problem | None  # the chain itself is broken
     lost: str | None  # the chain is whole but what the last check saw is gone: CUT or REWRITTEN
     seen: head_file.Head | None  # the head the last check recorded (None: first check)
+    #: The same walk compared with a signed checkpoint, when one was given.
+    against: AgainstCheckpoint | None = None
 
     def describe(self) -> str | None:
         """What was lost, in plain words (English, for the command line and logs)."""
@@ -77,7 +79,9 @@ def head_path(app: Flask) -> Path:
     return Path(configured) if configured else Path(app.instance_path) / "audit_head.json"
 
 
-def verify_against_head(path: Path, *, record: bool = True) -> HeadCheck:
+def verify_against_head(
+    path: Path, *, record: bool = True, signed: dict | None = None
+) -> HeadCheck:
     """R16: verify the chain, then compare it with the head the last verification saw at
     ``path`` (outside the database), so a cut or rewritten and re-hashed tail is found.
 
@@ -87,15 +91,26 @@ def verify_against_head(path: Path, *, record: bool = True) -> HeadCheck:
     """
     seen = head_file.read_head(path)
     watch = head_file.Watch(iter_entries(), seen)
-    count, problem = verify(watch)
+    # One walk of the chain serves the signed checkpoint too (``against_checkpoint``).
+    at_signed = head_file.Watch(watch, _signed_head(signed))
+    count, problem = verify(at_signed)
     if problem is not None:
         return HeadCheck(count, problem, None, seen)
+    against = None
+    if signed is not None:
+        signed_head = _signed_head(signed)
+        against = AgainstCheckpoint(
+            count,
+            None,
+            head_file.lost(signed_head, count, at_signed.at_seen) if signed["seq"] else None,
+            signed,
+        )
     lost = head_file.lost(seen, count, watch.at_seen)
-    if record and lost is None and watch.last is not None:
+    if record and lost is None and watch.last is not None and not (against and against.lost):
         latest = head_file.read_head(path)  # a check running beside this one may be further on
         if latest is None or latest.seq <= watch.last.seq:
             head_file.write_head(path, watch.last)
-    return HeadCheck(count, None, lost, seen)
+    return HeadCheck(count, None, lost, seen, against)
 
 
 def export_jsonl(out: IO[str]) -> int:
@@ -275,13 +290,7 @@ def checkpoint_file(app: Flask, path: str | None) -> dict | None:
     return found
 
 
-def verify_against_checkpoint(signed: dict) -> AgainstCheckpoint:
-    """R16: the stored chain is intact and still holds the signed checkpoint's entry with the
-    signed hash (a cut tail, or a chain rewritten and hashed again, fails)."""
-    seen = head_file.Head(signed["seq"], signed["hash"], str(signed.get("signed_at", "")))
-    watch = head_file.Watch(iter_entries(), seen)
-    count, problem = verify(watch)
-    if problem is not None:
-        return AgainstCheckpoint(count, problem, None, signed)
-    lost = head_file.lost(seen, count, watch.at_seen) if seen.seq else None
-    return AgainstCheckpoint(count, None, lost, signed)
+def _signed_head(signed: dict | None) -> head_file.Head | None:
+    if signed is None:
+        return None
+    return head_file.Head(signed["seq"], signed["hash"], str(signed.get("signed_at", "")))
