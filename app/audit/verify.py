@@ -222,9 +222,11 @@ def verify_export(path: str, at_seq: int | None = None) -> tuple[int, Problem | 
 
 def read_range_header(line: bytes) -> dict | None:
     """The header of a range export, or None when ``line`` is an entry (a whole export)."""
-    if b'"format":"' + RANGE_FORMAT.encode() + b'"' not in line:
+    if RANGE_FORMAT.encode() not in line:
         return None
     header = _parse(line, 1)
+    if "seq" in header:
+        return None  # an entry that happens to carry the words
     if (
         header.get("format") != RANGE_FORMAT
         or not isinstance(header.get("first"), int)
