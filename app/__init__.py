@@ -92,6 +92,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_kind(police.KIND, validate=police.validate_list_job, promote=police.promote_list_job)
 
+    # The auditor's log puts each change in words; the words of each feature's stored values
+    # are the feature's, registered here (app.audit imports no feature).
+    from app.audit import labels as audit_labels
+    from app.auth import audit_words as auth_words
+    from app.market import audit_words as market_words
+    from app.registry import audit_words as registry_words
+    from app.settlement import audit_words as settlement_words
+
+    for words in (
+        auth_words.words,
+        registry_words.words,
+        market_words.words,
+        settlement_words.words,
+    ):
+        audit_labels.register_value_words(words)
+
     from app.divisions.views import set_registry_part
     from app.registry.views.collective_overview import collective_overview
 

@@ -190,21 +190,34 @@ def users_password(username, password):
 
 
 @audit_cli.command("verify")
-def audit_verify():
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="a signed checkpoint the log must still hold (default: the latest one written)",
+)
+def audit_verify(checkpoint_file: str | None):
     """Recompute the hash chain and compare its head with the last one seen; exit 1 on a fault.
 
     The head seen is kept in AUDIT_HEAD_FILE (outside the database): a cut tail, or a chain
     rewritten and hashed again, is reported. After a restore from a backup on purpose, move
-    that file aside once.
+    that file aside once. The log is also checked against a signed checkpoint (--checkpoint,
+    else the latest in AUDIT_CHECKPOINT_DIR): it must still hold the signed entry unchanged.
     """
     from flask import current_app
 
     from app.audit.head import HeadFileUnreadable
     from app.audit.roles import app_role_problems
+    from app.audit.verify import CheckpointFailed
 
+    try:
+        signed = audit_services.checkpoint_file(current_app, checkpoint_file)
+    except CheckpointFailed as exc:
+        click.echo(f"FAILED: {exc}", err=True)
+        sys.exit(1)
     path = audit_services.head_path(current_app)
     try:
-        check = audit_services.verify_against_head(path)
+        check = audit_services.verify_against_head(path, signed=signed)
     except HeadFileUnreadable as exc:
         fail(f"FAILED: {exc}; if it was damaged, move it aside and verify again")
     if check.problem is not None:
@@ -218,7 +231,15 @@ def audit_verify():
             err=True,
         )
         sys.exit(1)
+    if check.against is not None and check.against.lost is not None:
+        click.echo(f"FAILED: {check.against.describe()}.", err=True)
+        sys.exit(1)
     click.echo(f"OK: {count_words(check.count)}, chain intact")
+    if signed is not None:
+        click.echo(
+            f"entry {signed['seq']} matches the checkpoint signed {signed.get('signed_at', '')} "
+            f"by key {signed['key_id']}"
+        )
     if check.seen is None and check.count:
         click.echo(f"first check against {path}: its head is recorded there")
     for problem in app_role_problems(db.session.connection()):
@@ -231,15 +252,52 @@ def count_words(count: int) -> str:
 
 @audit_cli.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-def audit_export(file: Path):
+@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="first county day")
+@click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="last county day")
+@click.option("--actor", help="who acted (their account name)")
+@click.option("--role", help="the role they acted in (e.g. collective_admin)")
+@click.option("--record", "object_type", help="the kind of record (e.g. plot, market_listing)")
+@click.option("--record-id", "object_id", help="the record's id")
+@click.option("--action", "event", help="what was done (e.g. plot.attributes, or update)")
+def audit_export(file: Path, since, until, actor, role, object_type, object_id, event):
     """Write the whole trail as JSON Lines, for python3 app/audit/verify.py FILE (add
-    --checkpoint and --public-key to check it reaches a signed checkpoint)."""
+    --checkpoint and --public-key to check it reaches a signed checkpoint).
+
+    With a filter (--from, --to, --actor, --role, --record, --record-id, --action), write the
+    run of entries from the first that matches to the last, each marked whether it matched,
+    under a header carrying the hash before the run and the filter: the verifier checks it too.
+    """
+    from app.audit.browse import Filters
+
+    filters = Filters(
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        actor=actor or None,
+        role=role or None,
+        object_type=object_type or None,
+        object_id=object_id or None,
+        event=event or None,
+    )
+    if filters == Filters():
+        try:
+            with file.open("w", encoding="utf-8") as out:
+                count = audit_services.export_jsonl(out)
+        except OSError as exc:
+            fail(f"cannot write {file}: {exc.strerror}")
+        click.echo(f"exported {count} entries to {file}")
+        return
+    run = audit_services.find_range(filters)
+    if run is None:
+        fail("no entry matches the filter: nothing was written")
     try:
         with file.open("w", encoding="utf-8") as out:
-            count = audit_services.export_jsonl(out)
+            with system("audit.export", reason="from the command line"):
+                audit_services.record_range_export(filters, run)
+            db.session.commit()
+            count = audit_services.export_range(out, filters, run)
     except OSError as exc:
         fail(f"cannot write {file}: {exc.strerror}")
-    click.echo(f"exported {count} entries to {file}")
+    click.echo(f"exported entries {run.first} to {run.last} ({count_words(count)}) to {file}")
 
 
 @audit_cli.command("checkpoint")

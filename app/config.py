@@ -149,6 +149,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Where signed checkpoints and the published public keys are written (None =
     # instance/checkpoints/).
     Setting("AUDIT_CHECKPOINT_DIR", str, None),
+    # The most entries one download of the auditor's log page holds (a range export runs from
+    # the first matching entry to the last); `flask audit export` on the server has no limit.
+    Setting("AUDIT_EXPORT_MAX", int, 200_000, "entries in one download of the audit log"),
 )
 
 

@@ -150,6 +150,8 @@ def app_for(url: str, **extra) -> Flask:
             "MIGRATION_DATABASE_URL": MIGRATION_URLS.get(url),
             # one per app: the head `flask audit verify` saw belongs to that app's database
             "AUDIT_HEAD_FILE": os.path.join(_AUDIT_HEADS, f"{uuid.uuid4().hex}.json"),
+            # …and so do the checkpoints `flask audit verify` compares it with
+            "AUDIT_CHECKPOINT_DIR": os.path.join(_AUDIT_HEADS, f"checkpoints-{uuid.uuid4().hex}"),
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": False,

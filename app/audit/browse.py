@@ -16,13 +16,15 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from app.audit import labels
 from app.audit.models import AuditEntry
 from app.core.calendar import county_timezone
 from app.extensions import db
 
 PAGE = 100
 #: Fields every version row carries that say nothing to an auditor reading a change.
-_PLUMBING = {"id", "begin_lifespan", "end_lifespan", "row_version"}
+#: (``uid`` names the object across its versions: the page names the record beside the entry.)
+_PLUMBING = {"id", "uid", "begin_lifespan", "end_lifespan", "row_version"}
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,11 @@ def _previous_version(entry: AuditEntry, after: dict) -> dict:
 _VERSION_FIELDS = _PLUMBING | {"version", "valid_from", "valid_to", "change_reason", "changed_by"}
 
 
-def changes(entry: AuditEntry) -> list[tuple[str, str, str]]:
-    """(field, before, after) for each field the entry changed, in readable text: an added
-    record lists what it was added with, a removed one what it held; a new version of a
-    registry object is compared with the version it replaced."""
+_ABSENT = object()
+
+
+def _changed(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
+    """(field, stored value before or _ABSENT, stored value after) for each field changed."""
     before = json.loads(entry.before) if entry.before else {}
     after = json.loads(entry.after) if entry.after else {}
     if entry.action == "insert" and isinstance(after, dict):
@@ -136,7 +139,29 @@ def changes(entry: AuditEntry) -> list[tuple[str, str, str]]:
         return []
     fields = sorted((set(before) | set(after)) - _PLUMBING)
     return [
-        (name, _shown(before.get(name)) if name in before else "", _shown(after.get(name)))
+        (name, before.get(name, _ABSENT), after.get(name))
         for name in fields
         if name not in before or name not in after or before[name] != after[name]
     ]
+
+
+def changes(entry: AuditEntry) -> list[tuple[str, str, str]]:
+    """(field, before, after) for each field the entry changed, as stored: an added record
+    lists what it was added with, a removed one what it held; a new version of a registry
+    object is compared with the version it replaced."""
+    return [
+        (name, "" if before is _ABSENT else _shown(before), _shown(after))
+        for name, before, after in _changed(entry)
+    ]
+
+
+def changes_in_words(entry: AuditEntry) -> list[tuple[str, str, str]]:
+    """``changes`` as the auditor reads them: each field by its name and each value in words
+    (labels, dates, amounts with their units, people by name), never a stored code."""
+    record = entry.object_type
+    words = []
+    for name, before, after in _changed(entry):
+        shown_before = "" if before is _ABSENT else labels.value_words(record, name, before)
+        shown_after = "" if entry.action == "delete" else labels.value_words(record, name, after)
+        words.append((labels.field_name(record, name), shown_before, shown_after))
+    return words

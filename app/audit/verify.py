@@ -21,6 +21,16 @@ previous hash is 64 zeros. Sequence numbers run 1, 2, 3, ... without gaps, so an
 inserted or reordered line is found and named. Exit status 0 when intact, 1 when not, 2 on a
 file that cannot be read.
 
+Range exports (``flask audit export --from … --to …``, or the download on the auditor's log
+page): a hash chain verifies only over a contiguous run, so a filtered export holds every entry
+from the first to the last that matched, each marked ``"matched":true`` or ``false`` after its
+hash (the mark is a convenience, not covered by any hash), under a header line
+``{"anchor":…,"filter":…,"first":F,"format":"sanquan-audit-range-1","last":L,…}``. The anchor
+is the hash of entry F-1 (64 zeros when F is 1): the chain is checked from it, and must run from
+F to L without a gap. With a checkpoint whose entry lies in the range (or is the anchor's), that
+entry must carry the signed hash; a checkpoint before or after the range is named, plainly, as
+not covering it (the range is then checked only as a chain).
+
 The app computes hashes with the functions below, so there is one definition of the format.
 """
 
@@ -53,6 +63,7 @@ FIELDS = (
     "prev_hash",
 )
 FORMAT = "sanquan-audit-1"
+RANGE_FORMAT = "sanquan-audit-range-1"
 
 
 # One encoder for every entry: json.dumps with arguments builds a new one on each call.
@@ -73,6 +84,8 @@ def export_line(entry: dict) -> str:
 
 
 _TAIL = b',"hash":"'
+# A range export marks each line after its hash; the mark is not hashed.
+_MARKS = (b',"matched":true}', b',"matched":false}')
 _TAIL_LEN = len(_TAIL) + 64 + 2  # ,"hash":"<64 hex>"}
 _SEQ = b',"seq":'
 _PREV = b',"prev_hash":"'
@@ -87,6 +100,11 @@ def _fast(raw: bytes) -> tuple[int, str, str] | None:
     end = len(raw)
     while end and raw[end - 1] in b"\r\n":
         end -= 1
+    for mark in _MARKS:
+        if raw.endswith(mark, 0, end):
+            raw = raw[: end - len(mark)] + b"}"
+            end = len(raw)
+            break
     cut = end - _TAIL_LEN
     if cut <= 0 or raw[end - 2 : end] != b'"}' or raw[cut : cut + len(_TAIL)] != _TAIL:
         return None
@@ -129,15 +147,20 @@ def verify(entries: Iterable[dict]) -> tuple[int, Problem | None]:
 
 
 def verify_items(
-    items: Iterable[tuple[dict | None, tuple[int, str, str] | None]], at_seq: int | None = None
+    items: Iterable[tuple[dict | None, tuple[int, str, str] | None]],
+    at_seq: int | None = None,
+    *,
+    first: int = 1,
+    anchor: str = GENESIS,
 ) -> tuple[int, Problem | None, str | None]:
     """Walk the chain of (entry, fast) pairs: ``fast`` is (seq, prev_hash, hash) already checked
-    against the line's own bytes, else ``entry`` is hashed again. Returns (entries checked, first
-    problem or None, the hash of the entry numbered ``at_seq`` when reached)."""
-    prev_hash = GENESIS
-    expected_seq = 1
+    against the line's own bytes, else ``entry`` is hashed again. The chain starts at entry
+    ``first``, linked to ``anchor`` (the hash of the entry before it). Returns (entries checked,
+    first problem or None, the hash of the entry numbered ``at_seq`` when reached)."""
+    prev_hash = anchor
+    expected_seq = first
     count = 0
-    found = None
+    found = anchor if at_seq is not None and at_seq == first - 1 else None
     for position, (entry, fast) in enumerate(items, start=1):
         count = position
         if fast is not None:
@@ -192,9 +215,83 @@ def read_export(lines: Iterable[bytes]) -> Iterator[tuple[dict | None, tuple | N
 
 
 def verify_export(path: str, at_seq: int | None = None) -> tuple[int, Problem | None, str | None]:
-    """Verify the export at ``path``; raises OSError or ValueError when it cannot be read."""
+    """Verify the whole export at ``path``; raises OSError or ValueError when it cannot be read."""
     with open(path, "rb") as fh:
         return verify_items(read_export(fh), at_seq)
+
+
+def read_range_header(line: bytes) -> dict | None:
+    """The header of a range export, or None when ``line`` is an entry (a whole export)."""
+    if RANGE_FORMAT.encode() not in line:
+        return None
+    header = _parse(line, 1)
+    if "seq" in header:
+        return None  # an entry that happens to carry the words
+    if (
+        header.get("format") != RANGE_FORMAT
+        or not isinstance(header.get("first"), int)
+        or not isinstance(header.get("last"), int)
+        or not isinstance(header.get("anchor"), str)
+        or header["first"] < 1
+        or header["last"] < header["first"]
+    ):
+        raise ValueError("line 1 is not the header of a range export")
+    return header
+
+
+class Checked:
+    """What verifying an export found: ``count`` entries (``matched`` of them marked as matching
+    a range export's filter), the first problem, and the hash at the checkpoint's entry."""
+
+    def __init__(self, header: dict | None) -> None:
+        self.header = header
+        self.count = 0
+        self.matched = 0
+        self.problem: Problem | None = None
+        self.found: str | None = None
+
+
+def check_file(path: str, at_seq: int | None = None) -> Checked:
+    """Verify a whole or a range export; raises OSError or ValueError when it cannot be read."""
+    with open(path, "rb") as fh:
+        lines = (line for line in fh if line.strip())
+        head = next(lines, None)
+        header = read_range_header(head) if head is not None else None
+        checked = Checked(header)
+        if header is None:
+            rest: Iterable[bytes] = [head] if head is not None else []
+            rest = _chain(rest, lines)
+            checked.count, checked.problem, checked.found = verify_items(read_export(rest), at_seq)
+            return checked
+
+        def counted(raw: Iterable[bytes]) -> Iterator[bytes]:
+            for line in raw:
+                if line.rstrip(b"\r\n").endswith(_MARKS[0]):
+                    checked.matched += 1
+                yield line
+
+        count, problem, found = verify_items(
+            read_export(counted(lines)), at_seq, first=header["first"], anchor=header["anchor"]
+        )
+        checked.count, checked.problem, checked.found = count, problem, found
+        expected = header["last"] - header["first"] + 1
+        if problem is None and count != expected:
+            ends = header["first"] + count - 1
+            if count < expected:
+                why = (
+                    f"the export ends at entry {ends}, but its header says it runs to "
+                    f"{header['last']}: the last {expected - count} "
+                    f"{'entry has' if expected - count == 1 else 'entries have'} been removed"
+                )
+            else:
+                why = f"the export runs past entry {header['last']}, where its header ends it"
+            checked.problem = Problem(count + 1, ends, why)
+        return checked
+
+
+def _chain(*parts: Iterable[bytes]) -> Iterator[bytes]:
+    for part in parts:
+        yield from part
 
 
 # Signed checkpoints. The signature covers the canonical form of every field but "signature".
@@ -328,15 +425,16 @@ def main(argv: list[str]) -> int:
             print(f"FAILED: {exc}")
             return 1
     try:
-        count, problem, found = verify_export(
-            args.export, checkpoint["seq"] if checkpoint else None
-        )
+        checked = check_file(args.export, checkpoint["seq"] if checkpoint else None)
     except (OSError, ValueError) as exc:
         print(f"cannot read {args.export}: {exc}", file=sys.stderr)
         return 2
+    count, problem, found = checked.count, checked.problem, checked.found
     if problem is not None:
         print(f"FAILED: {problem}")
         return 1
+    if checked.header is not None:
+        return _report_range(checked, checkpoint)
     if checkpoint is not None:
         try:
             check_reaches(checkpoint, count, found)
@@ -349,6 +447,40 @@ def main(argv: list[str]) -> int:
         )
         return 0
     print(f"OK: {count} entries, chain intact")
+    return 0
+
+
+def _report_range(checked: Checked, checkpoint: dict | None) -> int:
+    header = checked.header or {}
+    first, last = header["first"], header["last"]
+    print(
+        f"OK: entries {first} to {last} ({checked.count}), chain intact from the anchor; "
+        f"{checked.matched} of them match the filter {json.dumps(header.get('filter') or {})}"
+    )
+    if checkpoint is None:
+        print("(no checkpoint given: the range is checked as a chain only)")
+        return 0
+    seq = checkpoint["seq"]
+    when, key = checkpoint.get("signed_at", ""), checkpoint["key_id"]
+    signed = f"the checkpoint signed {when} by key {key}"
+    if first - 1 <= seq <= last and seq > 0:
+        if checked.found != checkpoint["hash"]:
+            print(
+                f"FAILED: entry {seq} is not the one {signed} names: entries up to it have been "
+                "changed and the chain hashed again"
+            )
+            return 1
+        print(f"entry {seq} matches {signed}")
+    elif seq > last:
+        print(
+            f"NOTE: {signed} covers entry {seq}, after this range ends at {last}; it says "
+            "nothing about the range. Check against an earlier checkpoint, or export up to it."
+        )
+    else:
+        print(
+            f"NOTE: {signed} covers entry {seq}, before this range starts at {first}; it says "
+            "nothing about the range. Check against a later checkpoint."
+        )
     return 0
 
 

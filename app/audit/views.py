@@ -1,4 +1,16 @@
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
@@ -8,6 +20,11 @@ from app.audit import browse, checkpoint, labels, services
 from app.audit.head import HeadFileUnreadable
 from app.auth.models import Role
 from app.auth.scope import roles_required
+from app.extensions import db
+
+#: The most entries one download from the page holds, unless AUDIT_EXPORT_MAX says otherwise: a
+#: larger run is exported on the server (``flask audit export``), which has no such limit.
+EXPORT_MAX = 200_000
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -56,6 +73,65 @@ bp.record_once(
 )
 
 
+def _filters(form: LogFilter) -> browse.Filters:
+    d = form.data
+    return browse.Filters(
+        since=d["since"],
+        until=d["until"],
+        actor=(d["actor"] or "").strip()[:80] or None,
+        role=d["role"] or None,
+        object_type=d["object_type"] or None,
+        object_id=(d["object_id"] or "").strip()[:64] or None,
+        event=d["event"] or None,
+    )
+
+
+def _query() -> dict:
+    """The filters of this request, to carry to the next page or to the download."""
+    return {k: v for k, v in request.args.items() if k not in ("before", "verify") and v}
+
+
+@bp.route("/export")
+@roles_required(Role.AUDITOR)
+def export():
+    """The entries the filters select, as a file the stand-alone verifier checks: every entry
+    from the first match to the last (so the chain verifies), each marked whether it matched.
+    A download changes nothing but the log itself, which records who exported what."""
+    form = _filter_form()
+    back = url_for("audit.log", **_query())
+    if not form.validate():
+        return redirect(back)  # the log page shows what is wrong beside each filter
+    filters = _filters(form)
+    run = services.find_range(filters)
+    if run is None:
+        flash(_("No entries match these filters: there is nothing to download."), "warn")
+        return redirect(back)
+    most = int(current_app.config.get("AUDIT_EXPORT_MAX") or EXPORT_MAX)
+    if run.count > most:
+        flash(
+            _(
+                "From the first to the last matching entry there are %(n)d entries, more than "
+                "the %(most)d one download may hold. Narrow the dates, or ask the system "
+                "administrator to export them on the server.",
+                n=run.count,
+                most=most,
+            ),
+            "warn",
+        )
+        return redirect(back)
+    services.record_range_export(filters, run)
+    db.session.commit()
+    name = f"sanquan-audit-{run.first}-{run.last}.jsonl"
+    return Response(
+        stream_with_context(services.range_lines(filters, run)),
+        mimetype="application/x-ndjson",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @bp.route("/")
 @roles_required(Role.AUDITOR)
 def log():
@@ -71,18 +147,8 @@ def log():
     form = _filter_form()
     entries, after = [], None
     if form.validate():
-        d = form.data
-        filters = browse.Filters(
-            since=d["since"],
-            until=d["until"],
-            actor=(d["actor"] or "").strip()[:80] or None,
-            role=d["role"] or None,
-            object_type=d["object_type"] or None,
-            object_id=(d["object_id"] or "").strip()[:64] or None,
-            event=d["event"] or None,
-        )
-        entries, after = browse.page(filters, before=d["before"])
-    query = {k: v for k, v in request.args.items() if k not in ("before", "verify") and v}
+        entries, after = browse.page(_filters(form), before=form.data["before"])
+    query = _query()
     return render_template(
         "audit/log.html",
         form=form,
@@ -93,4 +159,5 @@ def log():
         event_label=lambda code: labels.label(labels.EVENTS, code),
         action_label=lambda code: labels.label(labels.ACTIONS, code),
         record_label=lambda code: labels.label(labels.RECORDS, code),
+        changes=browse.changes_in_words,
     )
