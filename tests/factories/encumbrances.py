@@ -20,6 +20,7 @@ def contract_with_plots(
     *,
     plots: int = 2,
     term_end: date = TERM_END,
+    confirmed: bool = True,
 ) -> dict:
     """A household (head a member) with a confirmed contract and ``plots`` plots of its own."""
     household_uid, head_uid = lf.make_household(collective_id, name)
@@ -30,7 +31,7 @@ def contract_with_plots(
         source_document_id=doc_id,
         reason="确权登记",
         today=lf.TODAY,
-        confirmed=True,
+        confirmed=confirmed,
     )
     uids = []
     for n in range(plots):

@@ -59,9 +59,12 @@ def _unchanged(w: W) -> None:
         for uid in side["plot_uids"]:
             assert _where(uid) == side["contract_uid"]
             assert history.current_of(Plot, uid).version == 1
-    assert db.session.scalar(select(PlotExchange.id)) is None or not db.session.scalars(
-        select(PlotExchange).where(PlotExchange.contract_a_uid == w.a["contract_uid"])
-    ).first()
+    assert (
+        db.session.scalar(select(PlotExchange.id)) is None
+        or not db.session.scalars(
+            select(PlotExchange).where(PlotExchange.contract_a_uid == w.a["contract_uid"])
+        ).first()
+    )
 
 
 def test_r04_an_exchange_revises_both_contracts_in_one_transaction(two):
@@ -280,7 +283,9 @@ def committed(app, baseline):
     return W(made, coll=baseline.collective_a, other_plot=other["plot_uids"][0])
 
 
-def test_the_admin_exchanges_plots_on_a_page_and_both_contracts_show_it(app, client, auth, committed):
+def test_the_admin_exchanges_plots_on_a_page_and_both_contracts_show_it(
+    app, client, auth, committed
+):
     w = committed
     auth.login("admin_a")
     url = f"/collectives/{w.coll}/exchanges/new"
