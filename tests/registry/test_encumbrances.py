@@ -16,7 +16,7 @@ from app.core.calendar import county_today
 from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import documents, encumbrances, history, land, moves
-from app.registry.models import Encumbrance, LandContract, Plot
+from app.registry.models import Encumbrance, Plot
 from tests.conftest import token_for
 from tests.factories import documents as dfx
 from tests.factories import encumbrances as ef

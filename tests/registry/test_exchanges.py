@@ -12,14 +12,12 @@ from sqlalchemy import select
 from app.audit import trail
 from app.audit.models import AuditEntry
 from app.core.calendar import county_today
-from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import encumbrances, exchanges, history, land
 from app.registry.models import Certificate, LandContract, Plot, PlotExchange
 from tests.conftest import token_for
 from tests.factories import encumbrances as ef
 from tests.factories import land as lf
-from tests.factories import people as people_fx
 from tests.factories.land import refused
 
 

@@ -98,7 +98,7 @@ def weights_on(right_kind: str, right: Any) -> dict:
     endpoint, arg = RIGHT_PAGES[right_kind]
     record_url = None
     if right.end_lifespan is None and _may_record(right, right_kind):
-        record_url = url_for(f"registry.encumbrance_new_{right_kind}", **{arg: right.uid})
+        record_url = url_for(f"registry.encumbrance_new_{right_kind}", **_values(arg, right.uid))
     return {
         "rows": rows,
         "in_force": [w for w in rows if w.in_force],
@@ -167,7 +167,8 @@ def _new_encumbrance(right_kind: str, uid: int):
     form.kind.choices = [SelectChoice(k, service.kind_label(k)) for k in kinds]
     form.source_document_id.choices = document_choices(right.collective_id)
     endpoint, arg = RIGHT_PAGES[right_kind]
-    back = url_for(endpoint, **{arg: uid})
+    values: dict[str, Any] = {arg: uid}
+    back = url_for(endpoint, **values)
     status = 200
     if form.validate_on_submit():
         try:
@@ -225,6 +226,10 @@ for _kind, _path, _arg in (
     _register_new(_kind, _path, _arg)
 
 
+def _values(arg: str, uid: int) -> dict[str, Any]:
+    return {arg: uid}
+
+
 def _encumbrance_page(e: Encumbrance, *, form: ReleaseForm | None = None, status: int = 200):
     right = service.right_of(e)
     release = service.release_of(e.id)
@@ -249,7 +254,7 @@ def _encumbrance_page(e: Encumbrance, *, form: ReleaseForm | None = None, status
         e=e,
         label=service.kind_label(e.kind),
         subject=_right_words(e.right_kind, right) if right is not None else "",
-        subject_url=url_for(endpoint, **{arg: e.right_uid})
+        subject_url=url_for(endpoint, **_values(arg, e.right_uid))
         if right is not None and right.end_lifespan is None
         else None,
         collective=db.session.get(Collective, e.collective_id),
