@@ -190,6 +190,10 @@ def test_what_can_carry_which(land_of_a, baseline):
     # a freeze on the homestead blocks its transfer
     freeze(w, "homestead", made["homestead_uid"])
     assert encumbrances.blocking_encumbrance("homestead", made["homestead_uid"], action="transfer")
+    from app.registry.homesteads import dispose_homestead
+
+    with refused(code="encumbered_freeze"):
+        dispose_homestead(made["homestead_uid"], "returned", "交回集体", w.doc)
 
 
 def test_who_records_what(land_of_a):
