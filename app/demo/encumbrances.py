@@ -66,9 +66,7 @@ def seed_encumbrances() -> dict[str, int | None]:
         return {"pledge": None, "exchange": None}
     today = county_today()
     made: dict[str, int | None] = {"pledge": None, "exchange": None}
-    with trail.acting(
-        trail.AuditContext(actor=admin.username, actor_id=admin.id, role=admin.role)
-    ):
+    with trail.acting(trail.AuditContext(actor=admin.username, actor_id=admin.id, role=admin.role)):
         loan = documents.store_document(
             coll.id,
             "contract",
