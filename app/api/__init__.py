@@ -8,6 +8,7 @@ from app.api import (  # noqa: E402,F401  (routes register on import of the blue
     accounts,
     core,
     documents,
+    encumbrances,
     homesteads,
     imports,
     land,

@@ -35,7 +35,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.market import alerts, states
 from app.market.models import Consent, Deal, Listing, Offer, Step
-from app.registry import certificates, history, people
+from app.registry import certificates, encumbrances, history, people
 from app.registry.documents import source_document
 from app.registry.models import Plot, PublicNotice, RightMove
 
@@ -530,7 +530,8 @@ def _check_holder(listing: Listing, user: Any) -> None:
 def title_problem(listing: Listing) -> DomainError | None:
     """Why the right cannot be offered now, or None (issue 12 §4): it is still current and held
     by the listing's holder; not on public notice or under an objection; no open overlap finding
-    on its plots; not in a pending move; a land contract is confirmed."""
+    on its plots; not in a pending move; a land contract is confirmed; nothing weighs on it that
+    blocks the deal (``registry.encumbrances``: a freeze, a pledge, a dispute)."""
     try:
         right = certificates.current_right(listing.right_kind, listing.right_uid)
     except DomainError:
@@ -567,7 +568,9 @@ def title_problem(listing: Listing) -> DomainError | None:
         certificates.check_no_open_overlap(listing.right_kind, right.uid)
     except DomainError as exc:
         return exc
-    return None
+    # What weighs on the right (issue 14 §6): a freeze, a pledge (transfer, exit), a dispute.
+    action = "exit" if listing.deal_kind == "paid_exit" else "transfer"
+    return encumbrances.blocking_encumbrance(listing.right_kind, right.uid, action=action)
 
 
 def publish(listing_id: int, user: Any, *, today: date | None = None) -> Listing:

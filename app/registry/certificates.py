@@ -38,7 +38,7 @@ from app.auth.scope import can_edit
 from app.core.errors import DomainError, NotFound
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history, inputs
+from app.registry import encumbrances, history, inputs
 from app.registry.documents import check_source_document
 from app.registry.homesteads import terrain_label
 from app.registry.inputs import require_date as _date
@@ -394,6 +394,7 @@ def issue_certificate(
     issued_on = _date(issued_on, "issued_on")
     reason = _reason(reason)
     right = current_right(right_kind, right_uid, lock=True)
+    encumbrances.check_not_blocked(right_kind, right.uid, action="certificate")
     check_notice_confirmed(right_kind, right)
     check_no_open_overlap(right_kind, right.uid)
     number = _number(right_kind, right, number)
@@ -441,6 +442,7 @@ def _successor(
     right = history.current_of(right_model(old.right_kind), old.right_uid, lock=True)
     if right is None:
         raise DomainError("right_ended", _("The right has ended: cancel its certificate instead."))
+    encumbrances.check_not_blocked(old.right_kind, right.uid, action="certificate")
     check_notice_confirmed(old.right_kind, right, first_issue=False)
     check_no_open_overlap(old.right_kind, right.uid)
     number = _number(old.right_kind, right, number)

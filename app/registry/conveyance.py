@@ -32,7 +32,7 @@ from sqlalchemy import select
 from app.audit import trail
 from app.core.errors import DomainError
 from app.extensions import db
-from app.registry import certificates, history, land, move_kinds
+from app.registry import certificates, encumbrances, history, land, move_kinds
 from app.registry import shares as share_service
 from app.registry.documents import source_document
 from app.registry.models import (
@@ -140,6 +140,7 @@ def transfer_land(
             rule="R03",
         )
     check_land_transfer(contract.uid, buyer.uid, on)
+    encumbrances.check_not_blocked("land_contract", contract.uid, action="transfer", on=on)
     doc = source_document(source_document_id, contract.collective_id)
     plots = _plots_of_deal(contract, plot_uids)
     target = land.contract_of_household(buyer.uid)
@@ -195,6 +196,7 @@ def return_land(
     if contract is None:
         raise DomainError("contract_not_current", _("The land contract is no longer in force."))
     check_return_notice(notice_given_on, on)
+    encumbrances.check_not_blocked("land_contract", contract.uid, action="exit", on=on)
     doc = source_document(source_document_id, contract.collective_id)
     plots = _plots_of_deal(contract, plot_uids)
     for uid in plots:
@@ -273,6 +275,7 @@ def transfer_homestead(
     """R09: the homestead with its house to a qualifying member household (the registry's own
     transfer, which checks R09 on the day); the seller's real-estate certificate is cancelled."""
     done = Conveyed()
+    encumbrances.check_not_blocked("homestead", homestead_uid, action="transfer", on=on)
     before = history.current_of(Homestead, homestead_uid)
     new = move_kinds.transfer_homestead(
         homestead_uid,
@@ -305,6 +308,7 @@ def exit_homestead(
     records "paid_exit", which R08 reads (a county setting says whether it bars a new one)."""
     done = Conveyed()
     homestead = history.require_current(Homestead, homestead_uid, lock=True)
+    encumbrances.check_not_blocked("homestead", homestead.uid, action="exit", on=on)
     doc = source_document(source_document_id, homestead.collective_id)
     with trail.because("homestead.dispose", reason=reason, source_sha256=doc.sha256):
         ended = history.end(
@@ -338,6 +342,7 @@ def transfer_shares(
     """R10, R11: shares to a member (or member household) within the cap after the deal; a new
     holding of the buyer takes ``certificate_number``."""
     done = Conveyed()
+    encumbrances.check_not_blocked("share_holding", holding_uid, action="transfer", on=on)
     before = history.current_of(ShareHolding, holding_uid)
     target = share_service._transfer_shares(
         holding_uid,
@@ -371,6 +376,7 @@ def buy_back_shares(
 ) -> Conveyed:
     """R10: the collective buys the shares back into its pool (the total is conserved)."""
     done = Conveyed()
+    encumbrances.check_not_blocked("share_holding", holding_uid, action="exit", on=on)
     before = history.current_of(ShareHolding, holding_uid)
     share_service._buy_back(
         holding_uid, amount, reason=reason, source_document_id=source_document_id, today=on

@@ -39,7 +39,7 @@ from app.core.errors import DomainError
 from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history, moves
+from app.registry import encumbrances, history, moves
 from app.registry.documents import source_document
 
 # The homestead and share pages of the API read objects as homesteads.latest_version.
@@ -784,6 +784,7 @@ def dispose_homestead(
             field="disposal",
         )
     moves.check_disposal_basis(disposal, basis)
+    encumbrances.check_not_blocked("homestead", homestead.uid, action="move")
     doc = source_document(source_document_id, homestead.collective_id)
     with trail.because("homestead.dispose", reason=reason, source_sha256=doc.sha256):
         return history.end(

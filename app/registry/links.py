@@ -25,6 +25,7 @@ from app.divisions.models import Collective
 from app.extensions import db
 from app.registry.models import (
     Certificate,
+    Encumbrance,
     Homestead,
     Household,
     HouseholdMember,
@@ -33,6 +34,7 @@ from app.registry.models import (
     Objection,
     Person,
     Plot,
+    PlotExchange,
     PublicNotice,
     ShareHolding,
     SourceDocument,
@@ -65,6 +67,8 @@ TARGETS: dict[str, Callable[[int], Any]] = {
     "plot_uid": _newest(Plot),
     "homestead_uid": _newest(Homestead),
     "holding_uid": _newest(ShareHolding),
+    "encumbrance_id": _by_id(Encumbrance),
+    "exchange_id": _by_id(PlotExchange),
 }
 
 

@@ -774,3 +774,80 @@ class RightMove(OfCollective, Model):
         ),
         Index("ix_right_move_state", "state"),
     )
+
+
+class Encumbrance(OfCollective, Model):
+    """What weighs on a right (issue 14 §6): a pledge of the 经营权 for a loan (Art. 47, with the
+    lender), a dispute, a court freeze (查封) or, recorded by the leases, a lease.
+
+    Never changed once written: its release is a fact of its own (``EncumbranceRelease``) with
+    its own document and reason. Open objections to a public notice stay in ``objection`` and
+    are read through (``encumbrances.encumbrances_of``), not copied here.
+    """
+
+    __tablename__ = "encumbrance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # pledge / dispute / freeze / lease
+    # land_contract / plot / homestead / share_holding (``encumbrances.CARRIERS``)
+    right_kind: Mapped[str] = mapped_column(String(20))
+    right_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    # The other party in words: the lender (pledge), the claimant (dispute), the court (freeze).
+    party_name: Mapped[str] = mapped_column(String(120))
+    party_uscc: Mapped[str | None] = mapped_column(String(18))  # the lender's 统一社会信用代码
+    case_number: Mapped[str | None] = mapped_column(String(64))  # the court's (案号)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    source_document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_by_id: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates"),
+        CheckConstraint("kind IN ('pledge', 'dispute', 'freeze', 'lease')", name="kind"),
+    )
+
+
+class EncumbranceRelease(OfCollective, Model):
+    """The release of an encumbrance (解除): a new fact with its own document, never an edit."""
+
+    __tablename__ = "encumbrance_release"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One release per encumbrance: two releases racing cannot both be written.
+    encumbrance_id: Mapped[int] = mapped_column(ForeignKey("encumbrance.id"), unique=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    released_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    source_document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_by_id: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PlotExchange(OfCollective, Model):
+    """互换 (R04, Art. 33): two member households of one collective swap plots; both contracts
+    are revised in one transaction and the exchange is filed (备案) with the 发包方."""
+
+    __tablename__ = "plot_exchange"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    household_a_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"))
+    contract_a_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    household_b_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"))
+    contract_b_uid: Mapped[int] = mapped_column(ForeignKey("registry_object.id"), index=True)
+    # Canonical JSON lists of plot uids: A's plots that went to B, B's that went to A.
+    plots_a: Mapped[str] = mapped_column(Text)
+    plots_b: Mapped[str] = mapped_column(Text)
+    exchanged_on: Mapped[date] = mapped_column(Date)
+    agreement_document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    filing_document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    filed_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_by_id: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

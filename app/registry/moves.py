@@ -55,6 +55,7 @@ from app.auth.scope import readable
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
+from app.registry import encumbrances
 from app.registry.documents import source_document
 from app.registry.inputs import is_id, require_reason
 from app.registry.models import Household, LandContract, RightMove, SourceDocument
@@ -103,6 +104,13 @@ TRANSITIONS = {
     ("pending", "withdraw"): "withdrawn",
 }
 COUNTERSIGN_ROLE = "bureau_reviewer"
+#: The kind of right each kind of move changes (what ``encumbrances`` is asked about).
+SUBJECT_RIGHTS = {
+    "plot_move": "plot",
+    "share_transfer": "share_holding",
+    "share_buy_back": "share_holding",
+    "homestead_transfer": "homestead",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,6 +319,7 @@ def request_move(
         raise NotFound("move_subject", _("No such right in this collective."), field="subject_uid")
     doc = source_document(source_document_id, subject.collective_id)
     check_basis(kind, basis, doc)
+    encumbrances.check_not_blocked(SUBJECT_RIGHTS[kind], subject.uid, action="move")
     pending = db.session.scalar(
         select(RightMove.id).where(
             RightMove.subject_uid == subject.uid, RightMove.state == "pending"
@@ -411,6 +420,7 @@ def countersign_move(move_id: int) -> RightMove:
     ctx = _actor()
     _require_reviewer(move, ctx)
     following = _step(move, "countersign")
+    encumbrances.check_not_blocked(SUBJECT_RIGHTS[move.kind], move.subject_uid, action="move")
     doc = db.session.get_one(SourceDocument, move.source_document_id)
     args = json.loads(move.args)
     with db.session.begin_nested():

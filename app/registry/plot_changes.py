@@ -31,7 +31,7 @@ from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
-from app.registry import history, land
+from app.registry import encumbrances, history, land
 from app.registry.inputs import require_reason
 from app.registry.models import GeometryFinding, Plot
 
@@ -230,6 +230,7 @@ def split_plot(
     reason = require_reason(reason)
     land._serialise_geometry_writes()
     plot = land._current_plot(plot_uid, lock=True)
+    encumbrances.check_not_blocked("plot", plot.uid, action="edit")
     doc_id, sha = land._source(source_document_id, plot.collective_id)
     if plot.geom is None:
         raise DomainError(
@@ -355,6 +356,8 @@ def merge_plots(
         )
     land._serialise_geometry_writes()
     plots = [land._current_plot(uid, lock=True) for uid in uids]  # uid order: no deadlocks
+    for plot in plots:
+        encumbrances.check_not_blocked("plot", plot.uid, action="edit")
     plots.sort(key=lambda p: p.dkbm)
     if not _same(plots, "collective_id"):
         raise DomainError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from tests.factories import (
     accounts,
     documents,
+    encumbrances,
     homesteads,
     imports,
     land,
@@ -36,6 +37,7 @@ AREAS = (
     market,
     statements,
     settlement,
+    encumbrances,
 )
 
 

@@ -16,7 +16,7 @@ from app.audit import trail
 from app.core import codes
 from app.core.errors import DomainError
 from app.extensions import db
-from app.registry import history
+from app.registry import encumbrances, history
 from app.registry.inputs import require_date as _date
 from app.registry.inputs import require_reason as _reason
 from app.registry.inputs import today_or as _today
@@ -304,6 +304,7 @@ def renew_contract(
     """
     reason = _reason(reason)
     contract = _current_contract(contract_uid, lock=True)
+    encumbrances.check_not_blocked("land_contract", contract.uid, action="renew", on=today)
     doc_id, sha = _source(source_document_id, contract.collective_id)
     when = renewal_window(contract, today=today)
     if not when.open:

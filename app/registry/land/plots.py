@@ -20,7 +20,7 @@ from app.core.spatial import registry_srid
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo import geometry as geo
-from app.registry import history
+from app.registry import encumbrances, history
 from app.registry.inputs import require_reason as _reason
 from app.registry.land.common import (
     _TEXT_KINDS,
@@ -220,6 +220,7 @@ def update_plot_geometry(
     reason = _reason(reason)
     _serialise_geometry_writes()
     plot = _current_plot(plot_uid, lock=True)
+    encumbrances.check_not_blocked("plot", plot.uid, action="edit")
     doc_id, sha = _source(source_document_id, plot.collective_id)
     measured_area = _area(measured_area_m2, "measured_area_m2")
     prepared = prepare_geometry(geometry, crs, accept_repair=accept_repair)
@@ -268,6 +269,7 @@ def update_plot_attributes(
         )
     reason = _reason(reason)
     plot = _current_plot(plot_uid, lock=True)
+    encumbrances.check_not_blocked("plot", plot.uid, action="edit")
     doc_id, sha = _source(source_document_id, plot.collective_id)
     clean: dict[str, Any] = {}
     for key, value in changes.items():
@@ -335,12 +337,14 @@ def _move_plot(
     """
     reason = _reason(reason)
     plot = _current_plot(plot_uid, lock=True)
+    encumbrances.check_not_blocked("plot", plot.uid, action="move")
     doc_id, sha = _source(source_document_id, plot.collective_id)
     contract = None
     if contract_uid not in (None, "", 0):
         contract = _current_contract(contract_uid)
         _check_same_collective(contract, plot.collective_id)
         check_not_reserve(plot.land_class, contract.uid)
+        encumbrances.check_not_blocked("land_contract", contract.uid, action="move")
         if plot.contract_uid == contract.uid:
             raise DomainError("no_change", _("Nothing was changed."))
     elif plot.contract_uid is None:

@@ -21,6 +21,7 @@ bp = Blueprint("registry", __name__)
 from app.registry.views import (  # noqa: E402,F401  (modules register their routes on bp)
     contract_views,
     document_views,
+    encumbrance_views,
     finding_views,
     homestead_views,
     member_views,
