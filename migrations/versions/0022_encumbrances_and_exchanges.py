@@ -5,15 +5,15 @@ The three tables are written once and never changed: a release is a row of its o
 is a record of what was done. The database refuses UPDATE and DELETE on them, as on the audit
 log (0002). New tables get the app role's grants from the default privileges (DEPLOYMENT.md).
 
-Revision ID: 0024
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
