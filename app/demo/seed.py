@@ -24,6 +24,7 @@ from app.audit import trail
 from app.auth.models import Role, User
 from app.auth.services import create_user
 from app.core.codes import id_number_check_char
+from app.demo.encumbrances import seed_encumbrances
 from app.demo.market import seed_market
 from app.demo.pdf import minimal_pdf
 from app.demo.settlement import seed_settlements
@@ -387,6 +388,7 @@ def build() -> Tally:
     _demo_moves()
     tally.settled = seed_settlements(settled)
     tally.listings = seed_market()
+    seed_encumbrances()
     return tally
 
 
