@@ -36,6 +36,9 @@ PASSWORD = "test-pass-2026"
 COLLECTIVE_A = "44022210020501"  # 东湖坪村 group 01, 太平镇
 COLLECTIVE_B = "44022210021100"  # 瑶村村 (village level), 太平镇
 
+#: Shared worlds: the market's selling family and buyers (settlement and oversight tests too).
+pytest_plugins = ["tests.market_world"]
+
 BACKEND = os.environ.get("SANQUAN_TEST_DB", "sqlite")
 # Modules about one backend's own features (roles, replica mode) are collected only on it, so
 # the other backend's run neither skips nor pretends to test them.

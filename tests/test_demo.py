@@ -168,3 +168,34 @@ def test_demo_marketplace_has_listings_at_the_steps_users_need(fresh_demo):
         assert registered.attestation_number.startswith("JZ440222")
         _count, problem = audit_services.verify_database()
         assert problem is None
+
+
+def test_r14_demo_settlements_flag_the_deals_of_recently_settled_sellers(fresh_demo):
+    """The hukou walk-through: settled persons are recorded, the first one's rights-retained
+    statement is printed and checks as valid on the public page; the bureau's queue holds a
+    flagged share transfer, and the registered plot transfer carries the reviewer's decision."""
+    from sqlalchemy import select
+
+    from app.market import approvals
+    from app.market.models import Deal, Listing, Step
+    from app.registry.models import RightsStatement
+    from app.settlement.models import SettlementRecord
+
+    application, _ = fresh_demo
+    with application.app_context():
+        assert db.session.query(SettlementRecord).count() == 7
+        code = db.session.scalar(select(RightsStatement.code))
+        in_review = db.session.scalar(select(Listing).where(Listing.state == "bureau_review"))
+        deal = db.session.scalar(select(Deal).where(Deal.listing_id == in_review.id))
+        flags = approvals.flags_of(in_review, deal)
+        registered = db.session.scalar(select(Listing).where(Listing.state == "completed"))
+        review = db.session.scalar(
+            select(Step).where(
+                Step.listing_id == registered.id, Step.actor_role == "bureau_reviewer"
+            )
+        )
+        db.session.remove()
+    assert len(flags) == 1 and "180" in flags[0]
+    assert "已当面询问转让方本人" in review.reason
+    page = application.test_client().get(f"/verify/{code}")
+    assert page.status_code == 200 and "有效" in page.get_data(as_text=True)

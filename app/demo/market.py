@@ -162,7 +162,16 @@ def seed_market() -> int:
     )
     offers.accept_offer(lid, offer.id, admin, today=today - timedelta(days=60))
     approvals.collective_consent(lid, admin, approve=True, reason="同意。")
-    approvals.bureau_review(lid, bureau, approve=True, reason="受让方为本集体成员户，材料齐全。")
+    # The seller's head settled in town 160 days before declaring (app/demo/settlement.py): the
+    # deal is flagged (R14) and the bureau records its reasoned decision.
+    approvals.bureau_review(
+        lid,
+        bureau,
+        approve=True,
+        reason="受让方为本集体成员户，材料齐全。",
+        flag_decision="已当面询问转让方本人：系因在城镇务工、无力耕种而自愿转让，与落户无关。同意。",
+        interviewed=True,
+    )
     contract_doc = documents.store_document(
         group.id, "contract", "土地承包经营权转让合同", "contract.pdf", minimal_pdf("contract")
     ).id

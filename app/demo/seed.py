@@ -26,6 +26,7 @@ from app.auth.services import create_user
 from app.core.codes import id_number_check_char
 from app.demo.market import seed_market
 from app.demo.pdf import minimal_pdf
+from app.demo.settlement import seed_settlements
 from app.divisions.loader import bundled_file, load_divisions
 from app.divisions.models import Collective, Division
 from app.divisions.services import create_collective
@@ -77,6 +78,7 @@ class Tally:
     holdings: int = 0
     certificates: int = 0
     listings: int = 0
+    settled: int = 0
 
 
 def id_number(rng: random.Random, birth: date, female: bool) -> str:
@@ -112,7 +114,8 @@ def seed() -> None:
     click.echo(
         f"Demo county built: {tally.households} households, {tally.persons} persons, "
         f"{tally.plots} plots, {tally.homesteads} homesteads, {tally.holdings} share holdings, "
-        f"{tally.certificates} certificates, {tally.listings} marketplace listings."
+        f"{tally.certificates} certificates, {tally.listings} marketplace listings, "
+        f"{tally.settled} persons settled in town."
     )
     print_logins()
 
@@ -369,7 +372,7 @@ def build() -> Tally:
         today=TODAY,
     )
     tally.homesteads += 1
-    _seed_life_events(rng, heads["44022210020501"])
+    settled = _seed_life_events(rng, heads["44022210020501"])
 
     for username, role, display, codes in USERS:
         ids = [
@@ -382,6 +385,7 @@ def build() -> Tally:
                 user.person_uid = heads["44022210020501" if username == "farmer" else "member"]
                 db.session.flush()
     _demo_moves()
+    tally.settled = seed_settlements(settled)
     tally.listings = seed_market()
     return tally
 
@@ -444,7 +448,7 @@ def _demo_moves() -> None:
         moves.countersign_move(done.id)
 
 
-def _seed_life_events(rng: random.Random, farmer_uid: int) -> None:
+def _seed_life_events(rng: random.Random, farmer_uid: int) -> int | None:
     """A deceased member (date, death record) and a farmer settled in town who keeps all three
     rights (contract, homestead, shares): settling changes no right (R12)."""
     from app.registry import documents, history, people
@@ -499,3 +503,4 @@ def _seed_life_events(rng: random.Random, farmer_uid: int) -> None:
             hukou_origin="agricultural",
             hukou_place="韶关市浈江区",
         )
+    return settled

@@ -66,7 +66,7 @@ class World:
 
 
 def build_world(app: Flask) -> World:
-    """The same world as tests/market/conftest.py's ``family`` and ``buyers``, committed."""
+    """The same world as tests/market_world.py's ``family`` and ``buyers``, committed."""
     a = app.extensions["sanquan_baseline"].collective_a
     with committed(app):
         doc = documents.store_document(a, "survey", "测绘成果", "s.pdf", fx.minimal_pdf("survey"))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.scope import farmer_household_ids, roles_required
-from app.core.errors import DomainError
 from app.extensions import db
 from app.market import (
     offers,
@@ -31,7 +30,7 @@ from app.market.views.common import (
     _role,
 )
 from app.registry.models import Household
-from app.registry.views.common import choices, fail
+from app.registry.views.common import choices, submit
 
 # --- members (and staff at the office): offers
 
@@ -68,32 +67,28 @@ def offer(listing_id: int):
     form = OfferForm()
     households = _household_choices(obj)
     form.household.choices = choices(households)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            offers.make_offer(
-                obj.id,
-                current_user,
-                amount_fen=form.amount.data,
-                household_uid=form.household.data,
-                deposit_reference=form.deposit_reference.data or None,
-            )
-        except DomainError as err:
-            err.field = {
-                "household_uid": "household",
-                "person_uid": "household",
-                "amount_fen": "amount",
-            }.get(err.field or "", err.field)
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(
-                _("Your bid is recorded. The highest bid when the bidding closes wins.")
-                if obj.method == "bidding"
-                else _("The offer is recorded. The holder sees it and decides."),
-                obj.id,
-            )
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(
+        form,
+        lambda: offers.make_offer(
+            obj.id,
+            current_user,
+            amount_fen=form.amount.data,
+            household_uid=form.household.data,
+            deposit_reference=form.deposit_reference.data or None,
+        ),
+        fields={
+            "household_uid": "household",
+            "person_uid": "household",
+            "amount_fen": "amount",
+        },
+    )
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(
+            _("Your bid is recorded. The highest bid when the bidding closes wins.")
+            if obj.method == "bidding"
+            else _("The offer is recorded. The holder sees it and decides."),
+            obj.id,
+        )
     mine = [o for o in _offers(obj) if _role() == FARMER]
     return _page("market/offer.html", form, obj, status, my_offers=mine, bidding=_bidding_view(obj))

@@ -5,7 +5,7 @@ what a listing page shows of it (summary, steps, consents, offers, the deal, the
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from app.auth.models import Role, User
 from app.auth.scope import farmer_household_ids
-from app.core.calendar import county_timezone
 from app.core.errors import DomainError
+from app.core.i18n import local_time
 from app.core.models import utcnow
 from app.divisions.models import Collective
 from app.extensions import db
@@ -320,13 +320,6 @@ def _offers(listing: Listing) -> list[dict[str, Any]]:
     ]
 
 
-def county_time(moment: datetime | None) -> str:
-    """A stored moment (naive UTC) as the county's clock shows it: "2026-12-24 18:00"."""
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(county_timezone()).strftime("%Y-%m-%d %H:%M")
-
-
 def bidding_over(listing: Listing) -> bool:
     """Whether the bidding's deadline has passed (the bidding may be closed)."""
     return listing.bid_deadline is not None and utcnow() >= listing.bid_deadline
@@ -339,7 +332,7 @@ def _bidding_view(listing: Listing) -> dict[str, Any] | None:
         return None
     rows = [o for o in offers.offers_of(listing.id) if o.state not in ("withdrawn", "superseded")]
     return {
-        "deadline": county_time(listing.bid_deadline),
+        "deadline": local_time(listing.bid_deadline),
         "over": bidding_over(listing),
         "reserve": fen_to_yuan(listing.asking_price_fen) if listing.asking_price_fen else None,
         "step": fen_to_yuan(listing.bid_step_fen) if listing.bid_step_fen else None,

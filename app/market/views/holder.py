@@ -38,7 +38,7 @@ from app.market.views.common import (
     _plain,
 )
 from app.registry.models import Homestead, LandContract, Plot, ShareHolding
-from app.registry.views.common import choices, fail
+from app.registry.views.common import choices, submit
 
 # --- farmers: list, declare, consent, accept, withdraw
 
@@ -139,36 +139,32 @@ def new():
     form = NewListingForm()
     form.right.choices = choices([("", _("— choose —")), *_right_choices()])
     form.plots.choices = choices(_plot_choices())
-    status = 200
-    if form.validate_on_submit():
+
+    def create() -> Any:
         kind, _sep, uid = (form.right.data or "").partition(":")
         deal_kind = form.deal_kind.data
         method = "resolution" if deal_kind == "paid_exit" else (form.method.data or "negotiated")
-        try:
-            created = listings.create_listing(
-                current_user,
-                kind,
-                int(uid) if uid.isdigit() else 0,
-                deal_kind=deal_kind,
-                method=method,
-                plot_uids=[int(p) for p in form.plots.data or [] if str(p).isdigit()] or None,
-                shares=form.shares.data,
-                asking_price_fen=form.price.data,
-                description=form.description.data,
-                **(_bidding_terms(form) if method == "bidding" else {}),
-            )
-        except DomainError as err:
-            err.field = {"right_uid": "right", "right_kind": "right", "plot_uids": "plots"}.get(
-                err.field or "", err.field
-            )
-            fail(form, err)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Your listing is saved as a draft. Read the statement and declare it."))
-            return redirect(url_for("market.declare", listing_id=created.id))
-    elif request.method == "POST":
-        status = 422
+        return listings.create_listing(
+            current_user,
+            kind,
+            int(uid) if uid.isdigit() else 0,
+            deal_kind=deal_kind,
+            method=method,
+            plot_uids=[int(p) for p in form.plots.data or [] if str(p).isdigit()] or None,
+            shares=form.shares.data,
+            asking_price_fen=form.price.data,
+            description=form.description.data,
+            **(_bidding_terms(form) if method == "bidding" else {}),
+        )
+
+    outcome = submit(
+        form, create, fields={"right_uid": "right", "right_kind": "right", "plot_uids": "plots"}
+    )
+    if outcome.done:
+        db.session.commit()
+        flash(_("Your listing is saved as a draft. Read the statement and declare it."))
+        return redirect(url_for("market.declare", listing_id=outcome.value.id))
+    status = outcome.status
     return render_template("market/new.html", form=form), status
 
 
@@ -180,23 +176,16 @@ def declare(listing_id: int):
     if not queries.is_own(current_user, obj):
         abort(404)
     form = DeclareForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            listings.declare(obj.id, current_user)
-        except DomainError as err:
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(
-                _(
-                    "Your declaration is recorded. No offer can be accepted before %(day)s.",
-                    day=obj.cooling_off_ends_on,
-                ),
-                obj.id,
-            )
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(form, lambda: listings.declare(obj.id, current_user))
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(
+            _(
+                "Your declaration is recorded. No offer can be accepted before %(day)s.",
+                day=obj.cooling_off_ends_on,
+            ),
+            obj.id,
+        )
     return _page(
         "market/declare.html", form, obj, status, statement=listings.statement(obj).split("\n")
     )
@@ -215,28 +204,23 @@ def consent(listing_id: int):
     form.person.choices = choices(pending)
     if request.method == "GET" and pending:
         form.person.data = pending[0][0]
-    status = 200
-    if form.validate_on_submit():
-        give = form.decision.data == "give"
-        try:
-            listings.decide_consent(
-                obj.id,
-                form.person.data or 0,
-                current_user,
-                give=give,
-                reason=form.reason.data or None,
-            )
-        except DomainError as err:
-            if err.field == "person_uid":
-                err.field = "person"
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(
-                _("Your consent is recorded.") if give else _("Your refusal is recorded."), obj.id
-            )
-    elif request.method == "POST":
-        status = 422
+    give = form.decision.data == "give"
+    outcome = submit(
+        form,
+        lambda: listings.decide_consent(
+            obj.id,
+            form.person.data or 0,
+            current_user,
+            give=give,
+            reason=form.reason.data or None,
+        ),
+        fields={"person_uid": "person"},
+    )
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(
+            _("Your consent is recorded.") if give else _("Your refusal is recorded."), obj.id
+        )
     return _page(
         "market/consent.html", form, obj, status, statement=listings.statement(obj).split("\n")
     )
@@ -271,17 +255,10 @@ def withdraw(listing_id: int):
     if not queries.is_own(current_user, obj):
         abort(404)
     form = WithdrawForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            listings.withdraw(obj.id, current_user)
-        except DomainError as err:
-            fail(form, err)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The listing is withdrawn. Your right is free again, from now on."))
-            return redirect(url_for("market.mine"))
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(form, lambda: listings.withdraw(obj.id, current_user))
+    status = outcome.status
+    if outcome.done:
+        db.session.commit()
+        flash(_("The listing is withdrawn. Your right is free again, from now on."))
+        return redirect(url_for("market.mine"))
     return _page("market/withdraw.html", form, obj, status)

@@ -4,12 +4,13 @@ collective's consent, the township, the contract, the payment, registration, the
 
 from __future__ import annotations
 
-from flask import request
+from typing import Any
+
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.scope import roles_required
-from app.core.errors import DomainError
+from app.core.i18n import local_time
 from app.market import (
     approvals,
     bidding,
@@ -37,10 +38,9 @@ from app.market.views.common import (
     _load,
     _name_of_person,
     _page,
-    county_time,
 )
 from app.registry import people
-from app.registry.views.common import choices, document_choices, fail
+from app.registry.views.common import choices, document_choices, submit
 
 # --- collective administrators
 
@@ -65,33 +65,26 @@ def witness(listing_id: int):
     form = WitnessForm()
     form.person.choices = choices(_witness_people(obj))
     form.paper.choices = document_choices(obj.collective_id, none=_("— choose —"))
-    status = 200
-    if form.validate_on_submit():
+
+    def record() -> Any:
         paper = form.paper.data or None
-        try:
-            if obj.state == "draft":
-                listings.declare(
-                    obj.id, current_user, person_uid=form.person.data, witnessed_paper_id=paper
-                )
-            else:
-                listings.decide_consent(
-                    obj.id,
-                    form.person.data or 0,
-                    current_user,
-                    give=form.decision.data != "refuse",
-                    reason=form.reason.data or None,
-                    witnessed_paper_id=paper,
-                )
-        except DomainError as err:
-            err.field = {"person_uid": "person", "paper_document_id": "paper"}.get(
-                err.field or "", err.field
+        if obj.state == "draft":
+            return listings.declare(
+                obj.id, current_user, person_uid=form.person.data, witnessed_paper_id=paper
             )
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(_("The witnessed decision is recorded."), obj.id)
-    elif request.method == "POST":
-        status = 422
+        return listings.decide_consent(
+            obj.id,
+            form.person.data or 0,
+            current_user,
+            give=form.decision.data != "refuse",
+            reason=form.reason.data or None,
+            witnessed_paper_id=paper,
+        )
+
+    outcome = submit(form, record, fields={"person_uid": "person", "paper_document_id": "paper"})
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(_("The witnessed decision is recorded."), obj.id)
     return _page(
         "market/witness.html",
         form,
@@ -108,19 +101,10 @@ def publish(listing_id: int):
     """The title check's finding first, then publishing to the collective's members."""
     obj = _load(listing_id)
     form = PublishForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            listings.publish(obj.id, current_user)
-        except DomainError as err:
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(
-                _("The listing is published to the collective's members."), obj.id
-            )
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(form, lambda: listings.publish(obj.id, current_user))
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(_("The listing is published to the collective's members."), obj.id)
     problem = listings.title_problem(obj) if obj.state == "ready" else None
     return _page("market/publish.html", form, obj, status, problem=problem)
 
@@ -128,34 +112,30 @@ def publish(listing_id: int):
 def _decision_page(obj: Listing, *, township: bool):
     form = DecisionForm()
     form.document.choices = document_choices(obj.collective_id, none=_("— choose —"))
-    status = 200
-    if form.validate_on_submit():
-        approve = form.decision.data == "approve"
-        try:
-            if township:
-                approvals.township_approval(
-                    obj.id,
-                    current_user,
-                    approve=approve,
-                    reason=form.reason.data or None,
-                    document_id=form.document.data or None,
-                )
-            else:
-                approvals.collective_consent(
-                    obj.id, current_user, approve=approve, reason=form.reason.data or None
-                )
-        except DomainError as err:
-            if err.field in ("source_document_id", "document_id"):
-                err.field = "document"
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(
-                _("The decision is recorded.") if approve else _("The listing is rejected."),
+    approve = form.decision.data == "approve"
+
+    def decide() -> Any:
+        if township:
+            return approvals.township_approval(
                 obj.id,
+                current_user,
+                approve=approve,
+                reason=form.reason.data or None,
+                document_id=form.document.data or None,
             )
-    elif request.method == "POST":
-        status = 422
+        return approvals.collective_consent(
+            obj.id, current_user, approve=approve, reason=form.reason.data or None
+        )
+
+    outcome = submit(
+        form, decide, fields={"source_document_id": "document", "document_id": "document"}
+    )
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(
+            _("The decision is recorded.") if approve else _("The listing is rejected."),
+            obj.id,
+        )
     return _page(
         "market/decision.html",
         form,
@@ -186,25 +166,20 @@ def contract(listing_id: int):
     obj = _load(listing_id)
     form = ContractForm()
     form.document.choices = document_choices(obj.collective_id, none=_("— choose —"))
-    status = 200
-    if form.validate_on_submit():
-        try:
-            approvals.record_contract(
-                obj.id,
-                current_user,
-                signed_on=form.signed_on.data,
-                contract_document_id=form.document.data or 0,
-                payment_terms=form.payment_terms.data,
-            )
-        except DomainError as err:
-            if err.field in ("source_document_id", "contract_document_id"):
-                err.field = "document"
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(_("The signed contract is recorded."), obj.id)
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(
+        form,
+        lambda: approvals.record_contract(
+            obj.id,
+            current_user,
+            signed_on=form.signed_on.data,
+            contract_document_id=form.document.data or 0,
+            payment_terms=form.payment_terms.data,
+        ),
+        fields={"source_document_id": "document", "contract_document_id": "document"},
+    )
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(_("The signed contract is recorded."), obj.id)
     return _page(
         "market/staff_form.html",
         form,
@@ -221,23 +196,19 @@ def contract(listing_id: int):
 def payment(listing_id: int):
     obj = _load(listing_id)
     form = PaymentForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            approvals.record_payment(
-                obj.id,
-                current_user,
-                how=form.how.data,
-                reference=form.reference.data,
-                paid_on=form.paid_on.data,
-            )
-        except DomainError as err:
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(_("The payment is recorded."), obj.id)
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(
+        form,
+        lambda: approvals.record_payment(
+            obj.id,
+            current_user,
+            how=form.how.data,
+            reference=form.reference.data,
+            paid_on=form.paid_on.data,
+        ),
+    )
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(_("The payment is recorded."), obj.id)
     return _page(
         "market/staff_form.html",
         form,
@@ -255,19 +226,12 @@ def register(listing_id: int):
     """Registration: the seller's right ends, the buyer's begins, in one transaction."""
     obj = _load(listing_id)
     form = RegisterForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            registration.register(obj.id, current_user)
-        except DomainError as err:
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(
-                _("The transfer is registered and the attestation is issued."), obj.id
-            )
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(form, lambda: registration.register(obj.id, current_user))
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(
+            _("The transfer is registered and the attestation is issued."), obj.id
+        )
     return _page(
         "market/staff_form.html",
         form,
@@ -290,32 +254,28 @@ def exit_resolution(listing_id: int):
     obj = _load(listing_id)
     form = ExitForm()
     form.document.choices = document_choices(obj.collective_id, none=_("— choose —"))
-    status = 200
-    if form.validate_on_submit():
-        try:
-            exits.record_exit_resolution(
-                obj.id,
-                current_user,
-                price_fen=form.price.data,
-                resolution_document_id=form.document.data or 0,
-                votes_for=form.votes_for.data,
-                votes_cast=form.votes_cast.data,
-                notice_given_on=form.notice_given_on.data,
-                improvements_fen=form.improvements.data,
-            )
-        except DomainError as err:
-            err.field = {
-                "price_fen": "price",
-                "improvements_fen": "improvements",
-                "resolution_document_id": "document",
-                "source_document_id": "document",
-            }.get(err.field or "", err.field)
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(_("The collective's resolution is recorded."), obj.id)
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(
+        form,
+        lambda: exits.record_exit_resolution(
+            obj.id,
+            current_user,
+            price_fen=form.price.data,
+            resolution_document_id=form.document.data or 0,
+            votes_for=form.votes_for.data,
+            votes_cast=form.votes_cast.data,
+            notice_given_on=form.notice_given_on.data,
+            improvements_fen=form.improvements.data,
+        ),
+        fields={
+            "price_fen": "price",
+            "improvements_fen": "improvements",
+            "resolution_document_id": "document",
+            "source_document_id": "document",
+        },
+    )
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(_("The collective's resolution is recorded."), obj.id)
     return _page(
         "market/staff_form.html",
         form,
@@ -337,19 +297,12 @@ def reject(listing_id: int):
     the contract); the right is free again."""
     obj = _load(listing_id)
     form = RejectForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            listings.reject(obj.id, current_user, reason=form.reason.data)
-        except DomainError as err:
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(
-                _("The listing is rejected. The holder's right is free again."), obj.id
-            )
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(form, lambda: listings.reject(obj.id, current_user, reason=form.reason.data))
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(
+            _("The listing is rejected. The holder's right is free again."), obj.id
+        )
     return _page(
         "market/staff_form.html",
         form,
@@ -373,22 +326,16 @@ def close_bidding(listing_id: int):
     no valid bid the listing ends without a buyer."""
     obj = _load(listing_id)
     form = ConfirmForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            deal = bidding.close_bidding(obj.id, current_user)
-        except DomainError as err:
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(
-                _("The bidding is closed. The collective now checks and consents.")
-                if deal is not None
-                else _("The bidding is closed without a valid bid: the listing ended."),
-                obj.id,
-            )
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(form, lambda: bidding.close_bidding(obj.id, current_user))
+    status = outcome.status
+    if outcome.done:
+        deal = outcome.value
+        return _commit_and_show(
+            _("The bidding is closed. The collective now checks and consents.")
+            if deal is not None
+            else _("The bidding is closed without a valid bid: the listing ended."),
+            obj.id,
+        )
     return _page(
         "market/staff_form.html",
         form,
@@ -400,7 +347,7 @@ def close_bidding(listing_id: int):
         note=_(
             "The bidding ran until %(time)s. The highest bid wins if its household may still "
             "buy today; otherwise the next. The other bids lose and their deposits are refunded.",
-            time=county_time(obj.bid_deadline),
+            time=local_time(obj.bid_deadline),
         ),
     )
 
@@ -411,19 +358,12 @@ def lapse(listing_id: int):
     """A listing whose notice period ended with no open offer ends without a buyer."""
     obj = _load(listing_id)
     form = ConfirmForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            bidding.lapse_if_unsold(obj.id, current_user)
-        except DomainError as err:
-            fail(form, err)
-            status = 422
-        else:
-            return _commit_and_show(
-                _("The listing ended without a buyer. The holder's right is free again."), obj.id
-            )
-    elif request.method == "POST":
-        status = 422
+    outcome = submit(form, lambda: bidding.lapse_if_unsold(obj.id, current_user))
+    status = outcome.status
+    if outcome.done:
+        return _commit_and_show(
+            _("The listing ended without a buyer. The holder's right is free again."), obj.id
+        )
     return _page(
         "market/staff_form.html",
         form,

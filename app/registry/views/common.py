@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from flask import flash
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -99,3 +101,31 @@ def fail(form: FlaskForm, err: DomainError) -> None:
         target.errors = [*list(target.errors or []), err.message]
     else:
         form.form_errors.append(err.message)
+
+
+@dataclass
+class Outcome:
+    """What became of a form: ``done`` when the service accepted it (``value`` is what it
+    returned); otherwise the page is shown again with ``status`` (422 after a refused post)."""
+
+    done: bool
+    value: Any = None
+    status: int = 200
+
+
+def submit(
+    form: FlaskForm, action: Callable[[], Any], *, fields: dict[str, str] | None = None
+) -> Outcome:
+    """The one shape of a form view: when the form was posted and is valid, run the service;
+    a refusal rolls back and shows its message at its field (``fields`` maps the service's field
+    names to the form's). A GET shows the form (200); an invalid or refused post, 422."""
+    if not form.validate_on_submit():
+        return Outcome(False, status=422 if request.method == "POST" else 200)
+    try:
+        value = action()
+    except DomainError as err:
+        if fields and err.field in fields:
+            err.field = fields[err.field]
+        fail(form, err)
+        return Outcome(False, status=422)
+    return Outcome(True, value)

@@ -1,4 +1,5 @@
-"""The market's test world: a selling family in collective A, a member household buying, a
+"""A pytest plugin (the root conftest lists it in ``pytest_plugins``), the market's test world
+for every package's tests: a selling family in collective A, a member household buying, a
 household of collective B (an outsider). Walk a listing to any step with ``tests.market.walk``."""
 
 from __future__ import annotations
