@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.core import calendar
 
     calendar.check_settings(app.config)  # a malformed holiday list stops the start
+    config_module.check_settings(app.config)  # so do R14's village thresholds
     if app.config["SESSION_COOKIE_SECURE"]:
         # Served over HTTPS: every cookie Secure, links https (HSTS is sent in core/web.py).
         app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
@@ -76,12 +77,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     set_household_resolver(farmer_households)
 
-    # R14: the settlement package's flagger, the market's only link to it (R12: the market
-    # never imports app.settlement; the wiring is here, on top of both).
+    # R14: the one flagger (a holder's settlement date, the village's exit share), the market's
+    # only link to settlement and oversight (R12: the market never imports either; the wiring is
+    # here, on top of all of them).
     from app.market.approvals import register_flagger
-    from app.settlement.flags import settlement_flags
+    from app.oversight.flags import r14_flags
 
-    register_flagger(settlement_flags)
+    register_flagger(r14_flags)
 
     from app.divisions.views import set_registry_part
     from app.registry.views.collective_overview import collective_overview

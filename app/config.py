@@ -7,9 +7,10 @@ container needs no file of its own.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ class Setting:
     """A setting a deployment may change: read from the environment under its own name."""
 
     name: str
-    kind: type  # str, int, float, bool, or timedelta (given in hours in the environment)
+    kind: type  # str, int, float, bool, Decimal, or timedelta (given in hours in the environment)
     default: Any
     doc: str = ""
 
@@ -28,7 +29,25 @@ class Setting:
             return raw.strip().lower() in {"1", "true", "yes", "on"}
         if self.kind is timedelta:
             return timedelta(hours=float(raw))
+        if self.kind is Decimal:
+            return _decimal(self.name, raw)
         return self.kind(raw)
+
+
+def _decimal(name: str, raw: Any) -> Decimal:
+    """An exact decimal setting; anything else stops the start with the setting's name."""
+    if isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, int | str) and not isinstance(raw, bool):
+        try:
+            value = Decimal(str(raw).strip())
+        except InvalidOperation:
+            value = Decimal("NaN")
+    else:  # a float (inexact) or anything else
+        raise RuntimeError(f"{name}: give an exact decimal number such as 0.5, not {raw!r}")
+    if not value.is_finite():
+        raise RuntimeError(f"{name}: give an exact decimal number such as 0.5, not {raw!r}")
+    return value
 
 
 # Every setting a deployment may change, once, with its type and default. The README's
@@ -85,6 +104,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COUNTY_HOLIDAYS", str, "", "public holidays (YYYY-MM-DD, comma-separated)"),
     Setting("COUNTY_WORKDAYS", str, "", "weekend days worked instead (调休)"),
     Setting("SETTLEMENT_FLAG_DAYS", int, 180, "R14"),
+    # R14's village flag: a village stands out when at least this many of its households are
+    # settled in town and at least this share of them exited or transferred a right in the last
+    # 12 months (app/oversight/village.py); every declaration made there is then flagged.
+    Setting("SETTLEMENT_VILLAGE_EXIT_SHARE", Decimal, Decimal("0.5"), "R14: share, 0 to 1"),
+    Setting("SETTLEMENT_VILLAGE_MIN_HOUSEHOLDS", int, 5, "R14: settled households, at least 1"),
     # Notifications (app/notify): short messages to phones go through this sender,
     # "module:function" called as send(phone, text); the default writes them to the app's log.
     Setting("NOTIFY_SENDER", str, "app.notify.outbox:log_sender", "who sends short messages"),
@@ -172,8 +196,33 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         raw = env.get(setting.name)
         if raw is None or raw == "":
             continue
-        out[setting.name] = setting.parse(raw)
+        try:
+            out[setting.name] = setting.parse(raw)
+        except (ValueError, ArithmeticError):
+            kind = setting.kind.__name__
+            raise RuntimeError(f"{setting.name}: cannot read {raw!r} as {kind}") from None
     return out
+
+
+def check_settings(config: MutableMapping[str, Any]) -> None:
+    """Read R14's village thresholds at start (from any layer: instance file, environment, test
+    overrides): a malformed or out-of-range value stops the app with the setting's name, rather
+    than flagging every village (or none) later. Valid values are stored in their exact type."""
+    share = _decimal("SETTLEMENT_VILLAGE_EXIT_SHARE", config.get("SETTLEMENT_VILLAGE_EXIT_SHARE"))
+    if not Decimal(0) <= share <= Decimal(1):
+        raise RuntimeError(
+            f"SETTLEMENT_VILLAGE_EXIT_SHARE: give a share from 0 to 1 (such as 0.5), not {share}"
+        )
+    minimum = config.get("SETTLEMENT_VILLAGE_MIN_HOUSEHOLDS")
+    if isinstance(minimum, str) and minimum.strip().isdigit():
+        minimum = int(minimum)
+    if not isinstance(minimum, int) or isinstance(minimum, bool) or minimum < 1:
+        raise RuntimeError(
+            "SETTLEMENT_VILLAGE_MIN_HOUSEHOLDS: give a whole number of households, at least 1, "
+            f"not {minimum!r}"
+        )
+    config["SETTLEMENT_VILLAGE_EXIT_SHARE"] = share
+    config["SETTLEMENT_VILLAGE_MIN_HOUSEHOLDS"] = minimum
 
 
 def normalise_database_url(url: str) -> str:

@@ -106,10 +106,11 @@ def test_the_readme_lists_exactly_the_settings_read_from_the_environment():
 
 def test_every_declared_setting_is_read_from_the_environment_with_its_type():
     from datetime import timedelta
+    from decimal import Decimal
 
     from app.config import SETTINGS
 
-    samples = {str: "x", int: "7", float: "2.5", bool: "yes", timedelta: "1.5"}
+    samples = {str: "x", int: "7", float: "2.5", bool: "yes", timedelta: "1.5", Decimal: "0.25"}
     env = {s.name: samples[s.kind] for s in SETTINGS}
     read = from_environment(env)
     for s in SETTINGS:

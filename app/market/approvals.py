@@ -2,7 +2,7 @@
 the county bureau's review, then the contract and the money.
 
 Each step approves or rejects with a written reason; a rejection ends the listing and frees the
-right. The bureau cannot approve a flagged deal (R14: the settlement package registers the
+right. The bureau cannot approve a flagged deal (R14: ``create_app`` registers the oversight
 flaggers) without a reasoned decision on each flag. Money is whole fen.
 """
 
@@ -21,11 +21,11 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.market import states
 from app.market.listings import _advance, _listing, _today
-from app.market.models import Deal, Listing
+from app.market.models import Deal, FlagReview, Listing
 from app.registry.documents import source_document
 
 #: R14: functions (listing, deal) -> list of plain-words reasons this deal needs a decision.
-#: The settlement package registers one; the market never imports it.
+#: ``create_app`` registers the one R14 flagger (app.oversight.flags); the market never imports it.
 FLAGGERS: list[Callable[[Listing, Deal], list[str]]] = []
 
 
@@ -99,14 +99,19 @@ def bureau_review(
     interviewed: bool | None = None,
 ) -> Listing:
     """The county bureau approves or rejects, with a reason. A flagged deal (R14) needs the
-    reviewer's reasoned decision: what they decided and whether the holder was interviewed."""
+    reviewer's reasoned decision to be approved: what they decided and whether the holder was
+    interviewed. Approved or rejected, a flagged deal's review is stored (``FlagReview``) with
+    the flags the reviewer was shown, in the same transaction as the step."""
     listing = _listing(listing_id, lock=True)
     _staff(user, listing, Role.BUREAU_REVIEWER)
-    if not approve:
-        _advance(listing, "reject", states.BUREAU, actor=user.username, reason=reason)
-        return listing
-    flags = flags_of(listing, _deal(listing))
-    if flags and (not (flag_decision or "").strip() or interviewed is None):
+    deal = db.session.scalar(select(Deal).where(Deal.listing_id == listing.id))
+    if approve and deal is None:
+        _deal(listing)  # refuses in plain words
+    flags = flags_of(listing, deal) if deal is not None else []
+    decision = (flag_decision or "").strip()
+    if interviewed is not None and not isinstance(interviewed, bool):
+        interviewed = None
+    if approve and flags and (not decision or interviewed is None):
         raise DomainError(
             "flag_decision_required",
             _(
@@ -116,19 +121,53 @@ def bureau_review(
             field="flag_decision",
         )
     note = reason
-    if flags:
+    # (a rejection still needs its own reason: the step refuses one without)
+    if flags and (approve or (reason or "").strip()):
         note = "\n".join(
             filter(
                 None,
                 [
                     reason,
-                    flag_decision,
-                    _("Interviewed in person") if interviewed else _("Not interviewed in person"),
+                    decision,
+                    None
+                    if interviewed is None
+                    else (
+                        _("Interviewed in person")
+                        if interviewed
+                        else _("Not interviewed in person")
+                    ),
                 ],
             )
         )
-    _advance(listing, "approve", states.BUREAU, actor=user.username, reason=note)
+    _advance(
+        listing, "approve" if approve else "reject", states.BUREAU, actor=user.username, reason=note
+    )
+    if flags and deal is not None:
+        review = FlagReview(
+            listing_id=listing.id,
+            deal_id=deal.id,
+            collective_id=listing.collective_id,
+            flags=trail.canonical_json([str(flag) for flag in flags]),
+            decision=decision or (reason or "").strip(),
+            interviewed=interviewed,
+            approved=approve,
+            reviewer=user.username,
+        )
+        with trail.because("market.flag_review", reason=review.decision):
+            db.session.add(review)
+            db.session.flush()
     return listing
+
+
+def flag_reviews(listing: Listing) -> list[FlagReview]:
+    """The bureau's stored decisions on this listing's flags, oldest first."""
+    return list(
+        db.session.scalars(
+            select(FlagReview)
+            .where(FlagReview.listing_id == listing.id)
+            .order_by(FlagReview.decided_at, FlagReview.id)
+        )
+    )
 
 
 def record_contract(

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -196,3 +197,25 @@ class Step(OfCollective, db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FlagReview(OfCollective, db.Model):
+    """R14: the bureau reviewer's reasoned decision on a flagged deal, written with the approval
+    or rejection it came with (same transaction, audited). Only ever added."""
+
+    __tablename__ = "market_flag_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("market_listing.id"), index=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("market_deal.id"), index=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    #: JSON list of the plain reasons the reviewer was shown (in the words they read).
+    flags: Mapped[str] = mapped_column(Text)
+    #: The reviewer's decision on the flags, with its reason.
+    decision: Mapped[str] = mapped_column(Text)
+    #: Whether the holder was interviewed in person; None only for a rejection that did not say.
+    interviewed: Mapped[bool | None] = mapped_column(Boolean)
+    #: The bureau approved the deal (True) or rejected it (False) with this review.
+    approved: Mapped[bool] = mapped_column(Boolean)
+    reviewer: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
