@@ -122,11 +122,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.imports.views import bp as imports_bp
     from app.main.views import bp as main_bp
     from app.market.views import bp as market_bp
+    from app.oversight.views import bp as oversight_bp
     from app.registry.views import bp as registry_bp
 
     for bp in (main_bp, auth_bp, auth_admin_bp, divisions_bp, audit_bp, registry_bp, imports_bp):
         app.register_blueprint(bp)
     app.register_blueprint(market_bp)  # the marketplace's pages, /market
+    app.register_blueprint(oversight_bp)  # the county report for the bureau and auditors
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie
 

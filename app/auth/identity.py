@@ -27,6 +27,11 @@ NAV: list[tuple[str, object, set[Role]]] = [
     ("market.queue", lambda: _("Market queue"), {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER}),
     ("divisions.county", lambda: _("County"), {Role.BUREAU_REVIEWER, Role.AUDITOR}),
     (
+        "oversight.county_report",
+        lambda: _("Settled persons report"),
+        {Role.BUREAU_REVIEWER, Role.AUDITOR},
+    ),
+    (
         "divisions.collectives",
         lambda: _("Collectives"),
         {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
