@@ -1,6 +1,6 @@
 """One entry point for the benchmarks, each measured beside its anchor in the same run.
 
-    python -m bench --quick          # about 10 minutes on a 2-core machine
+    python -m bench --quick          # about 20 minutes on a 2-core machine
     python -m bench                  # the sizes docs/PERFORMANCE.md reports (hours)
     python -m bench --only import,audit,report
 
@@ -172,24 +172,31 @@ def bench_audit(s: Sizes) -> list[Row]:
 
 def bench_report(s: Sizes) -> list[Row]:
     # The county report (app.oversight.report.county_report) on a county of 60,000 households
-    # (bench/county.py; its build time is in the JSON, not in the figure), beside one raw SQL
-    # statement giving the same per-village figures. SpatiaLite: the embedded default.
-    _run("report_bench", "--backend", "sqlite", "--households", str(s.county_households))
-    r = _read(f"report_county_sqlite_{s.county_households}.json")
-    anchor = r["anchor"]["median_s"]
-    ours = r.get("report", {}).get("median_s")
-    if ours is None:  # the report is not there (yet): the anchor alone, no ratio
-        return [Row("report_county_s", 0.0, "s (report missing)", "raw SQL", anchor, 0.0)]
-    return [
-        Row(
-            "report_county_s",
-            ours,
-            f"s at {s.county_households} households",
-            "raw SQL",
-            anchor,
-            round(ours / anchor, 2) if anchor else 0.0,
+    # built by bench/county.py (its build time is in the JSON, not in the figure), beside one
+    # hand-written SQL statement giving the same per-village figures; the run fails if the two
+    # disagree on any village.
+    rows = []
+    for backend, suffix in (("postgresql", ""), ("sqlite", "_spatialite")):
+        _run("report_bench", "--backend", backend, "--households", str(s.county_households))
+        r = _read(f"report_county_{backend}_{s.county_households}.json")
+        anchor = r["anchor"]["median_s"]
+        ours = r.get("report", {}).get("median_s")
+        if ours is None:  # the report is not there: the anchor alone, no ratio
+            rows.append(
+                Row(f"report_county_s{suffix}", 0.0, "s (no report)", "raw SQL", anchor, 0.0)
+            )
+            continue
+        rows.append(
+            Row(
+                f"report_county_s{suffix}",
+                ours,
+                f"s at {s.county_households} households",
+                "raw SQL",
+                anchor,
+                r["ratio_report_to_anchor"],
+            )
         )
-    ]
+    return rows
 
 
 BENCHES = {
@@ -214,7 +221,7 @@ def table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: about 10 minutes")
+    parser.add_argument("--quick", action="store_true", help="small sizes: about 20 minutes")
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(BENCHES)}")
     args = parser.parse_args(argv)
     chosen = [b.strip() for b in args.only.split(",") if b.strip()] or list(BENCHES)

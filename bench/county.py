@@ -52,7 +52,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,7 @@ SETTLED_SHARE = 0.12
 HOT_VILLAGES = 6
 LISTINGS = 1_500
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅建国志文辉金龙海燕春"
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -580,7 +580,12 @@ class Builder:
         current = [hh for hh in self.hh if not hh.get("ended")]
         villages = sorted({hh["village"] for hh in current})
         self.hot = set(r.sample(villages, HOT_VILLAGES))
-        cities = (("韶关市", "浈江区"), ("韶关市", "武江区"), ("广州市", "白云区"), ("深圳市", "宝安区"))
+        cities = (
+            ("韶关市", "浈江区"),
+            ("韶关市", "武江区"),
+            ("广州市", "白云区"),
+            ("深圳市", "宝安区"),
+        )
         corrected = double = 0
 
         def record(person_uid: int, day: date, cid: int, corrects: int | None = None) -> int:
@@ -746,7 +751,8 @@ class Builder:
                         made += 1
                         break
         tries = 0
-        while made < LISTINGS and tries < LISTINGS * 20:
+        wanted = max(20, LISTINGS * self.n // 60_000)  # 1,500 at 60,000 households
+        while made < wanted and tries < wanted * 20:
             tries += 1
             hh = r.choice(settled)
             after = r.random() < 0.85
@@ -756,10 +762,10 @@ class Builder:
         # Listings that must not count as exits by settled households.
         quiet = [hh for hh in self.hh if not hh.get("ended") and "settled_on" not in hh]
         noise = 0
-        for hh in r.sample(quiet, min(len(quiet), LISTINGS // 5)):
+        for hh in r.sample(quiet, min(len(quiet), wanted // 5)):
             noise += bool(self.listing(hh, r.choices(states, weights)[0], after=True))
         late = 0
-        for hh in r.sample(settled, min(len(settled), LISTINGS // 30)):
+        for hh in r.sample(settled, min(len(settled), max(3, wanted // 30))):
             late += bool(self.listing(hh, "completed", after=False, late=True))
         self.facts.update(listings_by_unsettled_households=noise, listings_settled_long_after=late)
 
@@ -807,14 +813,15 @@ class Builder:
             if lo < date(2021, 1, 1):
                 return False
         elif after:
-            lo, hi = settled_on + timedelta(days=5), settled_on + timedelta(days=700)
+            reach = 3000 if window else 700
+            lo, hi = settled_on + timedelta(days=5), settled_on + timedelta(days=reach)
         else:  # settled within the window after the declaration
             lo = hi = settled_on - timedelta(days=r.randint(5, FLAG_DAYS - 10))
         if window:  # registered in the 12 months before the report's day
-            reg = AS_OF - timedelta(days=r.randint(10, 340))
-            lo, hi = max(lo, date(2023, 1, 1)), min(hi, reg - timedelta(days=duration))
-            if lo > hi:
+            declared = AS_OF - timedelta(days=r.randint(10, 340) + duration)
+            if not lo <= declared <= hi:
                 return False
+            lo = hi = declared
         if state == "completed":
             hi = min(hi, LAST_DAY - timedelta(days=duration))
         elif state not in ("withdrawn", "rejected", "lapsed"):
@@ -1059,19 +1066,33 @@ class Builder:
             flagged = [p.get("settled_on") for p in hh["persons"] if p["uid"] == person_uid]
             flagged = [d for d in flagged if d]
         flags = [d for d in flagged if abs((declared - d).days) <= FLAG_DAYS]
-        reviewed = "contracting" in reached or (state == "rejected" and taken[-1][1] == "bureau_review")
+        at_bureau = state == "rejected" and taken[-1][1] == "bureau_review"
+        reviewed = "contracting" in reached or at_bureau
         if flags and deal_id and reviewed:
+            approved = "contracting" in reached
+            interviewed = r.random() < 0.7
             self.reviews.append(
                 (
                     lid,
                     deal_id,
                     cid,
                     json.dumps(
-                        [f"A holder settled in town on {d.isoformat()}" for d in flags],
+                        [
+                            f"一位共有人于{d.isoformat()}进城落户；转让或退出于"
+                            f"{declared.isoformat()}申报，在落户前后{FLAG_DAYS}天之内。"
+                            for d in flags
+                        ],
                         ensure_ascii=False,
                     ),
-                    "approve" if "contracting" in reached else "reject",
-                    r.random() < 0.7,
+                    (
+                        "已当面询问，确系自愿，与落户无关。"
+                        if interviewed
+                        else "经电话核实，确系自愿。"
+                    )
+                    if approved
+                    else "申报时间与落户过近，未能确认自愿。",
+                    interviewed,
+                    approved,
                     "bench-bureau",
                     stamp(declared + timedelta(days=span * 5 // 7), 6),
                 )
@@ -1128,7 +1149,11 @@ class Builder:
                 self.end(right, day, disposal="paid_exit")
             hh["homestead"] = None
         else:
-            owner = hh if kind == "shares" else next(p for p in hh["persons"] if p.get("holding") is right)
+            owner = (
+                hh
+                if kind == "shares"
+                else next(p for p in hh["persons"] if p.get("holding") is right)
+            )
             amount = shares if shares is not None else right.data["shares"]
             left = right.data["shares"] - amount
             if left > 0:
@@ -1206,6 +1231,7 @@ class Builder:
                 "flags",
                 "decision",
                 "interviewed",
+                "approved",
                 "reviewer",
                 "decided_at",
             ),
@@ -1254,7 +1280,6 @@ ORDER = (
     "market_step",
     "market_flag_review",
 )
-BOOLEANS = {"is_co_holder", "is_basic_farmland", "interviewed"}
 SHARE_COLUMNS = {"shares", "total_shares"}
 
 
@@ -1366,7 +1391,9 @@ class Database:
     build: dict[str, Any]
 
 
-def _empty_database(backend: str, keep: bool, households: int) -> tuple[str, Any]:
+def _empty_database(
+    backend: str, keep: bool, households: int, admin_url: str | None = None
+) -> tuple[str, Any]:
     import sqlalchemy as sa
 
     if backend == "sqlite":
@@ -1382,7 +1409,7 @@ def _empty_database(backend: str, keep: bool, households: int) -> tuple[str, Any
 
         return f"sqlite:///{path}", drop
     name = f"sanquan_county_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(admin_url or PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = admin.url.set(database=name)
@@ -1400,15 +1427,18 @@ def _empty_database(backend: str, keep: bool, households: int) -> tuple[str, Any
     return url.render_as_string(hide_password=False), drop_pg
 
 
-def build(backend: str, households: int, seed: int, keep: bool = False) -> Database:
+def build(
+    backend: str, households: int, seed: int, keep: bool = False, admin_url: str | None = None
+) -> Database:
     """A migrated database holding the generated county. ``build`` of the result has the times
-    (migrations, generation, inserts) and the counts of what went in."""
+    (migrations, generation, inserts) and the counts of what went in. PostgreSQL: a new database
+    on the server of ``admin_url`` (default SANQUAN_BENCH_PG_URL or the local server)."""
     from flask_migrate import upgrade
 
     from app import create_app
     from app.extensions import db
 
-    url, drop = _empty_database(backend, keep, households)
+    url, drop = _empty_database(backend, keep, households, admin_url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
     info: dict[str, Any] = {"backend": backend, "households": households, "seed": seed}
     try:
@@ -1444,7 +1474,9 @@ def build(backend: str, households: int, seed: int, keep: bool = False) -> Datab
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.county", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.county", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--households", type=int, default=60_000)
     parser.add_argument("--seed", type=int, default=20261206)
