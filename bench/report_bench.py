@@ -220,22 +220,43 @@ def run_anchor(cursor: Any, backend: str, as_of: date, window: int) -> dict[str,
     }
 
 
-def timed(fn: Callable[[], Any]) -> tuple[list[float], Any]:
+def backend_cpu(pid: int | None) -> float:
+    """CPU seconds used so far by the PostgreSQL backend ``pid``, when the server runs on this
+    machine (its /proc entry is readable); 0 otherwise."""
+    if pid is None:
+        return 0.0
+    try:
+        fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(
+    fn: Callable[[], Any], server_pid: Callable[[], int | None] = lambda: None
+) -> tuple[list[tuple[float, float]], Any]:
+    """(wall, CPU) seconds of RUNS runs after one warm-up, and the last result. CPU is this
+    process's plus, on PostgreSQL, the server backend's that ran the queries: what the work
+    itself cost, whatever other jobs share the cores (the wall time depends on them)."""
     fn()  # warm-up
+    pid = server_pid()
     times, result = [], None
     for _ in range(RUNS):
-        started = time.perf_counter()
+        started, cpu, server = time.perf_counter(), time.process_time(), backend_cpu(pid)
         result = fn()
-        times.append(time.perf_counter() - started)
+        spent = time.process_time() - cpu + backend_cpu(pid) - server
+        times.append((time.perf_counter() - started, spent))
     return times, result
 
 
-def summary(times: list[float]) -> dict[str, Any]:
+def summary(times: list[tuple[float, float]]) -> dict[str, Any]:
+    wall = [w for w, _ in times]
     return {
-        "median_s": round(statistics.median(times), 4),
-        "min_s": round(min(times), 4),
-        "max_s": round(max(times), 4),
-        "runs_s": [round(t, 4) for t in times],
+        "median_s": round(statistics.median(wall), 4),
+        "min_s": round(min(wall), 4),
+        "max_s": round(max(wall), 4),
+        "runs_s": [round(t, 4) for t in wall],
+        "cpu_median_s": round(statistics.median(c for _, c in times), 4),
     }
 
 
@@ -297,6 +318,8 @@ def compare(ours: dict[str, dict[str, Any]], anchor: dict[str, dict[str, int]]) 
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from sqlalchemy import text
+
     from app import create_app
     from app.core import database
     from app.extensions import db
@@ -329,10 +352,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with app.app_context():
             database.set_write_intent(False)
             window = int(app.config.get("SETTLEMENT_FLAG_DAYS", county_data.FLAG_DAYS))
+
+            def pid_of(cursor: Any) -> int | None:
+                if args.backend != "postgresql":
+                    return None
+                cursor.execute("SELECT pg_backend_pid()")
+                return int(cursor.fetchone()[0])
+
+            def session_pid() -> int | None:
+                # the connection the session holds since the warm-up (its transaction is open)
+                if args.backend != "postgresql":
+                    return None
+                return int(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
             raw = db.engine.raw_connection()
             try:
                 cur = raw.cursor()
-                anchor_times, anchor = timed(lambda: run_anchor(cur, args.backend, as_of, window))
+                anchor_times, anchor = timed(
+                    lambda: run_anchor(cur, args.backend, as_of, window), lambda: pid_of(cur)
+                )
                 cur.close()
                 raw.rollback()
             finally:
@@ -354,7 +392,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["report"] = {"missing": str(exc)}
                 print(f"[{args.backend}] county_report is not there yet: {exc}", flush=True)
             if county_report is not None:
-                report_times, report = timed(lambda: county_report(as_of))
+                report_times, report = timed(lambda: county_report(as_of), session_pid)
                 db.session.rollback()
                 result["report"] = summary(report_times)
                 ours = report_villages(report)
@@ -384,7 +422,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 exit_shares = None
                 result["exit_shares"] = {"missing": str(exc)}
             if exit_shares is not None:
-                share_times, shares = timed(lambda: exit_shares(as_of))
+                share_times, shares = timed(lambda: exit_shares(as_of), session_pid)
                 db.session.rollback()
                 result["exit_shares"] = summary(share_times)
                 result["villages_standing_out"] = sorted(
