@@ -413,6 +413,7 @@ def _deal_view(listing: Listing) -> dict[str, Any] | None:
     if deal is None:
         return None
     staff = _role() in (ADMIN, BUREAU, AUDITOR)
+    reviews = _flag_reviews(listing) if staff else []
     return {
         "price": fen_to_yuan(deal.price_fen),
         "buyer": _name_of_household(deal.buyer_household_uid)
@@ -431,8 +432,38 @@ def _deal_view(listing: Listing) -> dict[str, Any] | None:
         if deal.improvements_fen is not None
         else None,
         "evidence": _evidence(deal) if staff else [],
-        "flags": approvals.flags_of(listing, deal) if staff else [],
+        "reviews": reviews,
+        # Once the bureau decided, the page shows the flags it was shown (with the review).
+        "flags": approvals.flags_of(listing, deal) if staff and not reviews else [],
     }
+
+
+def _flag_reviews(listing: Listing) -> list[dict[str, Any]]:
+    """R14: the bureau's decisions on the flags, in words: the flags shown, the decision and its
+    reason, whether the holder was interviewed in person, who decided and when."""
+    out = []
+    for review in approvals.flag_reviews(listing):
+        try:
+            flags = [str(f) for f in json.loads(review.flags)]
+        except (ValueError, TypeError):
+            flags = []
+        out.append(
+            {
+                "flags": flags,
+                "decision": review.decision,
+                "outcome": _("Approved") if review.approved else _("Rejected"),
+                "interviewed": None
+                if review.interviewed is None
+                else (
+                    _("Yes, interviewed in person")
+                    if review.interviewed
+                    else _("No, not interviewed in person")
+                ),
+                "reviewer": review.reviewer,
+                "at": review.decided_at,
+            }
+        )
+    return out
 
 
 def _actions(listing: Listing) -> list[tuple[str, str]]:
