@@ -123,7 +123,7 @@ def to_xlsx(report: CountyReport) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    villages = wb.create_sheet(_("Villages"))
+    villages = wb.create_sheet(_("Village table"))
     villages.append(xlsx_row(villages, village_header()))
     for row in village_rows(report):
         villages.append(xlsx_row(villages, row))
