@@ -89,6 +89,26 @@ def _days_after(day: Any, days: int, dialect: str) -> Any:
     return func.date(day, f"{int(days):+d} days")
 
 
+def _run(query: Any, dialect: str) -> dict[str, tuple[int, int]]:
+    """The counts by village. On PostgreSQL the statement runs with nested loops off (and the
+    setting put back right after, inside the same transaction): every join of this aggregate is
+    over whole sets, and a planner misled by stale statistics (a county just imported, not yet
+    analysed) would otherwise nest loops over tens of thousands of rows."""
+    if dialect != "postgresql":
+        return {code: (int(n), int(out)) for code, n, out in db.session.execute(query)}
+    before = db.session.execute(
+        select(
+            func.current_setting("enable_nestloop"),
+            func.set_config("enable_nestloop", "off", True),
+        )
+    ).first()[0]
+    try:
+        rows = db.session.execute(query).all()
+    finally:
+        db.session.execute(select(func.set_config("enable_nestloop", before or "on", True)))
+    return {code: (int(n), int(out)) for code, n, out in rows}
+
+
 def exit_shares(
     as_of: date, *, village_codes: Collection[str] | None = None
 ) -> dict[str, VillageExitShare]:
@@ -169,13 +189,18 @@ def exit_shares(
 
     # Settled households on as_of (current ones, with a current member settled by then), by
     # village, and those of them that exited.
-    settled_household = (
+    settled_household: Any = (
         select(HouseholdMember.household_uid.label("household_uid"))
         .join(settled, settled.c.person_uid == HouseholdMember.person_uid)
         .where(HouseholdMember.end_lifespan.is_(None), settled.c.settled_on <= as_of)
-        .distinct()
-        .cte("settled_household")
     )
+    if codes is not None:  # (a member row carries its household's collective)
+        settled_household = settled_household.where(
+            HouseholdMember.collective_id.in_(
+                select(Collective.id).where(Collective.village_code.in_(codes))
+            )
+        )
+    settled_household = settled_household.distinct().cte("settled_household")
     query = (
         select(
             Collective.village_code,
@@ -194,8 +219,7 @@ def exit_shares(
         wanted = codes
     else:
         wanted = sorted(db.session.scalars(select(Collective.village_code).distinct()))
-    counts = {code: (int(n), int(out)) for code, n, out in db.session.execute(query)}
-
+    counts = _run(query, dialect)
     result = {}
     for code in wanted:
         n, out = counts.get(code, (0, 0))
