@@ -10,7 +10,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from app.audit.models import AuditEntry
 from app.core.errors import DomainError
@@ -130,6 +131,14 @@ def test_r14_the_flag_review_is_stored_with_reason_and_interview(family, buyers)
         )
     )
     assert audited is not None and audited.reason == "电话联系本人，确认自愿转让"
+    # The decision is evidence: the database refuses to change or remove it (migration 0023).
+    for statement in (
+        "UPDATE market_flag_review SET decision = '同意' WHERE id = :id",
+        "DELETE FROM market_flag_review WHERE id = :id",
+    ):
+        with pytest.raises(DBAPIError), db.session.begin_nested():
+            db.session.execute(text(statement), {"id": review.id})
+    assert db.session.get(FlagReview, review.id).decision == "电话联系本人，确认自愿转让"
 
 
 def test_r14_a_rejected_flagged_deal_keeps_its_review_too(family, buyers):

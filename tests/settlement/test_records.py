@@ -191,3 +191,30 @@ def test_an_unknown_person_or_record_is_no_such_thing(family, uid):
         )
     with pytest.raises(NotFound):
         services.settlement(user("bureau"), uid)
+
+
+@pytest.mark.hostile
+def test_r16_a_settlement_record_and_a_printed_statement_are_written_once(family):
+    """A correction is a new row and a statement is what was printed: the database refuses to
+    change or remove either (migration 0023), even for a statement typed at the console."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from app.registry import statements
+
+    record = _record(family)
+    printed = statements.issue(family["head"], user("officer"))
+    for statement in (
+        "UPDATE settlement_record SET settled_on = '2020-01-01' WHERE id = :id",
+        "DELETE FROM settlement_record WHERE id = :id",
+    ):
+        with pytest.raises(DBAPIError), db.session.begin_nested():
+            db.session.execute(text(statement), {"id": record.id})
+    for statement in (
+        "UPDATE rights_statement SET content = '{}' WHERE id = :id",
+        "DELETE FROM rights_statement WHERE id = :id",
+    ):
+        with pytest.raises(DBAPIError), db.session.begin_nested():
+            db.session.execute(text(statement), {"id": printed.id})
+    assert db.session.get(SettlementRecord, record.id).settled_on == date(2026, 3, 1)
+    assert statements.check(printed.code) == "valid"
