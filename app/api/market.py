@@ -204,6 +204,17 @@ class DealPayment(Answer):
     escrow_released_at: datetime | None
 
 
+class FlagReviewOut(Answer):
+    """R14: the bureau's decision on the flags it was shown (stored, never changed)"""
+
+    flags: list[str] = Field(description="The flags as the reviewer saw them")
+    approved: bool = Field(description="Whether the review approved the deal or rejected it")
+    decision: str = Field(description="The reviewer's reasoned decision")
+    interviewed: bool | None = Field(description="Whether the holder was interviewed in person")
+    reviewer: str
+    decided_at: datetime
+
+
 class Transaction(Answer):
     """A transaction: the deal of a listing, its contract, money and registration"""
 
@@ -233,6 +244,9 @@ class Transaction(Answer):
         "resolution's count"
     )
     flags: list[str] = Field(description="R14: why the bureau must record a decision")
+    flag_reviews: list[FlagReviewOut] = Field(
+        description="R14: the bureau's stored decisions on the flags, oldest first"
+    )
     contract: DealContract | None
     payment: DealPayment | None
     registered_on: date | None
@@ -529,6 +543,17 @@ def transaction_json(deal: Deal) -> dict:
         "improvements_fen": deal.improvements_fen,
         "evidence": json.loads(deal.evidence) if deal.evidence else None,
         "flags": [str(f) for f in approvals.flags_of(listing, deal)],
+        "flag_reviews": [
+            {
+                "flags": json.loads(review.flags),
+                "approved": review.approved,
+                "decision": review.decision,
+                "interviewed": review.interviewed,
+                "reviewer": review.reviewer,
+                "decided_at": _utc(review.decided_at),
+            }
+            for review in approvals.flag_reviews(listing)
+        ],
         "contract": contract,
         "payment": payment,
         "registered_on": _day(deal.registered_on),

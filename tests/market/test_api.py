@@ -551,6 +551,12 @@ def test_r14_a_flagged_transaction_needs_the_reviewers_decision(
     assert r.get_json()["state"] == "contracting"
     steps = client.get(f"{API}/listings/{lid}", headers=bureau).get_json()["steps"]
     assert "当面核实：出让与落户无关" in steps[-1]["reason"]
+    (review,) = client.get(f"{API}/transactions/{deal_id}", headers=bureau).get_json()[
+        "flag_reviews"
+    ]
+    assert review["flags"] == ["落户日期与声明相隔30天"]
+    assert (review["approved"], review["interviewed"], review["reviewer"]) == (True, True, "bureau")
+    assert review["decision"] == "当面核实：出让与落户无关"
 
 
 def test_r06_a_paid_exit_through_the_api(app, client, family):
