@@ -72,6 +72,8 @@ EVENTS = {
     "auth.token_issue": _l("API token issued"),
     "auth.token_revoke": _l("API token revoked"),
     "user.create": _l("Account created"),
+    "user.update": _l("Account's role or collectives changed"),
+    "auth.password_reset": _l("Password reset by the system administrator"),
     "user.activate": _l("Account activated"),
     "user.deactivate": _l("Account deactivated"),
     "user.link_person": _l("Account linked to a person"),

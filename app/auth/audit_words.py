@@ -19,6 +19,7 @@ SESSION_ENDS = {
     "logout_everywhere": _l("Signed out everywhere"),
     "password_change": _l("The password was changed"),
     "deactivated": _l("Account deactivated"),
+    "password_reset": _l("The password was reset"),
 }
 
 

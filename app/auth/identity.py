@@ -7,13 +7,15 @@ the navigation the user's role may use and the roles' names.
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.models import Role, User
 from app.auth.services import user_for_session, user_for_token
 from app.core import web
+from app.core.errors import DomainError
 from app.extensions import login_manager
 
 NAV: list[tuple[str, object, set[Role]]] = [
@@ -61,11 +63,36 @@ def _load_user(session_key: str) -> User | None:
     return user
 
 
+class PasswordChangeFirst(DomainError):
+    status = 403
+
+
+# What a user who must change their password may still reach (registered after app.core.web's
+# check, so the user is known by then).
+PASSWORD_CHANGE_ENDPOINTS = {"auth.account", "auth.change_password", "auth.logout", "static"}
+
+
+def _password_change_first() -> ResponseReturnValue | None:
+    """A password the administrator chose (a new account, a reset) is replaced before anything."""
+    user = current_user
+    if (
+        not user.is_authenticated
+        or not getattr(user, "must_change_password", False)
+        or request.endpoint in PASSWORD_CHANGE_ENDPOINTS
+        or request.endpoint in web.PUBLIC_ENDPOINTS
+    ):
+        return None
+    if web.is_api():
+        raise PasswordChangeFirst("password_change", _("Change your password first."))
+    return redirect(url_for("auth.account"))
+
+
 def install(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.user_loader(_load_user)
     web.set_token_user(app, user_for_token)
+    app.before_request(_password_change_first)
 
     @app.context_processor
     def _template_helpers() -> dict:

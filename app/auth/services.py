@@ -21,7 +21,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.audit import trail
-from app.auth.models import ApiToken, LoginEvent, LoginThrottle, Role, User, UserSession
+from app.auth.models import (
+    SCOPED_ROLES,
+    ApiToken,
+    LoginEvent,
+    LoginThrottle,
+    Role,
+    User,
+    UserSession,
+)
 from app.core.database import SQLITE_BUSY_TIMEOUT_MS
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
@@ -102,6 +110,67 @@ def validate_password(password: str) -> None:
         raise DomainError("password_weak", _("The password must mix letters and digits."))
 
 
+DISPLAY_NAME_MAX = 80
+# Letters and digits people can read out and type without confusing them (no 0/O, 1/l/I).
+_LETTERS = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+_DIGITS = "23456789"
+
+
+def generate_password(length: int = 14) -> str:
+    """A random initial password meeting validate_password: letters and digits, both present."""
+    alphabet = _LETTERS + _DIGITS
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(length))
+        if any(c in _DIGITS for c in password) and any(c in _LETTERS for c in password):
+            return password
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise DomainError(
+            "role",
+            _("Unknown role %(role)s.", role=role),
+        ) from None
+
+
+def collective_choices() -> list[tuple[int, str]]:
+    """Every collective an account may be scoped to, by name (its code to tell namesakes apart)."""
+    return [
+        (c.id, f"{c.name} ({c.fbfbm})")
+        for c in db.session.scalars(select(Collective).order_by(Collective.fbfbm))
+    ]
+
+
+def _collectives_for(role: Role, collective_ids: list[int] | None) -> list[Collective]:
+    """The collectives a ``role`` works for: required for scoped roles, refused for county ones."""
+    ids = set(collective_ids or [])
+    if ids and role not in SCOPED_ROLES:
+        raise DomainError(
+            "scope_county",
+            _("This role works for the whole county: choose no collective."),
+        )
+    collectives = []
+    if ids:
+        collectives = list(db.session.scalars(select(Collective).where(Collective.id.in_(ids))))
+        if len(collectives) != len(ids):
+            raise DomainError("collective", _("No such collective."))
+    if role in SCOPED_ROLES and not collectives:
+        raise DomainError("scope", _("This role needs at least one collective."))
+    return collectives
+
+
+def _display_name(display_name: str | None, username: str) -> str:
+    name = _printable((display_name or "").strip())
+    if len(name) > DISPLAY_NAME_MAX:
+        raise DomainError(
+            "display_name",
+            _("A name has at most %(n)d characters.", n=DISPLAY_NAME_MAX),
+        )
+    return name or username
+
+
 def create_user(
     username: str,
     password: str,
@@ -109,43 +178,59 @@ def create_user(
     *,
     display_name: str | None = None,
     collective_ids: list[int] | None = None,
+    must_change_password: bool = False,
 ) -> User:
-    """Create an account. Scoped roles (farmer, collective admin) must name their collectives."""
+    """Create an account. Scoped roles (farmer, collective admin) must name their collectives;
+    county roles must name none. ``must_change_password``: the password was chosen by somebody
+    else (the administrator's page), so the user must replace it at first login."""
     if not USERNAME_RE.match(username or ""):
         raise DomainError(
             "username",
             _("A username has 3 to 64 letters, digits, dots, dashes or underscores."),
         )
-    try:
-        role = Role(role)
-    except ValueError:
-        raise DomainError(
-            "role",
-            _("Unknown role %(role)s.", role=role),
-        ) from None
+    role = _role(role)
+    name = _display_name(display_name, username)
     validate_password(password)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise DomainError("username_taken", _("The username %(name)s is taken.", name=username))
-    collectives = []
-    if collective_ids:
-        collectives = list(
-            db.session.scalars(select(Collective).where(Collective.id.in_(collective_ids)))
-        )
-        if len(collectives) != len(set(collective_ids)):
-            raise DomainError("collective", _("No such collective."))
-    if role in (Role.COLLECTIVE_ADMIN, Role.FARMER) and not collectives:
-        raise DomainError("scope", _("This role needs at least one collective."))
+    collectives = _collectives_for(role, collective_ids)
     user = User(
         username=username,
-        display_name=display_name or username,
+        display_name=name,
         role=role.value,
         password_hash=hash_password(password),
         collectives=collectives,
+        must_change_password=must_change_password,
     )
     with trail.because("user.create"):
         db.session.add(user)
         db.session.flush()
     return user
+
+
+def update_user(
+    user: User,
+    role: Role | str,
+    collective_ids: list[int] | None,
+    *,
+    display_name: str | None = None,
+    by: User | None = None,
+) -> None:
+    """Change an account's role, collectives and name (administrator); audited as user.update.
+
+    An administrator cannot change their own role from the page (``by``): it would lock them out.
+    """
+    role = _role(role)
+    if by is not None and by.id == user.id and role.value != user.role:
+        raise DomainError("self_role", _("You cannot change your own role."))
+    name = _display_name(display_name, user.username) if display_name is not None else None
+    collectives = _collectives_for(role, collective_ids)
+    with trail.because("user.update"):
+        user.role = role.value
+        user.collectives = collectives
+        if name is not None:
+            user.display_name = name
+        db.session.flush()
 
 
 # --- throttling ----------------------------------------------------------------------------
@@ -506,6 +591,7 @@ def change_password(
         raise DomainError("password_same", _("The new password must differ from the current one."))
     validate_password(new)
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     _audit_password(user, "auth.password_change")
     return end_all_sessions(user, "password_change", keep=user.session_key)
 
@@ -523,6 +609,22 @@ def set_password(user: User, new: str) -> int:
     user.password_hash = hash_password(new)
     _audit_password(user, "auth.password_set")
     return end_all_sessions(user, "password_change")
+
+
+def reset_password(user: User) -> str:
+    """A new generated password for ``user`` (administrator), returned to be shown once.
+
+    Every session of theirs ends and every API token is revoked; at their next login they must
+    choose their own password. The password itself is never logged nor audited (the hash is
+    redacted in the trail; the event says only that a reset happened).
+    """
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    _audit_password(user, "auth.password_reset")
+    end_all_sessions(user, "password_reset")
+    revoke_all_tokens(user)
+    return password
 
 
 def deactivate_user(user: User, *, by: User | None = None) -> None:

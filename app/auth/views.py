@@ -87,6 +87,7 @@ def account():
 @bp.post("/account/password")
 def change_password():
     form = PasswordChangeForm()
+    forced = current_user.must_change_password
     if not form.validate_on_submit():
         return _account_page(form, 422)
     try:
@@ -109,7 +110,8 @@ def change_password():
         + ngettext("%(num)d other session was ended.", "%(num)d other sessions were ended.", ended),
         "ok",
     )
-    return redirect(url_for("auth.account"))
+    # A first password of one's own: on to one's own page, now open.
+    return redirect(url_for("main.index" if forced else "auth.account"))
 
 
 @bp.post("/account/logout-everywhere")
