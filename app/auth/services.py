@@ -136,11 +136,24 @@ def _role(role: Role | str) -> Role:
 
 
 def collective_choices() -> list[tuple[int, str]]:
-    """Every collective an account may be scoped to, by name (its code to tell namesakes apart)."""
-    return [
-        (c.id, f"{c.name} ({c.fbfbm})")
-        for c in db.session.scalars(select(Collective).order_by(Collective.fbfbm))
-    ]
+    """Every collective an account may be scoped to, by name after its township's ("太平镇 ·
+    东湖坪村第一村民小组"): names, not codes, and the township tells namesakes apart."""
+    from app.divisions.models import Division
+
+    collectives = list(db.session.scalars(select(Collective).order_by(Collective.fbfbm)))
+    parents = {c.village.parent_code for c in collectives if c.village is not None}
+    towns = dict(
+        db.session.execute(
+            select(Division.code, Division.name).where(Division.code.in_(parents))
+        ).all()
+    )
+
+    def township(c: Collective) -> str | None:
+        if c.village is None:
+            return None
+        return c.village.name if c.village.level == "town" else towns.get(c.village.parent_code)
+
+    return [(c.id, f"{township(c)} · {c.name}" if township(c) else c.name) for c in collectives]
 
 
 def _collectives_for(role: Role, collective_ids: list[int] | None) -> list[Collective]:
