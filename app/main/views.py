@@ -327,10 +327,12 @@ def settlement_import(job_id: int):
     return response
 
 
-@bp.post("/settlement/imports/<int:job_id>/promote")
-def settlement_import_promote(job_id: int):
+def _settlement_list_action(job_id: int, act, done: str, *, stay: bool, after=None):
+    """A posted action on one of the officer's lists (promote, discard): the service's refusal
+    is shown on the list's page; on success, commit, run ``after`` (the promotion starts only
+    once its request is committed), say ``done`` and show the list again (``stay``) or the
+    officer's lists."""
     from flask import abort, flash
-    from flask_babel import gettext as _
 
     from app.core.errors import DomainError
     from app.settlement import police
@@ -341,38 +343,47 @@ def settlement_import_promote(job_id: int):
     if not ListActionForm().validate_on_submit():
         abort(400)
     try:
-        police.request_promotion(current_user, job)
+        act(job)
     except DomainError as err:
         if err.status == 404:
             raise
         flash(err.message, "error")
         return redirect(url_for("main.settlement_import", job_id=job.id))
     db.session.commit()
-    police.start_promotion(job)
-    flash(_("Writing the list has started: every row or none."), "ok")
-    return redirect(url_for("main.settlement_import", job_id=job.id))
+    if after is not None:
+        after(job)
+    flash(done, "ok")
+    return redirect(
+        url_for("main.settlement_import", job_id=job.id)
+        if stay
+        else url_for("main.settlement_imports")
+    )
+
+
+@bp.post("/settlement/imports/<int:job_id>/promote")
+def settlement_import_promote(job_id: int):
+    from flask_babel import gettext as _
+
+    from app.settlement import police
+
+    return _settlement_list_action(
+        job_id,
+        lambda job: police.request_promotion(current_user, job),
+        _("Writing the list has started: every row or none."),
+        stay=True,
+        after=police.start_promotion,
+    )
 
 
 @bp.post("/settlement/imports/<int:job_id>/discard")
 def settlement_import_discard(job_id: int):
-    from flask import abort, flash
     from flask_babel import gettext as _
 
-    from app.core.errors import DomainError
     from app.settlement import police
-    from app.settlement.forms import ListActionForm
 
-    _settlement_officer_only()
-    job = police.job_for(current_user, job_id)
-    if not ListActionForm().validate_on_submit():
-        abort(400)
-    try:
-        police.discard_list(current_user, job)
-    except DomainError as err:
-        if err.status == 404:
-            raise
-        flash(err.message, "error")
-        return redirect(url_for("main.settlement_import", job_id=job.id))
-    db.session.commit()
-    flash(_("The list was discarded; nothing of it was written."), "ok")
-    return redirect(url_for("main.settlement_imports"))
+    return _settlement_list_action(
+        job_id,
+        lambda job: police.discard_list(current_user, job),
+        _("The list was discarded; nothing of it was written."),
+        stay=False,
+    )
