@@ -266,29 +266,10 @@ def summary(times: list[tuple[float, float]]) -> dict[str, Any]:
 
 
 def report_villages(report: Any) -> dict[str, dict[str, Any]]:
-    """The report's village rows (``CountyReport.villages``), in the anchor's names (the report's
-    own ``village_figures`` when it has one)."""
-    from app.oversight import report as report_module
+    """The report's village rows in the anchor's names (``report.village_figures``)."""
+    from app.oversight.report import village_figures
 
-    own = getattr(report_module, "village_figures", None)
-    if own is not None:
-        return own(report)
-    out = {}
-    for v in report.villages:
-        f = v.figures
-        out[v.code] = {
-            "settled_persons": f.settled_persons,
-            "settled_households": f.settled_households,
-            "land_held": f.land.held,
-            "land_kept": f.land.kept,
-            "homestead_held": f.homestead.held,
-            "homestead_kept": f.homestead.kept,
-            "shares_held": f.shares.held,
-            "shares_kept": f.shares.kept,
-            "exits": f.exits,
-            "exited_households": v.exit_share.exited_households if v.exit_share else 0,
-        }
-    return out
+    return village_figures(report)
 
 
 def report_totals(report: Any) -> dict[str, int]:
