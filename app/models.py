@@ -11,6 +11,7 @@ from app.auth.models import (  # noqa: F401
 )
 from app.divisions.models import Collective, Division  # noqa: F401
 from app.imports import models as import_models  # noqa: F401
+from app.leases import models as lease_models  # noqa: F401
 from app.market import models as market_models  # noqa: F401
 from app.notify import models as notify_models  # noqa: F401
 from app.registry import models as registry_models  # noqa: F401

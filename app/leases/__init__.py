@@ -1,1 +1,1 @@
-"""Leases (出租, 流转) of contracted land and homesteads, and their terms. Empty for now."""
+"""Leases of the land-management right (土地经营权流转, R05): a layer on a household's contract."""
