@@ -56,8 +56,15 @@ def _user(username: str) -> User:
     multiple=True,
     help="FBFBM of a collective this user works for (repeatable; farmers and collective admins).",
 )
-def users_create(username, role, password, display_name, collectives):
-    """Create an account."""
+@click.option(
+    "--keep-password",
+    is_flag=True,
+    help="The password is the account holder's own, typed by them: no change at the first login "
+    "(by default a password typed by somebody else must be replaced at the first login).",
+)
+def users_create(username, role, password, display_name, collectives, keep_password):
+    """Create an account. The user must choose their own password at the first login unless
+    --keep-password says the password is already theirs."""
     ids = []
     for code in collectives:
         cid = db.session.scalar(select(Collective.id).where(Collective.fbfbm == code))
@@ -67,13 +74,19 @@ def users_create(username, role, password, display_name, collectives):
     try:
         with system("user.create"):
             user = auth_services.create_user(
-                username, password, role, display_name=display_name, collective_ids=ids
+                username,
+                password,
+                role,
+                display_name=display_name,
+                collective_ids=ids,
+                must_change_password=not keep_password,
             )
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         fail(exc.message)
-    click.echo(f"created {user.username} ({user.role})")
+    then = "" if keep_password else "; the password must be changed at the first login"
+    click.echo(f"created {user.username} ({user.role}){then}")
 
 
 @users_cli.command("list")
@@ -176,12 +189,19 @@ def users_revoke_token(username, token_id):
 @users_cli.command("password")
 @click.argument("username")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def users_password(username, password):
-    """Set an account's password; every session of it ends."""
+@click.option(
+    "--keep-password",
+    is_flag=True,
+    help="The password is the account holder's own, typed by them: no change at the first login "
+    "(by default a password typed by somebody else must be replaced at the first login).",
+)
+def users_password(username, password, keep_password):
+    """Set an account's password; every session of it ends. The user must replace it at the next
+    login unless --keep-password says it is their own."""
     user = _user(username)
     try:
         with system("auth.password_set", reason="from the command line"):
-            count = auth_services.set_password(user, password)
+            count = auth_services.set_password(user, password, must_change=not keep_password)
     except DomainError as exc:
         db.session.rollback()
         fail(exc.message)

@@ -132,3 +132,39 @@ def test_users_created_on_the_cli_are_audited(cli):
         )
     ).one()
     assert entry.actor == "cli" and entry.event == "user.create"
+
+
+def test_a_password_typed_on_the_cli_must_be_changed_at_the_first_login(cli, client, auth):
+    r = cli.invoke(
+        args=["users", "create", "clerk7", "--role", "auditor", "--password", "clerk-pass-77"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "changed at the first login" in r.output
+    auth.login("clerk7", "clerk-pass-77")
+    # Every page sends the new user to choose their own password first.
+    r = client.get("/audit/")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/account")
+
+
+def test_keep_password_is_for_the_account_holders_own_password(cli, client, auth):
+    r = cli.invoke(
+        args=[
+            "users",
+            "create",
+            "clerk8",
+            "--role",
+            "auditor",
+            "--password",
+            "clerk-pass-88",
+            "--keep-password",
+        ]
+    )
+    assert r.exit_code == 0, r.output
+    auth.login("clerk8", "clerk-pass-88")
+    assert client.get("/audit/").status_code == 200
+    # A password set later by the operator for them must be replaced again.
+    r = cli.invoke(args=["users", "password", "clerk8", "--password", "clerk-pass-89"])
+    assert r.exit_code == 0, r.output
+    assert db.session.scalar(sa.select(User).where(User.username == "clerk8")).must_change_password
+    auth.login("clerk8", "clerk-pass-89")
+    assert client.get("/audit/").headers["Location"].endswith("/account")

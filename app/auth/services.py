@@ -616,10 +616,12 @@ def _audit_password(user: User, event: str) -> None:
     trail.record_event(db.session, event, "app_user", str(user.id))
 
 
-def set_password(user: User, new: str) -> int:
-    """Set a user's password (administrator, command line); ends all their sessions."""
+def set_password(user: User, new: str, *, must_change: bool = False) -> int:
+    """Set a user's password (administrator, command line); ends all their sessions.
+    ``must_change``: somebody else chose it, so the user must replace it at the next login."""
     validate_password(new)
     user.password_hash = hash_password(new)
+    user.must_change_password = must_change
     _audit_password(user, "auth.password_set")
     return end_all_sessions(user, "password_change")
 
