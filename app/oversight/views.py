@@ -4,7 +4,7 @@ choice downloads the report as XLSX or CSV."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,6 +20,8 @@ from app.oversight import charts, export, report
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
 
 READERS = (Role.BUREAU_REVIEWER, Role.AUDITOR)
+#: The exits and transfers listed on one page (the downloads hold them all).
+EXITS_PER_PAGE = 100
 
 
 class ReportFilter(FlaskForm):
@@ -53,6 +55,33 @@ def _filtered() -> tuple[ReportFilter, report.CountyReport | None]:
     return form, result
 
 
+def _exits_page(result: report.CountyReport | None, query: dict) -> dict | None:
+    """The page of the exits list asked for (``?page=``, from 1; out of range reads as the
+    nearest page), with the links to its neighbours."""
+    if result is None:
+        return None
+    total = len(result.exits)
+    pages = max(1, -(-total // EXITS_PER_PAGE))
+    asked = request.args.get("page", type=int) or 1
+    number = min(max(asked, 1), pages)
+    start = (number - 1) * EXITS_PER_PAGE
+    rows = result.exits[start : start + EXITS_PER_PAGE]
+
+    def link(n: int) -> str:
+        return url_for("oversight.county_report", **query, page=n, _anchor="exits")
+
+    return {
+        "rows": rows,
+        "number": number,
+        "pages": pages,
+        "first": start + 1 if rows else 0,
+        "last": start + len(rows),
+        "total": total,
+        "prev": link(number - 1) if number > 1 else None,
+        "next": link(number + 1) if number < pages else None,
+    }
+
+
 @bp.route("/report")
 @roles_required(*READERS)
 def county_report():
@@ -63,6 +92,7 @@ def county_report():
         form=form,
         report=result,
         query=query,
+        exits=_exits_page(result, query),
         kept_chart=charts.kept_chart(result) if result else None,
         days_chart=charts.days_chart(result) if result else None,
     ), (200 if result else 422)

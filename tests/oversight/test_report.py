@@ -341,3 +341,32 @@ def test_report_csv_is_the_village_table_safe_from_formulas(hostile_village, cli
     assert '\'=HYPERLINK("x")村' in names
     assert "东湖坪村委会" in names
     assert not any(cell.startswith("=") for row in rows for cell in row)
+
+
+def test_report_pages_the_exits_list(county, ctx, baseline, client, auth, monkeypatch):
+    """The page lists a bounded number of exits with links to the next page; the filter is
+    kept across pages, and a page out of range reads as the nearest one."""
+    from app.oversight import views
+
+    a = baseline.collective_a
+    doc = world.document(a)
+    _hh, holder, contract = world.household(a, doc, "六户", settled_on=date(2024, 1, 2))
+    world.completed(a, world.accepted(a, world.declared(a, holder.uid, contract.uid, doc)))
+    db.session.commit()
+    monkeypatch.setattr(views, "EXITS_PER_PAGE", 1)
+    auth.login("bureau")
+    sellers = set()
+    for number in (1, 2):
+        html = client.get(
+            "/oversight/report", query_string={"as_of": county_today().isoformat(), "page": number}
+        ).get_data(as_text=True)
+        table = html.split('id="exits"')[1].split("</table>")[0]
+        found = {name for name in ("一户", "六户") if f"<td>{name}</td>" in table}
+        assert len(found) == 1
+        sellers |= found
+        assert f"{number}–{number}" in html and "共 2 条" in html
+    assert sellers == {"一户", "六户"}
+    first = client.get("/oversight/report").get_data(as_text=True)
+    assert "page=2" in first and "下一页" in first
+    last = client.get("/oversight/report", query_string={"page": 99}).get_data(as_text=True)
+    assert "2–2" in last and "上一页" in last
