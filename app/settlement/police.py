@@ -692,6 +692,9 @@ def promote_list_job(
     problem, or a refusal of any row by ``record_settlement``, writes nothing, puts the job back
     to VALIDATED with the reason and returns None.
     """
+    # Checked and written under the settlement writes' hold: a record made at the desk meanwhile
+    # is either seen by the check or waits for the promotion to end.
+    services.hold_settlement_writes()
     checked = check_list(job, today)
     if checked.errors or not checked.to_write:
         job.summary_json = dumps(_summary(job, checked))

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.audit import trail
 from app.auth.models import Role
@@ -49,6 +49,25 @@ def _no_person() -> NotFound:
 
 def _no_record() -> NotFound:
     return NotFound("settlement_unknown", _("No such settlement record."), field="record_id")
+
+
+#: pg_advisory_xact_lock key held by every settlement write ("SETL").
+SETTLEMENT_LOCK_KEY = 0x5345544C
+
+
+def hold_settlement_writes() -> None:
+    """Hold every other settlement write back until this transaction ends.
+
+    A write checks what is recorded (the same person and day recorded once, a record corrected
+    once) and then inserts; two writers checking at once (the desk beside a police list's
+    promotion, two officers correcting one record) would each miss the other. PostgreSQL: a
+    transaction-scoped advisory lock; SQLite: the transaction already holds the database's write
+    lock (BEGIN IMMEDIATE). Take it before the transaction's first audited write, as the audit
+    chain's own lock comes after it in every writer. Taking it again in the same transaction is
+    a no-op."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SETTLEMENT_LOCK_KEY})
 
 
 def _may_read(user: Any) -> bool:
@@ -159,10 +178,21 @@ def record_settlement(
     source_document_id: Any,
     today: date | None = None,
 ) -> SettlementRecord:
-    """落户登记: record that a person settled in town. Touches no right (R12)."""
+    """落户登记: record that a person settled in town. Touches no right (R12). A person
+    already recorded as settled on that day is refused (once is enough)."""
     _write(user)
+    hold_settlement_writes()
     person = _current_person(person_uid)
     fields = _fields(person, settled_on, city, district, channel, today)
+    if any(r.settled_on == fields["settled_on"] for r in current_settlements([person.uid])):
+        raise DomainError(
+            "already_recorded",
+            _(
+                "This person is already recorded as settled on %(day)s.",
+                day=fields["settled_on"].isoformat(),
+            ),
+            field="settled_on",
+        )
     doc = source_document(source_document_id, citable_collectives(person))
     record = SettlementRecord(
         person_uid=person.uid,
@@ -208,6 +238,7 @@ def correct_settlement(
 ) -> SettlementRecord:
     """A correction: a new row naming the record it corrects; the old row is kept as it was."""
     _write(user, _no_record())
+    hold_settlement_writes()
     old = _record(record_id)
     if _is_corrected(old):
         raise DomainError(

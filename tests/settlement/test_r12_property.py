@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from app.core.errors import DomainError
 from app.extensions import db
 from app.registry import people
 from app.registry.certificates import issue_certificate
@@ -118,15 +119,18 @@ def test_r12_settling_changes_no_right(family, baseline):
             for kind, which, days, choice in ops:
                 day = today - timedelta(days=days)
                 if kind == "record":
-                    services.record_settlement(
-                        officer,
-                        persons[which],
-                        settled_on=day,
-                        city="韶关市",
-                        district="浈江区",
-                        channel=choice,
-                        source_document_id=family["doc"],
-                    )
+                    try:
+                        services.record_settlement(
+                            officer,
+                            persons[which],
+                            settled_on=day,
+                            city="韶关市",
+                            district="浈江区",
+                            channel=choice,
+                            source_document_id=family["doc"],
+                        )
+                    except DomainError as refused:  # the same day twice: refused, nothing written
+                        assert refused.code == "already_recorded"
                 elif kind == "correct":
                     in_force = services.current_settlements(persons)
                     if in_force:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.auth.models import User
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.registry.models import Person
@@ -218,3 +219,114 @@ def test_r16_a_settlement_record_and_a_printed_statement_are_written_once(family
             db.session.execute(text(statement), {"id": printed.id})
     assert db.session.get(SettlementRecord, record.id).settled_on == date(2026, 3, 1)
     assert statements.check(printed.code) == "valid"
+
+
+def test_a_person_is_recorded_once_for_one_day(family):
+    _record(family)
+    with pytest.raises(DomainError) as refused:
+        _record(family, city="广州市", district="天河区")
+    assert refused.value.code == "already_recorded" and refused.value.field == "settled_on"
+    assert "2026-03-01" in refused.value.message
+    # Another day is another record (a person may settle, return and settle again).
+    _record(family, settled_on=date(2026, 5, 1))
+    assert len(services.current_settlements([family["head"]])) == 2
+
+
+def _person_and_document(app):
+    from app.audit import trail
+    from tests.concurrency import ACTOR
+    from tests.factories import documents as fx
+    from tests.factories import land as land_fx
+
+    a = app.extensions["sanquan_baseline"].collective_a
+    with app.app_context(), app.test_request_context(), trail.acting(ACTOR):
+        head = fx.make_holder(fx.make_household(a, "赵家"), "赵一民", relation="02")
+        out = head.uid, land_fx.make_document(a)
+        db.session.commit()
+        db.session.remove()
+    return out
+
+
+def _as_officer(app, call):
+    def job():
+        officer = db.session.scalar(select(User).where(User.username == "officer"))
+        call(officer)
+
+    return job
+
+
+@pytest.mark.concurrency
+def test_two_desks_recording_one_person_on_one_day_write_one_record(fresh_app):
+    """The desk beside a police list's promotion (or two officers): the second is refused in
+    words, never a second record of the same day."""
+    from tests.concurrency import race_outcomes
+
+    app = fresh_app
+    person_uid, doc = _person_and_document(app)
+
+    def record(officer):
+        services.record_settlement(
+            officer,
+            person_uid,
+            settled_on=date(2026, 3, 1),
+            city="韶关市",
+            district="浈江区",
+            channel="housing",
+            source_document_id=doc,
+        )
+
+    outcomes = race_outcomes(app, [_as_officer(app, record), _as_officer(app, record)])
+    assert sorted(o.result for o in outcomes) == ["already_recorded", "ok"], outcomes
+    refused = next(o for o in outcomes if o.result != "ok")
+    assert "2026-03-01" in refused.message
+    with app.app_context():
+        rows = db.session.scalars(
+            select(SettlementRecord).where(SettlementRecord.person_uid == person_uid)
+        ).all()
+        assert len(rows) == 1
+        db.session.remove()
+
+
+@pytest.mark.concurrency
+def test_two_corrections_of_one_record_at_once_write_one(fresh_app):
+    from tests.concurrency import race_outcomes
+
+    app = fresh_app
+    person_uid, doc = _person_and_document(app)
+    with app.app_context(), app.test_request_context():
+        from app.audit import trail
+
+        officer = db.session.scalar(select(User).where(User.username == "officer"))
+        with trail.acting(trail.AuditContext(actor="officer", role="settlement_officer")):
+            first = services.record_settlement(
+                officer,
+                person_uid,
+                settled_on=date(2026, 3, 1),
+                city="韶关市",
+                district="浈江区",
+                channel="housing",
+                source_document_id=doc,
+            ).id
+        db.session.commit()
+        db.session.remove()
+
+    def correct(day):
+        def call(officer):
+            services.correct_settlement(
+                officer,
+                first,
+                reason="派出所更正",
+                settled_on=day,
+                city="韶关市",
+                district="浈江区",
+                channel="housing",
+                source_document_id=doc,
+            )
+
+        return _as_officer(app, call)
+
+    outcomes = race_outcomes(app, [correct(date(2026, 2, 1)), correct(date(2026, 2, 2))])
+    assert sorted(o.result for o in outcomes) == ["already_corrected", "ok"], outcomes
+    with app.app_context():
+        assert len(services.current_settlements([person_uid])) == 1
+        db.session.remove()
