@@ -145,6 +145,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.imports.views import bp as imports_bp
     from app.main.views import bp as main_bp
     from app.market.views import bp as market_bp
+    from app.oversight.dashboard_views import bp as dashboard_bp
     from app.oversight.views import bp as oversight_bp
     from app.registry.views import bp as registry_bp
 
@@ -152,6 +153,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
     app.register_blueprint(market_bp)  # the marketplace's pages, /market
     app.register_blueprint(oversight_bp)  # the county report for the bureau and auditors
+    app.register_blueprint(dashboard_bp)  # dashboards: a collective's, a township's, the county's
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie
 

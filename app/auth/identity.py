@@ -19,6 +19,11 @@ from app.core.errors import DomainError
 from app.extensions import login_manager
 
 NAV: list[tuple[str, object, set[Role]]] = [
+    (
+        "dashboard.index",
+        lambda: _("Dashboard"),
+        {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
+    ),
     ("registry.my_household", lambda: _("My household"), {Role.FARMER}),
     ("market.mine", lambda: _("My listings"), {Role.FARMER}),
     (
