@@ -39,9 +39,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # SpatiaLite for the embedded database (psycopg[binary] brings its own libpq; pyogrio, shapely
-# and pyproj wheels bring GDAL, GEOS and PROJ).
+# and pyproj wheels bring GDAL, GEOS and PROJ). Pango (with HarfBuzz's subsetter) lays out the
+# server's PDFs (WeasyPrint, app/core/pdf.py) in the Noto CJK fonts, installed here: the image
+# has no other font that covers Chinese.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libsqlite3-mod-spatialite \
+    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
  && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system sanquan \

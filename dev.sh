@@ -74,7 +74,10 @@ ensure_debs() {
   rm -f "$log"
 }
 
-BASE_DEBS=(libsqlite3-mod-spatialite gdal-bin)
+# SpatiaLite and GDAL; Pango (with HarfBuzz's subsetter) for WeasyPrint's PDFs, and the Noto CJK
+# fonts they are set in (app/core/pdf.py).
+BASE_DEBS=(libsqlite3-mod-spatialite gdal-bin
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
 BROWSER_DEBS=(chromium chromium-driver)
 
 # Highest PostgreSQL major version whose server binaries are installed (empty if none).

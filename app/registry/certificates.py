@@ -30,6 +30,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from geoalchemy2.shape import to_shape
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -937,6 +938,42 @@ def certificate_view(cert: Certificate) -> CertificateView:
         intact=snapshot_intact(cert),
         chain=chain,
     )
+
+
+def verification_code(cert: Certificate) -> str | None:
+    """The code printed on a certificate's sheet: the first 16 hex digits of the SHA-256 of what
+    it certified, in groups of four (``3F2A-…``). Staff compare it with the hash on the
+    certificate's page to tell a genuine sheet from an altered one; a certificate issued before
+    snapshots were kept has none."""
+    digest = (cert.snapshot_sha256 or "").upper()
+    if len(digest) < 16:
+        return None
+    return "-".join(digest[i : i + 4] for i in range(0, 16, 4))
+
+
+def sketch_shapes(cert: Certificate, content: dict) -> list[tuple[str, Any]]:
+    """What the certificate's sketch draws: (label, geometry) of each plot it lists (by DKBM,
+    as the registry holds them now), or of the homestead; nothing for shares. One query."""
+    if cert.right_kind == "land_contract":
+        codes = [p["dkbm"] for p in content.get("plots") or [] if p.get("dkbm")]
+        if not codes:
+            return []
+        rows = db.session.execute(
+            select(Plot.dkbm, Plot.geom)
+            .where(
+                Plot.collective_id == cert.collective_id,
+                Plot.dkbm.in_(codes),
+                Plot.end_lifespan.is_(None),
+                Plot.geom.is_not(None),
+            )
+            .order_by(Plot.dkbm)
+        )
+        return [(code, to_shape(geom)) for code, geom in rows]
+    if cert.right_kind == "homestead":
+        home = history.current_of(Homestead, cert.right_uid)
+        if home is not None and home.geom is not None:
+            return [(home.unit_number, to_shape(home.geom))]
+    return []
 
 
 def certificates_of_collective(

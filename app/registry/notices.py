@@ -23,7 +23,13 @@ from app.core.calendar import county_today
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.registry import history, inputs
-from app.registry.certificates import check_no_open_overlap, current_right, right_model
+from app.registry.certificates import (
+    build_snapshot,
+    check_no_open_overlap,
+    current_right,
+    latest_right,
+    right_model,
+)
 from app.registry.inputs import require_date as _date
 from app.registry.models import LandContract, Objection, PublicNotice
 
@@ -329,3 +335,18 @@ def right_codes(items: list[Any]) -> dict[int, str | None]:
         )
         out.update(dict(rows.all()))  # the newest version's code wins
     return out
+
+
+def notice_content(notice: PublicNotice) -> dict[str, Any]:
+    """What the posted notice (公示) lists: the right as the registry holds it now (its newest
+    version): the holder household, its co-holders by name and relation, the contract's code,
+    term and plots, or the homestead's unit and areas, or the shares. No ID numbers: the sheet is
+    put up for the whole village to read. Empty when the right is no longer on record."""
+    right = latest_right(notice.right_kind, notice.right_uid)
+    if right is None:
+        return {}
+    content = build_snapshot(notice.right_kind, right, "")
+    content["holders"] = [
+        {"name": h["name"], "relation": h["relation"]} for h in content.get("holders") or []
+    ]
+    return content

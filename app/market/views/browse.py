@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.auth.scope import roles_required
 from app.core.errors import DomainError
 from app.core.inputs import page_arg
+from app.core.pdf import pdf_response, render_pdf
 from app.divisions.models import Collective, Division
 from app.extensions import db
 from app.market import (
@@ -203,3 +204,18 @@ def attestation_page(listing_id: int):
         flash(err.message, "warn")
         return redirect(url_for("market.listing", listing_id=obj.id))
     return render_template("market/attestation.html", listing=obj, a=sheet)
+
+
+@bp.route("/<int:listing_id>/attestation.pdf")
+@roles_required(*READERS)
+def attestation_pdf(listing_id: int):
+    """The attestation as a PDF: the same readers and the same sheet as its page; a deal not
+    registered yet has none (back to the listing with the reason, as the page does)."""
+    obj = _load(listing_id)
+    try:
+        sheet = attestation.attestation_of(obj)
+    except DomainError as err:
+        flash(err.message, "warn")
+        return redirect(url_for("market.listing", listing_id=obj.id))
+    pdf = render_pdf("pdf/attestation.html", listing=obj, a=sheet)
+    return pdf_response(pdf, f"attestation-{sheet.number}.pdf")

@@ -24,8 +24,10 @@ from app.core.codes import format_mu
 from app.core.errors import DomainError
 from app.core.fields import IntegerField  # finite, within the database's range
 from app.core.inputs import page_arg
+from app.core.pdf import pdf_response, render_pdf
 from app.divisions.models import Collective
 from app.extensions import db
+from app.geo.geometry import svg_path
 from app.registry import certificates as cert_service
 from app.registry import documents as doc_service
 from app.registry import notices as notice_service
@@ -226,6 +228,33 @@ def overlap_link(exc: DomainError) -> str | None:
     )
 
 
+def certificate_sketch(cert: Certificate, content: dict) -> dict | None:
+    """The sheet's sketch of the plots (or the homestead): a server-drawn SVG, or None."""
+    shapes = cert_service.sketch_shapes(cert, content)
+    if not shapes:
+        return None
+    view_box, ds = svg_path([geom for _label, geom in shapes], 480, 200)
+    paths = [{"d": d, "title": label} for (label, _geom), d in zip(shapes, ds, strict=True) if d]
+    return {"view_box": view_box, "paths": paths} if paths else None
+
+
+def _sheet_context(cert: Certificate, view: cert_service.CertificateView) -> dict:
+    """What the certificate's sheet needs (registry/_certificate_sheet.html), page and PDF."""
+    return {
+        "cert": cert,
+        "content": certificate_content_for(current_user, view.content),
+        "collective": db.session.get(Collective, cert.collective_id),
+        "title": cert_service.CERTIFICATE_TITLES[cert.right_kind],
+        "status_labels": cert_service.STATUS_LABELS,
+        "issue_kind_labels": cert_service.ISSUE_KIND_LABELS,
+        "relations": RELATIONS,
+        "land_classes": LAND_CLASSES,
+        "mu": format_mu,
+        "sketch": certificate_sketch(cert, view.content),
+        "verification": cert_service.verification_code(cert),
+    }
+
+
 def _certificate_page(
     cert: Certificate,
     *,
@@ -238,15 +267,7 @@ def _certificate_page(
     return render_template(
         "registry/certificate.html",
         view=view,
-        content=certificate_content_for(current_user, view.content),
-        cert=cert,
-        collective=db.session.get(Collective, cert.collective_id),
-        title=cert_service.CERTIFICATE_TITLES[cert.right_kind],
-        status_labels=cert_service.STATUS_LABELS,
-        issue_kind_labels=cert_service.ISSUE_KIND_LABELS,
-        relations=RELATIONS,
-        land_classes=LAND_CLASSES,
-        mu=format_mu,
+        **_sheet_context(cert, view),
         forms={
             "reissue": CertificateActionForm(prefix="reissue"),
             "replace": CertificateActionForm(prefix="replace"),
@@ -283,6 +304,16 @@ def collective_certificates(collective_id: int):
 @roles_required(*READERS, Role.FARMER)
 def certificate(certificate_id: int):
     return _certificate_page(load_or_404(Certificate, certificate_id))
+
+
+@bp.route("/certificates/<int:certificate_id>.pdf")
+@roles_required(*READERS, Role.FARMER)
+def certificate_pdf(certificate_id: int):
+    """The certificate's sheet as a PDF: the same readers and the same sheet as its page."""
+    cert = load_or_404(Certificate, certificate_id)
+    view = cert_service.certificate_view(cert)
+    pdf = render_pdf("pdf/certificate.html", **_sheet_context(cert, view))
+    return pdf_response(pdf, f"certificate-{cert.number}.pdf")
 
 
 _CERT_ACTIONS = {
@@ -429,6 +460,26 @@ def _notice_page(
 @roles_required(*READERS)
 def notice(notice_id: int):
     return _notice_page(load_or_404(PublicNotice, notice_id))
+
+
+@bp.route("/notices/<int:notice_id>.pdf")
+@roles_required(*READERS)
+def notice_pdf(notice_id: int):
+    """The notice as posted in the village, as a PDF (the same readers as its page)."""
+    notice = load_or_404(PublicNotice, notice_id)
+    pdf = render_pdf(
+        "pdf/notice.html",
+        notice=notice,
+        content=notice_service.notice_content(notice),
+        code=notice_service.right_codes([notice]).get(notice.right_uid),
+        collective=db.session.get(Collective, notice.collective_id),
+        right_labels=cert_service.RIGHT_LABELS,
+        status_labels=notice_service.NOTICE_STATUS_LABELS,
+        relations=RELATIONS,
+        mu=format_mu,
+        today=county_today(),
+    )
+    return pdf_response(pdf, f"notice-{notice.id}.pdf")
 
 
 def _notice_action(notice: PublicNotice, form: FlaskForm, call):

@@ -21,6 +21,7 @@ from app.auth.models import COUNTY_READERS, Role
 from app.auth.scope import roles_required
 from app.core.errors import DomainError
 from app.core.inputs import MAX_ID
+from app.core.pdf import pdf_response, render_pdf
 from app.extensions import db
 from app.registry import statements
 from app.registry.models import RightsStatement
@@ -67,20 +68,35 @@ def issue_statement():
     return redirect(url_for("registry.statement", statement_id=statement.id))
 
 
-@bp.route("/statements/<int:statement_id>")
-@roles_required(*READERS)
-def statement(statement_id: int):
+def _statement_sheet(statement_id: int) -> dict:
+    """What the statement's sheet shows (registry/_statement_sheet.html), for whoever may print
+    statements for its person's collective; anyone else gets a 404."""
     found = db.session.get(RightsStatement, statement_id)
     if found is None or not _may_print_for(found.collective_id):
         abort(404)
     address = url_for("registry.verify_statement", code=found.code, _external=True)
-    return render_template(
-        "registry/statement.html",
-        statement=found,
-        content=statements.printed(found),
-        address=address,
-        qr=segno.make(address, error="m").svg_data_uri(scale=3, border=2),
-    )
+    return {
+        "statement": found,
+        "content": statements.printed(found),
+        "address": address,
+        "qr": segno.make(address, error="m").svg_data_uri(scale=3, border=2),
+    }
+
+
+@bp.route("/statements/<int:statement_id>")
+@roles_required(*READERS)
+def statement(statement_id: int):
+    return render_template("registry/statement.html", **_statement_sheet(statement_id))
+
+
+@bp.route("/statements/<int:statement_id>.pdf")
+@roles_required(*READERS)
+def statement_pdf(statement_id: int):
+    """The statement as a PDF: the same readers and the same sheet as its page. Printing it
+    again is not a new statement (issuing one is what the audit trail records)."""
+    sheet = _statement_sheet(statement_id)
+    pdf = render_pdf("pdf/statement.html", **sheet)
+    return pdf_response(pdf, f"statement-{sheet['statement'].code}.pdf")
 
 
 @bp.route("/verify")
