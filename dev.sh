@@ -75,7 +75,9 @@ ensure_debs() {
 }
 
 BASE_DEBS=(libsqlite3-mod-spatialite gdal-bin)
-BROWSER_DEBS=(chromium chromium-driver)
+# Chromium for tests/browser (Playwright drives it); the CJK fonts so pages are laid out, and
+# screenshots read, with real Chinese glyphs.
+BROWSER_DEBS=(chromium chromium-driver fonts-noto-cjk)
 
 # Highest PostgreSQL major version whose server binaries are installed (empty if none).
 pg_installed_major() {
