@@ -78,6 +78,8 @@ ensure_debs() {
 # fonts they are set in (app/core/pdf.py).
 BASE_DEBS=(libsqlite3-mod-spatialite gdal-bin
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+# Chromium for tests/browser (Playwright drives it); the CJK fonts (in BASE_DEBS) lay pages out,
+# and make screenshots read, with real Chinese glyphs.
 BROWSER_DEBS=(chromium chromium-driver)
 
 # Highest PostgreSQL major version whose server binaries are installed (empty if none).

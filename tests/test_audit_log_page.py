@@ -11,7 +11,7 @@ from tests.factories import people as pf
 
 
 def _seqs(html: str) -> list[int]:
-    return [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', html)]
+    return [int(n) for n in re.findall(r'<td[^>]*class="num"[^>]*>(\d+)</td>', html)]
 
 
 def test_the_auditor_filters_by_account_and_record_and_reads_the_change(

@@ -97,7 +97,7 @@ def test_county_page_counts_a_township_collective_in_its_township(ctx, client, a
     def registered() -> int:
         page = client.get("/county").get_data(as_text=True)
         row = next(line for line in page.splitlines() if ">440222100000<" in line)
-        return int(re.findall(r'<td class="num">(\d+)</td>', row)[-1])
+        return int(re.findall(r'<td[^>]*class="num"[^>]*>(\d+)</td>', row)[-1])
 
     auth.login("bureau")
     before = registered()
