@@ -24,7 +24,7 @@ from app.core.forms import form_failed as _fail
 from app.core.inputs import id_arg
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history, land, present
+from app.registry import history, land, map_features, present
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
     LAND_CLASSES,
@@ -162,6 +162,12 @@ def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int 
             else None
         ),
         plot_map=_map(shapes),
+        map_settings=map_features.map_settings(
+            [shape],
+            selected=f"plot.{obj.uid}",
+            household_uid=obj.household_uid,
+            collective_id=obj.collective_id,
+        ),
         findings=findings,
         codes=codes,
         own_findings=own_findings,

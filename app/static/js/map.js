@@ -1,0 +1,154 @@
+/* The registry's maps (OpenLayers + proj4, vendored under /static/vendor/).
+ *
+ * Each <div class="map-panel"> written by the map_panel macro carries its settings in data-
+ * attributes (strict CSP: no inline script or style): the features URL, where to open (a box in
+ * the registry CRS), the registry CRS and its proj4 definition, the county's base tiles if any,
+ * the right to highlight ("plot.12") and the household whose rights are the page's own. Features
+ * are fetched by bounding box as the map moves; a box holding too many is refused by the server
+ * and the map says so (zoom in). Without JavaScript the server-drawn SVG inside the panel stays.
+ */
+(function () {
+  'use strict';
+
+  var COLOURS = {
+    selected: { fill: 'rgba(230, 126, 34, 0.55)', stroke: '#b9570b', width: 3 },
+    own: { fill: 'rgba(246, 196, 83, 0.55)', stroke: '#8a6d1d', width: 2 },
+    neighbour: { fill: 'rgba(150, 160, 150, 0.35)', stroke: '#66706a', width: 1 },
+    homestead: { fill: 'rgba(181, 101, 29, 0.45)', stroke: '#7a3f0c', width: 1.5 }
+  };
+
+  function styleOf(ol, panel) {
+    var cache = {};
+    return function (feature, resolution) {
+      var p = feature.getProperties();
+      var key;
+      if (feature.getId() === panel.selected) {
+        key = 'selected';
+      } else if (panel.household && String(p.household_uid) === panel.household) {
+        key = p.kind === 'homestead' ? 'homestead' : 'own';
+      } else {
+        key = p.kind === 'homestead' ? 'homestead' : 'neighbour';
+      }
+      var label = resolution < 2 && (key === 'selected' || key === 'own') ? (p.name || p.code) : '';
+      var id = key + '|' + label;
+      if (!cache[id]) {
+        var c = COLOURS[key];
+        cache[id] = new ol.style.Style({
+          fill: new ol.style.Fill({ color: c.fill }),
+          stroke: new ol.style.Stroke({ color: c.stroke, width: c.width }),
+          zIndex: key === 'selected' ? 3 : key === 'neighbour' ? 1 : 2,
+          text: label ? new ol.style.Text({
+            text: label,
+            font: '12px sans-serif',
+            fill: new ol.style.Fill({ color: '#222' }),
+            stroke: new ol.style.Stroke({ color: '#fff', width: 3 }),
+            overflow: true
+          }) : undefined
+        });
+      }
+      return cache[id];
+    };
+  }
+
+  function start(el) {
+    var ol = window.ol;
+    var proj4 = window.proj4;
+    var d = el.dataset;
+    var status = el.querySelector('.map-status');
+    var target = el.querySelector('.map-canvas');
+    if (!ol || !proj4 || !target || !d.features || el.classList.contains('map-live')) {
+      return;
+    }
+    proj4.defs(d.registryCrs, d.registryProj4);
+    ol.proj.proj4.register(proj4);
+    var viewProjection = d.tiles ? 'EPSG:3857' : d.registryCrs;
+    var extent = ol.proj.transformExtent(
+      d.extent.split(',').map(Number), d.registryCrs, viewProjection);
+    var panel = { selected: d.selected || '', household: d.household || '' };
+
+    function say(text) {
+      if (status) {
+        status.textContent = text || '';
+        status.hidden = !text;
+      }
+    }
+
+    var format = new ol.format.GeoJSON();
+    var source = new ol.source.Vector({
+      format: format,
+      strategy: ol.loadingstrategy.bbox,
+      loader: function (box, resolution, projection, success, failure) {
+        var url = d.features + '?bbox=' + box.map(function (v) { return v.toFixed(2); }).join(',') +
+          '&crs=' + encodeURIComponent(projection.getCode());
+        fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+          .then(function (response) {
+            return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+          })
+          .then(function (answer) {
+            if (!answer.ok) {
+              say(answer.body && answer.body.error ? answer.body.error.message : d.msgFailed);
+              source.removeLoadedExtent(box);
+              failure();
+              return;
+            }
+            var features = format.readFeatures(answer.body, { featureProjection: projection });
+            source.addFeatures(features);
+            say('');
+            success(features);
+          })
+          .catch(function () {
+            say(d.msgFailed);
+            source.removeLoadedExtent(box);
+            failure();
+          });
+      }
+    });
+
+    var layers = [];
+    if (d.tiles) {
+      layers.push(new ol.layer.Tile({ source: new ol.source.XYZ({ url: d.tiles }) }));
+    }
+    layers.push(new ol.layer.Vector({ source: source, style: styleOf(ol, panel) }));
+
+    el.classList.add('map-live');
+    var map = new ol.Map({
+      target: target,
+      layers: layers,
+      controls: ol.control.defaults.defaults({ attribution: false }).extend([
+        new ol.control.ScaleLine({ units: 'metric' })
+      ]),
+      view: new ol.View({ projection: viewProjection, maxZoom: 24 })
+    });
+    map.getView().fit(extent, { size: map.getSize(), maxZoom: 21 });
+
+    // A click on a plot or homestead opens its page (when the reader may open it).
+    map.on('singleclick', function (event) {
+      var href = null;
+      map.forEachFeatureAtPixel(event.pixel, function (feature) {
+        href = feature.get('href');
+        return !!href;
+      });
+      if (href) {
+        window.location.assign(href);
+      }
+    });
+    map.on('pointermove', function (event) {
+      var hit = map.hasFeatureAtPixel(event.pixel);
+      target.classList.toggle('map-pointer', hit);
+    });
+    el.olMap = map;  // for the outline editor and the browser tests
+  }
+
+  function startAll() {
+    var panels = document.querySelectorAll('.map-panel');
+    for (var i = 0; i < panels.length; i++) {
+      start(panels[i]);
+    }
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', startAll);
+  } else {
+    startAll();
+  }
+}());
