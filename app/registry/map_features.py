@@ -9,6 +9,7 @@ message to zoom in: a county is never sent at once), answered in the CRS the map
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Callable, Iterable
@@ -258,17 +259,24 @@ def map_settings(
     selected: str | None = None,
     household_uid: int | None = None,
     collective_id: int | None = None,
+    outline: BaseGeometry | None = None,
 ) -> dict[str, str] | None:
     """What a page's map reads from its data- attributes (the ``map_panel`` macro writes them):
     where to open (the box of ``geoms``, in the registry CRS, with a margin), which right is
     highlighted (``"plot.12"``), whose rights are the page's own (the rest are shaded as
     neighbours), the registry CRS for proj4, and the county's tiles if any. None: nothing to
-    draw."""
+    draw.
+
+    With ``outline`` given (a plot form: the plot's boundary, or an empty geometry for a new
+    plot), the map is also an editor: the administrator draws or moves the outline, snapping to
+    the neighbours, and the map writes it as GeoJSON in the registry CRS into the form's
+    ``geometry`` field, which is submitted like a pasted one (the same service and checks)."""
     shapes = [g for g in geoms if g is not None and not g.is_empty]
     if not shapes:
         return None
     minx, miny, maxx, maxy = shapely.GeometryCollection(shapes).bounds
-    margin = max(maxx - minx, maxy - miny, 20.0) * 0.15
+    # Room around the page's rights for their neighbours to show.
+    margin = max(maxx - minx, maxy - miny) * 0.25 + 40.0
     srid = registry_srid()
     tiles = tile_source(current_app.config)
     out = {
@@ -282,4 +290,10 @@ def map_settings(
         "household": str(household_uid or ""),
         "collective": str(collective_id or ""),
     }
+    if outline is not None:
+        out["edit"] = "geometry"  # the form field the outline goes to
+        out["edit-crs"] = "crs"  # …and the field naming its CRS
+        out["outline"] = (
+            "" if outline.is_empty else json.dumps(mapping(outline), separators=(",", ":"))
+        )
     return out

@@ -3,6 +3,7 @@ that draw the live map over the server-drawn SVG; the vendored libraries; the CS
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,41 @@ def test_tiles_only_when_configured(app, client, auth, world, monkeypatch):
     html = client.get(f"/plots/{world.plot}").get_data(as_text=True)
     assert 'data-tiles="https://t{0-7}.tianditu.gov.cn/vec_w/wmts?' in html
     assert "tk=abc123" in html
+
+
+def test_plot_forms_offer_the_outline_editor(client, auth, world):
+    auth.login("admin_a")
+    revise = client.get(f"/plots/{world.plot}/geometry").get_data(as_text=True)
+    assert 'data-edit="geometry"' in revise and 'data-edit-crs="crs"' in revise
+    assert 'data-outline="{&#34;type&#34;:&#34;MultiPolygon&#34;' in revise
+    assert f'data-selected="plot.{world.plot}"' in revise
+    new = client.get(f"/collectives/{world.a}/plots/new").get_data(as_text=True)
+    assert 'data-edit="geometry"' in new and 'data-outline=""' in new
+    # what the editor writes (GeoJSON in the registry CRS) goes through the same revision
+    x, y = fx.origin(world.a)
+    drawn = fx.geojson(fx.square(x, y, side=30.0))
+    done = client.post(
+        f"/plots/{world.plot}/geometry",
+        data={
+            "geometry": json.dumps(drawn),
+            "crs": "EPSG:4547",
+            "source_document_id": world.doc_a,
+            "reason": "在地图上重画",
+        },
+    )
+    assert done.status_code == 302, done.get_data(as_text=True)[-800:]
+    # …and the same checks: a self-crossing outline is refused, nothing written
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[x, y], [x + 30, y + 30], [x + 30, y], [x, y + 30], [x, y]]],
+    }
+    refused = client.post(
+        f"/plots/{world.plot}/geometry",
+        data={
+            "geometry": json.dumps(bowtie),
+            "crs": "EPSG:4547",
+            "source_document_id": world.doc_a,
+            "reason": "在地图上重画",
+        },
+    )
+    assert refused.status_code == 422

@@ -22,6 +22,9 @@
     return function (feature, resolution) {
       var p = feature.getProperties();
       var key;
+      if (panel.editing && feature.getId() === panel.selected) {
+        return null;  // the outline being edited is drawn by the editor's layer
+      }
       if (feature.getId() === panel.selected) {
         key = 'selected';
       } else if (panel.household && String(p.household_uid) === panel.household) {
@@ -123,6 +126,9 @@
 
     // A click on a plot or homestead opens its page (when the reader may open it).
     map.on('singleclick', function (event) {
+      if (panel.editing) {
+        return;
+      }
       var href = null;
       map.forEachFeatureAtPixel(event.pixel, function (feature) {
         href = feature.get('href');
@@ -136,7 +142,88 @@
       var hit = map.hasFeatureAtPixel(event.pixel);
       target.classList.toggle('map-pointer', hit);
     });
-    el.olMap = map;  // for the outline editor and the browser tests
+    if (d.edit) {
+      editor(ol, el, map, source, format, panel, d, viewProjection);
+    }
+    el.olMap = map;  // for the browser tests
+  }
+
+  /* The plot form's outline editor: the outline is drawn or its corners dragged on the map,
+   * snapping to the neighbours' corners and edges, and written as GeoJSON in the registry CRS
+   * into the form's geometry field (its CRS field set to match). The form is then submitted as
+   * if the outline had been pasted: the same service and the same checks. */
+  function editor(ol, el, map, neighbours, format, panel, d, viewProjection) {
+    var form = el.closest('form');
+    var field = form && form.elements.namedItem(d.edit);
+    var crsField = form && form.elements.namedItem(d.editCrs);
+    if (!field) {
+      return;
+    }
+    panel.editing = true;  // the stored outline of the plot is hidden under the edited one
+    var outline = new ol.source.Vector();
+    map.addLayer(new ol.layer.Vector({
+      source: outline,
+      zIndex: 10,
+      style: new ol.style.Style({
+        fill: new ol.style.Fill({ color: 'rgba(52, 120, 246, 0.25)' }),
+        stroke: new ol.style.Stroke({ color: '#1f5fd1', width: 2.5 })
+      })
+    }));
+    if (d.outline) {
+      outline.addFeature(new ol.Feature(format.readGeometry(JSON.parse(d.outline), {
+        dataProjection: d.registryCrs, featureProjection: viewProjection
+      })));
+    }
+
+    function write() {
+      var features = outline.getFeatures();
+      if (!features.length) {
+        return;
+      }
+      field.value = format.writeGeometry(features[0].getGeometry(), {
+        dataProjection: d.registryCrs, featureProjection: viewProjection, decimals: 3
+      });
+      if (crsField) {
+        crsField.value = d.registryCrs;
+      }
+    }
+
+    var draw = null;
+    function startDrawing() {
+      outline.clear();
+      if (draw) {
+        map.removeInteraction(draw);
+      }
+      draw = new ol.interaction.Draw({ source: outline, type: 'Polygon' });
+      draw.on('drawend', function () {
+        map.removeInteraction(draw);
+        draw = null;
+        setTimeout(write, 0);  // the feature joins the source after drawend
+      });
+      map.addInteraction(draw);
+      addSnapping();
+    }
+
+    var snaps = [];
+    function addSnapping() {
+      // Snap interactions must come after the ones they serve.
+      snaps.forEach(function (s) { map.removeInteraction(s); });
+      snaps = [new ol.interaction.Snap({ source: neighbours }), new ol.interaction.Snap({ source: outline })];
+      snaps.forEach(function (s) { map.addInteraction(s); });
+    }
+
+    var modify = new ol.interaction.Modify({ source: outline });
+    modify.on('modifyend', write);
+    map.addInteraction(modify);
+    if (outline.getFeatures().length) {
+      addSnapping();
+    } else {
+      startDrawing();
+    }
+    var again = el.querySelector('.map-redraw');
+    if (again) {
+      again.addEventListener('click', startDrawing);
+    }
   }
 
   function startAll() {
