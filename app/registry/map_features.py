@@ -9,6 +9,7 @@ message to zoom in: a county is never sent at once), answered in the CRS the map
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import warnings
@@ -209,6 +210,7 @@ def features_in_bbox(
     return MapFeatures(box.srid, features)
 
 
+@functools.lru_cache(maxsize=8)
 def _precision(srid: int) -> int:
     unit = geo.parse_crs(srid).axis_info[0].unit_name
     return _PRECISION["degree" if "degree" in unit else "metre"]
@@ -246,6 +248,7 @@ def as_geojson(
     }
 
 
+@functools.lru_cache(maxsize=8)
 def _proj4(srid: int) -> str:
     """The CRS as proj4js defines it (exact for the Gauss-Krüger zones; PROJ warns in general)."""
     with warnings.catch_warnings():
