@@ -140,6 +140,9 @@ SETTINGS: tuple[Setting, ...] = (
     # shown and returned as failed (its process stopped) and may be discarded.
     Setting("IMPORT_HEARTBEAT_STALE_SECONDS", int, 120),
     Setting("OVERLAP_MAX_HITS", int, 200, "overlapping plots one registry check returns"),
+    Setting("MAP_MAX_FEATURES", int, 1000, "plots and homesteads one map answer holds at most"),
+    Setting("MAP_TILE_URL", str, None, "Web Mercator tiles, {z}/{x}/{y}; none: no tiles"),
+    Setting("MAP_TILE_KEY", str, None, "the tile service's browser key, put in {key} of the URL"),
     # Where `flask audit verify` keeps the chain head it last saw, outside the database, so a
     # cut or rewritten tail is noticed (None = instance/audit_head.json).
     Setting("AUDIT_HEAD_FILE", str, None),

@@ -37,6 +37,7 @@ from werkzeug.exceptions import HTTPException
 from app.core import database
 from app.core.errors import DomainError
 from app.core.i18n import current_language
+from app.core.maps import content_security_policy
 from app.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,6 @@ PUBLIC_ENDPOINTS = {
     "registry.verify_statement",
 }
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
 
 
 @dataclass
@@ -105,6 +100,8 @@ def _told(user: Any) -> None:
 
 def install(app: Flask) -> None:
     hooks(app)
+    # Strict; the county's tile host (MAP_TILE_URL) joins img-src/connect-src only when set.
+    csp = content_security_policy(app.config)
 
     @app.context_processor
     def _template_helpers() -> dict:
@@ -131,7 +128,7 @@ def install(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         h = response.headers
-        h["Content-Security-Policy"] = CSP
+        h["Content-Security-Policy"] = csp
         h["X-Content-Type-Options"] = "nosniff"
         h["X-Frame-Options"] = "DENY"
         # same-origin, not no-referrer: behind HTTPS, CSRF protection checks that a form came from

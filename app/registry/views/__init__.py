@@ -24,6 +24,7 @@ from app.registry.views import (  # noqa: E402,F401  (modules register their rou
     encumbrance_views,
     finding_views,
     homestead_views,
+    map_views,
     member_views,
     move_views,
     people_life_views,

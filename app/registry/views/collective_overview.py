@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
-from app.registry import people
+from app.registry import map_features, people
 from app.registry.models import Plot
 from app.registry.views.people_views import fmt_m2, fmt_mu
 
@@ -47,6 +47,7 @@ def collective_overview(collective: Collective, page: int) -> dict[str, Any]:
         "households": households,
         "more": more,
         "plot_map": plot_map,
+        "map_settings": map_features.map_settings(geoms, collective_id=collective.id),
         "map_total": drawable,
         "map_sampled": step > 1,
         "fmt_m2": fmt_m2,

@@ -29,7 +29,7 @@ from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
-from app.registry import history
+from app.registry import history, map_features
 from app.registry import homesteads as service
 from app.registry.labels import DISPOSAL_LABELS
 from app.registry.lookup import load_current_or_404, load_latest_or_404
@@ -196,6 +196,12 @@ def homestead(homestead_uid: int):
         disposal_labels=DISPOSAL_LABELS,
         area_mu=format_mu(obj.area_m2),
         svg=svg,
+        map_settings=map_features.map_settings(
+            [to_shape(obj.geom) if obj.geom is not None else None],
+            selected=f"homestead.{obj.uid}",
+            household_uid=obj.household_uid,
+            collective_id=obj.collective_id,
+        ),
         disposals=disposals,
         r8_barring=service.r08_barring_disposals(),
         registration_label=REGISTRATION_LABELS.get(obj.registration, obj.registration),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shapely
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,7 +25,7 @@ from app.core.forms import form_failed as _fail
 from app.core.inputs import id_arg
 from app.divisions.models import Collective
 from app.extensions import db
-from app.registry import history, land, present
+from app.registry import history, land, map_features, present
 from app.registry.lookup import load_current_or_404, load_latest_or_404
 from app.registry.models import (
     LAND_CLASSES,
@@ -162,6 +163,12 @@ def _plot_page(obj: Plot, *, assign_form: AssignForm | None = None, status: int 
             else None
         ),
         plot_map=_map(shapes),
+        map_settings=map_features.map_settings(
+            [shape],
+            selected=f"plot.{obj.uid}",
+            household_uid=obj.household_uid,
+            collective_id=obj.collective_id,
+        ),
         findings=findings,
         codes=codes,
         own_findings=own_findings,
@@ -274,6 +281,7 @@ def plot_new(collective_id: int):
         collective=collective,
         plot=None,
         geometry_error=geometry_error,
+        map_settings=_editor_map(collective.id, None),
     ), status
 
 
@@ -317,7 +325,41 @@ def plot_geometry(plot_uid: int):
         collective=collective,
         plot=obj,
         geometry_error=geometry_error,
+        map_settings=_editor_map(obj.collective_id, obj),
     ), status
+
+
+#: Plots of the collective whose box a new plot's map opens on.
+EDITOR_SAMPLE = 200
+
+
+def _editor_map(collective_id: int, obj: Plot | None) -> dict | None:
+    """The plot form's map: opens on the plot (or on the collective's plots for a new one) and
+    writes the drawn outline into the form's geometry field."""
+    if obj is not None and obj.geom is not None:
+        shape = to_shape(obj.geom)
+        return map_features.map_settings(
+            [shape],
+            selected=f"plot.{obj.uid}",
+            household_uid=obj.household_uid,
+            collective_id=collective_id,
+            outline=shape,
+        )
+    around = db.session.scalars(
+        select(Plot.geom)
+        .where(
+            Plot.collective_id == collective_id,
+            Plot.end_lifespan.is_(None),
+            Plot.geom.is_not(None),
+        )
+        .limit(EDITOR_SAMPLE)
+    )
+    return map_features.map_settings(
+        [to_shape(g) for g in around],
+        selected=f"plot.{obj.uid}" if obj is not None else None,
+        collective_id=collective_id,
+        outline=shapely.Polygon(),
+    )
 
 
 @bp.post("/plots/<int:plot_uid>/contract")
