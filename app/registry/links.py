@@ -11,7 +11,8 @@ Templates call ``link_to(endpoint, **values)``: the URL, or None when the reader
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app, url_for
@@ -38,6 +39,8 @@ from app.registry.models import (
     PublicNotice,
     ShareHolding,
     SourceDocument,
+    persons_collective_ids,
+    persons_household_ids,
 )
 
 
@@ -105,3 +108,25 @@ def link_to(endpoint: str, *, edit: bool = False, **values: Any) -> str | None:
         return url_for(endpoint, **values)
     except BuildError:
         return None
+
+
+def person_links(person_uids: Iterable[int]) -> dict[int, str | None]:
+    """``link_to('registry.person', person_uid=uid)`` for every person a page lists, decided
+    the same way (the view's roles, then ``can_read`` on what reaches the person: their
+    collectives and the household they live in) from three queries instead of three a person.
+    """
+    uids = sorted(set(person_uids))
+    if not uids or not may_open("registry.person"):
+        return dict.fromkeys(uids)
+    on_record = set(db.session.scalars(select(Person.uid).where(Person.uid.in_(uids)).distinct()))
+    collectives = persons_collective_ids(uids)
+    households = persons_household_ids(uids)
+    out: dict[int, str | None] = {}
+    for uid in uids:
+        reach = SimpleNamespace(
+            scope_collective_ids=collectives.get(uid, set()),
+            scope_household_id=households.get(uid),
+        )
+        readable = uid in on_record and can_read(current_user, reach)
+        out[uid] = url_for("registry.person", person_uid=uid) if readable else None
+    return out

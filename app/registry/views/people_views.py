@@ -30,7 +30,7 @@ from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
-from app.registry import history, inputs, people, present
+from app.registry import history, inputs, links, people, present
 from app.registry.lookup import load_current_or_404
 from app.registry.models import LAND_CLASSES, RELATIONS, Household, Membership, Person
 from app.registry.views import bp
@@ -142,6 +142,7 @@ def household_context(household: Household) -> dict:
             }
             for m, name, cname in memberships
         ],
+        "person_links": links.person_links(person_uids),
         "plot_map": plot_map(rights.plots),
         "can_edit": can_edit(current_user, household),
         "farmer": Role(current_user.role) == Role.FARMER,
