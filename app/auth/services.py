@@ -480,13 +480,16 @@ def user_for_session(key: str) -> tuple[User, UserSession] | None:
     if not key:
         return None
     now = utcnow()
-    row = db.session.scalar(
-        select(UserSession).where(UserSession.key_sha256 == _sha256(key), _live(now))
-    )
-    if row is None:
+    # The session and its user in one statement (every page view asks).
+    found = db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.key_sha256 == _sha256(key), _live(now))
+    ).first()
+    if found is None:
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    if not user.is_active:
         return None
     if (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:
         _touch(UserSession, row.id, "last_seen_at", now)
