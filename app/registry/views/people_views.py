@@ -142,7 +142,7 @@ def household_context(household: Household) -> dict:
             }
             for m, name, cname in memberships
         ],
-        "person_links": links.person_links(person_uids),
+        "person_links": links.person_links(person_uids, current=True),
         "plot_map": plot_map(rights.plots),
         "can_edit": can_edit(current_user, household),
         "farmer": Role(current_user.role) == Role.FARMER,
