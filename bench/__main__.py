@@ -225,6 +225,16 @@ def bench_pages(s: Sizes) -> list[Row]:
             r["bare_per_s"],
             round(r["bare_per_s"] / r["page_per_s"], 2) if r["page_per_s"] else 0.0,
         ),
+        # The servers' own CPU per request (gunicorn's processes, from /proc): what the machine's
+        # other work inflates least.
+        Row(
+            "page_cpu_ms",
+            r["page_cpu_ms"],
+            "ms of server CPU per page",
+            "bare Flask CPU per request",
+            r["bare_cpu_ms"],
+            round(r["page_cpu_ms"] / r["bare_cpu_ms"], 2) if r["bare_cpu_ms"] else 0.0,
+        ),
     ]
 
 

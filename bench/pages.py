@@ -192,6 +192,7 @@ def _client_process(port, requests, threads, offset, ready, times, out) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         latencies: list[float] = []
         bad: list[str] = []
+        done = 0  # warm-up and the last one included: the servers' CPU is spent on all
         i = offset + k
         while time.time() < start_at:
             time.sleep(0.001)
@@ -207,6 +208,7 @@ def _client_process(port, requests, threads, offset, ready, times, out) -> None:
                 status, body = _get(conn, url, cookie)
             took = time.perf_counter() - began
             now = time.time()
+            done += 1
             if now >= stop_at:
                 break
             if now >= warm_until:
@@ -215,7 +217,7 @@ def _client_process(port, requests, threads, offset, ready, times, out) -> None:
                     bad.append(f"{url}: HTTP {status}")
         conn.close()
         with lock:
-            results.append((latencies, len(latencies), bad))
+            results.append((latencies, done, bad))
 
     pool = [threading.Thread(target=client, args=(k,)) for k in range(threads)]
     for t in pool:
@@ -227,7 +229,10 @@ def _client_process(port, requests, threads, offset, ready, times, out) -> None:
 
 def load(port: int, requests: list[tuple[str, str]], seconds: float, warm: float = 1.0) -> dict:
     """``CLIENTS`` clients in ``PROCESSES`` processes GET ``requests`` round-robin for
-    ``warm`` + ``seconds``; the figures of the last ``seconds``."""
+    ``warm`` + ``seconds``; the figures of the last ``seconds``, and the server's CPU time
+    per request (over every request of the round: a figure the machine's other work does not
+    inflate as much as it does the wall-clock ones)."""
+    cpu_before = server_cpu_s(port)
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     ready = ctx.Barrier(PROCESSES + 1)
@@ -245,13 +250,16 @@ def load(port: int, requests: list[tuple[str, str]], seconds: float, warm: float
     gathered = [out.get(timeout=seconds + warm + 120) for _ in procs]
     for p in procs:
         p.join()
+    cpu = server_cpu_s(port) - cpu_before
+    done = sum(n for batch in gathered for _l, n, _b in batch)
     latencies = sorted(x for batch in gathered for lat, _n, _b in batch for x in lat)
     bad = [b for batch in gathered for _l, _n, bads in batch for b in bads]
     if bad:
         raise SystemExit(f"{len(bad)} answers were not pages, e.g. {bad[:3]}")
     if not latencies:
-        return {"requests": 0, "per_s": 0.0, "p50_ms": 0.0, "p95_ms": 0.0}
+        return {"requests": 0, "per_s": 0.0, "p50_ms": 0.0, "p95_ms": 0.0, "cpu_ms": 0.0}
     return {
+        "cpu_ms": round(cpu * 1000 / done, 3) if done else 0.0,
         "requests": len(latencies),
         "per_s": round(len(latencies) / seconds, 1),
         "p50_ms": round(statistics.median(latencies), 2),
@@ -260,6 +268,31 @@ def load(port: int, requests: list[tuple[str, str]], seconds: float, warm: float
 
 
 # --- servers
+
+
+#: The gunicorn master's pid of each port served.
+_MASTERS: dict[int, int] = {}
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def server_cpu_s(port: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn serving ``port``: its master
+    and live workers, from /proc (0 where there is no /proc)."""
+    master = _MASTERS.get(port)
+    if master is None or not os.path.exists(f"/proc/{master}"):
+        return 0.0
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        children = []
+    total = 0
+    for pid in [str(master), *children]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a worker that just ended
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICK
 
 
 def free_port() -> int:
@@ -279,6 +312,7 @@ def gunicorn(target: str, env: dict[str, str], ready: str = "/") -> Iterator[int
 
 def _serve(cmd: list[str], port: int, env: dict[str, str], log, ready: str) -> Iterator[int]:
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log)
+    _MASTERS[port] = proc.pid
     try:
         deadline = time.time() + 60
         while True:
@@ -345,15 +379,23 @@ def measure(
             pages.append(load(app_port, requests, seconds, warm=min(1.0, warm)))
             bare.append(load(bare_port, [("/", "")], seconds, warm=min(1.0, warm)))
             print(
-                f"  round {r + 1}: pages {pages[-1]['per_s']}/s p95 {pages[-1]['p95_ms']} ms;"
-                f" bare {bare[-1]['per_s']}/s p95 {bare[-1]['p95_ms']} ms",
+                f"  round {r + 1}: pages {pages[-1]['per_s']}/s p95 {pages[-1]['p95_ms']} ms"
+                f" {pages[-1]['cpu_ms']} ms CPU; bare {bare[-1]['per_s']}/s"
+                f" p95 {bare[-1]['p95_ms']} ms {bare[-1]['cpu_ms']} ms CPU; load average"
+                f" {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     if not all(x["requests"] for x in pages + bare):
         raise SystemExit("a round completed no request: make the rounds longer")
     pages_per_s = statistics.median(p["per_s"] for p in pages)
     bare_per_s = statistics.median(b["per_s"] for b in bare)
+    page_cpu = statistics.median(p["cpu_ms"] for p in pages)
+    bare_cpu = statistics.median(b["cpu_ms"] for b in bare)
     return {
+        "page_cpu_ms": page_cpu,
+        "bare_cpu_ms": bare_cpu,
+        # what the throughput ratio would be with the servers alone on the machine's cores
+        "cpu_ratio_bare_to_page": round(bare_cpu / page_cpu, 3) if page_cpu else 0.0,
         "rounds": {"pages": pages, "bare": bare},
         "page_p95_ms": statistics.median(p["p95_ms"] for p in pages),
         "page_p50_ms": statistics.median(p["p50_ms"] for p in pages),
