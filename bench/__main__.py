@@ -13,7 +13,8 @@ row a ratio above 1 says how far we are from the anchor.
 Each benchmark's own module documents what it measures; the anchors are:
 ogr2ogr loading the same file (imports), the same indexed SQL run raw through the driver (overlap
 checks), a bare hashlib loop over the same entries (audit verification), and one hand-written SQL
-statement giving the county report's per-village figures (the county report).
+statement giving the county report's per-village figures (the county report), and a bare Flask
+endpoint served by the same gunicorn options (the main pages under 16 clients).
 """
 
 from __future__ import annotations
@@ -52,10 +53,12 @@ class Sizes:
     audit_entries: int
     audit_repeat: int
     county_households: int
+    page_rounds: int
+    page_seconds: float
 
 
-QUICK = Sizes(20_000, 1, 50_000, 300, 2, 50_000, 3, 60_000)
-FULL = Sizes(300_000, 3, 300_000, 1_000, 3, 1_000_000, 3, 60_000)
+QUICK = Sizes(20_000, 1, 50_000, 300, 2, 50_000, 3, 60_000, 5, 5.0)
+FULL = Sizes(300_000, 3, 300_000, 1_000, 3, 1_000_000, 3, 60_000, 7, 10.0)
 
 
 def _run(module: str, *args: str) -> None:
@@ -199,11 +202,48 @@ def bench_report(s: Sizes) -> list[Row]:
     return rows
 
 
+def bench_pages(s: Sizes) -> list[Row]:
+    # The main pages of the demo county under 16 concurrent clients on gunicorn (the production
+    # image's options), beside a bare Flask endpoint served by the same gunicorn options in the
+    # same run (bench/pages.py); medians over the rounds. SQLite: the embedded default.
+    _run("pages", "--rounds", str(s.page_rounds), "--seconds", str(s.page_seconds))
+    r = _read("pages_sqlite.json")
+    return [
+        Row(
+            "page_p95_ms",
+            r["page_p95_ms"],
+            f"ms, p95 of the main pages, {r['clients']} clients",
+            "bare Flask p95",
+            r["bare_p95_ms"],
+            round(r["page_p95_ms"] / r["bare_p95_ms"], 2) if r["bare_p95_ms"] else 0.0,
+        ),
+        Row(
+            "page_throughput_vs_bare",
+            r["page_throughput_vs_bare"],
+            f"x bare Flask's requests/s (pages {r['page_per_s']}/s)",
+            "bare Flask requests/s",
+            r["bare_per_s"],
+            round(r["bare_per_s"] / r["page_per_s"], 2) if r["page_per_s"] else 0.0,
+        ),
+        # The servers' own CPU per request (gunicorn's processes, from /proc): what the machine's
+        # other work inflates least.
+        Row(
+            "page_cpu_ms",
+            r["page_cpu_ms"],
+            "ms of server CPU per page",
+            "bare Flask CPU per request",
+            r["bare_cpu_ms"],
+            round(r["page_cpu_ms"] / r["bare_cpu_ms"], 2) if r["bare_cpu_ms"] else 0.0,
+        ),
+    ]
+
+
 BENCHES = {
     "import": bench_import,
     "overlap": bench_overlap,
     "audit": bench_audit,
     "report": bench_report,
+    "pages": bench_pages,
 }
 
 

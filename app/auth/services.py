@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.audit import trail
@@ -480,13 +481,22 @@ def user_for_session(key: str) -> tuple[User, UserSession] | None:
     if not key:
         return None
     now = utcnow()
-    row = db.session.scalar(
-        select(UserSession).where(UserSession.key_sha256 == _sha256(key), _live(now))
+    # The session, its user and the user's collectives (every scope check reads them) in one
+    # statement: every page view asks.
+    found = (
+        db.session.execute(
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .options(joinedload(User.collectives))
+            .where(UserSession.key_sha256 == _sha256(key), _live(now))
+        )
+        .unique()
+        .first()
     )
-    if row is None:
+    if found is None:
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    if not user.is_active:
         return None
     if (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:
         _touch(UserSession, row.id, "last_seen_at", now)

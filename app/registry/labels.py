@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from flask import has_request_context
+from flask import g, has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,9 +30,16 @@ DISPOSAL_LABELS = {
 
 
 def _staff() -> bool:
-    return bool(current_user and current_user.is_authenticated) and (
-        Role(current_user.role) != Role.FARMER
-    )
+    """Whether the reader is staff; worked out once a request (every text of a page asks)."""
+    if not has_request_context():
+        return False  # no reader: the plain words
+    user = current_user._get_current_object() if current_user else None
+    known = g.get("_reader_is_staff")
+    if known is not None and known[0] is user:
+        return known[1]
+    staff = user is not None and user.is_authenticated and Role(user.role) != Role.FARMER
+    g._reader_is_staff = (user, staff)
+    return staff
 
 
 def coded(names: dict, code: str | None) -> str:
@@ -109,6 +116,6 @@ _BRACKETED_CODE = re.compile(rf"\s?[（(](?:{_FIELD_CODES})[）)]")
 def for_reader(text: str) -> str:
     """A page's text as the reader should see it: a farmer gets labels without the NY/T 2539
     field codes staff match with survey tables ("合同总面积（HTZMJ）" → "合同总面积")."""
-    if not has_request_context() or _staff() or ("(" not in text and "（" not in text):
+    if ("(" not in text and "（" not in text) or not has_request_context() or _staff():
         return text
     return _BRACKETED_CODE.sub("", text)

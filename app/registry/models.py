@@ -10,6 +10,7 @@ Nothing here refers to a settlement event (R12): settlement depends on people, n
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -383,6 +384,46 @@ def person_collective_ids(person_uid: int) -> set[int]:
                 Membership.person_uid == person_uid, Membership.end_reason == "death"
             )
         )
+    )
+
+
+def persons_collective_ids(person_uids: Iterable[int]) -> dict[int, set[int]]:
+    """``person_collective_ids`` of many persons in at most two queries (pages listing people)."""
+    out: dict[int, set[int]] = {uid: set() for uid in set(person_uids)}
+    if not out:
+        return out
+    rows = db.session.execute(
+        select(Membership.person_uid, Membership.collective_id).where(
+            Membership.person_uid.in_(sorted(out)), Membership.end_lifespan.is_(None)
+        )
+    )
+    for uid, collective_id in rows:
+        out[uid].add(collective_id)
+    dead_or_gone = sorted(uid for uid, ids in out.items() if not ids)
+    if dead_or_gone:
+        rows = db.session.execute(
+            select(Membership.person_uid, Membership.collective_id).where(
+                Membership.person_uid.in_(dead_or_gone), Membership.end_reason == "death"
+            )
+        )
+        for uid, collective_id in rows:
+            out[uid].add(collective_id)
+    return out
+
+
+def persons_household_ids(person_uids: Iterable[int]) -> dict[int, int]:
+    """``person_household_id`` of many persons in one query (those living in none are absent)."""
+    uids = sorted(set(person_uids))
+    if not uids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(HouseholdMember.person_uid, HouseholdMember.household_uid).where(
+                HouseholdMember.person_uid.in_(uids),
+                HouseholdMember.end_lifespan.is_(None),
+                HouseholdMember.moved_out_on.is_(None),
+            )
+        ).all()
     )
 
 

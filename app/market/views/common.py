@@ -5,6 +5,7 @@ what a listing page shows of it (summary, steps, consents, offers, the deal, the
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -188,9 +189,54 @@ def _plain(value: Any) -> str:
     return plain(value)
 
 
-def _summary(listing: Listing) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Names:
+    """The names a list of listings shows (collectives, holding households and persons), read
+    with one query per kind for the whole page instead of per listing."""
+
+    collectives: dict[int, str]
+    households: dict[int, str]
+    persons: dict[int, str]
+
+    @classmethod
+    def of(cls, rows: list[Listing]) -> _Names:
+        def read(query, keys: set[int]) -> dict[int, str]:
+            return dict(db.session.execute(query).all()) if keys else {}
+
+        cids = {r.collective_id for r in rows}
+        huids = {r.household_uid for r in rows if r.household_uid is not None}
+        puids = {r.person_uid for r in rows if r.person_uid is not None}
+        return cls(
+            collectives=read(
+                select(Collective.id, Collective.name).where(Collective.id.in_(cids)), cids
+            ),
+            households=read(
+                select(Household.uid, Household.name).where(
+                    Household.uid.in_(huids), Household.end_lifespan.is_(None)
+                ),
+                huids,
+            ),
+            persons=read(
+                select(Person.uid, Person.name).where(
+                    Person.uid.in_(puids), Person.end_lifespan.is_(None)
+                ),
+                puids,
+            ),
+        )
+
+    def holder(self, listing: Listing) -> str:
+        if listing.household_uid is not None:
+            name = self.households.get(listing.household_uid)
+        elif listing.person_uid is not None:
+            name = self.persons.get(listing.person_uid)
+        else:
+            return ""
+        return name if name is not None else _("(no longer on record)")
+
+
+def _summary(listing: Listing, names: _Names | None = None) -> dict[str, Any]:
     """What every listing page shows of the listing (no codes, no ids of people)."""
-    collective = db.session.get(Collective, listing.collective_id)
+    names = names or _Names.of([listing])
     return {
         "id": listing.id,
         "right": _right_text(listing),
@@ -201,10 +247,8 @@ def _summary(listing: Listing) -> dict[str, Any]:
         "state_label": states.state_label(listing.state),
         "price": fen_to_yuan(listing.asking_price_fen) if listing.asking_price_fen else None,
         "description": listing.description,
-        "holder": _name_of_household(listing.household_uid)
-        if listing.household_uid
-        else _name_of_person(listing.person_uid),
-        "collective": collective.name if collective else "",
+        "holder": names.holder(listing),
+        "collective": names.collectives.get(listing.collective_id, ""),
         "due_on": queries.due_on(listing),
         "cooling_off_ends_on": listing.cooling_off_ends_on,
         "published_on": listing.published_on,
@@ -215,10 +259,11 @@ def _summary(listing: Listing) -> dict[str, Any]:
 
 def _cards(rows: list[Listing]) -> list[dict[str, Any]]:
     counts = queries.offer_counts([r.id for r in rows])
+    names = _Names.of(rows)
     staff = _role() != FARMER
     out = []
     for r in rows:
-        view = _summary(r)
+        view = _summary(r, names)
         view["offers"] = counts.get(r.id, 0)
         view["show_offers"] = staff or view["own"]  # a member never learns of others' offers
         out.append(view)

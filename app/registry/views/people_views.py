@@ -30,7 +30,7 @@ from app.core.inputs import page_arg
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
-from app.registry import history, inputs, map_features, people, present
+from app.registry import history, inputs, links, map_features, people, present
 from app.registry.lookup import load_current_or_404
 from app.registry.models import LAND_CLASSES, RELATIONS, Household, Membership, Person
 from app.registry.views import bp
@@ -142,6 +142,7 @@ def household_context(household: Household) -> dict:
             }
             for m, name, cname in memberships
         ],
+        "person_links": links.person_links(person_uids, current=True),
         "plot_map": plot_map(rights.plots),
         "map": map_features.map_settings(
             [to_shape(p.geom) for p in rights.plots if p.geom is not None]
