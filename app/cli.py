@@ -424,13 +424,15 @@ def print_division_report(report: loader.LoadReport) -> None:
 
 @market_cli.command("tick")
 def market_tick():
-    """Close every bidding past its deadline and end every listing whose notice period is over
-    without an offer (run it from cron, e.g. every 10 minutes; running it again does nothing).
-    Exit 1 if a listing could not be handled (the others are done and kept)."""
-    from app.market import bidding
+    """Close every bidding past its deadline, end every listing whose notice period is over
+    without an offer, and confirm the outsider of every lease whose members' priority period
+    ended without a member matching (run it from cron, e.g. every 10 minutes; running it again
+    does nothing). Exit 1 if a listing could not be handled (the others are done and kept)."""
+    from app.market import bidding, leasing
 
     with system("market.tick"):
         done = bidding.tick()
+        leases = leasing.tick()
     db.session.commit()
     for listing_id, deal_id in done["sold"].items():
         click.echo(
@@ -438,11 +440,17 @@ def market_tick():
         )
     for listing_id in done["lapsed"]:
         click.echo(f"listing {listing_id}: ended without a buyer")
-    for listing_id, message in done["failed"].items():
+    for listing_id, deal_id in leases["confirmed"].items():
+        click.echo(
+            f"listing {listing_id}: no member matched in the priority period, "
+            f"the outsider takes the lease (deal {deal_id})"
+        )
+    failed = {**done["failed"], **leases["failed"]}
+    for listing_id, message in failed.items():
         click.echo(f"listing {listing_id}: not done, will be tried again: {message}", err=True)
-    if not any(done.values()):
+    if not any(done.values()) and not any(leases.values()):
         click.echo("nothing was due")
-    if done["failed"]:
+    if failed:
         sys.exit(1)
 
 
