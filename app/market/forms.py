@@ -27,6 +27,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from app.core.fields import DecimalField, IntegerField
+from app.leases.services import LESSEE_KIND_LABELS, SCHEDULES
 from app.registry.views.common import length
 
 #: The largest price the database and the services take: below 10**15 fen.
@@ -162,11 +163,7 @@ class NewListingForm(FlaskForm):
     rent = YuanField(_l("Rent per mu per year (yuan)"))
     payment_schedule = RadioField(
         _l("Rent is paid"),
-        choices=[
-            SelectChoice("annual", _l("Once a year")),
-            SelectChoice("semiannual", _l("Twice a year")),
-            SelectChoice("once", _l("All at once at the start")),
-        ],
+        choices=[SelectChoice(key, label) for key, label in SCHEDULES.items()],
         default="annual",
         validators=[Optional()],
     )
@@ -225,11 +222,8 @@ class OfferForm(FlaskForm):
 
 #: Who offers from outside the collective (R05), in the words staff read.
 OUTSIDER_KINDS = [
-    SelectChoice("outside_person", _l("A person of another collective or a town resident")),
-    SelectChoice("outside_household", _l("A farming household of another collective")),
-    SelectChoice("cooperative", _l("A farmers' cooperative")),
-    SelectChoice("company", _l("A company or other business")),
-    SelectChoice("other_org", _l("Another organisation")),
+    SelectChoice(kind, LESSEE_KIND_LABELS[kind])
+    for kind in ("outside_person", "outside_household", "cooperative", "company", "other_org")
 ]
 
 

@@ -30,7 +30,7 @@ from app.registry.land import contracts
 #: How rent is paid (leases' schedules).
 SCHEDULES = ("annual", "semiannual", "once")
 #: Lessees from outside the collective: they have no login; staff record their offers.
-OUTSIDE_KINDS = ("outside_person", "outside_household", "cooperative", "company", "other_org")
+OUTSIDE_KINDS = tuple(k for k in lease_models.LESSEE_KINDS if k not in leases.MEMBER_KINDS)
 #: Outsiders named by a resident ID number (the person, or the household's head).
 BY_ID_NUMBER = frozenset({"outside_person", "outside_household"})
 MAX_FEN = 10**15

@@ -18,12 +18,12 @@ import json
 from datetime import date
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.audit import trail
 from app.core import calendar
 from app.extensions import db
+from app.leases import services as leases
 from app.market import alerts, states
 from app.market.listings import _advance
 from app.market.models import Listing, MembersPriority, Offer
@@ -69,7 +69,7 @@ def open_priority(listing: Listing, offer: Offer, *, actor: str, day: date) -> M
     """The holder chose ``offer``, an outsider's: the members' priority period opens today and
     ends LEASE_PRIORITY_DAYS later; the collective's members are told the terms. The caller
     locked the listing and checked the holder, the step and the cooling-off."""
-    ends_on = calendar.period_end(day, current_app.config["LEASE_PRIORITY_DAYS"], working=False)
+    ends_on = calendar.period_end(day, leases.priority_days(), working=False)
     households = _member_households(listing)
     _advance(listing, "choose_outsider", states.HOLDER, actor=actor)
     record = MembersPriority(
@@ -123,6 +123,11 @@ def evidence(listing: Listing) -> dict[str, Any] | None:
     return {
         "channel": "market",
         "listing_id": listing.id,
+        # what the leases check (R05): the period's first and last day, and that no member
+        # matched the outsider's terms in it
+        "priority_from": record.opened_on.isoformat(),
+        "priority_until": record.ends_on.isoformat(),
+        "member_matched": record.decision == "member_matched",
         "offered": json.loads(record.terms),
         "told_households": json.loads(record.told),
         "opened_on": record.opened_on.isoformat(),

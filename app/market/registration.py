@@ -16,7 +16,7 @@ whole registration back.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -160,15 +160,6 @@ def register(listing_id: int, user: Any, *, today: date | None = None) -> Deal:
     return deal
 
 
-def _five_years(starts_on: date, ends_on: date) -> bool:
-    """Whether a lease runs five years or more (it may then be registered, R05)."""
-    try:
-        fifth = starts_on.replace(year=starts_on.year + 5)
-    except ValueError:  # 29 February
-        fifth = starts_on.replace(year=starts_on.year + 5, day=28)
-    return ends_on >= fifth - timedelta(days=1)
-
-
 def lessee_of(offer: Offer) -> leases.Lessee:
     """The lessee the leases record, from the offer that found it."""
     if offer.lessee_kind in lease_terms.OUTSIDE_KINDS:
@@ -213,7 +204,7 @@ def _register_lease(listing: Listing, deal: Deal, user: Any, day: date) -> Deal:
         contract_document_id=deal.contract_document_id,
         channel="market",
         priority_evidence=evidence,
-        register=_five_years(offer.lease_starts_on, offer.lease_ends_on),
+        register=leases.at_least_years(offer.lease_starts_on, offer.lease_ends_on, 5),
         note=_("Leased through the marketplace, listing No. %(id)s", id=listing.id),
         on=day,
     )

@@ -16,6 +16,8 @@ from app.auth.models import User
 from app.core.calendar import county_today
 from app.core.errors import DomainError
 from app.extensions import db
+from app.leases import services as leases
+from app.leases.models import Lease
 from app.market import approvals, leasing, listings, offers, priority, registration
 from app.market.lease_terms import Outsider, Terms
 from app.market.models import Deal, MembersPriority, Offer
@@ -72,7 +74,8 @@ def test_r05_a_lease_listing_asks_its_terms_and_says_the_contract_stays(family):
         80_000,
     )
     assert listing.asking_price_fen is None
-    assert "stays your household's" in listings.statement(listing)
+    words = listings.statement(listing)
+    assert "承包合同仍属于您家" in words or "stays your household's" in words
 
 
 def test_r05_a_lease_past_the_contracts_term_or_for_building_is_not_listed(family):
@@ -241,24 +244,81 @@ def test_r05_the_outsider_takes_the_lease_when_no_member_matches_in_time(family,
 def test_r05_registration_records_the_lease_and_the_contract_stays(family, buyers):
     lid, offer = outsider_chosen(family)
     ends = listings._listing(lid).priority_ends_on
-    leasing.confirm_outsider(lid, user("admin_a"), today=ends + timedelta(days=1))
+    today = ends + timedelta(days=1)
+    leasing.confirm_outsider(lid, user("admin_a"), today=today)
     approvals.collective_consent(lid, user("admin_a"), approve=True)
     approvals.bureau_review(lid, user("bureau"), approve=True, reason="材料齐全")
-    today = county_today()
     approvals.record_contract(
         lid,
         user("admin_a"),
         signed_on=today,
         contract_document_id=family["paper"],
         payment_terms="每年一次",
+        today=today,
     )
-    approvals.record_payment(lid, user("admin_a"), how="confirmed", reference="B-1", paid_on=today)
+    approvals.record_payment(
+        lid, user("admin_a"), how="confirmed", reference="B-1", paid_on=today, today=today
+    )
     before = history.current_of(LandContract, family["contract"])
-    deal = registration.register(lid, user("admin_a"))
+    deal = registration.register(lid, user("admin_a"), today=today)
     record = json.loads(deal.registration)
     assert record["lease_id"] and record["lease_number"]
     assert record["plot_uids"] == [family["plots"][0]]
     after = history.current_of(LandContract, family["contract"])
     assert (after.id, after.household_uid) == (before.id, family["household"])
     assert listings._listing(lid).state == "completed"
-    assert registration.register(lid, user("admin_a")).id == deal.id  # a retry changes nothing
+    lease = db.session.get(Lease, record["lease_id"])
+    assert (lease.channel, lease.lessee_kind, lease.lessee_uscc) == (
+        "market",
+        "company",
+        COMPANY.uscc,
+    )
+    assert (lease.rent_fen_per_mu_year, lease.use) == (90_000, "grain")
+    stored = json.loads(lease.priority_evidence)
+    assert stored["member_matched"] is False and stored["listing_id"] == lid
+    assert leases.leases_of_plots([family["plots"][0]]) == [lease]
+    again = registration.register(lid, user("admin_a"), today=today)  # a retry changes nothing
+    assert again.id == deal.id
+
+
+def member_lease(family: dict, buyers: dict) -> Lease:
+    """赵家 matched a company's terms in the priority period; the deal is registered."""
+    lid, _offer = outsider_chosen(family)
+    day = listings._listing(lid).priority_ends_on
+    leasing.match(
+        lid,
+        user("admin_a"),
+        household_uid=buyers["member"],
+        amount_fen=95_000,
+        terms=terms(),
+        today=day,
+    )
+    approvals.collective_consent(lid, user("admin_a"), approve=True)
+    approvals.bureau_review(lid, user("bureau"), approve=True, reason="材料齐全")
+    approvals.record_contract(
+        lid,
+        user("admin_a"),
+        signed_on=day,
+        contract_document_id=family["paper"],
+        payment_terms="每年一次",
+        today=day,
+    )
+    approvals.record_payment(
+        lid, user("admin_a"), how="confirmed", reference="B-2", paid_on=day, today=day
+    )
+    deal = registration.register(lid, user("admin_a"), today=day)
+    return db.session.get(Lease, json.loads(deal.registration)["lease_id"])
+
+
+def test_r05_a_member_who_matched_is_recorded_as_the_lessee(family, buyers):
+    lease = member_lease(family, buyers)
+    assert (lease.lessee_kind, lease.lessee_household_uid) == ("member_household", buyers["member"])
+    assert lease.rent_fen_per_mu_year == 95_000
+
+
+def test_r05_a_plot_already_leased_cannot_be_listed_for_lease_again(family, buyers):
+    member_lease(family, buyers)
+    with pytest.raises(DomainError) as refused:
+        walk.draft(family, **lease_args(plot_uids=[family["plots"][0]]))
+    assert refused.value.code == "plot_leased"
+    walk.draft(family, **lease_args(plot_uids=[family["plots"][1]]))  # the other plot is free

@@ -21,6 +21,7 @@ from app.core.i18n import local_time
 from app.core.models import utcnow
 from app.divisions.models import Collective
 from app.extensions import db
+from app.leases import services as leases
 from app.market import (
     approvals,
     listings,
@@ -55,25 +56,10 @@ DEAL_KINDS = {
     "paid_exit": _l("Paid exit to the collective"),
     "lease": _l("Lease of the right to farm the land (the contract stays)"),
 }
-LEASE_METHODS = {
-    "lease": _l("Lease (出租)"),
-    "subcontract": _l("Subcontract to a member (转包)"),
-    "shares": _l("Contribution as shares (入股)"),
-    "other": _l("Another way"),
-}
-SCHEDULES = {
-    "annual": _l("Once a year"),
-    "semiannual": _l("Twice a year"),
-    "once": _l("All at once at the start"),
-}
-LESSEE_KINDS = {
-    "member_household": _l("A member household of the collective"),
-    "outside_person": _l("A person of another collective or a town resident"),
-    "outside_household": _l("A farming household of another collective"),
-    "cooperative": _l("A farmers' cooperative"),
-    "company": _l("A company or other business"),
-    "other_org": _l("Another organisation"),
-}
+#: A lease's words, as the leases name them.
+LEASE_METHODS = leases.METHOD_LABELS
+SCHEDULES = leases.SCHEDULES
+LESSEE_KINDS = leases.LESSEE_KIND_LABELS
 METHODS = {
     "negotiated": _l("Negotiated: the holder chooses an offer"),
     "bidding": _l("Open bidding: the highest bid wins"),
@@ -151,12 +137,7 @@ RULE_LABELS = {
 
 def use_choices() -> list[tuple[str, str]]:
     """The agricultural uses a lease may have (the leases' list), in words."""
-    from app.leases import services as leases
-
-    uses = leases.USES
-    if isinstance(uses, dict):
-        return [(k, str(v)) for k, v in uses.items()]
-    return [(u, str(u)) for u in uses]
+    return [(k, str(v)) for k, v in leases.USES.items()]
 
 
 def use_label(use: str | None) -> str:
