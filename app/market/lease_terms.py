@@ -24,8 +24,9 @@ from app.core import codes
 from app.core.errors import DomainError
 from app.leases import models as lease_models
 from app.leases import services as leases
-from app.registry import encumbrances
+from app.registry import history
 from app.registry.land import contracts
+from app.registry.models import LandContract
 
 #: How rent is paid (leases' schedules).
 SCHEDULES = ("annual", "semiannual", "once")
@@ -163,30 +164,20 @@ def matches(member: Any, chosen: Any) -> bool:
     )
 
 
-def plots_problem(plot_uids: list[int], starts_on: Any, ends_on: Any) -> DomainError | None:
-    """Why these plots cannot be leased for these dates, or None: something weighs on a plot
-    or its contract that blocks a lease (a court freeze, a dispute, an open objection:
-    ``registry.encumbrances``), or a plot is already in a lease awaiting its review or in force
-    over overlapping dates (``app.leases``)."""
-    for uid in plot_uids:
-        problem = encumbrances.blocking_encumbrance("plot", uid, action="lease")
-        if problem is not None:
-            return problem
-    for lease in leases.leases_of_plots(plot_uids):
-        if lease.state not in ("awaiting_qualification", "in_force"):
-            continue
-        apart = starts_on is not None and ends_on is not None
-        if apart and (lease.ends_on < starts_on or lease.starts_on > ends_on):
-            continue
-        return DomainError(
-            "plot_leased",
-            _(
-                "A plot listed is already leased from %(start)s to %(end)s: it cannot be "
-                "leased again for these dates.",
-                start=lease.starts_on.isoformat(),
-                end=lease.ends_on.isoformat(),
-            ),
-            field="plots",
-            rule="R05",
+def plots_problem(
+    contract_uid: int, plot_uids: list[int], starts_on: Any, ends_on: Any, *, today: date
+) -> DomainError | None:
+    """Why these plots of the contract cannot be leased for these dates, or None: the leases'
+    own plot rule (``leases.check_plots``): current plots of the contract, not reserve land,
+    nothing weighing on them that blocks a lease (a court freeze, a dispute, an open objection),
+    not in another lease awaiting its review or in force over the same days."""
+    contract = history.current_of(LandContract, contract_uid)
+    if contract is None:
+        return DomainError("contract_not_current", _("The land contract is no longer in force."))
+    try:
+        leases.check_plots(
+            contract.collective_id, contract, plot_uids, starts_on, ends_on, today, None
         )
+    except DomainError as exc:
+        return exc
     return None

@@ -201,7 +201,9 @@ def create_listing(
         }
         asking_price_fen = None  # the rent is the price
         wanted = plots if plots is not None else _current_plots(right.uid)
-        problem = lease_terms.plots_problem(wanted, lease_starts_on, lease_ends_on)
+        problem = lease_terms.plots_problem(
+            right.uid, wanted, lease_starts_on, lease_ends_on, today=history.county_today()
+        )
         if problem is not None:
             raise problem
     if asking_price_fen is not None and (
@@ -619,7 +621,11 @@ def title_problem(listing: Listing) -> DomainError | None:
     # What weighs on the right (issue 14 §6): a freeze, a pledge (transfer, exit), a dispute.
     if listing.deal_kind == "lease":  # the plots leased, each with its contract's weights
         return lease_terms.plots_problem(
-            listing_plots(listing), listing.lease_starts_on, listing.lease_ends_on
+            right.uid,
+            listing_plots(listing),
+            listing.lease_starts_on,
+            listing.lease_ends_on,
+            today=history.county_today(),
         )
     action = "exit" if listing.deal_kind == "paid_exit" else "transfer"
     return encumbrances.blocking_encumbrance(listing.right_kind, right.uid, action=action)

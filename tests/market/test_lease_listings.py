@@ -18,7 +18,7 @@ from app.core.errors import DomainError
 from app.extensions import db
 from app.leases import services as leases
 from app.leases.models import Lease
-from app.market import approvals, leasing, listings, offers, priority, registration
+from app.market import approvals, attestation, leasing, listings, offers, priority, registration
 from app.market.lease_terms import Outsider, Terms
 from app.market.models import Deal, MembersPriority, Offer
 from app.notify.models import Notification
@@ -277,6 +277,8 @@ def test_r05_registration_records_the_lease_and_the_contract_stays(family, buyer
     stored = json.loads(lease.priority_evidence)
     assert stored["member_matched"] is False and stored["listing_id"] == lid
     assert leases.leases_of_plots([family["plots"][0]]) == [lease]
+    sheet = attestation.attestation_of(listings._listing(lid))
+    assert sheet.buyer == COMPANY.name and sheet.number == deal.attestation_number
     again = registration.register(lid, user("admin_a"), today=today)  # a retry changes nothing
     assert again.id == deal.id
 
@@ -320,5 +322,5 @@ def test_r05_a_plot_already_leased_cannot_be_listed_for_lease_again(family, buye
     member_lease(family, buyers)
     with pytest.raises(DomainError) as refused:
         walk.draft(family, **lease_args(plot_uids=[family["plots"][0]]))
-    assert refused.value.code == "plot_leased"
+    assert refused.value.code == "plot_already_leased"
     walk.draft(family, **lease_args(plot_uids=[family["plots"][1]]))  # the other plot is free
