@@ -3,6 +3,9 @@
 * a listing published in your collective: the farmer accounts of the collective, except the
   seller's household's;
 * an offer received: the seller's accounts;
+* an outsider's offer chosen for a lease (R05, members' priority): the farmer accounts of the
+  collective, except the holder's household's, with the terms and the last day to match them
+  (``priority_opened``);
 * a step waiting for you: the collective's administrators (ready, collective_consent,
   township_approval, contracting), the bureau's reviewers (bureau_review), the co-holders whose
   consent the holder's declaration awaits (a minor's guardian decides, so is told instead);
@@ -210,8 +213,7 @@ def priority_opened(listing: Listing, offer: Offer, ends_on: date) -> None:
             end=offer.lease_ends_on.isoformat() if offer.lease_ends_on else "",
             day=ends_on.isoformat(),
         ),
-        _link(listing),
-        sms=True,
+        _link(listing),  # (every farmer of the collective: not texted, like "published")
     )
 
 
