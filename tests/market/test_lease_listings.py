@@ -324,3 +324,19 @@ def test_r05_a_plot_already_leased_cannot_be_listed_for_lease_again(family, buye
         walk.draft(family, **lease_args(plot_uids=[family["plots"][0]]))
     assert refused.value.code == "plot_already_leased"
     walk.draft(family, **lease_args(plot_uids=[family["plots"][1]]))  # the other plot is free
+
+
+def test_r05_flask_market_tick_confirms_the_outsider_after_the_period(app, family, buyers):
+    lid, offer = outsider_chosen(family)
+    with trail.acting(trail.AuditContext(actor="test-clock", role="system")):
+        yesterday = county_today() - timedelta(days=1)
+        listings._listing(lid).priority_ends_on = yesterday
+        priority.of_listing(lid).ends_on = yesterday
+        db.session.flush()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["market", "tick"])
+    assert first.exit_code == 0, first.output
+    assert f"listing {lid}: no member matched" in first.output
+    assert listings._listing(lid).state == "collective_consent"
+    second = runner.invoke(args=["market", "tick"])
+    assert "nothing was due" in second.output
