@@ -1,4 +1,5 @@
-"""Command line: flask users …, flask audit …, flask divisions …, flask market …, flask demo …
+"""Command line: flask users …, flask audit …, flask divisions …, flask market …, flask leases …,
+flask demo …
 
 Every command that writes runs as the system actor with a reason, so it lands in the audit trail.
 Bad arguments get a clear message and a non-zero exit, never a traceback.
@@ -444,13 +445,15 @@ def print_division_report(report: loader.LoadReport) -> None:
 
 @market_cli.command("tick")
 def market_tick():
-    """Close every bidding past its deadline and end every listing whose notice period is over
-    without an offer (run it from cron, e.g. every 10 minutes; running it again does nothing).
-    Exit 1 if a listing could not be handled (the others are done and kept)."""
-    from app.market import bidding
+    """Close every bidding past its deadline, end every listing whose notice period is over
+    without an offer, and confirm the outsider of every lease whose members' priority period
+    ended without a member matching (run it from cron, e.g. every 10 minutes; running it again
+    does nothing). Exit 1 if a listing could not be handled (the others are done and kept)."""
+    from app.market import bidding, leasing
 
     with system("market.tick"):
         done = bidding.tick()
+        leases = leasing.tick()
     db.session.commit()
     for listing_id, deal_id in done["sold"].items():
         click.echo(
@@ -458,11 +461,17 @@ def market_tick():
         )
     for listing_id in done["lapsed"]:
         click.echo(f"listing {listing_id}: ended without a buyer")
-    for listing_id, message in done["failed"].items():
+    for listing_id, deal_id in leases["confirmed"].items():
+        click.echo(
+            f"listing {listing_id}: no member matched in the priority period, "
+            f"the outsider takes the lease (deal {deal_id})"
+        )
+    failed = {**done["failed"], **leases["failed"]}
+    for listing_id, message in failed.items():
         click.echo(f"listing {listing_id}: not done, will be tried again: {message}", err=True)
-    if not any(done.values()):
+    if not any(done.values()) and not any(leases.values()):
         click.echo("nothing was due")
-    if done["failed"]:
+    if failed:
         sys.exit(1)
 
 
@@ -492,6 +501,34 @@ def notify_remind():
     click.echo(f"{count} reminders")
 
 
+leases_cli = AppGroup("leases", help="Leases of the land-management right.")
+
+
+@leases_cli.command("expire")
+@click.option(
+    "--on", "on", default=None, help="Judge on this day (YYYY-MM-DD); today if not given."
+)
+def leases_expire(on: str | None):
+    """End at expiry every lease past its last day (daily, from cron; running it again ends
+    nothing more)."""
+    from datetime import date
+
+    from app.leases import services as leases
+
+    day = None
+    if on:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError:
+            fail(f"--on: give a date as YYYY-MM-DD, not {on!r}")
+    with system("lease.expire", reason="term ended"):
+        done = leases.expire_leases(on=day)
+        db.session.commit()
+    for lease in done:
+        click.echo(f"lease {lease.number}: ended at expiry ({lease.ends_on.isoformat()})")
+    click.echo(f"{len(done)} leases ended")
+
+
 def register_cli(app: Flask) -> None:
     from flask_migrate.cli import db as migrate_cli
 
@@ -509,4 +546,5 @@ def register_cli(app: Flask) -> None:
     ):
         app.cli.add_command(group)
     app.cli.add_command(notify_cli)  # flask notify deliver / remind (cron)
+    app.cli.add_command(leases_cli)  # flask leases expire (cron)
     migrate_cli.add_command(db_grant_app)  # flask db grant-app ROLE, beside flask db upgrade

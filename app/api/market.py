@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from flask import jsonify, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from app.api.fields import (
     CodeText,
     ExactNumber,
     Id,
+    NameText,
     NoteText,
     Page,
     Paged,
@@ -39,15 +41,21 @@ from app.api.fields import (
 from app.api.schema import Answer, Body, operation
 from app.auth.models import Role
 from app.auth.scope import roles_required
+from app.core.codes import mask_id_number
+from app.core.errors import DomainError
 from app.core.numbers import fixed
 from app.extensions import db
+from app.leases import models as lease_models
 from app.market import (
     approvals,
     attestation,
     bidding,
     exits,
+    lease_terms,
+    leasing,
     listings,
     offers,
+    priority,
     queries,
     registration,
     states,
@@ -115,6 +123,20 @@ class MarketConsent(Answer):
     decided_at: datetime | None
 
 
+class LeaseTermsOut(Answer):
+    """A lease listing's asked terms (R05); the contract stays the holder's."""
+
+    method: str = Field(description="How the land-management right is leased (lease, ...)")
+    use: str = Field(description="The agricultural use")
+    starts_on: date
+    ends_on: date
+    rent_fen_per_mu_year: FenOut = Field(description="Rent per mu per year. " + FEN_DOC)
+    payment_schedule: Literal["annual", "semiannual", "once"]
+    priority_ends_on: date | None = Field(
+        description="An outsider's offer chosen: the last day members may match its terms"
+    )
+
+
 class ListingItem(Answer):
     """A listing"""
 
@@ -141,6 +163,7 @@ class ListingItem(Answer):
     notice_ends_on: date | None
     due_on: date | None = Field(description="The day the current step is due, if it has one")
     offer_count: int = Field(description="Active offers")
+    lease: LeaseTermsOut | None = Field(description="A lease listing's terms; null otherwise")
     created_by: str
     created_at: datetime
 
@@ -157,6 +180,10 @@ class ListingDetail(ListingItem):
         description="Shown to the holder's household and to staff; empty for other members"
     )
     transaction_id: int | None
+    priority: dict[str, Any] | None = Field(
+        description="R05, members' priority on equal terms: the terms members were offered, "
+        "the households told, when, the members' matching offers and the decision"
+    )
 
 
 class Listings(Page[ListingItem]):
@@ -165,6 +192,22 @@ class Listings(Page[ListingItem]):
 
 class ListingQueue(Page[ListingItem]):
     """Listings waiting for the caller's step, longest waiting first"""
+
+
+class OfferLeaseOut(Answer):
+    lessee_kind: str = Field(description="member_household, outside_person, company, ...")
+    lessee_name: str | None
+    lessee_id_number: str | None = Field(
+        description="An outside person's ID number (masked for roles that do not need it)"
+    )
+    lessee_uscc: str | None
+    lessee_contact: str | None
+    starts_on: date | None
+    ends_on: date | None
+    use: str | None
+    matches_offer_id: int | None = Field(
+        description="A member's offer matching the outsider's chosen offer (priority period)"
+    )
 
 
 class MarketOffer(Answer):
@@ -180,6 +223,10 @@ class MarketOffer(Answer):
     deposit_reference: str | None
     state: Literal["active", "withdrawn", "accepted", "declined", "lost", "superseded"]
     deposit_state: Literal["held", "applied", "refund", "moved"] | None
+    lease: OfferLeaseOut | None = Field(
+        description="On a lease listing: who would lease (a member household or an outsider) "
+        "and the offer's term and use; amount_fen is then the rent per mu per year"
+    )
     eligibility: dict[str, Any] = Field(
         description="What was checked against the roll when the offer was made (R15)"
     )
@@ -302,6 +349,41 @@ class TransactionsQuery(Paged):
     collective_id: QueryId = None
 
 
+class NewLeaseTerms(Body):
+    method: Literal[tuple(lease_models.METHODS)] = Field(  # type: ignore[valid-type]
+        description="How the land-management right is leased"
+    )
+    use: CodeText = Field(description="The agricultural use (the leases' uses)")
+    starts_on: date
+    ends_on: date
+    rent_fen_per_mu_year: Fen = Field(description="Rent per mu per year. " + FEN_DOC)
+    payment_schedule: Literal["annual", "semiannual", "once"]
+
+
+class OfferTerms(Body):
+    starts_on: date
+    ends_on: date
+    use: CodeText = Field(description="The agricultural use (the leases' uses)")
+
+
+class NewOutsider(Body):
+    kind: Literal[lease_terms.OUTSIDE_KINDS]  # type: ignore[valid-type]
+    name: NameText
+    id_number: CodeText | None = Field(
+        None, description="A person or household's head: the resident ID number"
+    )
+    uscc: CodeText | None = Field(
+        None, description="A cooperative, company or organisation: its USCC"
+    )
+    contact: NameText | None = None
+
+
+class PriorityMatch(Body):
+    household_uid: Id = Field(description="The member household matching the terms")
+    rent_fen_per_mu_year: Fen = Field(description="At least the chosen rent. " + FEN_DOC)
+    terms: OfferTerms = Field(description="The same term and use as the chosen offer")
+
+
 class NewListing(Body):
     right_kind: RightKind
     right_uid: Id = Field(description="The contract, homestead or share holding")
@@ -323,6 +405,10 @@ class NewListing(Body):
     bid_step_fen: Fen | None = Field(None, description="Bidding: the smallest raise, in fen")
     deposit_fen: Annotated[int, Field(ge=0, le=MAX_FEN - 1)] | None = Field(
         None, description="Bidding: the deposit (保证金) each bidder pays, in fen; 0 or null: none"
+    )
+    lease: NewLeaseTerms | None = Field(
+        None,
+        description='deal_kind "lease" (R05): the terms asked; the contract stays the holder\'s',
     )
 
 
@@ -348,9 +434,15 @@ class Rejection(Body):
 
 
 class NewOffer(Body):
-    amount_fen: Fen
+    amount_fen: Fen = Field(description="The price; on a lease listing the rent per mu per year")
     household_uid: Id | None = Field(None, description="The buying household")
     person_uid: Id | None = Field(None, description="Shares: the buying member")
+    terms: OfferTerms | None = Field(None, description="A lease listing: the term and use")
+    lessee: NewOutsider | None = Field(
+        None,
+        description="A lease listing only: an outsider's offer, recorded by the collective's "
+        "administrator on their behalf",
+    )
     deposit_reference: CodeText | None = Field(
         None, description="Bidding: the payment reference of the deposit, when one is asked"
     )
@@ -434,8 +526,23 @@ def listing_json(listing: Listing, count: int) -> dict:
         "notice_ends_on": _day(listing.notice_ends_on),
         "due_on": _day(queries.due_on(listing)),
         "offer_count": count,
+        "lease": _lease_terms_json(listing),
         "created_by": listing.created_by,
         "created_at": _utc(listing.created_at),
+    }
+
+
+def _lease_terms_json(listing: Listing) -> dict | None:
+    if listing.deal_kind != "lease":
+        return None
+    return {
+        "method": listing.lease_method,
+        "use": listing.lease_use,
+        "starts_on": _day(listing.lease_starts_on),
+        "ends_on": _day(listing.lease_ends_on),
+        "rent_fen_per_mu_year": listing.rent_fen_per_mu_year,
+        "payment_schedule": listing.payment_schedule,
+        "priority_ends_on": _day(listing.priority_ends_on),
     }
 
 
@@ -485,6 +592,7 @@ def detail_json(listing: Listing) -> dict:
         "steps": [_step_json(s) for s in listings.steps_of(listing.id)],
         "consents": [_consent_json(c) for c in consents],
         "transaction_id": deal.id if deal is not None else None,
+        "priority": priority.evidence(listing),
     }
 
 
@@ -500,10 +608,35 @@ def offer_json(o: Offer) -> dict:
         "deposit_reference": o.deposit_reference,
         "state": o.state,
         "deposit_state": o.deposit_state,
+        "lease": _offer_lease_json(o),
         "eligibility": json.loads(o.eligibility),
         "made_by": o.made_by,
         "made_at": _utc(o.made_at),
     }
+
+
+def _offer_lease_json(o: Offer) -> dict | None:
+    if o.lessee_kind is None:
+        return None
+    full = Role(current_user.role) in (Role.COLLECTIVE_ADMIN, Role.AUDITOR)
+    number = o.lessee_id_number
+    return {
+        "lessee_kind": o.lessee_kind,
+        "lessee_name": o.lessee_name,
+        "lessee_id_number": number if full or number is None else mask_id_number(number),
+        "lessee_uscc": o.lessee_uscc,
+        "lessee_contact": o.lessee_contact if full else None,
+        "starts_on": _day(o.lease_starts_on),
+        "ends_on": _day(o.lease_ends_on),
+        "use": o.lease_use,
+        "matches_offer_id": o.matches_offer_id,
+    }
+
+
+def _terms(body: Any) -> lease_terms.Terms | None:
+    if body is None:
+        return None
+    return lease_terms.Terms(body.starts_on, body.ends_on, body.use)
 
 
 def transaction_json(deal: Deal) -> dict:
@@ -663,6 +796,18 @@ def create_listing(body: NewListing):
         bid_deadline=body.bid_deadline,
         bid_step_fen=body.bid_step_fen,
         deposit_fen=body.deposit_fen,
+        **(
+            {
+                "lease_method": body.lease.method,
+                "lease_use": body.lease.use,
+                "lease_starts_on": body.lease.starts_on,
+                "lease_ends_on": body.lease.ends_on,
+                "rent_fen_per_mu_year": body.lease.rent_fen_per_mu_year,
+                "payment_schedule": body.lease.payment_schedule,
+            }
+            if body.lease is not None
+            else {}
+        ),
     )
     db.session.commit()
     response = _listing_answer(listing.id, 201)
@@ -838,6 +983,16 @@ def make_offer(listing_id: int, target: Listing, body: NewOffer):
         household_uid=body.household_uid,
         person_uid=body.person_uid,
         deposit_reference=body.deposit_reference,
+        terms=_terms(body.terms),
+        outsider=lease_terms.Outsider(
+            body.lessee.kind,
+            body.lessee.name,
+            body.lessee.id_number,
+            body.lessee.uscc,
+            body.lessee.contact,
+        )
+        if body.lessee is not None
+        else None,
     )
     db.session.commit()
     response = jsonify(offer_json(offer))
@@ -856,7 +1011,77 @@ def make_offer(listing_id: int, target: Listing, body: NewOffer):
     refusals={**_NOT_FOUND, 422: "Cooling-off, not open, or the buyer no longer eligible"},
 )
 def accept_offer(offer_id: int, target: Offer):
+    if target.lessee_kind in lease_terms.OUTSIDE_KINDS:
+        raise DomainError(
+            "outsider_choice",
+            _(
+                "An offer from outside the collective is chosen, not accepted: members may "
+                "match its terms first."
+            ),
+        )
     deal = offers.accept_offer(target.listing_id, target.id, current_user)
+    db.session.commit()
+    assert deal is not None
+    return _transaction_answer(deal.id, 201)
+
+
+@bp.post("/offers/<int:offer_id>/choice")
+@roles_required(*ACTORS)
+@operation(
+    "R05: the holder of a lease listing chooses an outsider's offer after the cooling-off "
+    "period; the members' priority period opens and the collective's members are told its "
+    "terms",
+    target=_offer,
+    answer=ListingDetail,
+    refusals={**_NOT_FOUND, 422: "Cooling-off, not open, or not an outsider's offer"},
+)
+def choose_offer(offer_id: int, target: Offer):
+    if target.lessee_kind not in lease_terms.OUTSIDE_KINDS:
+        raise DomainError(
+            "member_offer",
+            _("A member household's offer is accepted: members' priority is only for outsiders."),
+        )
+    offers.accept_offer(target.listing_id, target.id, current_user)
+    db.session.commit()
+    return _listing_answer(target.listing_id)
+
+
+@bp.post("/listings/<int:listing_id>/priority-match")
+@roles_required(*ACTORS)
+@operation(
+    "R05: a member household matches the outsider's chosen terms in the priority period (the "
+    "same rent or higher, the same term and use) and takes the lease; the first valid match "
+    "wins",
+    body=PriorityMatch,
+    target=_listing,
+    answer=Transaction,
+    status=201,
+    refusals={**_NOT_FOUND, 422: "Not in the priority period, not a member, or not matching"},
+)
+def priority_match(listing_id: int, target: Listing, body: PriorityMatch):
+    deal = leasing.match(
+        target.id,
+        current_user,
+        household_uid=body.household_uid,
+        amount_fen=body.rent_fen_per_mu_year,
+        terms=_terms(body.terms),
+    )
+    db.session.commit()
+    return _transaction_answer(deal.id, 201)
+
+
+@bp.post("/listings/<int:listing_id>/outsider-confirmation")
+@roles_required(*ADMIN)
+@operation(
+    "R05: the members' priority period ended without a match; the outsider whose offer the "
+    "holder chose takes the lease (the scheduled tick does it too)",
+    target=_listing,
+    answer=Transaction,
+    status=201,
+    refusals={**_NOT_FOUND, 422: "The period still runs, or no outsider's offer was chosen"},
+)
+def confirm_outsider(listing_id: int, target: Listing):
+    deal = leasing.confirm_outsider(target.id, current_user)
     db.session.commit()
     return _transaction_answer(deal.id, 201)
 

@@ -3,6 +3,9 @@
 * a listing published in your collective: the farmer accounts of the collective, except the
   seller's household's;
 * an offer received: the seller's accounts;
+* an outsider's offer chosen for a lease (R05, members' priority): the farmer accounts of the
+  collective, except the holder's household's, with the terms and the last day to match them
+  (``priority_opened``);
 * a step waiting for you: the collective's administrators (ready, collective_consent,
   township_approval, contracting), the bureau's reviewers (bureau_review), the co-holders whose
   consent the holder's declaration awaits (a minor's guardian decides, so is told instead);
@@ -44,6 +47,9 @@ LISTING_LINK = "/market/{id}"
 ADMIN_STEPS = frozenset({"ready", "collective_consent", "township_approval", "contracting"})
 #: Actions that approve a step of the deal (the seller and the buyer are told, and what is next).
 APPROVALS = frozenset({"consent_collective", "consent_homestead", "approve"})
+#: A lease's lessee is found after the members' priority period (a member matched, or the
+#: outsider confirmed): the holder and the lessee hear it as an approval.
+APPROVALS = APPROVALS | {"priority_match", "confirm_outsider"}
 
 
 def _link(listing: Listing) -> str:
@@ -190,6 +196,24 @@ def offer_made(listing: Listing, offer: Offer) -> None:
         _params(listing, amount_fen=offer.amount_fen),
         _link(listing),
         sms=True,
+    )
+
+
+def priority_opened(listing: Listing, offer: Offer, ends_on: date) -> None:
+    """R05: the holder chose an outsider's offer for a lease; every farmer of the collective
+    but the holder's household is told the terms and until when a member may match them."""
+    told = _members(listing.collective_id) - _seller(listing)
+    inbox.notify(
+        told,
+        "market.priority",
+        _params(
+            listing,
+            amount_fen=offer.amount_fen,
+            start=offer.lease_starts_on.isoformat() if offer.lease_starts_on else "",
+            end=offer.lease_ends_on.isoformat() if offer.lease_ends_on else "",
+            day=ends_on.isoformat(),
+        ),
+        _link(listing),  # (every farmer of the collective: not texted, like "published")
     )
 
 

@@ -23,7 +23,7 @@ from app.core.errors import DomainError
 from app.divisions.models import Collective
 from app.extensions import db
 from app.market.listings import county_day, steps_of
-from app.market.models import Deal, Listing
+from app.market.models import Deal, Listing, Offer
 from app.registry.models import Homestead, Household, LandContract, Plot, ShareHolding
 
 #: Steps the attestation lists as approvals, with what users read.
@@ -33,6 +33,9 @@ APPROVAL_STEPS = {
     "publish": lambda: _("Published to the collective's members"),
     "accept_offer": lambda: _("Offer accepted"),
     "close_bidding": lambda: _("Bidding closed"),
+    "choose_outsider": lambda: _("Offer from outside the collective chosen"),
+    "priority_match": lambda: _("A member matched the terms (members' priority)"),
+    "confirm_outsider": lambda: _("No member matched: the outsider confirmed"),
     "record_exit_resolution": lambda: _("Collective's resolution"),
     "consent_collective": lambda: _("Consent of the collective (发包方)"),
     "consent_homestead": lambda: _("Consent of the collective (发包方)"),
@@ -164,12 +167,14 @@ def attestation_of(listing: Listing) -> Attestation:
         seller=_household(listing.household_uid)
         if listing.household_uid is not None
         else _("A member's own shares"),
-        buyer=_household(deal.buyer_household_uid)
-        if listing.deal_kind == "transfer"
-        else _("the collective"),
-        deal_kind=_("Transfer to a member household")
-        if listing.deal_kind == "transfer"
-        else _("Paid exit to the collective"),
+        buyer=_buyer(listing, deal),
+        deal_kind={
+            "transfer": _("Transfer to a member household"),
+            "lease": _(
+                "Lease of the right to farm the land (the contract stays the holder's); the "
+                "price is the rent per mu per year"
+            ),
+        }.get(listing.deal_kind, _("Paid exit to the collective")),
         price=yuan(deal.price_fen),
         improvements=yuan(deal.improvements_fen) if deal.improvements_fen is not None else None,
         contract_signed_on=deal.contract_signed_on,
@@ -180,6 +185,17 @@ def attestation_of(listing: Listing) -> Attestation:
         if deal.votes_cast
         else None,
     )
+
+
+def _buyer(listing: Listing, deal: Deal) -> str:
+    """Who took the right: the buying household, the lessee (a member household or an
+    outsider, by name), or the collective (a paid exit)."""
+    if listing.deal_kind == "transfer":
+        return _household(deal.buyer_household_uid)
+    if listing.deal_kind == "lease":
+        offer = db.session.get(Offer, deal.offer_id) if deal.offer_id else None
+        return (offer.lessee_name or "") if offer is not None else ""
+    return _("the collective")
 
 
 def _right_kind_label(kind: str) -> str:

@@ -80,6 +80,8 @@ def check_buyer(
         evidence = homestead_rules.transfer_homestead_check(listing.right_uid, household_uid, day)
         roll = _roll(listing.collective_id, set(evidence["members_on_roll"]), day)
         return {**base, **evidence, "roll": roll, "rule": "R09"}
+    if listing.deal_kind == "lease":
+        return _lessee_member(listing, household_uid, day, base)
     if listing.right_kind == "land_contract":
         household = history.current_of(Household, household_uid) if household_uid else None
         if household is None or household.collective_id != listing.collective_id:
@@ -101,6 +103,55 @@ def check_buyer(
             "rule": "R03",
         }
     return _share_buyer(listing, household_uid, person_uid, day, base)
+
+
+def _lessee_member(
+    listing: Listing, household_uid: int | None, day: date, base: dict[str, Any]
+) -> dict[str, Any]:
+    """R05 with R15: a member household of the same collective, with a member on the roll on
+    the day, other than the holder's, leases on members' terms (and has the members' priority).
+    The contract stays the holder's, so no transfer rule applies."""
+    household = history.current_of(Household, household_uid) if household_uid else None
+    if household is None or household.collective_id != listing.collective_id:
+        raise DomainError(
+            "not_a_member",
+            _(
+                "This household is not a member household of the collective: the "
+                "collective's administrator records an outsider's offer with its ID number "
+                "or credit code."
+            ),
+            field="household_uid",
+            rule="R15",
+        )
+    if household.uid == listing.household_uid:
+        raise DomainError(
+            "same_household",
+            _("A household cannot lease its own land."),
+            field="household_uid",
+        )
+    residents = {uid for uid, _h in homestead_rules.household_people(household.uid)}
+    roll = _roll(listing.collective_id, residents, day)
+    if not roll:
+        raise _outsider("household_uid")
+    return {
+        **base,
+        "household_uid": household.uid,
+        "lessee_kind": "member_household",
+        "roll": roll,
+        "rule": "R05",
+    }
+
+
+def outsider_evidence(listing: Listing, outsider: Any, day: date) -> dict[str, Any]:
+    """What is stored of an outsider's offer on a lease listing: who they said they are (the
+    ID number or USCC was checked for its form); no roll is read, they are not members."""
+    return {
+        "checked_on": day.isoformat(),
+        "collective_id": listing.collective_id,
+        "lessee_kind": outsider.kind,
+        "outsider": True,
+        "rule": "R05",
+    }
 
 
 def _share_buyer(

@@ -27,6 +27,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from app.core.fields import DecimalField, IntegerField
+from app.leases.services import LESSEE_KIND_LABELS, SCHEDULES
 from app.registry.views.common import length
 
 #: The largest price the database and the services take: below 10**15 fen.
@@ -127,6 +128,10 @@ class NewListingForm(FlaskForm):
             SelectChoice(
                 "paid_exit", _l("Give it back to the collective for compensation (paid exit)")
             ),
+            SelectChoice(
+                "lease",
+                _l("Lease the right to farm it (the contract stays my household's)"),
+            ),
         ],
         default="transfer",
         validators=[InputRequired()],
@@ -150,6 +155,18 @@ class NewListingForm(FlaskForm):
     )
     bid_step = YuanField(_l("Each bid adds at least (yuan)"))
     deposit = YuanField(_l("Deposit each bidder pays (yuan, leave empty for none)"))
+    # A lease only (ignored otherwise): the terms the holder asks (R05).
+    lease_method = SelectField(_l("Way of leasing"), choices=[], validators=[Optional()])
+    lease_use = SelectField(_l("Use of the land"), choices=[], validators=[Optional()])
+    lease_starts_on = DateField(_l("Lease starts on"), validators=[Optional()])
+    lease_ends_on = DateField(_l("Lease ends on"), validators=[Optional()])
+    rent = YuanField(_l("Rent per mu per year (yuan)"))
+    payment_schedule = RadioField(
+        _l("Rent is paid"),
+        choices=[SelectChoice(key, label) for key, label in SCHEDULES.items()],
+        default="annual",
+        validators=[Optional()],
+    )
     description = TextAreaField(_l("Description"), validators=[Optional(), length("reason")])
 
     def validate_bid_deadline(self, field: DateTimeLocalField) -> None:
@@ -197,6 +214,55 @@ class OfferForm(FlaskForm):
     deposit_reference = StringField(
         _l("Payment reference of your deposit"), validators=[Optional(), length("code")]
     )
+    # A lease listing only: the offer's term and use (the amount is the rent per mu per year).
+    starts_on = DateField(_l("Lease starts on"), validators=[Optional()])
+    ends_on = DateField(_l("Lease ends on"), validators=[Optional()])
+    use = SelectField(_l("Use of the land"), choices=[], validators=[Optional()])
+
+
+#: Who offers from outside the collective (R05), in the words staff read.
+OUTSIDER_KINDS = [
+    SelectChoice(kind, LESSEE_KIND_LABELS[kind])
+    for kind in ("outside_person", "outside_household", "cooperative", "company", "other_org")
+]
+
+
+class OutsiderOfferForm(FlaskForm):
+    """Staff record an outsider's offer on a lease listing (they have no login)."""
+
+    lessee_kind = RadioField(
+        _l("Who offers"),
+        choices=OUTSIDER_KINDS,
+        validators=[InputRequired(_l("Choose who offers."))],
+    )
+    lessee_name = StringField(_l("Name"), validators=[Optional(), length("name")])
+    lessee_id_number = StringField(
+        _l("Resident ID number (a person, or the household's head)"),
+        validators=[Optional(), length("code")],
+    )
+    lessee_uscc = StringField(
+        _l("Unified social credit code (a cooperative, company or organisation)"),
+        validators=[Optional(), length("code")],
+    )
+    lessee_contact = StringField(_l("Contact (optional)"), validators=[Optional(), length("name")])
+    amount = YuanField(
+        _l("Rent per mu per year (yuan)"), validators=[DataRequired(_l("Give the rent."))]
+    )
+    starts_on = DateField(_l("Lease starts on"), validators=[Optional()])
+    ends_on = DateField(_l("Lease ends on"), validators=[Optional()])
+    use = SelectField(_l("Use of the land"), choices=[], validators=[Optional()])
+
+
+class MatchForm(FlaskForm):
+    """A member household matches the chosen outsider's terms (members' priority, R05)."""
+
+    household = SelectField(_l("For the household"), choices=[], coerce=_int_or_none)
+    amount = YuanField(
+        _l("Rent per mu per year (yuan)"), validators=[DataRequired(_l("Give the rent."))]
+    )
+    starts_on = DateField(_l("Lease starts on"), validators=[Optional()])
+    ends_on = DateField(_l("Lease ends on"), validators=[Optional()])
+    use = SelectField(_l("Use of the land"), choices=[], validators=[Optional()])
 
 
 # --- collective administrators

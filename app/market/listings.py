@@ -33,14 +33,14 @@ from app.core import calendar
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
-from app.market import alerts, states
+from app.market import alerts, lease_terms, states
 from app.market.models import Consent, Deal, Listing, Offer, Step
 from app.registry import certificates, encumbrances, history, people
 from app.registry.documents import source_document
 from app.registry.models import Plot, PublicNotice, RightMove
 
 RIGHT_KINDS = {"land_contract", "homestead", "share_holding"}
-DEAL_KINDS = {"transfer", "paid_exit"}
+DEAL_KINDS = {"transfer", "paid_exit", "lease"}
 METHODS = {"negotiated", "bidding", "resolution"}
 
 
@@ -136,6 +136,12 @@ def create_listing(
     bid_deadline: datetime | None = None,
     bid_step_fen: int | None = None,
     deposit_fen: int | None = None,
+    lease_method: str | None = None,
+    lease_use: str | None = None,
+    lease_starts_on: date | None = None,
+    lease_ends_on: date | None = None,
+    rent_fen_per_mu_year: int | None = None,
+    payment_schedule: str | None = None,
 ) -> Listing:
     """A draft listing of a current right of the user's household (a farmer), or of a household
     of the user's collective (an administrator preparing a witnessed listing).
@@ -143,11 +149,22 @@ def create_listing(
     A bidding listing (``method="bidding"``) names its deadline (an aware time, or naive UTC as
     stored), the least step by which a bid beats the highest (fen) and the deposit each bidder
     pays (fen, zero or None for none); its asking price is the reserve. The other methods take
-    none of these (they are not stored)."""
+    none of these (they are not stored).
+
+    A lease of the land-management right (``deal_kind="lease"``, R05) lists some plots of a
+    contract (or all of them), negotiated; it asks its terms: the way of leasing
+    (``lease_method``), the use, the first and last day (within the contract's remaining term,
+    R02), the rent per 亩 per year in fen and how it is paid. The contract stays the holder's."""
     if right_kind not in RIGHT_KINDS:
         raise DomainError("right_kind", _("Choose which right to list."), field="right_kind")
     if deal_kind not in DEAL_KINDS:
-        raise DomainError("deal_kind", _("Choose transfer or paid exit."), field="deal_kind")
+        raise DomainError("deal_kind", _("Choose transfer, paid exit or lease."), field="deal_kind")
+    if deal_kind == "lease" and (right_kind != "land_contract" or method != "negotiated"):
+        raise DomainError(
+            "lease_kind",
+            _("Only contracted land is leased, and the holder chooses among the offers."),
+            field="right_kind" if right_kind != "land_contract" else "method",
+        )
     if method not in METHODS or (method == "resolution") != (deal_kind == "paid_exit"):
         raise DomainError(
             "method",
@@ -163,6 +180,32 @@ def create_listing(
     elif not (role == Role.COLLECTIVE_ADMIN and right.collective_id in user.collective_ids):
         raise NotFound("right_unknown", _("No such right."), field="right_uid")
     plots = _check_part(right_kind, right, plot_uids, shares)
+    lease: dict[str, Any] = {}
+    if deal_kind == "lease":
+        terms = lease_terms.Terms(lease_starts_on, lease_ends_on, lease_use)  # type: ignore[arg-type]
+        lease_terms.check_listing_terms(
+            right.uid,
+            method=lease_method,
+            terms=terms,
+            rent_fen=rent_fen_per_mu_year,
+            schedule=payment_schedule,
+            today=history.county_today(),
+        )
+        lease = {
+            "lease_method": lease_method,
+            "lease_use": lease_use,
+            "lease_starts_on": lease_starts_on,
+            "lease_ends_on": lease_ends_on,
+            "rent_fen_per_mu_year": rent_fen_per_mu_year,
+            "payment_schedule": payment_schedule,
+        }
+        asking_price_fen = None  # the rent is the price
+        wanted = plots if plots is not None else _current_plots(right.uid)
+        problem = lease_terms.plots_problem(
+            right.uid, wanted, lease_starts_on, lease_ends_on, today=history.county_today()
+        )
+        if problem is not None:
+            raise problem
     if asking_price_fen is not None and (
         isinstance(asking_price_fen, bool) or not 0 < asking_price_fen < 10**15
     ):
@@ -189,6 +232,7 @@ def create_listing(
         deposit_fen=bidding[2],
         state="draft",
         created_by=user.username,
+        **lease,
     )
     try:
         with trail.because("market.create"), db.session.begin_nested():
@@ -296,7 +340,13 @@ def statement(listing: Listing) -> str:
         "homestead": _("the homestead and the house on it"),
         "share_holding": _("the collective income shares listed"),
     }[listing.right_kind]
-    if listing.deal_kind == "paid_exit":
+    if listing.deal_kind == "lease":
+        gives = _(
+            "You lease the right to farm the land listed (its management right) for the term and "
+            "rent agreed. The land contract stays your household's: the land comes back to you "
+            "when the lease ends."
+        )
+    elif listing.deal_kind == "paid_exit":
         gives = _("You give %(what)s back to the collective for compensation.", what=what)
     else:
         gives = _(
@@ -569,8 +619,33 @@ def title_problem(listing: Listing) -> DomainError | None:
     except DomainError as exc:
         return exc
     # What weighs on the right (issue 14 §6): a freeze, a pledge (transfer, exit), a dispute.
+    if listing.deal_kind == "lease":  # the plots leased, each with its contract's weights
+        return lease_terms.plots_problem(
+            right.uid,
+            listing_plots(listing),
+            listing.lease_starts_on,
+            listing.lease_ends_on,
+            today=history.county_today(),
+        )
     action = "exit" if listing.deal_kind == "paid_exit" else "transfer"
     return encumbrances.blocking_encumbrance(listing.right_kind, right.uid, action=action)
+
+
+def listing_plots(listing: Listing) -> list[int]:
+    """The plots a land listing names (all the contract's current plots when it names none)."""
+    if listing.plot_uids:
+        return list(json.loads(listing.plot_uids))
+    return _current_plots(listing.right_uid)
+
+
+def _current_plots(contract_uid: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Plot.uid)
+            .where(Plot.contract_uid == contract_uid, Plot.end_lifespan.is_(None))
+            .order_by(Plot.uid)
+        )
+    )
 
 
 def publish(listing_id: int, user: Any, *, today: date | None = None) -> Listing:

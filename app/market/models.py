@@ -64,6 +64,16 @@ class Listing(OfCollective, db.Model):
     bid_deadline: Mapped[datetime | None] = mapped_column(DateTime)
     bid_step_fen: Mapped[int | None] = mapped_column(BigInteger)
     deposit_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # A lease of the land-management right (deal_kind "lease", R05): the terms the holder asks.
+    # The contract stays the holder's; the lessee is found among offers (members and outsiders).
+    lease_method: Mapped[str | None] = mapped_column(String(12))  # leases.models.METHODS
+    lease_use: Mapped[str | None] = mapped_column(String(16))  # leases.services.USES
+    lease_starts_on: Mapped[date | None] = mapped_column(Date)
+    lease_ends_on: Mapped[date | None] = mapped_column(Date)
+    rent_fen_per_mu_year: Mapped[int | None] = mapped_column(BigInteger)
+    payment_schedule: Mapped[str | None] = mapped_column(String(12))  # annual/semiannual/once
+    #: The last day of the members' priority period (an outsider's offer was chosen).
+    priority_ends_on: Mapped[date | None] = mapped_column(Date)
 
     state: Mapped[str] = mapped_column(String(24), default="draft")
     declared_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -119,7 +129,12 @@ class Consent(OfCollective, db.Model):
 
 
 class Offer(OfCollective, db.Model):
-    """A member household's (or member's) offer or bid, with the eligibility check it passed."""
+    """A member household's (or member's) offer or bid, with the eligibility check it passed.
+
+    On a lease listing an offer carries its terms (``amount_fen`` is the rent per 亩 per year,
+    the term and the use) and may come from outside the collective: a person or household of
+    another collective, a cooperative or a company, recorded by the collective's administrator
+    (they have no login) with their ID number or USCC."""
 
     __tablename__ = "market_offer"
 
@@ -140,6 +155,44 @@ class Offer(OfCollective, db.Model):
     eligibility: Mapped[str] = mapped_column(Text)
     made_by: Mapped[str] = mapped_column(String(64))
     made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Lease listings only: who would take the land (leases.models.LESSEE_KINDS) and the terms.
+    lessee_kind: Mapped[str | None] = mapped_column(String(20))
+    lessee_name: Mapped[str | None] = mapped_column(String(120))
+    #: An outside person's (or household head's) ID number: masked for roles not needing it.
+    lessee_id_number: Mapped[str | None] = mapped_column(String(18))
+    lessee_uscc: Mapped[str | None] = mapped_column(String(18))
+    lessee_contact: Mapped[str | None] = mapped_column(String(120))
+    lease_starts_on: Mapped[date | None] = mapped_column(Date)
+    lease_ends_on: Mapped[date | None] = mapped_column(Date)
+    lease_use: Mapped[str | None] = mapped_column(String(16))
+    #: A member's offer matching an outsider's chosen terms in the priority period.
+    matches_offer_id: Mapped[int | None] = mapped_column(ForeignKey("market_offer.id"))
+
+
+class MembersPriority(OfCollective, db.Model):
+    """Members' priority on equal terms (R05, 承包法 Art. 38): an outsider's offer the holder
+    chose, shown to the collective's members for LEASE_PRIORITY_DAYS; who was told, what they
+    were offered, and the decision (a member matched, or the outsider confirmed). One per
+    listing. Its JSON is the ``priority_evidence`` handed to the lease's record."""
+
+    __tablename__ = "market_priority"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("market_listing.id"), unique=True)
+    collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
+    #: The outsider's offer the holder chose.
+    offer_id: Mapped[int] = mapped_column(ForeignKey("market_offer.id"))
+    #: Canonical JSON of the terms members were offered (rent, start, end, use, method, area).
+    terms: Mapped[str] = mapped_column(Text)
+    #: Canonical JSON list of the member households told (and their accounts notified).
+    told: Mapped[str] = mapped_column(Text)
+    opened_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    # None while the period runs; member_matched / outsider_confirmed
+    decision: Mapped[str | None] = mapped_column(String(20))
+    matched_offer_id: Mapped[int | None] = mapped_column(ForeignKey("market_offer.id"))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Deal(OfCollective, db.Model):

@@ -21,10 +21,11 @@ from app.auth.models import Role
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
-from app.market import alerts, eligibility, states
+from app.market import alerts, eligibility, lease_terms, priority, states
 from app.market.listings import _advance, _check_holder, _listing, _today, end_offers
 from app.market.models import Deal, Listing, Offer
-from app.registry import people
+from app.registry import history, people
+from app.registry.models import Household
 
 MAX_FEN = 10**15
 
@@ -72,10 +73,18 @@ def make_offer(
     household_uid: int | None = None,
     person_uid: int | None = None,
     deposit_reference: str | None = None,
+    terms: lease_terms.Terms | None = None,
+    outsider: lease_terms.Outsider | None = None,
     today: date | None = None,
     now: datetime | None = None,
 ) -> Offer:
     """An eligible member household's (or member's) offer on a published listing.
+
+    On a lease listing (R05) ``amount_fen`` is the rent per 亩 per year and the offer carries
+    its ``terms`` (start, end, use). A member household offers as on any listing; an outsider
+    (``outsider``: a person or household of another collective, a cooperative, a company) is
+    recorded by the collective's administrator, and only on a lease listing: a transfer stays
+    inside the collective.
 
     On a bidding listing the offer is a bid, taken until the deadline: the first at least the
     asking price (the reserve), each next at least the highest active bid plus the step; the
@@ -100,19 +109,36 @@ def make_offer(
         or not 0 < amount_fen < MAX_FEN
     ):
         raise DomainError("price", _("Give the price in yuan, more than zero."), field="amount")
-    _acting_for(user, listing, household_uid)
-    evidence = eligibility.check_buyer(
-        listing, household_uid=household_uid, person_uid=person_uid, day=day
-    )
-    offer = Offer(
-        listing_id=listing.id,
-        collective_id=listing.collective_id,
-        household_uid=household_uid,
-        person_uid=person_uid,
-        amount_fen=amount_fen,
-        eligibility=_canonical(evidence),
-        made_by=user.username,
-    )
+    if outsider is not None and listing.deal_kind != "lease":
+        raise DomainError(
+            "outsider_not_allowed",
+            _(
+                "Only a member household of the same collective may take this right: offers "
+                "from outside the collective are taken only for leases of the land."
+            ),
+            field="lessee_kind",
+            rule="R15",
+        )
+    if outsider is not None:
+        offer = _outsider_offer(listing, user, amount_fen, terms, outsider, day)
+    else:
+        _acting_for(user, listing, household_uid)
+        evidence = eligibility.check_buyer(
+            listing, household_uid=household_uid, person_uid=person_uid, day=day
+        )
+        offer = Offer(
+            listing_id=listing.id,
+            collective_id=listing.collective_id,
+            household_uid=household_uid,
+            person_uid=person_uid,
+            amount_fen=amount_fen,
+            eligibility=_canonical(evidence),
+            made_by=user.username,
+        )
+        if listing.deal_kind == "lease":
+            _lease_terms(listing, offer, terms, day)
+            offer.lessee_kind = "member_household"
+            offer.lessee_name = _household_name(household_uid)
     if listing.method != "bidding":
         with trail.because("market.offer"):
             db.session.add(offer)
@@ -132,6 +158,56 @@ def make_offer(
         db.session.add(offer)
         db.session.flush()
     alerts.offer_made(listing, offer)
+    return offer
+
+
+def _household_name(uid: int | None) -> str:
+    household = history.current_of(Household, uid) if uid else None
+    return household.name if household is not None else ""
+
+
+def _lease_terms(listing: Listing, offer: Offer, terms: Any, day: date) -> None:
+    """An offer on a lease listing carries its own term and use (R02, R05)."""
+    checked = lease_terms.check_terms(listing.right_uid, terms, today=day)
+    offer.lease_starts_on = checked.starts_on
+    offer.lease_ends_on = checked.ends_on
+    offer.lease_use = checked.use
+
+
+def _outsider_offer(
+    listing: Listing,
+    user: Any,
+    amount_fen: int,
+    terms: Any,
+    outsider: Any,
+    day: date,
+) -> Offer:
+    """An outsider's offer on a lease listing, recorded by the collective's administrator on
+    their behalf (they have no login)."""
+    if not (
+        Role(user.role) == Role.COLLECTIVE_ADMIN and listing.collective_id in user.collective_ids
+    ):
+        if Role(user.role) == Role.FARMER:
+            raise DomainError(
+                "outsider_by_staff",
+                _("An offer from outside the collective is recorded by the collective's staff."),
+                field="lessee_kind",
+            )
+        raise NotFound("listing_unknown", _("No such listing."), field="listing_id")
+    who = lease_terms.check_outsider(outsider)
+    offer = Offer(
+        listing_id=listing.id,
+        collective_id=listing.collective_id,
+        amount_fen=amount_fen,
+        eligibility=_canonical(eligibility.outsider_evidence(listing, who, day)),
+        made_by=user.username,
+        lessee_kind=who.kind,
+        lessee_name=who.name,
+        lessee_id_number=who.id_number,
+        lessee_uscc=who.uscc,
+        lessee_contact=who.contact,
+    )
+    _lease_terms(listing, offer, terms, day)
     return offer
 
 
@@ -201,9 +277,14 @@ def _check_bid(listing: Listing, bid: Offer, deposit_reference: str | None) -> O
     return earlier
 
 
-def accept_offer(listing_id: int, offer_id: int, user: Any, *, today: date | None = None) -> Deal:
+def accept_offer(
+    listing_id: int, offer_id: int, user: Any, *, today: date | None = None
+) -> Deal | None:
     """The holder accepts one offer after the cooling-off period; the buyer's eligibility is
-    checked again on the day (R15) and the deal is written. Exactly once per listing."""
+    checked again on the day (R15) and the deal is written. Exactly once per listing.
+
+    On a lease listing, choosing an outsider's offer writes no deal yet (returns None): the
+    members' priority period opens (R05, ``priority.open_priority``)."""
     day = _today(today)
     listing = _listing(listing_id, lock=True)
     _check_holder(listing, user)
@@ -219,6 +300,9 @@ def accept_offer(listing_id: int, offer_id: int, user: Any, *, today: date | Non
         raise DomainError(
             "offer_unknown", _("No such open offer on this listing."), field="offer_id"
         )
+    if offer.lessee_kind in lease_terms.OUTSIDE_KINDS:
+        priority.open_priority(listing, offer, actor=user.username, day=day)
+        return None
     evidence = eligibility.check_buyer(
         listing, household_uid=offer.household_uid, person_uid=offer.person_uid, day=day
     )

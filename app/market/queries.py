@@ -32,6 +32,7 @@ from app.market.models import Consent, Deal, Listing, Offer
 PUBLIC_STATES = frozenset(
     {
         "published",
+        "members_priority",  # members must see the chosen terms to match them (R05)
         "collective_consent",
         "township_approval",
         "bureau_review",
@@ -43,7 +44,7 @@ PUBLIC_STATES = frozenset(
 #: The steps an administrator of the collective takes (their queue).
 ADMIN_STEPS = frozenset(
     {"awaiting_consent", "ready", "published", "collective_consent", "township_approval"}
-    | {"contracting"}
+    | {"contracting", "members_priority"}
 )
 #: The step the county bureau takes (its queue).
 BUREAU_STEPS = frozenset({"bureau_review"})
@@ -161,6 +162,8 @@ def due_on(listing: Listing) -> date | None:
         return listing.notice_ends_on
     if listing.state == "awaiting_consent":
         return listing.cooling_off_ends_on
+    if listing.state == "members_priority":
+        return listing.priority_ends_on
     return None
 
 

@@ -28,10 +28,11 @@ from app.core.errors import DomainError
 from app.core.models import utcnow
 from app.divisions.models import Collective
 from app.extensions import db
-from app.market import eligibility, states
+from app.leases import services as leases
+from app.market import eligibility, lease_terms, priority, states
 from app.market.approvals import _deal, _staff
-from app.market.listings import _advance, _listing, _today, title_problem
-from app.market.models import Deal, Listing
+from app.market.listings import _advance, _listing, _today, listing_plots, title_problem
+from app.market.models import Deal, Listing, Offer
 from app.registry import conveyance, history
 from app.registry.models import ShareHolding
 
@@ -125,6 +126,8 @@ def register(listing_id: int, user: Any, *, today: date | None = None) -> Deal:
     if problem is not None:
         raise problem
     evidence = None
+    if listing.deal_kind == "lease":
+        return _register_lease(listing, deal, user, day)
     if listing.deal_kind == "transfer":  # R15: the buyer is on the roll on the day
         evidence = eligibility.check_buyer(
             listing,
@@ -138,6 +141,84 @@ def register(listing_id: int, user: Any, *, today: date | None = None) -> Deal:
     record = {"registered_on": day.isoformat(), **conveyed.as_dict()}
     if evidence is not None:
         record["eligibility"] = evidence
+    with trail.because("market.register", reason=reason):
+        deal.registered_on = day
+        deal.attestation_number = number
+        deal.registration = json.dumps(
+            record, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+        if deal.payment == "escrow" and deal.escrow_released_at is None:
+            deal.escrow_released_at = utcnow()
+        db.session.flush()
+    _advance(
+        listing,
+        "register",
+        states.ADMIN,
+        actor=user.username,
+        document_id=deal.contract_document_id,
+    )
+    return deal
+
+
+def lessee_of(offer: Offer) -> leases.Lessee:
+    """The lessee the leases record, from the offer that found it."""
+    if offer.lessee_kind in lease_terms.OUTSIDE_KINDS:
+        return leases.Lessee(
+            kind=offer.lessee_kind,  # type: ignore[arg-type]
+            name=offer.lessee_name or "",
+            id_number=offer.lessee_id_number,
+            uscc=offer.lessee_uscc,
+            contact=offer.lessee_contact,
+        )
+    return leases.Lessee(
+        kind="member_household",
+        name=offer.lessee_name or "",
+        household_uid=offer.household_uid,
+    )
+
+
+def _register_lease(listing: Listing, deal: Deal, user: Any, day: date) -> Deal:
+    """A lease found through the market (R05): the leases record it (channel "market", with the
+    members' priority evidence when an outsider was chosen), in this transaction; the contract
+    is not conveyed, it stays the holder's. A member lessee is checked on the roll again (R15)."""
+    offer = db.session.get(Offer, deal.offer_id) if deal.offer_id else None
+    if offer is None or offer.lease_starts_on is None or offer.lease_ends_on is None:
+        raise DomainError("no_deal", _("No lessee has been found for this listing yet."))
+    record: dict[str, Any] = {"registered_on": day.isoformat()}
+    if offer.lessee_kind not in lease_terms.OUTSIDE_KINDS:
+        record["eligibility"] = eligibility.check_buyer(
+            listing, household_uid=offer.household_uid, person_uid=None, day=day
+        )
+    evidence = priority.evidence(listing)
+    lease = leases.record_lease(
+        listing.collective_id,
+        listing.right_uid,
+        listing_plots(listing),
+        lessee=lessee_of(offer),
+        method=listing.lease_method,
+        use=offer.lease_use,
+        starts_on=offer.lease_starts_on,
+        ends_on=offer.lease_ends_on,
+        rent_fen_per_mu_year=offer.amount_fen,
+        payment_schedule=listing.payment_schedule,
+        contract_document_id=deal.contract_document_id,
+        channel="market",
+        priority_evidence=evidence,
+        register=leases.at_least_years(offer.lease_starts_on, offer.lease_ends_on, 5),
+        note=_("Leased through the marketplace, listing No. %(id)s", id=listing.id),
+        on=day,
+    )
+    number = attestation_number(listing, deal, day)
+    reason = _("Registered deal %(number)s", number=number)
+    record.update(
+        {
+            "lease_id": lease.id,
+            "lease_number": lease.number,
+            "lease_state": lease.state,
+            "contract_uid": listing.right_uid,
+            "plot_uids": sorted(listing_plots(listing)),
+        }
+    )
     with trail.because("market.register", reason=reason):
         deal.registered_on = day
         deal.attestation_number = number

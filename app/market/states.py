@@ -3,8 +3,9 @@
 A listing walks the rural property-rights exchange procedure for member-only trades (DOMAIN §6;
 申请 → 审核 → 信息发布 → 意向登记 → 资格审核 → 成交 → 合同 → 结果公示 → 鉴证):
 
-    draft → awaiting_consent → ready → published → collective_consent
-          → [township_approval, homesteads only] → bureau_review → contracting → completed
+    draft → awaiting_consent → ready → published → [members_priority, leases to outsiders]
+          → collective_consent → [township_approval, homesteads only] → bureau_review
+          → contracting → completed
 
 A paid exit to the collective has no buyer to find: from ``ready`` the collective records its
 resolution and price and the listing goes straight to ``collective_consent``'s successor.
@@ -33,6 +34,7 @@ STATES = {
     "awaiting_consent": _l("Waiting for co-holders' consent"),
     "ready": _l("Waiting for the collective's title check"),
     "published": _l("Published: open for offers"),
+    "members_priority": _l("Members' priority: members may match the chosen terms"),
     "collective_consent": _l("Waiting for the collective's consent"),
     "township_approval": _l("Waiting for the township's approval"),
     "bureau_review": _l("In review at the county bureau"),
@@ -88,6 +90,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("published", "close_bidding", "collective_consent", ADMIN, SYSTEM),
     _t("published", "lapse", "lapsed", ADMIN, SYSTEM),
     _t("published", "reject", "rejected", ADMIN, needs_reason=True),
+    # A lease (R05): the holder chose an outsider's offer; members of the collective may match
+    # its terms for LEASE_PRIORITY_DAYS (the first valid match takes the lease), after which the
+    # outsider is confirmed (the scheduled tick, or the collective's administrator).
+    _t("published", "choose_outsider", "members_priority", HOLDER),
+    _t("members_priority", "priority_match", "collective_consent", SYSTEM),
+    _t("members_priority", "confirm_outsider", "collective_consent", ADMIN, SYSTEM),
+    _t("members_priority", "reject", "rejected", ADMIN, needs_reason=True),
     # 资格审核: 发包方 consent (R3), the township for homesteads, then the bureau (R14 flags).
     _t("collective_consent", "consent_collective", "bureau_review", ADMIN),
     _t("collective_consent", "consent_homestead", "township_approval", ADMIN),
@@ -103,7 +112,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 #: The holder withdraws without a reason at any time before the contract is signed (R13).
 WITHDRAWABLE = frozenset(
-    {"draft", "awaiting_consent", "ready", "published", "collective_consent"}
+    {"draft", "awaiting_consent", "ready", "published", "members_priority", "collective_consent"}
     | {"township_approval", "bureau_review", "contracting"}
 )
 TRANSITIONS = TRANSITIONS + tuple(

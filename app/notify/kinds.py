@@ -51,6 +51,11 @@ KINDS: dict[str, Any] = {
     "market.notice_ends": _l(
         "Offers on the listing of %(right)s (No. %(listing)s) close on %(day)s."
     ),
+    "market.priority": _l(
+        "Members' priority: land of your collective (No. %(listing)s) is to be leased to an "
+        "outsider at %(amount)s yuan per mu per year, from %(start)s to %(end)s. A member "
+        "household that matches these terms by %(day)s takes the lease instead."
+    ),
     "market.bid_deadline": _l(
         "Bidding on the listing of %(right)s (No. %(listing)s) closes on %(day)s."
     ),
@@ -69,6 +74,7 @@ WORDS: dict[str, dict[str, Any]] = {
         "township_approval": _l("the township's approval"),
         "bureau_review": _l("the county bureau's review"),
         "contracting": _l("the contract and the payment"),
+        "members_priority": _l("the members' priority period"),
     },
 }
 

@@ -20,5 +20,6 @@ from app.market.views import (  # noqa: E402,F401  (modules register their route
     bureau,
     buyers,
     holder,
+    leasing,
     staff,
 )

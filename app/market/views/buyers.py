@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.auth.scope import farmer_household_ids, roles_required
 from app.extensions import db
 from app.market import (
+    lease_terms,
     offers,
     queries,
 )
@@ -28,6 +29,7 @@ from app.market.views.common import (
     _offers,
     _page,
     _role,
+    use_choices,
 )
 from app.registry.models import Household
 from app.registry.views.common import choices, submit
@@ -67,6 +69,11 @@ def offer(listing_id: int):
     form = OfferForm()
     households = _household_choices(obj)
     form.household.choices = choices(households)
+    lease = obj.deal_kind == "lease"
+    form.use.choices = choices(use_choices())
+    if lease and not form.is_submitted():
+        form.starts_on.data, form.ends_on.data = obj.lease_starts_on, obj.lease_ends_on
+        form.use.data = obj.lease_use
     outcome = submit(
         form,
         lambda: offers.make_offer(
@@ -75,11 +82,19 @@ def offer(listing_id: int):
             amount_fen=form.amount.data,
             household_uid=form.household.data,
             deposit_reference=form.deposit_reference.data or None,
+            terms=lease_terms.Terms(form.starts_on.data, form.ends_on.data, form.use.data or "")
+            if lease
+            else None,
         ),
         fields={
             "household_uid": "household",
             "person_uid": "household",
             "amount_fen": "amount",
+            "rent": "amount",
+            "starts_on": "starts_on",
+            "ends_on": "ends_on",
+            "end_date": "ends_on",
+            "use": "use",
         },
     )
     status = outcome.status
@@ -91,4 +106,12 @@ def offer(listing_id: int):
             obj.id,
         )
     mine = [o for o in _offers(obj) if _role() == FARMER]
-    return _page("market/offer.html", form, obj, status, my_offers=mine, bidding=_bidding_view(obj))
+    return _page(
+        "market/offer.html",
+        form,
+        obj,
+        status,
+        my_offers=mine,
+        bidding=_bidding_view(obj),
+        lease=lease,
+    )

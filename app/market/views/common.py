@@ -22,17 +22,19 @@ from app.core.i18n import local_time
 from app.core.models import utcnow
 from app.divisions.models import Collective
 from app.extensions import db
+from app.leases import services as leases
 from app.market import (
     approvals,
     listings,
     offers,
+    priority,
     queries,
     states,
 )
 from app.market.forms import (
     fen_to_yuan,
 )
-from app.market.models import Deal, Listing
+from app.market.models import Deal, Listing, Offer
 from app.registry import history, people
 from app.registry.models import Household, Person
 
@@ -53,7 +55,12 @@ RIGHT_KINDS = {
 DEAL_KINDS = {
     "transfer": _l("Transfer to a member household"),
     "paid_exit": _l("Paid exit to the collective"),
+    "lease": _l("Lease of the right to farm the land (the contract stays)"),
 }
+#: A lease's words, as the leases name them.
+LEASE_METHODS = leases.METHOD_LABELS
+SCHEDULES = leases.SCHEDULES
+LESSEE_KINDS = leases.LESSEE_KIND_LABELS
 METHODS = {
     "negotiated": _l("Negotiated: the holder chooses an offer"),
     "bidding": _l("Open bidding: the highest bid wins"),
@@ -74,6 +81,9 @@ STEP_LABELS = {
     "approve": _l("Approved"),
     "register": _l("Registered"),
     "withdraw": _l("Withdrawn by the holder"),
+    "choose_outsider": _l("An outsider's offer was chosen: members' priority began"),
+    "priority_match": _l("A member household matched the terms and takes the lease"),
+    "confirm_outsider": _l("No member matched in time: the outsider takes the lease"),
 }
 ACTOR_LABELS = {
     states.HOLDER: _l("Holder"),
@@ -122,7 +132,17 @@ RULE_LABELS = {
     "R03": _l("Contracted land: the buyer is a member household of the same collective"),
     "R09": _l("Homestead: the buyer is a qualifying member household without a homestead"),
     "R10/R11": _l("Shares: the buyer is a member, within the cap after the deal"),
+    "R05": _l("Lease: who leases the land, and the members' priority on equal terms"),
 }
+
+
+def use_choices() -> list[tuple[str, str]]:
+    """The agricultural uses a lease may have (the leases' list), in words."""
+    return [(k, str(v)) for k, v in leases.USES.items()]
+
+
+def use_label(use: str | None) -> str:
+    return dict(use_choices()).get(use or "", use or "")
 
 
 # --- small helpers
@@ -254,6 +274,37 @@ def _summary(listing: Listing, names: _Names | None = None) -> dict[str, Any]:
         "published_on": listing.published_on,
         "notice_ends_on": listing.notice_ends_on,
         "own": queries.is_own(current_user, listing),
+        "lease": _lease_view(listing),
+    }
+
+
+def _lease_view(listing: Listing) -> dict[str, Any] | None:
+    """A lease listing's asked terms and, in its priority period, the chosen outsider's terms
+    members may match (never the outsider's ID number or code)."""
+    if listing.deal_kind != "lease":
+        return None
+    chosen = None
+    record = priority.of_listing(listing.id)
+    if record is not None:
+        offer = db.session.get(Offer, record.offer_id)
+        if offer is not None:
+            chosen = {
+                "kind": str(LESSEE_KINDS.get(offer.lessee_kind or "", "")),
+                "rent": fen_to_yuan(offer.amount_fen),
+                "starts_on": offer.lease_starts_on,
+                "ends_on": offer.lease_ends_on,
+                "use": use_label(offer.lease_use),
+                "ends": record.ends_on,
+                "decision": record.decision,
+            }
+    return {
+        "method": str(LEASE_METHODS.get(listing.lease_method or "", listing.lease_method or "")),
+        "use": use_label(listing.lease_use),
+        "starts_on": listing.lease_starts_on,
+        "ends_on": listing.lease_ends_on,
+        "rent": fen_to_yuan(listing.rent_fen_per_mu_year),
+        "schedule": str(SCHEDULES.get(listing.payment_schedule or "", "")),
+        "chosen": chosen,
     }
 
 
@@ -360,6 +411,17 @@ def _offers(listing: Listing) -> list[dict[str, Any]]:
             "deposit_reference": (o.deposit_reference or "") if _role() == ADMIN else "",
             "at": o.made_at,
             "at_office": o.made_by != current_user.username and _role() != FARMER,
+            "lessee": str(LESSEE_KINDS.get(o.lessee_kind, "")) if o.lessee_kind else "",
+            "outsider": o.lessee_kind not in (None, "member_household"),
+            "lessee_name": o.lessee_name or "",
+            "terms": _(
+                "%(start)s to %(end)s, %(use)s",
+                start=o.lease_starts_on,
+                end=o.lease_ends_on,
+                use=use_label(o.lease_use),
+            )
+            if o.lease_starts_on
+            else "",
         }
         for o in rows
     ]
@@ -518,7 +580,9 @@ def _actions(listing: Listing) -> list[tuple[str, str]]:
             add(_("Declare and submit"), "market.declare")
         if state == "awaiting_consent" and _my_pending_consents(listing):
             add(_("Give or refuse my consent"), "market.consent")
-        if not own and state == "published" and listing.deal_kind == "transfer":
+        if not own and state == "members_priority":
+            add(_("Match these terms (members' priority)"), "market.priority_match")
+        if not own and state == "published" and listing.deal_kind in ("transfer", "lease"):
             if listing.method == "bidding":
                 if not bidding_over(listing):
                     add(_("Bid"), "market.offer")
@@ -542,8 +606,14 @@ def _actions(listing: Listing) -> list[tuple[str, str]]:
                 add(_("Record a bid made at the office"), "market.offer")
         elif state == "published":
             add(_("Record an offer made at the office"), "market.offer")
+            if listing.deal_kind == "lease":
+                add(_("Record an offer from outside the collective"), "market.outsider_offer")
             if listing.notice_ends_on is not None and _today() > listing.notice_ends_on:
                 add(_("End without a buyer"), "market.lapse")
+        if state == "members_priority":
+            add(_("Record a member's match made at the office"), "market.priority_match")
+            if listing.priority_ends_on is not None and _today() > listing.priority_ends_on:
+                add(_("Confirm the outsider"), "market.confirm_outsider")
         if state == "collective_consent":
             add(_("Collective consent"), "market.collective_consent")
         if state == "township_approval":
@@ -554,8 +624,13 @@ def _actions(listing: Listing) -> list[tuple[str, str]]:
             if deal is not None and deal.contract_signed_on is not None:
                 add(_("Record the payment"), "market.payment")
                 if deal.payment:
-                    add(_("Register the transfer"), "market.register")
-        if state in ("ready", "published", "contracting"):
+                    add(
+                        _("Register the lease")
+                        if listing.deal_kind == "lease"
+                        else _("Register the transfer"),
+                        "market.register",
+                    )
+        if state in ("ready", "published", "members_priority", "contracting"):
             add(_("Reject"), "market.reject")
     elif role == BUREAU and state == "bureau_review":
         add(_("Review"), "market.review")

@@ -31,11 +31,13 @@ from app.market.views import bp
 from app.market.views.common import (
     CHOICE_LIMIT,
     FARMER,
+    LEASE_METHODS,
     _commit_and_show,
     _load,
     _my_pending_consents,
     _page,
     _plain,
+    use_choices,
 )
 from app.registry.models import Homestead, LandContract, Plot, ShareHolding
 from app.registry.views.common import choices, submit
@@ -132,6 +134,18 @@ def _bidding_terms(form: NewListingForm) -> dict[str, Any]:
     }
 
 
+def _lease_terms(form: NewListingForm) -> dict[str, Any]:
+    """A lease's asked terms (R05), the rent in fen."""
+    return {
+        "lease_method": form.lease_method.data or None,
+        "lease_use": form.lease_use.data or None,
+        "lease_starts_on": form.lease_starts_on.data,
+        "lease_ends_on": form.lease_ends_on.data,
+        "rent_fen_per_mu_year": form.rent.data,
+        "payment_schedule": form.payment_schedule.data or None,
+    }
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(FARMER)
 def new():
@@ -139,11 +153,15 @@ def new():
     form = NewListingForm()
     form.right.choices = choices([("", _("— choose —")), *_right_choices()])
     form.plots.choices = choices(_plot_choices())
+    form.lease_method.choices = choices([(k, str(v)) for k, v in LEASE_METHODS.items()])
+    form.lease_use.choices = choices(use_choices())
 
     def create() -> Any:
         kind, _sep, uid = (form.right.data or "").partition(":")
         deal_kind = form.deal_kind.data
         method = "resolution" if deal_kind == "paid_exit" else (form.method.data or "negotiated")
+        if deal_kind == "lease":
+            method = "negotiated"
         return listings.create_listing(
             current_user,
             kind,
@@ -155,10 +173,26 @@ def new():
             asking_price_fen=form.price.data,
             description=form.description.data,
             **(_bidding_terms(form) if method == "bidding" else {}),
+            **(_lease_terms(form) if deal_kind == "lease" else {}),
         )
 
     outcome = submit(
-        form, create, fields={"right_uid": "right", "right_kind": "right", "plot_uids": "plots"}
+        form,
+        create,
+        fields={
+            "right_uid": "right",
+            "right_kind": "right",
+            "plot_uids": "plots",
+            "plots": "plots",
+            "lease_method": "lease_method",
+            "use": "lease_use",
+            "starts_on": "lease_starts_on",
+            "ends_on": "lease_ends_on",
+            "end_date": "lease_ends_on",
+            "contract_uid": "right",
+            "rent": "rent",
+            "payment_schedule": "payment_schedule",
+        },
     )
     if outcome.done:
         db.session.commit()
@@ -237,11 +271,20 @@ def accept(listing_id: int):
         return redirect(url_for("market.listing", listing_id=obj.id))
     offer_id = int(form.offer_id.data)
     try:
-        offers.accept_offer(obj.id, offer_id if offer_id < 2**31 else 0, current_user)
+        deal = offers.accept_offer(obj.id, offer_id if offer_id < 2**31 else 0, current_user)
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("market.listing", listing_id=obj.id), 303)
+    if deal is None:  # an outsider's offer for a lease: members may match it first (R05)
+        return _commit_and_show(
+            _(
+                "You chose the offer. The collective's members may match its terms until "
+                "%(day)s; if none does, it takes the lease.",
+                day=obj.priority_ends_on,
+            ),
+            obj.id,
+        )
     return _commit_and_show(
         _("You accepted the offer. The collective now checks and consents."), obj.id
     )
