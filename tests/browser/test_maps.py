@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from app.audit import trail
@@ -17,7 +16,6 @@ from tests.factories import land as fx
 from tests.factories import people as people_fx
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 ACTOR = trail.AuditContext(actor="test-setup", role="system")
 
 
@@ -43,13 +41,9 @@ def served(fresh_app) -> Iterator[tuple[str, dict]]:
 
 
 @pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            b.close()
+def browser(fresh_browser):
+    """The session's one Chromium (tests/browser/conftest.py): one Playwright per process."""
+    return fresh_browser
 
 
 def _login(page, base: str, username: str) -> None:
