@@ -104,6 +104,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COUNTY_HOLIDAYS", str, "", "public holidays (YYYY-MM-DD, comma-separated)"),
     Setting("COUNTY_WORKDAYS", str, "", "weekend days worked instead (调休)"),
     Setting("SETTLEMENT_FLAG_DAYS", int, 180, "R14"),
+    # R05, leases of the land-management right (app/leases): the members' priority notice runs
+    # at least this many days before an outsider may take a lease; a company or other business
+    # whose leased area in the county would exceed this many 亩 waits for the bureau's review.
+    Setting("LEASE_PRIORITY_DAYS", int, 10, "R05: members' priority period, days"),
+    Setting("LEASE_QUALIFICATION_MU", Decimal, Decimal("100"), "R05: review above this area, 亩"),
     # R14's village flag: a village stands out when at least this many of its households are
     # settled in town and at least this share of them exited or transferred a right in the last
     # 12 months (app/oversight/village.py); every declaration made there is then flagged.
@@ -226,6 +231,19 @@ def check_settings(config: MutableMapping[str, Any]) -> None:
         )
     config["SETTLEMENT_VILLAGE_EXIT_SHARE"] = share
     config["SETTLEMENT_VILLAGE_MIN_HOUSEHOLDS"] = minimum
+    # R05's lease settings: a whole number of days, at least 1; an area in 亩, not negative.
+    days = config.get("LEASE_PRIORITY_DAYS", 10)
+    if isinstance(days, str) and days.strip().isdigit():
+        days = int(days)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise RuntimeError(
+            f"LEASE_PRIORITY_DAYS: give a whole number of days, at least 1, not {days!r}"
+        )
+    mu = _decimal("LEASE_QUALIFICATION_MU", config.get("LEASE_QUALIFICATION_MU", Decimal("100")))
+    if mu < 0:
+        raise RuntimeError(f"LEASE_QUALIFICATION_MU: give an area in mu, not negative, not {mu}")
+    config["LEASE_PRIORITY_DAYS"] = days
+    config["LEASE_QUALIFICATION_MU"] = mu
 
 
 def normalise_database_url(url: str) -> str:

@@ -438,6 +438,82 @@ def release_encumbrance(
     return release
 
 
+def record_lease_encumbrance(
+    plot: Plot,
+    *,
+    lease_number: str,
+    party_name: str,
+    party_uscc: str | None,
+    starts_on: date,
+    ends_on: date,
+    source_document_id: int,
+) -> Encumbrance:
+    """The registry's record of a lease of the 经营权 on one plot (kind "lease"), written by the
+    leases when a lease comes into force, so the plot's and contract's pages and the title checks
+    see it. The lease's own number is kept as ``case_number``: it finds the row again at the
+    lease's ending. Who may record a lease is the leases' rule, not ``RECORDERS``."""
+    ctx = _actor()
+    doc = source_document(source_document_id, plot.collective_id)
+    row = Encumbrance(
+        collective_id=plot.collective_id,
+        kind="lease",
+        right_kind="plot",
+        right_uid=plot.uid,
+        party_name=party_name[:120],
+        party_uscc=party_uscc,
+        case_number=lease_number,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        source_document_id=doc.id,
+        recorded_by=ctx.actor,
+        recorded_by_id=ctx.actor_id,
+        recorded_at=utcnow(),
+    )
+    with trail.because("encumbrance.record", reason=kind_label("lease"), source_sha256=doc.sha256):
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def lease_encumbrances(lease_number: str) -> list[Encumbrance]:
+    """The registry's lease records of one lease (one per plot), oldest first."""
+    return list(
+        db.session.scalars(
+            select(Encumbrance)
+            .where(Encumbrance.kind == "lease", Encumbrance.case_number == lease_number)
+            .order_by(Encumbrance.id)
+        )
+    )
+
+
+def release_lease_encumbrances(
+    lease_number: str, *, released_on: date, reason: str, source_document_id: int | None
+) -> list[EncumbranceRelease]:
+    """The lease ended: release its records (the document of the ending, else each record's
+    own). Records already released are left as they are."""
+    ctx = _actor()
+    out = []
+    for row in lease_encumbrances(lease_number):
+        if release_of(row.id) is not None:
+            continue
+        doc = source_document(source_document_id or row.source_document_id, row.collective_id)
+        release = EncumbranceRelease(
+            encumbrance_id=row.id,
+            collective_id=row.collective_id,
+            released_on=max(released_on, row.starts_on),
+            reason=reason,
+            source_document_id=doc.id,
+            recorded_by=ctx.actor,
+            recorded_by_id=ctx.actor_id,
+            recorded_at=utcnow(),
+        )
+        with trail.because("encumbrance.release", reason=reason, source_sha256=doc.sha256):
+            db.session.add(release)
+            db.session.flush()
+        out.append(release)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------
