@@ -143,6 +143,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.auth.views import bp as auth_bp
     from app.divisions.views import bp as divisions_bp
     from app.imports.views import bp as imports_bp
+    from app.leases.ledger_views import bp as lease_ledger_bp
     from app.main.views import bp as main_bp
     from app.market.views import bp as market_bp
     from app.oversight.views import bp as oversight_bp
@@ -152,6 +153,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
     app.register_blueprint(market_bp)  # the marketplace's pages, /market
     app.register_blueprint(oversight_bp)  # the county report for the bureau and auditors
+    app.register_blueprint(lease_ledger_bp)  # the ledger of leases and entrusted leases
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie
 
