@@ -12,6 +12,7 @@ from tests.factories import (
     accounts,
     documents,
     encumbrances,
+    entrusted,
     homesteads,
     imports,
     land,
@@ -38,6 +39,7 @@ AREAS = (
     statements,
     settlement,
     encumbrances,
+    entrusted,
 )
 
 
