@@ -1461,3 +1461,37 @@ def expire_leases(on: date | None = None) -> list[Lease]:
         )
         done.append(lease)
     return done
+
+
+def holder_households(collective_id: int, limit: int = 2000) -> list[tuple[int, str, str]]:
+    """(uid, name, CBFBM) of the collective's households holding a current contract, by code:
+    those who may lease out land."""
+    return [
+        (uid, name, code)
+        for uid, name, code in db.session.execute(
+            select(Household.uid, Household.name, Household.cbfbm)
+            .join(
+                LandContract,
+                and_(
+                    LandContract.household_uid == Household.uid,
+                    LandContract.end_lifespan.is_(None),
+                ),
+            )
+            .where(Household.collective_id == collective_id, Household.end_lifespan.is_(None))
+            .order_by(Household.cbfbm)
+            .limit(limit)
+        ).all()
+    ]
+
+
+def member_households(collective_id: int, limit: int = 2000) -> list[tuple[int, str, str]]:
+    """(uid, name, CBFBM) of the collective's current households, by code."""
+    return [
+        (uid, name, code)
+        for uid, name, code in db.session.execute(
+            select(Household.uid, Household.name, Household.cbfbm)
+            .where(Household.collective_id == collective_id, Household.end_lifespan.is_(None))
+            .order_by(Household.cbfbm)
+            .limit(limit)
+        ).all()
+    ]

@@ -15,6 +15,7 @@ from tests.factories import (
     homesteads,
     imports,
     land,
+    leases,
     market,
     members,
     moves,
@@ -38,6 +39,7 @@ AREAS = (
     statements,
     settlement,
     encumbrances,
+    leases,
 )
 
 
