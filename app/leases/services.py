@@ -436,9 +436,9 @@ def check_members_priority(
                 _("A member matched the terms in the priority period: the member takes the lease."),
                 field="priority_evidence",
             )
-        if (until - start).days + 1 < days or until >= day + timedelta(days=1):
-            if until > day:
-                raise _priority_running(until + timedelta(days=1))
+        if until > day:
+            raise _priority_running(until + timedelta(days=1) if until < date.max else until)
+        if (until - start).days + 1 < days:
             raise missing
         return dict(evidence)
     notice = evidence.get("notice_document_id")
@@ -455,6 +455,8 @@ def check_members_priority(
             _("A member matched the terms in the priority period: the member takes the lease."),
             field="priority_evidence",
         )
+    if start > day:
+        raise missing  # a notice that has not begun
     free_from = start + timedelta(days=days)
     if free_from > day:
         raise _priority_running(free_from)
