@@ -113,6 +113,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     set_registry_part(collective_overview)
 
+    # The leases' layer on the registry's contract, plot and household pages (the registry
+    # never imports app.leases).
+    from app.leases.views import lease_layer
+    from app.registry.views.encumbrance_views import set_lease_layer
+
+    set_lease_layer(lease_layer)
+
     from app.registry import move_kinds
 
     move_kinds.install()  # what each kind of move of a right reads, checks and applies
@@ -153,6 +160,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
     app.register_blueprint(market_bp)  # the marketplace's pages, /market
     app.register_blueprint(oversight_bp)  # the county report for the bureau and auditors
+    from app.leases.views import bp as leases_bp
+
+    app.register_blueprint(leases_bp)  # leases of the land-management right, /leases
     app.register_blueprint(lease_ledger_bp)  # the ledger of leases and entrusted leases
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie

@@ -1,4 +1,5 @@
-"""Command line: flask users …, flask audit …, flask divisions …, flask market …, flask demo …
+"""Command line: flask users …, flask audit …, flask divisions …, flask market …, flask leases …,
+flask demo …
 
 Every command that writes runs as the system actor with a reason, so it lands in the audit trail.
 Bad arguments get a clear message and a non-zero exit, never a traceback.
@@ -472,6 +473,34 @@ def notify_remind():
     click.echo(f"{count} reminders")
 
 
+leases_cli = AppGroup("leases", help="Leases of the land-management right.")
+
+
+@leases_cli.command("expire")
+@click.option(
+    "--on", "on", default=None, help="Judge on this day (YYYY-MM-DD); today if not given."
+)
+def leases_expire(on: str | None):
+    """End at expiry every lease past its last day (daily, from cron; running it again ends
+    nothing more)."""
+    from datetime import date
+
+    from app.leases import services as leases
+
+    day = None
+    if on:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError:
+            fail(f"--on: give a date as YYYY-MM-DD, not {on!r}")
+    with system("lease.expire", reason="term ended"):
+        done = leases.expire_leases(on=day)
+        db.session.commit()
+    for lease in done:
+        click.echo(f"lease {lease.number}: ended at expiry ({lease.ends_on.isoformat()})")
+    click.echo(f"{len(done)} leases ended")
+
+
 def register_cli(app: Flask) -> None:
     from flask_migrate.cli import db as migrate_cli
 
@@ -489,4 +518,5 @@ def register_cli(app: Flask) -> None:
     ):
         app.cli.add_command(group)
     app.cli.add_command(notify_cli)  # flask notify deliver / remind (cron)
+    app.cli.add_command(leases_cli)  # flask leases expire (cron)
     migrate_cli.add_command(db_grant_app)  # flask db grant-app ROLE, beside flask db upgrade

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import utcnow
 from app.extensions import db
-from app.registry.models import OfCollective
+from app.registry.models import OfCollective, OfHousehold
 
 #: Who takes the land (受让方 / 流入方).
 LESSEE_KINDS = (
@@ -54,7 +54,7 @@ CHANNELS = ("direct", "market", "entrusted", "sublease")
 STATES = ("awaiting_qualification", "in_force", "refused", "ended")
 
 
-class Lease(OfCollective, db.Model):
+class Lease(OfHousehold, db.Model):
     """One lease of the 经营权 on some plots of one contract (流转合同, NY/T 2539 LZHT)."""
 
     __tablename__ = "lease"

@@ -436,9 +436,9 @@ def check_members_priority(
                 _("A member matched the terms in the priority period: the member takes the lease."),
                 field="priority_evidence",
             )
-        if (until - start).days + 1 < days or until >= day + timedelta(days=1):
-            if until > day:
-                raise _priority_running(until + timedelta(days=1))
+        if until > day:
+            raise _priority_running(until + timedelta(days=1) if until < date.max else until)
+        if (until - start).days + 1 < days:
             raise missing
         return dict(evidence)
     notice = evidence.get("notice_document_id")
@@ -455,6 +455,8 @@ def check_members_priority(
             _("A member matched the terms in the priority period: the member takes the lease."),
             field="priority_evidence",
         )
+    if start > day:
+        raise missing  # a notice that has not begun
     free_from = start + timedelta(days=days)
     if free_from > day:
         raise _priority_running(free_from)
@@ -1196,3 +1198,302 @@ def paid_fen(lease: Lease, on: date | None = None) -> int:
 def arrears(lease: Lease, on: date | None = None) -> int:
     """Rent in arrears on ``on`` (fen): due so far − paid so far, never below zero."""
     return max(0, due_fen(lease, on) - paid_fen(lease, on))
+
+
+# --------------------------------------------------------------------------------------------
+# What happens to a lease: the review, payments, the ending
+# --------------------------------------------------------------------------------------------
+
+
+def _lease(lease_id: Any, collective_id: int | None, *, lock: bool = True) -> Lease:
+    lease = db.session.get(Lease, lease_id, with_for_update=lock) if is_id(lease_id) else None
+    if lease is None or (collective_id is not None and lease.collective_id != collective_id):
+        raise NotFound("lease_not_found", _("No such lease."), field="lease_id")
+    return lease
+
+
+def decide_qualification(
+    lease_id: Any,
+    *,
+    decision: Any,
+    reason: Any,
+    document_id: Any = None,
+    on: date | None = None,
+) -> LeaseQualification:
+    """R05 (流转管理办法 Art. 29): the bureau's qualification review of a business taking land
+    above the county's threshold, written once. Approved, the lease takes effect (from its start,
+    or today if the start has passed); rejected, it is refused and the plots are free."""
+    ctx = _actor(REVIEWERS)
+    lease = _lease(lease_id, None)
+    if decision not in ("approve", "reject"):
+        raise DomainError("decision", _("Approve or reject."), field="decision")
+    why = text(reason, "reason", "reason", required=True)
+    if lease.state != "awaiting_qualification":
+        raise DomainError(
+            "not_awaiting_qualification",
+            _("This lease is not waiting for a qualification review."),
+        )
+    day = today_or(on)
+    doc_id = (
+        _document(document_id, lease.collective_id, "document_id")
+        if document_id not in (None, "")
+        else None
+    )
+    row = LeaseQualification(
+        lease_id=lease.id,
+        collective_id=lease.collective_id,
+        decision=decision,
+        reason=why,
+        document_id=doc_id,
+        decided_by=ctx.actor,
+        decided_on=day,
+    )
+    with trail.because("lease.qualification", reason=why):
+        db.session.add(row)
+        lease.state = "in_force" if decision == "approve" else "refused"
+        db.session.flush()
+        if lease.state == "in_force":
+            _into_force(lease, day)
+    return row
+
+
+def _amount(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise DomainError("amount", _("Give the amount in yuan."), field="amount_fen")
+    if value == 0 or abs(value) > MAX_PAYMENT_FEN:
+        raise DomainError(
+            "amount_range",
+            _("Give an amount other than zero, at most 100,000,000,000 yuan."),
+            field="amount_fen",
+        )
+    return value
+
+
+def record_payment(
+    lease_id: Any,
+    *,
+    paid_on: Any,
+    amount_fen: Any,
+    reference: Any = None,
+    note: Any = None,
+    collective_id: int | None = None,
+    on: date | None = None,
+) -> LeasePayment:
+    """Rent received for a lease (written once). A negative amount corrects an earlier payment
+    and needs a note saying why; a payment is never dated in the future nor before the lease was
+    recorded."""
+    ctx = _actor(RECORDERS)
+    lease = _lease(lease_id, collective_id)
+    amount = _amount(amount_fen)
+    day = require_date(paid_on, "paid_on")
+    ref = text(reference, "reference", "code")
+    remark = text(note, "note", "note")
+    if lease.state in ("awaiting_qualification", "refused"):
+        raise DomainError(
+            "lease_not_in_force",
+            _("Rent is paid on a lease that has taken effect."),
+        )
+    if day > today_or(on):
+        raise DomainError(
+            "future_date", _("A payment cannot be dated in the future."), field="paid_on"
+        )
+    if day < min(lease.filed_on, lease.starts_on) - timedelta(days=366):
+        raise DomainError(
+            "date_order",
+            _("A payment cannot be dated long before the lease."),
+            field="paid_on",
+        )
+    if amount < 0:
+        if remark is None:
+            raise DomainError(
+                "note_required",
+                _("Say why the earlier payment is corrected."),
+                field="note",
+            )
+        if paid_fen(lease, on=date.max) + amount < 0:
+            raise DomainError(
+                "amount_range",
+                _("A correction cannot take back more than was paid."),
+                field="amount_fen",
+            )
+    row = LeasePayment(
+        lease_id=lease.id,
+        collective_id=lease.collective_id,
+        paid_on=day,
+        amount_fen=amount,
+        reference=ref,
+        note=remark,
+        recorded_by=ctx.actor,
+    )
+    with trail.because("lease.payment", reason=remark or _("Rent received")):
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def end_lease(
+    lease_id: Any,
+    *,
+    kind: Any,
+    ended_on: Any,
+    reason: Any,
+    document_id: Any = None,
+    collective_id: int | None = None,
+    on: date | None = None,
+) -> LeaseEnding:
+    """End a lease (written once): at expiry (on or after its last day), early by agreement
+    (with the agreement), or for breach such as non-agricultural use (with the reason and the
+    document). The lessee's layer ends that day: the registry's records are released, its
+    re-leases end the same day, and the land can be leased again from the next day."""
+    ctx = _actor(RECORDERS)
+    lease = _lease(lease_id, collective_id)
+    if kind not in ENDING_KINDS:
+        raise DomainError("ending_kind", _("Choose how the lease ends."), field="kind")
+    why = text(reason, "reason", "reason", required=True)
+    day = require_date(ended_on, "ended_on")
+    if lease.state not in HOLDING_STATES:
+        raise DomainError("lease_over", _("This lease has already ended or was refused."))
+    if kind == "expiry" and day < lease.ends_on:
+        raise DomainError(
+            "not_expired",
+            _(
+                "The lease runs until %(end)s: before then it ends by agreement or for breach.",
+                end=lease.ends_on.isoformat(),
+            ),
+            field="ended_on",
+        )
+    if kind != "expiry":
+        if day > lease.ends_on:
+            raise DomainError(
+                "after_end",
+                _(
+                    "The lease ran until %(end)s: it ended at expiry.",
+                    end=lease.ends_on.isoformat(),
+                ),
+                field="ended_on",
+            )
+        if day > today_or(on):
+            raise DomainError(
+                "future_date", _("An ending cannot be dated in the future."), field="ended_on"
+            )
+        if document_id in (None, ""):
+            raise DomainError(
+                "document_required",
+                _("Attach the agreement or the document that ends the lease."),
+                field="document_id",
+            )
+    if day < min(lease.starts_on, lease.filed_on):
+        raise DomainError(
+            "date_order",
+            _(
+                "The ending cannot come before the lease (%(day)s).",
+                day=lease.starts_on.isoformat(),
+            ),
+            field="ended_on",
+        )
+    doc_id = (
+        _document(document_id, lease.collective_id, "document_id")
+        if document_id not in (None, "")
+        else None
+    )
+    return _end(lease, kind=str(kind), day=day, reason=why, doc_id=doc_id, actor=ctx.actor)
+
+
+def _end(
+    lease: Lease, *, kind: str, day: date, reason: str, doc_id: int | None, actor: str
+) -> LeaseEnding:
+    row = LeaseEnding(
+        lease_id=lease.id,
+        collective_id=lease.collective_id,
+        kind=kind,
+        ended_on=day,
+        reason=reason,
+        document_id=doc_id,
+        recorded_by=actor,
+    )
+    with trail.because("lease.end", reason=reason):
+        db.session.add(row)
+        lease.state = "ended"
+        db.session.flush()
+        encumbrances.release_lease_encumbrances(
+            lease.number, released_on=day, reason=reason, source_document_id=doc_id
+        )
+    for sub in db.session.scalars(
+        select(Lease)
+        .where(Lease.parent_lease_id == lease.id, Lease.state.in_(HOLDING_STATES))
+        .with_for_update()
+    ):
+        _end(
+            sub,
+            kind=kind if kind != "expiry" or day >= sub.ends_on else "agreement",
+            day=min(day, sub.ends_on),
+            reason=_(
+                "The lease it was re-leased from (%(number)s) ended: %(reason)s",
+                number=lease.number,
+                reason=reason,
+            )[:1000],
+            doc_id=doc_id,
+            actor=actor,
+        )
+    return row
+
+
+def expire_leases(on: date | None = None) -> list[Lease]:
+    """End at expiry every lease in force past its last day (``flask leases expire``);
+    running it again ends nothing more."""
+    day = today_or(on)
+    ctx = trail.current()
+    actor = ctx.actor if ctx is not None else "system"
+    done = []
+    for lease in db.session.scalars(
+        select(Lease)
+        .where(Lease.state.in_(HOLDING_STATES), Lease.ends_on < day)
+        .order_by(Lease.id)
+        .with_for_update()
+    ):
+        if lease.state != "in_force" and lease.state != "awaiting_qualification":
+            continue  # ended meanwhile as a re-lease of one ended here
+        _end(
+            lease,
+            kind="expiry",
+            day=lease.ends_on,
+            reason=_("The lease's term ended."),
+            doc_id=None,
+            actor=actor,
+        )
+        done.append(lease)
+    return done
+
+
+def holder_households(collective_id: int, limit: int = 2000) -> list[tuple[int, str, str]]:
+    """(uid, name, CBFBM) of the collective's households holding a current contract, by code:
+    those who may lease out land."""
+    return [
+        (uid, name, code)
+        for uid, name, code in db.session.execute(
+            select(Household.uid, Household.name, Household.cbfbm)
+            .join(
+                LandContract,
+                and_(
+                    LandContract.household_uid == Household.uid,
+                    LandContract.end_lifespan.is_(None),
+                ),
+            )
+            .where(Household.collective_id == collective_id, Household.end_lifespan.is_(None))
+            .order_by(Household.cbfbm)
+            .limit(limit)
+        ).all()
+    ]
+
+
+def member_households(collective_id: int, limit: int = 2000) -> list[tuple[int, str, str]]:
+    """(uid, name, CBFBM) of the collective's current households, by code."""
+    return [
+        (uid, name, code)
+        for uid, name, code in db.session.execute(
+            select(Household.uid, Household.name, Household.cbfbm)
+            .where(Household.collective_id == collective_id, Household.end_lifespan.is_(None))
+            .order_by(Household.cbfbm)
+            .limit(limit)
+        ).all()
+    ]

@@ -16,6 +16,7 @@ from tests.factories import (
     homesteads,
     imports,
     land,
+    leases,
     market,
     members,
     moves,
@@ -39,6 +40,7 @@ AREAS = (
     statements,
     settlement,
     encumbrances,
+    leases,
     entrusted,
 )
 
