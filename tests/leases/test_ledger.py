@@ -91,6 +91,20 @@ def test_the_ledger_is_of_the_day_asked(two_leases):
     assert caught.value.code == "as_of_future"
 
 
+def test_an_ended_lease_is_in_the_ledger_up_to_its_ending_day_only(two_leases):
+    services.end_lease(
+        two_leases.coop_lease.id,
+        kind="agreement",
+        ended_on=date(2026, 6, 30),
+        reason="双方协商提前解除",
+        document_id=lf.make_document(two_leases.b, "解除协议"),
+        on=date(2026, 6, 30),
+    )
+    assert ledger.lease_ledger(date(2026, 6, 30)).total.leases == 2
+    after = ledger.lease_ledger(date(2026, 7, 1))
+    assert after.total.leases == 1 and list(_names(after)) == ["东湖坪村第一村民小组"]
+
+
 def test_a_lease_awaiting_the_qualification_review_is_not_in_the_ledger(app, lw):
     """A company above the county's threshold waits: it is not in force, so not in the ledger."""
     app.config["LEASE_QUALIFICATION_MU"] = Decimal("1")
