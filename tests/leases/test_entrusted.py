@@ -436,3 +436,30 @@ def test_the_api_refuses_hostile_households_and_mandates(app, client, committed)
     assert r.status_code == 422
     r = client.post(f"{url}/conclude", headers=h)
     assert r.status_code == 422 and r.get_json()["error"]["rule"] == "R05"
+
+
+@pytest.mark.browser
+def test_the_entrusted_pages_have_no_sideways_scrolling_on_a_390_px_phone(
+    app, client, auth, committed, tmp_path
+):
+    from tests.market.test_pages import _measure_at_390
+
+    w = committed
+    with app.app_context(), trail.acting(trail.AuditContext(actor="factory", role="system")):
+        row = _open(W(w, a=w.a), starts_on=date(2026, 12, 1), ends_on=date(2031, 11, 30))
+        entrusted.add_household(row.id, w.holder["household_uid"], w.holder["plot_uids"])
+        entrusted_id = row.id
+        db.session.commit()
+    auth.login("admin_a")
+    problems = []
+    for url in (
+        f"/collectives/{w.a}/entrusted-leases",
+        f"/collectives/{w.a}/entrusted-leases/new",
+        f"/entrusted-leases/{entrusted_id}",
+    ):
+        width, frame, button = _measure_at_390(client, url, tmp_path)
+        if frame != 390 or width > frame:
+            problems.append(f"{url}: {width} px wide in a {frame} px frame")
+        if button < 44:
+            problems.append(f"{url}: a button {button} px high")
+    assert not problems, "\n".join(problems)

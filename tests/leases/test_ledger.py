@@ -332,3 +332,19 @@ def test_the_demo_countys_ledger_export_opens_with_the_right_totals(fresh_demo):
     expected_rent = ledger.yuan(sum(r for _a, r in in_force))
     assert Decimal(str(total[6])) == expected_rent == sum(Decimal(str(r[6])) for r in town_rows)
     assert {r[1] for r in villages} <= names and {r[0] for r in town_rows} <= towns
+
+
+@pytest.mark.browser
+def test_the_ledger_has_no_sideways_scrolling_on_a_390_px_phone(client, auth, committed, tmp_path):
+    from tests.market.test_pages import _measure_at_390
+
+    problems = []
+    for user in ("admin_a", "bureau"):
+        auth.login(user)
+        width, frame, button = _measure_at_390(client, "/lease-ledger", tmp_path)
+        if frame != 390 or width > frame:
+            problems.append(f"{user}: {width} px wide in a {frame} px frame")
+        if button < 44:
+            problems.append(f"{user}: a button {button} px high")
+        auth.logout()
+    assert not problems, "\n".join(problems)
