@@ -20,7 +20,7 @@ def summary_header() -> list[str]:
         _("Township"),
         _("Village"),
         _("Lessee type"),
-        _("Leases"),
+        _("Number of leases"),
         _("Area (mu)"),
         _("Mean term (years)"),
         _("Yearly rent (yuan)"),
@@ -95,7 +95,7 @@ def to_xlsx(ledger: Ledger) -> bytes:
     summary.append(xlsx_row(summary, summary_header()))
     for row in summary_rows(ledger):
         summary.append(xlsx_row(summary, row))
-    leases = wb.create_sheet(_("Leases"))
+    leases = wb.create_sheet(_("The leases"))
     leases.append(xlsx_row(leases, lease_header()))
     for row in lease_rows(ledger):
         leases.append(xlsx_row(leases, row))
