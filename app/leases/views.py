@@ -11,7 +11,7 @@ Views translate HTTP to one service call and commit once.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -79,11 +79,13 @@ class YuanField(StringField):
             self.data = None
             return
         try:
-            fen = Decimal(raw) * 100
-        except InvalidOperation:
+            value = Decimal(raw)
+            too_big = not value.is_finite() or abs(value) >= 10**13
+            fen = Decimal(0) if too_big else value * 100
+        except ArithmeticError:  # InvalidOperation, Overflow: not a number we can read
             self.data = None
             raise ValueError(_("Give an amount in yuan, such as 800 or 800.50.")) from None
-        if not fen.is_finite() or fen != fen.to_integral_value() or abs(fen) >= 10**15:
+        if too_big or fen != fen.to_integral_value():
             self.data = None
             raise ValueError(_("Give an amount in yuan, such as 800 or 800.50.")) from None
         if fen < 0 and not self.negative:
