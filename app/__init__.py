@@ -113,6 +113,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     set_registry_part(collective_overview)
 
+    # The leases' layer on the registry's contract, plot and household pages (the registry
+    # never imports app.leases).
+    from app.leases.views import lease_layer
+    from app.registry.views.encumbrance_views import set_lease_layer
+
+    set_lease_layer(lease_layer)
+
     from app.registry import move_kinds
 
     move_kinds.install()  # what each kind of move of a right reads, checks and applies
@@ -143,6 +150,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.auth.views import bp as auth_bp
     from app.divisions.views import bp as divisions_bp
     from app.imports.views import bp as imports_bp
+    from app.leases.ledger_views import bp as lease_ledger_bp
     from app.main.views import bp as main_bp
     from app.market.views import bp as market_bp
     from app.oversight.dashboard_views import bp as dashboard_bp
@@ -154,6 +162,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(market_bp)  # the marketplace's pages, /market
     app.register_blueprint(oversight_bp)  # the county report for the bureau and auditors
     app.register_blueprint(dashboard_bp)  # dashboards: a collective's, a township's, the county's
+    from app.leases.views import bp as leases_bp
+
+    app.register_blueprint(leases_bp)  # leases of the land-management right, /leases
+    app.register_blueprint(lease_ledger_bp)  # the ledger of leases and entrusted leases
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API accepts Bearer tokens only, never the session cookie
 

@@ -199,3 +199,35 @@ def test_r14_demo_settlements_flag_the_deals_of_recently_settled_sellers(fresh_d
     assert "已当面询问转让方本人" in review.reason
     page = application.test_client().get(f"/verify/{code}")
     assert page.status_code == 200 and "有效" in page.get_data(as_text=True)
+
+
+def test_r05_demo_has_leases_to_a_member_an_outside_cooperative_and_a_company_under_review(
+    fresh_demo,
+):
+    from sqlalchemy import select
+
+    from app.core.calendar import county_today
+    from app.leases import services as leases
+    from app.leases.models import Lease
+    from app.registry import encumbrances
+
+    application, _ = fresh_demo
+    with application.app_context():
+        rows = list(db.session.scalars(select(Lease).order_by(Lease.id)))
+        kinds = {row.lessee_kind for row in rows}
+        assert {"member_household", "cooperative", "company"} <= kinds
+        member = next(r for r in rows if r.lessee_kind == "member_household")
+        assert member.state == "in_force" and member.registered_on is not None
+        # the first year's rent paid, the second year's instalment in arrears
+        assert len(leases.payments_of(member.id)) == 1
+        assert leases.arrears(member, county_today()) == member.rent_fen_per_year
+        coop = next(r for r in rows if r.lessee_kind == "cooperative")
+        assert coop.state == "in_force" and coop.priority_evidence
+        assert encumbrances.lease_encumbrances(coop.number)
+        waiting = [r for r in rows if r.state == "awaiting_qualification"]
+        assert len(waiting) == 1 and waiting[0].lessee_kind == "company"
+        threshold = application.config["LEASE_QUALIFICATION_MU"]
+        assert leases.leased_area_mu(waiting[0].lessee_uscc) > threshold
+    client = application.test_client()
+    client.post("/login", data={"username": "bureau", "password": PASSWORD})
+    assert "韶关绿源农业发展有限公司" in client.get("/leases/reviews").get_data(as_text=True)

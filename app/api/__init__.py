@@ -12,6 +12,7 @@ from app.api import (  # noqa: E402,F401  (routes register on import of the blue
     homesteads,
     imports,
     land,
+    lease_ledger,
     leases,
     maps,
     market,

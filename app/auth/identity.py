@@ -32,6 +32,12 @@ NAV: list[tuple[str, object, set[Role]]] = [
         {Role.FARMER, Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
     ),
     ("market.queue", lambda: _("Market queue"), {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER}),
+    (
+        "leases.index",
+        lambda: _("Leases"),
+        {Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR},
+    ),
+    ("leases.reviews", lambda: _("Qualification reviews"), {Role.BUREAU_REVIEWER}),
     ("divisions.county", lambda: _("County"), {Role.BUREAU_REVIEWER, Role.AUDITOR}),
     (
         "oversight.county_report",

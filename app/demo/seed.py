@@ -25,6 +25,7 @@ from app.auth.models import Role, User
 from app.auth.services import create_user
 from app.core.codes import id_number_check_char
 from app.demo.encumbrances import seed_encumbrances
+from app.demo.leases import seed_leases
 from app.demo.market import seed_market
 from app.demo.pdf import minimal_pdf
 from app.demo.settlement import seed_settlements
@@ -389,6 +390,7 @@ def build() -> Tally:
     tally.settled = seed_settlements(settled)
     tally.listings = seed_market()
     seed_encumbrances()
+    seed_leases()
     return tally
 
 

@@ -436,9 +436,9 @@ def check_members_priority(
                 _("A member matched the terms in the priority period: the member takes the lease."),
                 field="priority_evidence",
             )
-        if (until - start).days + 1 < days or until >= day + timedelta(days=1):
-            if until > day:
-                raise _priority_running(until + timedelta(days=1))
+        if until > day:
+            raise _priority_running(until + timedelta(days=1) if until < date.max else until)
+        if (until - start).days + 1 < days:
             raise missing
         return dict(evidence)
     notice = evidence.get("notice_document_id")
@@ -455,6 +455,8 @@ def check_members_priority(
             _("A member matched the terms in the priority period: the member takes the lease."),
             field="priority_evidence",
         )
+    if start > day:
+        raise missing  # a notice that has not begun
     free_from = start + timedelta(days=days)
     if free_from > day:
         raise _priority_running(free_from)
@@ -1461,3 +1463,37 @@ def expire_leases(on: date | None = None) -> list[Lease]:
         )
         done.append(lease)
     return done
+
+
+def holder_households(collective_id: int, limit: int = 2000) -> list[tuple[int, str, str]]:
+    """(uid, name, CBFBM) of the collective's households holding a current contract, by code:
+    those who may lease out land."""
+    return [
+        (uid, name, code)
+        for uid, name, code in db.session.execute(
+            select(Household.uid, Household.name, Household.cbfbm)
+            .join(
+                LandContract,
+                and_(
+                    LandContract.household_uid == Household.uid,
+                    LandContract.end_lifespan.is_(None),
+                ),
+            )
+            .where(Household.collective_id == collective_id, Household.end_lifespan.is_(None))
+            .order_by(Household.cbfbm)
+            .limit(limit)
+        ).all()
+    ]
+
+
+def member_households(collective_id: int, limit: int = 2000) -> list[tuple[int, str, str]]:
+    """(uid, name, CBFBM) of the collective's current households, by code."""
+    return [
+        (uid, name, code)
+        for uid, name, code in db.session.execute(
+            select(Household.uid, Household.name, Household.cbfbm)
+            .where(Household.collective_id == collective_id, Household.end_lifespan.is_(None))
+            .order_by(Household.cbfbm)
+            .limit(limit)
+        ).all()
+    ]

@@ -12,9 +12,11 @@ from tests.factories import (
     accounts,
     documents,
     encumbrances,
+    entrusted,
     homesteads,
     imports,
     land,
+    leases,
     market,
     members,
     moves,
@@ -38,6 +40,8 @@ AREAS = (
     statements,
     settlement,
     encumbrances,
+    leases,
+    entrusted,
 )
 
 

@@ -154,7 +154,7 @@ def test_r05_a_frozen_plot_cannot_be_leased(lw):
     with pytest.raises(DomainError) as exc:
         lease(lw)
     assert exc.value.code == "encumbered_freeze"
-    assert "冻结" in exc.value.message or "frozen" in exc.value.message
+    assert "查封" in exc.value.message or "frozen" in exc.value.message
     assert leases_count() == 0
 
 

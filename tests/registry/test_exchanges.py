@@ -366,3 +366,76 @@ def test_the_api_exchanges_plots_and_refuses_another_collectives_plot(app, clien
     assert got.get_json()["plots_a"][0]["plot_uid"] == w.a["plot_uids"][0]
     other = {"Authorization": f"Bearer {token_for(app, 'admin_b')}"}
     assert client.get(r.headers["Location"], headers=other).status_code == 404
+
+
+# --- two exchanges of one plot at once -----------------------------------------------------
+
+
+@pytest.mark.concurrency
+def test_r04_two_exchanges_of_one_plot_at_once_register_exactly_one(fresh_app):
+    """甲户's first plot is offered to 乙户 and to 丙户 at the same moment, on real commits: one
+    exchange registers, the other is refused in words, and the registry stays consistent (the
+    plot in exactly one contract, each contract with one current version and one valid
+    certificate, areas that add up, one exchange recorded)."""
+    from tests.concurrency import ACTOR, race_outcomes
+
+    app = fresh_app
+    coll = app.extensions["sanquan_baseline"].collective_a
+    with app.app_context(), app.test_request_context(), trail.acting(ACTOR):
+        w = W(ef.pair(coll))
+        w["c"] = ef.contract_with_plots(coll, "丙户", w.doc)
+        areas_before = sum(
+            history.current_of(LandContract, side["contract_uid"]).contract_area_m2
+            for side in (w.a, w.b, w.c)
+        )
+        db.session.commit()
+        db.session.remove()
+    contested = w.a["plot_uids"][0]
+
+    def offer(to: dict):
+        return lambda: exchanges.exchange_plots(
+            w.a["household_uid"],
+            [contested],
+            to["household_uid"],
+            [to["plot_uids"][0]],
+            agreement_document_id=w.doc,
+            filing_document_id=w.doc,
+            filed_on=lf.TODAY,
+            reason="互换并地",
+            collective_id=coll,
+        )
+
+    outcomes = race_outcomes(app, [offer(w.b), offer(w.c)])
+    results = [o.result for o in outcomes]
+    assert sorted(r == "ok" for r in results) == [False, True], outcomes
+    loser = next(o for o in outcomes if o.result != "ok")
+    assert loser.message and not loser.message.isascii(), loser  # words, in Chinese
+    winner = (w.b, w.c)[results.index("ok")]
+    other = (w.c, w.b)[results.index("ok")]
+    with app.app_context(), app.test_request_context():
+        assert _where(contested) == winner["contract_uid"]
+        assert _where(winner["plot_uids"][0]) == w.a["contract_uid"]
+        assert _where(other["plot_uids"][0]) == other["contract_uid"]
+        rows = list(db.session.scalars(select(PlotExchange)))
+        assert len(rows) == 1 and exchanges.plot_uids(rows[0])[0] == [contested]
+        total = 0.0
+        for side in (w.a, w.b, w.c):
+            versions = history.versions(LandContract, side["contract_uid"])
+            assert sum(v.end_lifespan is None for v in versions) == 1
+            contract = history.current_of(LandContract, side["contract_uid"])
+            total += contract.contract_area_m2
+            valid = db.session.scalars(
+                select(Certificate).where(
+                    Certificate.right_uid == side["contract_uid"], Certificate.status == "valid"
+                )
+            ).all()
+            # the two contracts of the exchange have their certificates replaced, once
+            assert len(valid) == (0 if side is other else 1)
+            in_contract = db.session.scalars(
+                select(Plot).where(
+                    Plot.contract_uid == side["contract_uid"], Plot.end_lifespan.is_(None)
+                )
+            ).all()
+            assert len(in_contract) == 2
+        assert total == pytest.approx(areas_before)
+        assert sum(v.end_lifespan is None for v in history.versions(Plot, contested)) == 1

@@ -9,6 +9,7 @@ households and their plots by name. Views translate HTTP to one service call and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -105,6 +106,22 @@ def weights_on(right_kind: str, right: Any) -> dict:
         "record_url": record_url,
         "detail": staff,
     }
+
+
+#: The leases' part of a contract's, plot's or household's page: handed over in create_app
+#: (the registry never imports the leases); (right_kind, uid) -> rows in words with links.
+_lease_layer: Callable[[str, int], list[dict]] | None = None
+
+
+def set_lease_layer(fn: Callable[[str, int], list[dict]]) -> None:
+    global _lease_layer
+    _lease_layer = fn
+
+
+@bp.app_template_global("lease_layer")
+def lease_layer(right_kind: str, uid: int) -> list[dict]:
+    """The leases on top of a contract, a plot or a household's land (none without the hook)."""
+    return _lease_layer(right_kind, uid) if _lease_layer is not None else []
 
 
 @bp.app_template_global("exchanges_of")
