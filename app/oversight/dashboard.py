@@ -14,11 +14,13 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 
 from app.core.codes import format_mu
 from app.divisions.models import Collective, Division
 from app.extensions import db
+from app.leases import services as leasing
+from app.leases.models import Lease
 from app.market import states
 from app.market.models import Deal, FlagReview, Listing
 from app.oversight import report
@@ -187,6 +189,8 @@ def collective_dashboard(collective: Collective, today: date) -> Dashboard:
         ).all()
     )
 
+    leased = _leases(today, Lease.collective_id == cid)
+
     def market(state: str) -> str:
         return url_for("market.index", state=state, village=collective.village_code)
 
@@ -240,6 +244,12 @@ def collective_dashboard(collective: Collective, today: date) -> Dashboard:
             str(sum(n for s, n in by_state.items() if s in states.OPEN)),
             url_for("market.index", village=collective.village_code),
         ),
+        Figure(
+            _("Leases in force"),
+            str(leased[0]),
+            url_for("leases.index", collective_id=cid, state="in_force"),
+            note=_("%(mu)s mu leased out", mu=format_mu(leased[1])) if leased[0] else None,
+        ),
     ]
     listing_rows = [(states.state_label(s), by_state.get(s, 0), market(s)) for s in states.STATES]
     weight_rows = [
@@ -266,6 +276,16 @@ def collective_dashboard(collective: Collective, today: date) -> Dashboard:
 
 
 # --- the county's (or a township's) dashboard
+
+
+def _leases(today: date, where: Any) -> tuple[int, float]:
+    """How many leases are in force on the day, and their area (m²)."""
+    count, area = db.session.execute(
+        select(func.count(Lease.id), func.coalesce(func.sum(Lease.area_m2), 0.0)).where(
+            leasing.in_force_on(today), where
+        )
+    ).one()
+    return int(count or 0), float(area or 0.0)
 
 
 def _month_starts(today: date) -> list[date]:
@@ -329,6 +349,7 @@ def county_dashboard(today: date, *, township_code: str | None = None) -> Dashbo
     ).one()
     decided, approved, interviewed = (int(x or 0) for x in reviews)
     in_review = by_state.get("bureau_review", 0)
+    leased = _leases(today, Lease.collective_id.in_(within) if within is not None else true())
     report_url = url_for("oversight.county_report", **town)
     review_url = url_for("market.index", state="bureau_review", **town)
     title = settled.township_name or _("The county")
@@ -374,6 +395,12 @@ def county_dashboard(today: date, *, township_code: str | None = None) -> Dashbo
                 rejected=decided - approved,
                 interviewed=interviewed,
             ),
+        ),
+        Figure(
+            _("Leases in force"),
+            str(leased[0]),
+            url_for("lease_ledger.ledger_page", **town),
+            note=_("%(mu)s mu leased out", mu=format_mu(leased[1])) if leased[0] else None,
         ),
         Figure(
             _("Villages standing out"),
