@@ -147,13 +147,14 @@ def _verify(path: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 def _settle_twice(family) -> list[int]:
-    """Two settlement records with a listing's entries between them; their ids."""
+    """Two settlement records (two days: a person is recorded once a day) with a listing's
+    entries between them; their ids."""
     ids = []
-    for city in ("韶关市", "广州市"):
+    for city, day in (("韶关市", date(2026, 3, 1)), ("广州市", date(2026, 5, 1))):
         record = settlement.record_settlement(
             walk.user("officer"),
             family["head"],
-            settled_on=date(2026, 3, 1),
+            settled_on=day,
             city=city,
             district="某区",
             channel="housing",
