@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -40,7 +41,7 @@ from app.divisions.models import Collective, Division
 from app.extensions import db
 from app.leases import services
 from app.leases.models import Lease
-from app.registry import land
+from app.registry import land, map_features
 from app.registry.models import Household, LandContract, Plot
 from app.registry.people.queries import eligible_people
 from app.registry.views.common import choices, document_choices, length, submit
@@ -273,8 +274,15 @@ def lease_page_data(lease: Lease) -> dict:
             select(Lease).where(Lease.parent_lease_id == lease.id).order_by(Lease.id)
         )
     )
+    shapes = [to_shape(p.geom) for p in plot_rows.values() if p.geom is not None]
     return {
         "lease": lease,
+        "map_settings": map_features.map_settings(
+            shapes,
+            selected=f"plot.{next(iter(plot_rows))}" if len(plot_rows) == 1 else None,
+            household_uid=lease.household_uid,
+            collective_id=lease.collective_id,
+        ),
         "holder": _names({lease.household_uid}).get(lease.household_uid, ""),
         "collective": db.session.get(Collective, lease.collective_id),
         "contract": contract,
