@@ -37,6 +37,7 @@ from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, readable, roles_required
 from app.core.calendar import county_today
 from app.core.codes import format_mu, mask_id_number
+from app.core.pdf import pdf_response, render_pdf
 from app.divisions.models import Collective, Division
 from app.extensions import db
 from app.leases import services
@@ -359,6 +360,15 @@ def _render_lease(lease: Lease, status: int = 200, **forms: Any):
 @roles_required(Role.FARMER, *STAFF)
 def lease(lease_id: int):
     return _render_lease(load_or_404(Lease, lease_id))
+
+
+@bp.get("/<int:lease_id>/contract.pdf")
+@roles_required(Role.FARMER, *STAFF)
+def lease_contract_pdf(lease_id: int):
+    """The lease contract as filed, as a PDF: the same readers as the lease's page."""
+    row = load_or_404(Lease, lease_id)
+    pdf = render_pdf("pdf/lease_contract.html", **lease_page_data(row))
+    return pdf_response(pdf, f"lease-{row.number}.pdf")
 
 
 def _editable_lease(lease_id: int) -> Lease:

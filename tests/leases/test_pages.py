@@ -173,3 +173,37 @@ def test_the_bureau_reviews_a_company_above_the_threshold(app, client, auth, wor
     )
     assert r.status_code == 302
     assert the_lease(app).state == "in_force" and the_lease(app).qualified is not None
+
+
+@pytest.mark.authz
+def test_the_lease_contract_prints_as_a_pdf_for_its_readers_only(app, client, auth, world):
+    """The filed contract as a PDF: the parties, the plots by code, the term and the rent, with
+    the clause that the contract stays with the household; another collective's is a 404."""
+    from app.registry.models import Plot
+    from tests.test_pdf import flat, read_pdf
+
+    auth.login("admin_a")
+    assert client.post(f"/leases/new/{world.a}", data=form(world)).status_code == 302
+    lease = the_lease(app)
+    page = client.get(f"/leases/{lease.id}").get_data(as_text=True)
+    assert f"/leases/{lease.id}/contract.pdf" in page
+    text, pages = read_pdf(client.get(f"/leases/{lease.id}/contract.pdf"))
+    with app.app_context():
+        row = db.session.get(Lease, lease.id)
+        number = row.number
+        codes = db.session.scalars(
+            select(Plot.dkbm).where(
+                Plot.uid.in_(world.holder["plot_uids"]), Plot.end_lifespan.is_(None)
+            )
+        ).all()
+    body = flat(text)
+    assert pages == 1
+    assert number in body and "甲户" in body and "乙户" in body
+    assert all(code in body for code in codes)
+    assert "800.00" in body and "承包" in body
+    auth.logout()
+    auth.login("farmer_a")  # the holder's farmer reads their own lease
+    read_pdf(client.get(f"/leases/{lease.id}/contract.pdf"))
+    auth.logout()
+    auth.login("admin_b")
+    assert client.get(f"/leases/{lease.id}/contract.pdf").status_code == 404
