@@ -22,7 +22,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit import trail
-from app.core import codes
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
 from app.extensions import db
@@ -82,57 +81,14 @@ def _rent(value: Any) -> int:
 
 
 def _lessee(lessee: Any, collective_id: int, day: date) -> services.Lessee:
-    """The one lessee: a member household of the collective, or an outsider with a valid ID
-    number or unified social credit code. (Membership on the roll and the rest of R05 are
-    checked again for each household's lease when the entrusted lease is concluded.)"""
-    if not isinstance(lessee, services.Lessee):
-        raise DomainError("lessee", _("Say who takes the land."), field="lessee")
-    if lessee.kind not in KINDS:
+    """The one lessee: a member household of the collective (on the roll today), or an outsider
+    with a valid ID number or unified social credit code; the leases' own check. (The rest of
+    R05 is checked again for each household's lease when the entrusted lease is concluded.)"""
+    if isinstance(lessee, services.Lessee) and lessee.kind not in KINDS:
         raise DomainError(
             "lessee_kind", _("Choose who takes the land from the list."), field="lessee_kind"
         )
-    contact = text(lessee.contact, "lessee_contact", "label")
-    if lessee.kind == "member_household":
-        hh = (
-            history.current_of(Household, lessee.household_uid)
-            if is_id(lessee.household_uid)
-            else None
-        )
-        if hh is None or hh.collective_id != collective_id:
-            raise NotFound(
-                "household_not_found",
-                _("No such household in this collective."),
-                field="lessee_household_uid",
-            )
-        return services.Lessee(
-            kind=lessee.kind, name=hh.name, household_uid=hh.uid, contact=contact
-        )
-    name = text(lessee.name, "lessee_name", "title", required=True)
-    if len(name) > 120:
-        raise DomainError(
-            "too_long", _("The name may have at most 120 characters."), field="lessee_name"
-        )
-    if lessee.kind in services.ORG_KINDS:
-        if not isinstance(lessee.uscc, str) or not lessee.uscc.strip():
-            raise DomainError(
-                "uscc_required",
-                _("Give the lessee's unified social credit code."),
-                field="lessee_uscc",
-            )
-        try:
-            uscc = codes.validate_uscc(lessee.uscc)
-        except codes.CodeError as exc:
-            raise DomainError.from_check(exc, field="lessee_uscc") from exc
-        return services.Lessee(kind=lessee.kind, name=name, uscc=uscc, contact=contact)
-    if not isinstance(lessee.id_number, str) or not lessee.id_number.strip():
-        raise DomainError(
-            "id_number_required", _("Give the lessee's ID number."), field="lessee_id_number"
-        )
-    try:
-        id_number = codes.validate_id_number(lessee.id_number, today=day)
-    except codes.CodeError as exc:
-        raise DomainError.from_check(exc, field="lessee_id_number") from exc
-    return services.Lessee(kind=lessee.kind, name=name, id_number=id_number, contact=contact)
+    return services.check_lessee(lessee, collective_id, None, day)
 
 
 def _notice(evidence: Any, lessee: services.Lessee, collective_id: int) -> str | None:

@@ -481,10 +481,11 @@ def _priority_running(free_from: date) -> DomainError:
     )
 
 
-def _check_lessee(lessee: Any, collective_id: int, holder_uid: int, day: date) -> Lessee:
+def check_lessee(lessee: Any, collective_id: int, holder_uid: int | None, day: date) -> Lessee:
     """The lessee's kind and identity: a member on the roll on the day, or an outsider's valid
     ID number or USCC. Returns the lessee as it will be stored (a member's name from the
-    registry)."""
+    registry). ``holder_uid``: the household leasing out (it cannot lease to itself); None
+    when the lease has many holders (the collective's leasing on households' behalf)."""
     if not isinstance(lessee, Lessee):
         raise DomainError("lessee", _("Say who takes the land."), field="lessee")
     if lessee.kind not in LESSEE_KINDS:
@@ -504,7 +505,7 @@ def _check_lessee(lessee: Any, collective_id: int, holder_uid: int, day: date) -
                 _("No such household in this collective."),
                 field="lessee_household_uid",
             )
-        if hh.uid == holder_uid:
+        if holder_uid is not None and hh.uid == holder_uid:
             raise DomainError(
                 "lessee_is_holder",
                 _("The household cannot lease its own land to itself."),
@@ -774,7 +775,7 @@ def _checked(
         )
     check_term(contract, begins, ends, day, parent)
     chosen_use = check_use(use)
-    checked_lessee = _check_lessee(lessee, collective_id, contract.household_uid, day)
+    checked_lessee = check_lessee(lessee, collective_id, contract.household_uid, day)
     if (
         parent is not None
         and checked_lessee.name == parent.lessee_name
