@@ -62,6 +62,16 @@ def _features(page) -> int:
     )
 
 
+def _until(page, check, seconds: float = 15.0) -> bool:
+    """Poll ``check`` from here until it holds (page.wait_for_function would evaluate a string in
+    the page, which the strict CSP refuses: no 'unsafe-eval')."""
+    for _ in range(int(seconds / 0.2)):
+        if check():
+            return True
+        page.wait_for_timeout(200)
+    return bool(check())
+
+
 def test_plot_page_draws_the_plot_and_neighbours_under_the_csp(served, browser, tmp_path):
     base, made = served
     page = browser.new_page(viewport={"width": 390, "height": 844})
@@ -74,11 +84,7 @@ def test_plot_page_draws_the_plot_and_neighbours_under_the_csp(served, browser, 
     _login(page, base, "admin_a")
     page.goto(f"{base}/plots/{made['plot_uid']}")
     page.wait_for_selector(".map-panel.map-live .map-canvas canvas")
-    page.wait_for_function(
-        "document.querySelector('.map-panel').olMap.getLayers().getArray().slice(-1)[0]"
-        ".getSource().getFeatures().length >= 2"
-    )
-    assert _features(page) >= 2  # the plot and its overlapping neighbour
+    assert _until(page, lambda: _features(page) >= 2)  # the plot and its overlapping neighbour
     assert page.is_visible(".ol-scale-line")
     assert not page.is_visible(".map-fallback svg")
     page.screenshot(path=str(tmp_path / "plot-map.png"))
@@ -96,7 +102,7 @@ def test_plot_form_editor_writes_the_drawn_outline(served, browser):
     for fx_, fy in [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6), (0.3, 0.3)]:
         page.mouse.click(box["x"] + box["width"] * fx_, box["y"] + box["height"] * fy)
         page.wait_for_timeout(150)
-    page.wait_for_function("document.querySelector('textarea[name=geometry]').value.length > 0")
+    assert _until(page, lambda: page.input_value("textarea[name=geometry]") != "")
     drawn = page.input_value("textarea[name=geometry]")
     assert '"type":"Polygon"' in drawn
     assert page.input_value("select[name=crs]") == "EPSG:4547"
