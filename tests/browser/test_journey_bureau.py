@@ -24,7 +24,7 @@ FLAG_DECISION = "已当面询问转让方：在城镇务工、自愿转让股份
 
 def test_bureau_approves_the_flagged_share_transfer_with_its_flag_decision(login):
     page = login("bureau", phone=False)
-    page.locator(".menu-wide").get_by_role("link", name="交易待办").click()
+    page.locator(".menu-wide").get_by_role("link", name="交易待办", exact=True).click()
     page.wait_for_url("**/market/queue")
     card = page.locator("main .mk-card", has_text="集体收益分配权")
     assert card.count() >= 1

@@ -45,7 +45,7 @@ def test_village_admin_records_the_consents_and_publishes_after_the_title_check(
     _farmer_lists_a_homestead(login)
 
     page = login("village_admin", phone=False)
-    page.locator(".menu-wide").get_by_role("link", name="交易待办").click()
+    page.locator(".menu-wide").get_by_role("link", name="交易待办", exact=True).click()
     page.wait_for_url("**/market/queue")
     card = page.locator("main .mk-card", has_text=PRICE).filter(has_text="宅基地及房屋")
     assert card.count() == 1

@@ -28,8 +28,8 @@ ID_NUMBER = re.compile(r"(?<![0-9])([0-9]{17}[0-9X])(?![0-9X])")
 
 def _id_number_of_a_villager(login) -> str:
     page = login("village_admin", phone=False)
-    page.locator(".menu-wide").get_by_role("link", name="集体经济组织").click()
-    page.get_by_role("link", name="东湖坪村第二村民小组").click()
+    page.locator(".menu-wide").get_by_role("link", name="集体经济组织", exact=True).click()
+    page.get_by_role("link", name="东湖坪村第二村民小组", exact=True).click()
     page.locator("tr", has_text="440222100205020003").get_by_role("link").click()
     page.wait_for_url(re.compile(r"/households/\d+$"))
     members = page.locator("main table").first.inner_text()

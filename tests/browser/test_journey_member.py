@@ -30,7 +30,7 @@ def test_member_on_a_phone_offers_on_li_jianhuas_plot(login):
 
     assert page.url.endswith("/my")
     page.locator("summary", has_text="菜单").click()
-    page.locator(".menu-phone").get_by_role("link", name="产权交易").click()
+    page.locator(".menu-phone").get_by_role("link", name="产权交易", exact=True).click()
     page.wait_for_url(re.compile(r"/market/?$"))
     check()
 

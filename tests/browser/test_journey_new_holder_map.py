@@ -32,7 +32,7 @@ HELD = """code => {
 
 def test_the_buyer_household_page_shows_the_transferred_plot_on_its_map(login):
     page = login("village_admin", phone=False)
-    page.locator(".menu-wide").get_by_role("link", name="产权交易").click()
+    page.locator(".menu-wide").get_by_role("link", name="产权交易", exact=True).click()
     page.select_option("select[name=state]", label="已完成")
     page.select_option("select[name=right_kind]", label="承包地")
     page.get_by_role("button", name="筛选").click()
@@ -52,8 +52,8 @@ def test_the_buyer_household_page_shows_the_transferred_plot_on_its_map(login):
     household_code = re.search(r"（([0-9]{18})）", buyer.inner_text()).group(1)
 
     # the buying household, from the collective's list of households
-    page.locator(".menu-wide").get_by_role("link", name="集体经济组织").click()
-    page.get_by_role("link", name="东湖坪村第一村民小组").click()
+    page.locator(".menu-wide").get_by_role("link", name="集体经济组织", exact=True).click()
+    page.get_by_role("link", name="东湖坪村第一村民小组", exact=True).click()
     page.locator("tr", has_text=household_code).get_by_role("link").click()
     page.wait_for_url(re.compile(r"/households/\d+$"))
     assert code in page.inner_text("main")  # among the household's plots
