@@ -32,11 +32,20 @@ def id_number(birth: date = date(1980, 1, 1), *, female: bool = False) -> str:
 
 
 def next_cbfbm(collective_id: int) -> str:
+    """The code after the collective's highest; once a committed test took the last sequence
+    (9999, e.g. a random free code), the lowest code no household ever had."""
     collective = db.session.get(Collective, collective_id)
     top = db.session.scalar(
         select(func.max(Household.cbfbm)).where(Household.collective_id == collective_id)
     )
     seq = int(top[14:]) + 1 if top else 1
+    if seq > 9999:
+        used = set(
+            db.session.scalars(
+                select(Household.cbfbm).where(Household.collective_id == collective_id)
+            )
+        )
+        seq = next(n for n in range(1, 10000) if f"{collective.fbfbm}{n:04d}" not in used)
     return f"{collective.fbfbm}{seq:04d}"
 
 
