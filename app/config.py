@@ -145,6 +145,10 @@ SETTINGS: tuple[Setting, ...] = (
     # shown and returned as failed (its process stopped) and may be discarded.
     Setting("IMPORT_HEARTBEAT_STALE_SECONDS", int, 120),
     Setting("OVERLAP_MAX_HITS", int, 200, "overlapping plots one registry check returns"),
+    # Pages kept per session for a moment and reused while the data, the day and the session are
+    # unchanged (app/core/page_cache.py: exact, keyed on the audit trail's head); 0 turns it off.
+    Setting("PAGE_CACHE_SECONDS", int, 60, "how long a kept page may be reused, at most"),
+    Setting("PAGE_CACHE_SIZE", int, 512, "pages one worker process keeps, at most"),
     Setting("MAP_MAX_FEATURES", int, 1000, "plots and homesteads one map answer holds at most"),
     Setting("MAP_TILE_URL", str, None, "Web Mercator tiles, {z}/{x}/{y}; none: no tiles"),
     Setting("MAP_TILE_KEY", str, None, "the tile service's browser key, put in {key} of the URL"),

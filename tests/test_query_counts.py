@@ -51,10 +51,17 @@ def counting(app) -> Iterator[list[str]]:
 
 
 def statements_for(app, client, url: str) -> tuple[list[str], str]:
-    """The statements of one request of the page (after a first one), and the page."""
+    """The statements of one rendering of the page (after a first one), and the page. The
+    kept-page store is off here: it is the rendering's cost that must not grow
+    (tests/test_page_cache.py counts a kept page's)."""
     client.get(url)  # once to warm whatever is cached per process (not per request)
-    with counting(app) as statements:
-        r = client.get(url)
+    seconds = app.config["PAGE_CACHE_SECONDS"]
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    try:
+        with counting(app) as statements:
+            r = client.get(url)
+    finally:
+        app.config["PAGE_CACHE_SECONDS"] = seconds
     assert r.status_code == 200, url
     return statements, r.get_data(as_text=True)
 

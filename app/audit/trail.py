@@ -191,6 +191,21 @@ def _chain_head(session: Session) -> tuple[int, str]:
     return (last[0], last[1]) if last else (0, GENESIS)
 
 
+def head_version(session: Session) -> str:
+    """The chain head as this session sees it now: its sequence number and hash ("" for an
+    empty trail).
+
+    Writers chain under the head's lock until they commit, so the head moves with every
+    committed write, in commit order: it names the version of the data a reader sees
+    (app.core.page_cache). The hash, not only the number, so that a database restored from a
+    backup (or emptied by a test) never repeats a version a running worker has seen.
+    """
+    found = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return f"{found[0]}:{found[1]}" if found else ""
+
+
 def timestamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

@@ -74,6 +74,12 @@ def _load_user(session_key: str) -> User | None:
     return user
 
 
+def session_id() -> int | None:
+    """The server-side session this request runs in (None for a token or no login)."""
+    found = g.get("user_session")
+    return found.id if found is not None else None
+
+
 class PasswordChangeFirst(DomainError):
     status = 403
 

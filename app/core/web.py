@@ -113,6 +113,8 @@ def install(app: Flask) -> None:
         # outlives one (a test client inside an app context reuses it, and its g).
         g.pop("_login_user", None)
         g.pop("_farmer_households", None)
+        g.pop("user_session", None)
+        g.pop("_flask_babel", None)  # and the language (Flask-Babel keeps it on g)
         database.set_write_intent(request.method not in SAFE_METHODS)
         if is_api():
             # Only a Bearer token authenticates the API; a browser cookie is ignored there.

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.auth.models import Role
 from app.auth.scope import can_edit, load_or_404, roles_required
 from app.core.inputs import page_arg
+from app.core.page_cache import cached_page
 from app.divisions.models import Collective, Division
 from app.divisions.services import visible_collectives
 from app.extensions import db
@@ -76,6 +77,7 @@ def set_registry_part(fn: Callable[[Collective, int], dict[str, Any]]) -> None:
 
 @bp.route("/collectives/<int:collective_id>")
 @roles_required(*REGISTRY_READERS)
+@cached_page
 def collective(collective_id: int):
     """The collective overview: counts and areas, a map of current plots, the households."""
     obj = load_or_404(Collective, collective_id)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.auth.scope import roles_required
 from app.core.errors import DomainError
 from app.core.inputs import page_arg
+from app.core.page_cache import cached_page
 from app.core.pdf import pdf_response, render_pdf
 from app.divisions.models import Collective, Division
 from app.extensions import db
@@ -113,6 +114,7 @@ def _paged(q, form: QueueFilterForm) -> tuple[list[Listing], dict[str, str | Non
 
 @bp.route("/")
 @roles_required(*READERS)
+@cached_page
 def index():
     """The market: a farmer browses their collective's listings open for offers; staff, the
     bureau and auditors see every listing they may read, with filters."""
@@ -149,6 +151,7 @@ def mine():
 
 @bp.route("/queue")
 @roles_required(ADMIN, BUREAU)
+@cached_page
 def queue():
     """What waits for staff (the collective's steps) or the bureau (reviews), oldest first,
     with the day each step is due."""

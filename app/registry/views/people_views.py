@@ -27,6 +27,7 @@ from app.core.codes import format_mu
 from app.core.errors import DomainError
 from app.core.forms import form_failed as _fail
 from app.core.inputs import page_arg
+from app.core.page_cache import cached_page
 from app.divisions.models import Collective
 from app.extensions import db
 from app.geo.geometry import svg_path
@@ -160,6 +161,7 @@ def household_context(household: Household) -> dict:
 
 @bp.route("/households/<int:household_uid>")
 @roles_required(*READERS)
+@cached_page
 def household(household_uid: int):
     obj = load_current_or_404(Household, household_uid)
     return render_template("registry/household.html", h=household_context(obj), **helpers())
@@ -167,6 +169,7 @@ def household(household_uid: int):
 
 @bp.route("/my")
 @roles_required(Role.FARMER)
+@cached_page
 def my_household():
     households = []
     for uid in sorted(farmer_household_ids(current_user)):
