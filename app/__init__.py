@@ -180,13 +180,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # Pages reused per session while nothing they show has changed: the data's version is the
     # audit trail's head (every write moves it), the session is the server-side one.
-    from app.audit.trail import head_version
+    from app.auth.services import data_version
     from app.core import page_cache
     from app.core.calendar import county_today
 
     page_cache.install(
         app,
-        version=lambda: head_version(db.session),
+        version=data_version,
         session_id=identity.session_id,
         today=county_today,
         language=i18n.current_language,

@@ -63,6 +63,21 @@ def test_r16_update_records_before_and_after(ctx, baseline):
     assert entry.reason == "更名"
 
 
+def test_r16_a_users_collectives_changed_alone_are_recorded(ctx, baseline):
+    """The collectives an administrator answers for live in an association table with no model
+    of its own; taking one away is still an entry, naming the collectives before and after."""
+    from app.auth.models import User
+    from app.auth.services import update_user
+
+    admin = db.session.scalar(sa.select(User).where(User.username == "admin_a"))
+    before = sorted(admin.collective_ids)
+    update_user(admin, admin.role, [baseline.collective_b])
+    entry = entries_for("app_user")[-1]
+    assert entry.action == "update" and entry.event == "user.update"
+    assert json.loads(entry.before) == {"collectives": before}
+    assert json.loads(entry.after) == {"collectives": [baseline.collective_b]}
+
+
 def test_r16_write_without_an_actor_is_refused(app, baseline):
     from app.divisions.models import Collective
 

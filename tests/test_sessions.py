@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app.audit.models import AuditEntry
+from app.auth import services
 from app.auth.models import ApiToken, LoginEvent, LoginThrottle, User, UserSession
 from app.core.models import utcnow
 from app.extensions import db
@@ -75,6 +76,9 @@ def move_clock(row, **fields) -> None:
     model, (ident,) = type(row), sa.inspect(row).identity
     db.session.execute(sa.update(model).where(model.id == ident).values(**fields))
     db.session.commit()  # in the harness: releases a savepoint; rolled back after the test
+    # The app never rewrites these times (time passes instead, which a kept identity is checked
+    # against on every request): identities kept from before the rewrite go with it.
+    services._identities.clear()
 
 
 # --- sessions -------------------------------------------------------------------------------

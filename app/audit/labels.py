@@ -335,6 +335,7 @@ FIELDS = {
     "username": _l("Account"),
     "display_name": _l("Display name"),
     "role": _l("Role"),
+    "collectives": _l("Collectives"),
     "password_hash": _l("Password"),
     "is_active": _l("Active"),
     "last_login_at": _l("Last signed in"),

@@ -134,7 +134,27 @@ def _snapshot(obj: Any, *, committed: bool) -> dict[str, Any]:
         else:
             value = state.dict.get(attr.key)  # never lazy-load in the middle of a flush
         out[attr.key] = _column_value(obj, attr, value)
+    # Rows of an association table (a user's collectives) are written by the ORM without an
+    # object of their own: the owner's entry names the related rows by primary key.
+    for rel in state.mapper.relationships:
+        if rel.secondary is None or not rel.uselist:
+            continue
+        hist = state.attrs[rel.key].history
+        if committed:
+            if not (hist.unchanged or hist.deleted or hist.added) and rel.key not in state.dict:
+                continue  # not loaded, not changed: nothing to say
+            related = list(hist.unchanged) + list(hist.deleted)
+        else:
+            if rel.key not in state.dict:
+                continue
+            related = list(state.dict[rel.key])
+        out[rel.key] = sorted(_related_key(o) for o in related)
     return out
+
+
+def _related_key(obj: Any) -> Any:
+    values = inspect(obj).mapper.primary_key_from_instance(obj)
+    return values[0] if len(values) == 1 else list(values)
 
 
 def _diff_keys(before: dict, after: dict) -> set[str]:
@@ -191,6 +211,9 @@ def _chain_head(session: Session) -> tuple[int, str]:
     return (last[0], last[1]) if last else (0, GENESIS)
 
 
+_HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+
+
 def head_version(session: Session) -> str:
     """The chain head as this session sees it now: its sequence number and hash ("" for an
     empty trail).
@@ -200,9 +223,7 @@ def head_version(session: Session) -> str:
     (app.core.page_cache). The hash, not only the number, so that a database restored from a
     backup (or emptied by a test) never repeats a version a running worker has seen.
     """
-    found = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    found = session.connection().execute(_HEAD).first()
     return f"{found[0]}:{found[1]}" if found else ""
 
 

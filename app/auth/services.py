@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import current_app, g, has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -34,6 +34,7 @@ from app.auth.models import (
 from app.core.database import SQLITE_BUSY_TIMEOUT_MS
 from app.core.errors import DomainError, NotFound
 from app.core.models import utcnow
+from app.core.page_cache import Store
 from app.divisions.models import Collective
 from app.extensions import db
 
@@ -63,6 +64,7 @@ def _dummy_hash() -> str:
 ANONYMOUS = trail.AuditContext(actor="anonymous", role="anonymous")
 # last_seen_at / last_used_at are written at most this often (they are not audited).
 TOUCH_SECONDS = 60
+_KEEP_SECONDS = 60  # a kept identity is checked against the data's version anyway
 _TOUCH_WAIT_MS = 200  # how long such a tick may wait for SQLite's write lock
 
 
@@ -475,20 +477,56 @@ def _live(now: datetime):
     return cond
 
 
+def data_version() -> str:
+    """The audit trail's head as this request first saw it (read once per request): the version
+    of the data (app.audit.trail.head_version), which keys kept identities and kept pages."""
+    if not has_request_context():
+        return trail.head_version(db.session)
+    found = g.get("_data_version")
+    if found is None:
+        found = g._data_version = trail.head_version(db.session)
+    return found
+
+
+#: Identities kept per worker process: (session, user with collectives) as loaded at a version of
+#: the data, detached; each request gets its own copies (``merge(load=False)``, no SQL).
+_identities = Store(size=1024)
+
+
 def user_for_session(key: str) -> tuple[User, UserSession] | None:
     """The active user and session a cookie's key names, or None (ended, expired, idle,
-    deactivated). Notes the session's use at most once a minute."""
+    deactivated). Notes the session's use at most once a minute.
+
+    Read requests reuse the identity loaded for the same session at the same version of the
+    data: logging out, ending a session, deactivating a user or changing their role or
+    collectives are audited writes and move the version, and the times (expiry, idle, the
+    minute's touch) are checked here on every request."""
     if not key:
         return None
     now = utcnow()
+    sha = _sha256(key)
+    keep = has_request_context() and request.method in ("GET", "HEAD")
+    if keep:
+        kept = _identities.get(f"{sha}:{data_version()}")
+        if kept is not None:
+            row, user = kept
+            if (
+                _still_live(row, now)
+                and (now - row.last_seen_at).total_seconds() < TOUCH_SECONDS
+                and user.is_active
+            ):
+                row = db.session.merge(row, load=False)
+                user = db.session.merge(user, load=False)
+                user.session_key = key
+                return user, row
     # The session, its user and the user's collectives (every scope check reads them) in one
-    # statement: every page view asks.
+    # statement: every page view that has no kept identity asks.
     found = (
         db.session.execute(
             select(UserSession, User)
             .join(User, User.id == UserSession.user_id)
             .options(joinedload(User.collectives))
-            .where(UserSession.key_sha256 == _sha256(key), _live(now))
+            .where(UserSession.key_sha256 == sha, _live(now))
         )
         .unique()
         .first()
@@ -500,8 +538,25 @@ def user_for_session(key: str) -> tuple[User, UserSession] | None:
         return None
     if (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:
         _touch(UserSession, row.id, "last_seen_at", now)
+    elif keep:
+        # Keep detached originals (a commit later in this request cannot expire them) and go
+        # on with copies in the request's session.
+        for obj in (row, user, *user.collectives, *(c.village for c in user.collectives)):
+            if obj is not None and obj in db.session:
+                db.session.expunge(obj)
+        _identities.put(f"{sha}:{data_version()}", (row, user), _KEEP_SECONDS)
+        row = db.session.merge(row, load=False)
+        user = db.session.merge(user, load=False)
     user.session_key = key
     return user, row
+
+
+def _still_live(row: UserSession, now: datetime) -> bool:
+    """``_live`` on a kept session row, in Python."""
+    if row.ended_at is not None or row.expires_at <= now:
+        return False
+    idle = _idle_limit()
+    return idle is None or row.last_seen_at > now - idle
 
 
 def _touch(model: type, ident: int, column: str, now: datetime) -> None:

@@ -33,7 +33,6 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
-from flask_wtf.csrf import generate_csrf
 
 #: What the key needs beyond the request: the data's version and the server-side session's id.
 #: Set by create_app (the core imports no feature).
@@ -49,15 +48,15 @@ class Sources:
 
 @dataclass
 class Store:
-    """A bounded LRU of (expires_at, body, mimetype) by key, safe across a worker's threads."""
+    """A bounded LRU of values that expire, by key, safe across a worker's threads."""
 
     size: int
-    entries: OrderedDict[str, tuple[float, bytes, str]] = field(default_factory=OrderedDict)
+    entries: OrderedDict[str, tuple[float, Any]] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     hits: int = 0
     misses: int = 0
 
-    def get(self, key: str) -> tuple[bytes, str] | None:
+    def get(self, key: str) -> Any:
         now = time.monotonic()
         with self.lock:
             found = self.entries.get(key)
@@ -68,11 +67,11 @@ class Store:
                 return None
             self.entries.move_to_end(key)
             self.hits += 1
-            return found[1], found[2]
+            return found[1]
 
-    def put(self, key: str, body: bytes, mimetype: str, seconds: float) -> None:
+    def put(self, key: str, value: Any, seconds: float) -> None:
         with self.lock:
-            self.entries[key] = (time.monotonic() + seconds, body, mimetype)
+            self.entries[key] = (time.monotonic() + seconds, value)
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
@@ -104,8 +103,9 @@ def _key(sources: Sources) -> str | None:
         request.endpoint or "",
         request.full_path,
         str(sid),
-        # The raw CSRF token the page's forms were signed with (Flask-WTF keeps it in the
-        # cookie session): a new one means new tokens on the page.
+        # The raw CSRF token the page's forms are signed with (Flask-WTF keeps it in the
+        # cookie session): a new one means new tokens on the page. (A client whose cookie holds
+        # none gets the page rendered for that state; a browser keeps the token from then on.)
         str(session.get("csrf_token", "")),
         sources.language() if sources.language else "",
         str(sources.today()) if sources.today else "",
@@ -127,7 +127,6 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         if found is None or seconds <= 0 or request.method != "GET" or session.get("_flashes"):
             return view(*args, **kwargs)
         sources, kept = found
-        generate_csrf()  # the session's raw token first, so a first visit keys like the next
         key = _key(sources)
         if key is None:
             return view(*args, **kwargs)
@@ -145,7 +144,7 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
             # of its own is rendered every time
             and {k.lower() for k, _v in response.headers.items()} <= _PLAIN_HEADERS
         ):
-            kept.put(key, response.get_data(), response.mimetype or "text/html", seconds)
+            kept.put(key, (response.get_data(), response.mimetype or "text/html"), seconds)
         g.page_cache = "miss"
         return response
 

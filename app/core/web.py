@@ -115,6 +115,7 @@ def install(app: Flask) -> None:
         g.pop("_farmer_households", None)
         g.pop("user_session", None)
         g.pop("_flask_babel", None)  # and the language (Flask-Babel keeps it on g)
+        g.pop("_data_version", None)
         database.set_write_intent(request.method not in SAFE_METHODS)
         if is_api():
             # Only a Bearer token authenticates the API; a browser cookie is ignored there.
