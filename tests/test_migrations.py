@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -114,3 +115,68 @@ def test_legal_time_of_rows_from_before_0014_is_their_record_date(fresh_app):
             assert row.valid_from == county_day(row.begin_lifespan)
             assert row.valid_to == (county_day(row.end_lifespan) if row.end_lifespan else None)
         db.session.remove()
+
+
+def test_0027_keeps_every_encumbrance_and_release_and_they_stay_written_once(fresh_app):
+    """0027 copies the encumbrances and their releases on SQLite (to let a lease on no paper
+    cite its lease): down past it and up again on a database in use, every row is kept with
+    its id, and both tables still refuse UPDATE and DELETE."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import DBAPIError
+
+    from app.audit import trail
+    from app.registry import encumbrances
+    from tests.factories import encumbrances as ef
+    from tests.factories import land as lf
+
+    with fresh_app.app_context():
+        a = fresh_app.extensions["sanquan_baseline"].collective_a
+        with trail.acting(trail.AuditContext(actor="test-setup", role="system")):
+            doc = lf.make_document(a, "起诉状")
+            held = ef.contract_with_plots(a, "甲户", doc, plots=1)
+            for name in ("张三", "李四"):
+                row = encumbrances.record_encumbrance(
+                    "dispute",
+                    "land_contract",
+                    held["contract_uid"],
+                    party_name=name,
+                    starts_on=lf.TODAY,
+                    source_document_id=doc,
+                    today=lf.TODAY,
+                )
+            encumbrances.release_encumbrance(
+                row.id,
+                released_on=lf.TODAY,
+                reason="已调解",
+                source_document_id=doc,
+                today=lf.TODAY,
+            )
+            db.session.commit()
+        db.session.remove()
+
+        def rows() -> list:
+            with db.engine.connect() as conn:
+                return [
+                    list(conn.execute(sa.text(f"SELECT id, party_name FROM {t} ORDER BY id")))
+                    if t == "encumbrance"
+                    else list(conn.execute(sa.text(f"SELECT id, encumbrance_id FROM {t}")))
+                    for t in ("encumbrance", "encumbrance_release")
+                ]
+
+        before = rows()
+        assert len(before[0]) == 2 and len(before[1]) == 1
+        downgrade(revision="0026")
+        assert rows() == before
+        upgrade()
+        assert rows() == before
+        with db.engine.connect() as conn:
+            for sql in (
+                "UPDATE encumbrance SET party_name = 'x'",
+                "DELETE FROM encumbrance",
+                "UPDATE encumbrance_release SET reason = 'x'",
+                "DELETE FROM encumbrance_release",
+            ):
+                with pytest.raises(DBAPIError):
+                    conn.execute(sa.text(sql))
+                conn.rollback()
+        assert rows() == before

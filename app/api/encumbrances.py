@@ -43,7 +43,9 @@ class EncumbranceRelease(Answer):
 
     released_on: date
     reason: str
-    source_document_id: int
+    source_document_id: int | None = Field(
+        description="The release's document; null for a lease ended on no paper"
+    )
     recorded_by: str
     recorded_at: datetime
 
@@ -63,7 +65,11 @@ class EncumbranceOut(Answer):
     starts_on: date
     ends_on: date | None
     note: str | None
-    source_document_id: int
+    source_document_id: int | None = Field(
+        description="The document cited; null for a lease of one year or less on no paper "
+        "(it cites its lease: lease_id)"
+    )
+    lease_id: int | None = Field(description='kind "lease": the lease it comes from')
     recorded_by: str
     recorded_at: datetime
     in_force: bool
@@ -144,6 +150,7 @@ def encumbrance_json(e: Encumbrance) -> dict:
         "ends_on": e.ends_on.isoformat() if e.ends_on else None,
         "note": e.note,
         "source_document_id": e.source_document_id,
+        "lease_id": e.lease_id,
         "recorded_by": e.recorded_by,
         "recorded_at": e.recorded_at.isoformat() + "Z",
         "in_force": release is None

@@ -468,7 +468,10 @@ class BureauDecision(Decision):
 
 class ContractBody(Body):
     signed_on: date
-    contract_document_id: Id
+    contract_document_id: Id | None = Field(
+        None,
+        description="The signed contract; a lease of one year or less may have none (R05)",
+    )
     payment_terms: NoteText
 
 

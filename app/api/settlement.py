@@ -47,6 +47,7 @@ class Settlement(Answer):
     source_document_id: int
     corrects_id: int | None
     reason: str | None
+    note: str | None = Field(description="The police list row's remark (备注), if any")
     recorded_by: str
     recorded_at: str
 
@@ -95,6 +96,7 @@ def settlement_json(r: SettlementRecord) -> dict:
         "source_document_id": r.source_document_id,
         "corrects_id": r.corrects_id,
         "reason": r.reason,
+        "note": r.note,
         "recorded_by": r.recorded_by,
         "recorded_at": r.recorded_at.isoformat(),
     }

@@ -899,10 +899,8 @@ def _lease_document(lease: Lease) -> int | None:
 def _into_force(lease: Lease, day: date) -> None:
     """The lease takes effect: one registry record of kind "lease" per plot, from the lease's
     start (or the review's day, if later) to its end. A lease on no paper at all (one year or
-    less, between members) has no document to cite and leaves no registry record."""
+    less, between members) has no document to cite: its records cite the lease itself."""
     doc = _lease_document(lease)
-    if doc is None:
-        return
     starts = min(max(lease.starts_on, day), lease.ends_on)
     for lp in db.session.scalars(select(LeasePlot).where(LeasePlot.lease_id == lease.id)):
         plot = history.current_of(Plot, lp.plot_uid)
@@ -910,6 +908,7 @@ def _into_force(lease: Lease, day: date) -> None:
             continue
         encumbrances.record_lease_encumbrance(
             plot,
+            lease_id=lease.id,
             lease_number=lease.number,
             party_name=lease.lessee_name,
             party_uscc=lease.lessee_uscc,
@@ -1417,7 +1416,11 @@ def _end(
         lease.state = "ended"
         db.session.flush()
         encumbrances.release_lease_encumbrances(
-            lease.number, released_on=day, reason=reason, source_document_id=doc_id
+            lease.number,
+            released_on=day,
+            reason=reason,
+            source_document_id=doc_id,
+            lease_ending_id=row.id,
         )
     for sub in db.session.scalars(
         select(Lease)

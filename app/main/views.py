@@ -296,7 +296,7 @@ def settlement_import(job_id: int):
     from app.core.i18n import pick
     from app.core.inputs import page_arg
     from app.imports import liveness, staging
-    from app.settlement import police
+    from app.settlement import police, services
     from app.settlement.forms import ListActionForm
 
     _settlement_officer_only()
@@ -320,6 +320,9 @@ def settlement_import(job_id: int):
             may_discard=status in ("validated", "failed", "refused"),
             action_form=ListActionForm(),
             pick=pick,
+            rows=police.recorded_rows(job),
+            channels=services.CHANNELS,
+            mask=police.mask,
         )
     )
     if job.is_active and not liveness.stopped(job):

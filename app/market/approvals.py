@@ -19,9 +19,9 @@ from app.audit import trail
 from app.auth.models import Role
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
-from app.market import states
+from app.market import lease_terms, states
 from app.market.listings import _advance, _listing, _today
-from app.market.models import Deal, FlagReview, Listing
+from app.market.models import Deal, FlagReview, Listing, Offer
 from app.registry.documents import source_document
 
 #: R14: functions (listing, deal) -> list of plain-words reasons this deal needs a decision.
@@ -175,12 +175,13 @@ def record_contract(
     user: Any,
     *,
     signed_on: date,
-    contract_document_id: int,
+    contract_document_id: int | None,
     payment_terms: str,
     today: date | None = None,
 ) -> Deal:
     """合同: the signed contract (from the model text, with price and payment terms) is recorded;
-    from now on the holder can no longer withdraw."""
+    from now on the holder can no longer withdraw. A lease of one year or less needs no written
+    contract (R05: the leases' own check says so), so its document may be left out."""
     day = _today(today)
     listing = _listing(listing_id, lock=True)
     _staff(user, listing, Role.COLLECTIVE_ADMIN)
@@ -190,14 +191,18 @@ def record_contract(
         raise DomainError(
             "future", _("A contract cannot be signed in the future."), field="signed_on"
         )
-    doc = source_document(contract_document_id, listing.collective_id)
+    deal = _deal(listing)
+    if listing.deal_kind == "lease":
+        offer = db.session.get(Offer, deal.offer_id) if deal.offer_id else None
+        doc_id = lease_terms.contract_document(listing.collective_id, offer, contract_document_id)
+    else:
+        doc_id = source_document(contract_document_id, listing.collective_id).id
     terms = (payment_terms or "").strip()
     if not terms:
         raise DomainError("required", _("Give the payment terms."), field="payment_terms")
-    deal = _deal(listing)
     with trail.because("market.contract"):
         deal.contract_signed_on = signed_on
-        deal.contract_document_id = doc.id
+        deal.contract_document_id = doc_id
         deal.payment_terms = terms
         db.session.flush()
     return deal

@@ -153,6 +153,20 @@ def check_outsider(outsider: Any) -> Outsider:
     return Outsider(outsider.kind, name, id_number, uscc, contact)
 
 
+def contract_document(collective_id: int, offer: Any, contract_document_id: Any) -> int | None:
+    """The signed lease contract a lease deal cites, or None: the leases' own rule
+    (``leases.check_written_contract``, R05) says whether the lease's term needs one (more than
+    one year) and that a document given is one of the collective's."""
+    if offer is None or offer.lease_starts_on is None or offer.lease_ends_on is None:
+        raise DomainError("no_deal", _("No lessee has been found for this listing yet."))
+    return leases.check_written_contract(
+        offer.lease_starts_on,
+        offer.lease_ends_on,
+        contract_document_id if contract_document_id not in (None, "", 0) else None,
+        collective_id,
+    )
+
+
 def matches(member: Any, chosen: Any) -> bool:
     """R05, equal terms: a member's offer matches the chosen outsider's when its rent is the
     same or higher and its term and use are the same."""

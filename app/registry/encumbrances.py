@@ -441,19 +441,26 @@ def release_encumbrance(
 def record_lease_encumbrance(
     plot: Plot,
     *,
+    lease_id: int,
     lease_number: str,
     party_name: str,
     party_uscc: str | None,
     starts_on: date,
     ends_on: date,
-    source_document_id: int,
+    source_document_id: int | None,
 ) -> Encumbrance:
     """The registry's record of a lease of the 经营权 on one plot (kind "lease"), written by the
     leases when a lease comes into force, so the plot's and contract's pages and the title checks
-    see it. The lease's own number is kept as ``case_number``: it finds the row again at the
-    lease's ending. Who may record a lease is the leases' rule, not ``RECORDERS``."""
+    see it. It names its lease (``lease_id``) and cites the lease's document; a lease on no
+    paper (one year or less between members, R05) cites the lease record alone. The lease's own
+    number is kept as ``case_number``: it finds the row again at the lease's ending. Who may
+    record a lease is the leases' rule, not ``RECORDERS``."""
     ctx = _actor()
-    doc = source_document(source_document_id, plot.collective_id)
+    doc = (
+        source_document(source_document_id, plot.collective_id)
+        if source_document_id is not None
+        else None
+    )
     row = Encumbrance(
         collective_id=plot.collective_id,
         kind="lease",
@@ -464,12 +471,17 @@ def record_lease_encumbrance(
         case_number=lease_number,
         starts_on=starts_on,
         ends_on=ends_on,
-        source_document_id=doc.id,
+        source_document_id=doc.id if doc is not None else None,
+        lease_id=lease_id,
         recorded_by=ctx.actor,
         recorded_by_id=ctx.actor_id,
         recorded_at=utcnow(),
     )
-    with trail.because("encumbrance.record", reason=kind_label("lease"), source_sha256=doc.sha256):
+    with trail.because(
+        "encumbrance.record",
+        reason=kind_label("lease"),
+        source_sha256=doc.sha256 if doc is not None else None,
+    ):
         db.session.add(row)
         db.session.flush()
     return row
@@ -487,27 +499,39 @@ def lease_encumbrances(lease_number: str) -> list[Encumbrance]:
 
 
 def release_lease_encumbrances(
-    lease_number: str, *, released_on: date, reason: str, source_document_id: int | None
+    lease_number: str,
+    *,
+    released_on: date,
+    reason: str,
+    source_document_id: int | None,
+    lease_ending_id: int,
 ) -> list[EncumbranceRelease]:
-    """The lease ended: release its records (the document of the ending, else each record's
-    own). Records already released are left as they are."""
+    """The lease ended: release its records, citing the document of the ending, else each
+    record's own, else (a lease on no paper) the lease's ending itself. Records already
+    released are left as they are."""
     ctx = _actor()
     out = []
     for row in lease_encumbrances(lease_number):
         if release_of(row.id) is not None:
             continue
-        doc = source_document(source_document_id or row.source_document_id, row.collective_id)
+        cited = source_document_id or row.source_document_id
+        doc = source_document(cited, row.collective_id) if cited is not None else None
         release = EncumbranceRelease(
             encumbrance_id=row.id,
             collective_id=row.collective_id,
             released_on=max(released_on, row.starts_on),
             reason=reason,
-            source_document_id=doc.id,
+            source_document_id=doc.id if doc is not None else None,
+            lease_ending_id=lease_ending_id,
             recorded_by=ctx.actor,
             recorded_by_id=ctx.actor_id,
             recorded_at=utcnow(),
         )
-        with trail.because("encumbrance.release", reason=reason, source_sha256=doc.sha256):
+        with trail.because(
+            "encumbrance.release",
+            reason=reason,
+            source_sha256=doc.sha256 if doc is not None else None,
+        ):
             db.session.add(release)
             db.session.flush()
         out.append(release)

@@ -841,7 +841,10 @@ class Encumbrance(OfCollective, Model):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
-    source_document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    #: The document it cites; a lease on no paper (one year or less, R05) cites its lease instead.
+    source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    #: The lease a record of kind "lease" comes from (rows written before 0027 cite a document).
+    lease_id: Mapped[int | None] = mapped_column(ForeignKey("lease.id"), index=True)
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_by_id: Mapped[int | None] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -849,6 +852,10 @@ class Encumbrance(OfCollective, Model):
     __table_args__ = (
         CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates"),
         CheckConstraint("kind IN ('pledge', 'dispute', 'freeze', 'lease')", name="kind"),
+        CheckConstraint(
+            "source_document_id IS NOT NULL OR (kind = 'lease' AND lease_id IS NOT NULL)",
+            name="cites",
+        ),
     )
 
 
@@ -863,10 +870,18 @@ class EncumbranceRelease(OfCollective, Model):
     collective_id: Mapped[int] = mapped_column(ForeignKey("collective.id"), index=True)
     released_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
-    source_document_id: Mapped[int] = mapped_column(ForeignKey("source_document.id"))
+    #: The document of the release; a lease ended on no paper cites its ending instead.
+    source_document_id: Mapped[int | None] = mapped_column(ForeignKey("source_document.id"))
+    lease_ending_id: Mapped[int | None] = mapped_column(ForeignKey("lease_ending.id"))
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_by_id: Mapped[int | None] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "source_document_id IS NOT NULL OR lease_ending_id IS NOT NULL", name="cites"
+        ),
+    )
 
 
 class PlotExchange(OfCollective, Model):

@@ -28,5 +28,7 @@ class SettlementRecord(db.Model):
     #: The record this row corrects (None for a first record); that row stays as it was.
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_record.id"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
+    #: The police list row's 备注 (remarks), as the list gave it (``police.NOTE_MAX``).
+    note: Mapped[str | None] = mapped_column(String(200))
     recorded_by: Mapped[str] = mapped_column(String(80))
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -50,6 +50,7 @@ from app.imports.runners import enqueue
 from app.imports.state import create_job, dumps, job_file, problem_log, save
 from app.registry.models import Person, SourceDocument
 from app.settlement import services
+from app.settlement.models import SettlementRecord
 
 #: The job kind (import_job.kind).
 KIND = "settlement"
@@ -190,7 +191,7 @@ CHANNEL_WORDS: dict[str, tuple[str, ...]] = {
 _ACCEPTED_ZH = "购房、就业、就学、投靠、其他"
 _ACCEPTED_EN = "housing, employment, study, family, other"
 
-NOTE_MAX = 200
+NOTE_MAX = services.NOTE_MAX
 
 _PUNCT = re.compile(r"[\s_\-/\\()（）【】\[\]:：·.、,，\u3000]+")
 
@@ -243,6 +244,7 @@ class ListRow:
     city: str = ""
     district: str = ""
     channel: str = ""
+    note: str | None = None  # 备注, kept with the record
     person_uid: int | None = None
     skip: bool = False  # already recorded with the same date
     ok: bool = True
@@ -403,7 +405,9 @@ def check_list(job: ImportJob, today: date | None = None) -> Checked:
                 f"落户类型“{word[:20]}”无法识别；可用的写法：{_ACCEPTED_ZH}",
                 f"The channel {word[:20]!r} is not recognised; accepted words: {_ACCEPTED_EN}",
             )
-        if len(cell(values, "note")) > NOTE_MAX:
+        try:
+            row.note = services.check_note(cell(values, "note"))
+        except DomainError:
             add(
                 number,
                 row.id_number,
@@ -638,6 +642,26 @@ def list_jobs(user: Any, limit: int = 50) -> list[ImportJob]:
     )
 
 
+def recorded_rows(job: ImportJob, limit: int = 1000) -> list[tuple[SettlementRecord, Person]]:
+    """The settlements a promoted list recorded (they cite the list), with their people, in
+    the list's order; nothing before promotion."""
+    if job.source_document_id is None:
+        return []
+    return [
+        (record, person)
+        for record, person in db.session.execute(
+            select(SettlementRecord, Person)
+            .join(
+                Person,
+                (Person.uid == SettlementRecord.person_uid) & Person.end_lifespan.is_(None),
+            )
+            .where(SettlementRecord.source_document_id == job.source_document_id)
+            .order_by(SettlementRecord.id)
+            .limit(limit)
+        )
+    ]
+
+
 def promotion_refusal(job: ImportJob) -> str | None:
     """Why the list cannot be promoted now, in the user's language; None if it can."""
     s = job.summary
@@ -745,6 +769,7 @@ def _write(job: ImportJob, officer: User, rows: list[ListRow], today: date | Non
                 district=r.district,
                 channel=r.channel,
                 source_document_id=doc.id,
+                note=r.note,
                 today=today,
             )
         except DomainError as err:

@@ -7,6 +7,8 @@ Services validate and flush, never commit.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -31,6 +33,12 @@ CHANNELS = {
     "family": _l("Joining family"),
     "other": _l("Other"),
 }
+
+#: A record's remark (备注), as the police list gives it: at most this many characters.
+NOTE_MAX = 200
+#: Control characters and bidirectional overrides: never stored in a remark (they could hide or
+#: reorder what the page shows).
+_HIDDEN = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 
 WRITERS = {Role.SETTLEMENT_OFFICER}
 READERS = {Role.SETTLEMENT_OFFICER, Role.BUREAU_REVIEWER, Role.AUDITOR}
@@ -132,6 +140,21 @@ def _fields(
     }
 
 
+def check_note(note: Any) -> str | None:
+    """A settlement's remark (备注): plain text, hidden characters made spaces, at most
+    ``NOTE_MAX`` characters; None when empty."""
+    if note is not None and not isinstance(note, str):
+        raise DomainError("text", _("Give this as text."), field="note")
+    cleaned = " ".join(_HIDDEN.sub(" ", unicodedata.normalize("NFC", note or "")).split())
+    if len(cleaned) > NOTE_MAX:
+        raise DomainError(
+            "note_too_long",
+            _("The remark is at most %(n)s characters.", n=NOTE_MAX),
+            field="note",
+        )
+    return cleaned or None
+
+
 def check_settlement(
     person: Person, settled_on: Any, city: Any, district: Any, channel: Any, today: date | None
 ) -> dict[str, Any]:
@@ -176,10 +199,12 @@ def record_settlement(
     district: Any,
     channel: Any,
     source_document_id: Any,
+    note: Any = None,
     today: date | None = None,
 ) -> SettlementRecord:
     """落户登记: record that a person settled in town. Touches no right (R12). A person
-    already recorded as settled on that day is refused (once is enough)."""
+    already recorded as settled on that day is refused (once is enough). ``note``: the police
+    list row's remark (备注), kept with the record (``check_note``)."""
     _write(user)
     hold_settlement_writes()
     person = _current_person(person_uid)
@@ -193,10 +218,12 @@ def record_settlement(
             ),
             field="settled_on",
         )
+    remark = check_note(note)
     doc = source_document(source_document_id, citable_collectives(person))
     record = SettlementRecord(
         person_uid=person.uid,
         source_document_id=doc.id,
+        note=remark,
         recorded_by=user.username,
         **fields,
     )

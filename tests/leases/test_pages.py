@@ -207,3 +207,32 @@ def test_the_lease_contract_prints_as_a_pdf_for_its_readers_only(app, client, au
     auth.logout()
     auth.login("admin_b")
     assert client.get(f"/leases/{lease.id}/contract.pdf").status_code == 404
+
+
+def test_a_one_year_lease_on_no_paper_shows_on_the_plot_page_as_leased(app, client, auth, world):
+    """R05: a lease of one year or less between members needs no written contract; recorded with
+    none, the plot's page still shows the land leased (its registry record cites the lease),
+    and the record's page says what it rests on."""
+    from app.registry import encumbrances
+
+    auth.login("admin_a")
+    today = county_today()
+    last_day = today.replace(year=today.year + 1) - timedelta(days=1)
+    data = form(world, contract_document_id="0", ends_on=last_day.isoformat())
+    assert client.post(f"/leases/new/{world.a}", data=data).status_code == 302
+    lease = the_lease(app)
+    plot = world.holder["plot_uids"][0]
+    with app.app_context():
+        row = db.session.get(Lease, lease.id)
+        assert row.contract_document_id is None
+        records = encumbrances.lease_encumbrances(row.number)
+        number = row.number
+    assert len(records) == len(world.holder["plot_uids"])
+    record = next(e for e in records if e.right_uid == plot)
+    page = client.get(f"/plots/{plot}").get_data(as_text=True)
+    weights = page[page.index('id="encumbrances"') :]
+    weights = weights[: weights.index("</section>")]
+    assert f"/encumbrances/{record.id}" in weights and "乙户" in weights
+    assert "badge warn" in weights  # in force
+    detail = client.get(f"/encumbrances/{record.id}").get_data(as_text=True)
+    assert f"/leases/{lease.id}" in detail and number in detail

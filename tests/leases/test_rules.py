@@ -77,9 +77,68 @@ def test_r05_a_written_contract_is_needed_beyond_one_year(lw):
     with pytest.raises(DomainError) as exc:
         lease(lw, contract_document_id=None, ends_on=date(2027, 3, 1))
     assert exc.value.code == "written_contract_required"
-    # a year or less needs none (and, with no paper to cite, leaves no registry record)
+    # a year or less needs none
     short = lease(lw, contract_document_id=None, ends_on=date(2027, 2, 28))
     assert short.state == "in_force" and short.contract_document_id is None
+
+
+def test_r05_a_lease_on_no_paper_weighs_on_its_plots_until_it_ends(lw):
+    """A one-year lease between members with no written contract: its registry records cite
+    the lease itself; the title checks see it in force; its ending releases them, citing the
+    ending; the records stay written once."""
+    short = lease(lw, contract_document_id=None, ends_on=date(2027, 2, 28))
+    records = encumbrances.lease_encumbrances(short.number)
+    assert sorted(e.right_uid for e in records) == sorted(lw.plots)
+    assert {(e.source_document_id, e.lease_id) for e in records} == {(None, short.id)}
+    for uid in lw.plots:
+        weights = encumbrances.encumbrances_of("plot", uid, on=date(2026, 6, 1))
+        assert [(w.kind, w.party, w.in_force) for w in weights] == [("lease", "乙户", True)]
+    with pytest.raises(DomainError) as exc:  # the same plots cannot be leased again meanwhile
+        lease(lw, starts_on=date(2026, 6, 1), ends_on=date(2026, 12, 31))
+    assert exc.value.code == "plot_already_leased"
+    ending = services.end_lease(
+        short.id, kind="expiry", ended_on=date(2027, 2, 28), reason="期满", on=date(2027, 3, 1)
+    )
+    releases = [encumbrances.release_of(e.id) for e in records]
+    assert {(r.source_document_id, r.lease_ending_id) for r in releases} == {(None, ending.id)}
+    weights = encumbrances.encumbrances_of("plot", lw.plots[0], on=date(2027, 3, 1))
+    assert [(w.kind, w.in_force) for w in weights] == [("lease", False)]
+    for sql in (
+        "UPDATE encumbrance SET party_name = 'x'",
+        "DELETE FROM encumbrance",
+        "UPDATE encumbrance_release SET reason = 'x'",
+        "DELETE FROM encumbrance_release",
+    ):
+        with pytest.raises(DBAPIError), db.session.begin_nested():
+            db.session.execute(text(sql))
+
+
+def test_only_a_lease_record_may_cite_no_document(lw):
+    """The database itself: a pledge with no document, or a lease record naming neither a
+    document nor its lease, is refused (CHECK); so is a release citing nothing."""
+    short = lease(lw, contract_document_id=None, ends_on=date(2027, 2, 28))
+    row = encumbrances.lease_encumbrances(short.number)[0]
+    columns = (
+        "collective_id, kind, right_kind, right_uid, party_name, starts_on, recorded_by, "
+        "recorded_at, lease_id"
+    )
+    for kind, lease_id in (("pledge", short.id), ("lease", None)):
+        with pytest.raises(DBAPIError), db.session.begin_nested():
+            db.session.execute(
+                text(
+                    f"INSERT INTO encumbrance ({columns}) VALUES (:c, :k, 'plot', :r, 'x', "
+                    ":d, 'x', :d, :l)"
+                ),
+                {"c": lw.a, "k": kind, "r": row.right_uid, "d": TODAY, "l": lease_id},
+            )
+    with pytest.raises(DBAPIError), db.session.begin_nested():
+        db.session.execute(
+            text(
+                "INSERT INTO encumbrance_release (encumbrance_id, collective_id, released_on, "
+                "reason, recorded_by, recorded_at) VALUES (:e, :c, :d, 'x', 'x', :d)"
+            ),
+            {"e": row.id, "c": lw.a, "d": TODAY},
+        )
 
 
 def test_r05_only_five_years_or_more_can_be_registered(lw):

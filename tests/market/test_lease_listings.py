@@ -340,3 +340,79 @@ def test_r05_flask_market_tick_confirms_the_outsider_after_the_period(app, famil
     assert listings._listing(lid).state == "collective_consent"
     second = runner.invoke(args=["market", "tick"])
     assert "nothing was due" in second.output
+
+
+def one_year() -> Terms:
+    """A lease of exactly one year (its last day the day before the anniversary)."""
+    start = county_today() + timedelta(days=40)
+    return Terms(start, start.replace(year=start.year + 1) - timedelta(days=1), "grain")
+
+
+def member_lease_at_contracting(family: dict, buyers: dict, t: Terms) -> int:
+    """A lease listing of one plot on terms ``t``; 赵家 (a member) offered, the holder accepted,
+    the collective and the bureau approved: the listing is at the contract step."""
+    lid = walk.published(
+        family,
+        deal_kind="lease",
+        asking_price_fen=None,
+        plot_uids=[family["plots"][0]],
+        lease_method="lease",
+        lease_use=t.use,
+        lease_starts_on=t.starts_on,
+        lease_ends_on=t.ends_on,
+        rent_fen_per_mu_year=80_000,
+        payment_schedule="once",
+    )
+    offer = offers.make_offer(
+        lid, user("admin_a"), amount_fen=85_000, terms=t, household_uid=buyers["member"]
+    )
+    day = listings._listing(lid).cooling_off_ends_on
+    offers.accept_offer(lid, offer.id, user("farmer_a"), today=day)
+    approvals.collective_consent(lid, user("admin_a"), approve=True)
+    approvals.bureau_review(lid, user("bureau"), approve=True, reason="材料齐全")
+    assert listings._listing(lid).state == "contracting"
+    return lid
+
+
+def test_r05_a_market_lease_of_one_year_or_less_registers_without_a_written_contract(
+    family, buyers
+):
+    lid = member_lease_at_contracting(family, buyers, one_year())
+    today = county_today()
+    approvals.record_contract(
+        lid, user("admin_a"), signed_on=today, contract_document_id=None, payment_terms="一次付清"
+    )
+    approvals.record_payment(lid, user("admin_a"), how="confirmed", reference="B-3", paid_on=today)
+    deal = registration.register(lid, user("admin_a"))
+    assert deal.contract_document_id is None
+    lease = db.session.get(Lease, json.loads(deal.registration)["lease_id"])
+    assert (lease.contract_document_id, lease.lessee_household_uid) == (None, buyers["member"])
+    assert listings._listing(lid).state == "completed"
+    assert leases.leases_of_plots([family["plots"][0]]) == [lease]
+
+
+def test_r05_a_market_lease_of_more_than_one_year_is_refused_without_a_written_contract(
+    family, buyers
+):
+    t = one_year()
+    lid = member_lease_at_contracting(
+        family, buyers, Terms(t.starts_on, t.ends_on + timedelta(1), t.use)
+    )
+    with pytest.raises(DomainError) as refused:
+        approvals.record_contract(
+            lid,
+            user("admin_a"),
+            signed_on=county_today(),
+            contract_document_id=None,
+            payment_terms="一次付清",
+        )
+    assert refused.value.code == "written_contract_required"
+    assert "书面合同" in refused.value.message
+    assert db.session.scalar(select(Deal).where(Deal.listing_id == lid)).contract_signed_on is None
+    approvals.record_contract(  # with the signed contract it is recorded
+        lid,
+        user("admin_a"),
+        signed_on=county_today(),
+        contract_document_id=family["paper"],
+        payment_terms="一次付清",
+    )

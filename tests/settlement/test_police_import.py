@@ -593,3 +593,47 @@ def test_the_api_uploads_reports_and_records_a_list(app, client, two, tmp_path):
         assert client.get(f"/api/v1/settlement-lists/{job_id}", headers=other).status_code == 404
         r = client.post(f"/api/v1/settlement-lists/{job_id}/discard", headers=other)
         assert r.status_code == 404
+
+
+def test_the_lists_remarks_are_kept_and_shown_on_its_page_and_the_persons(
+    app, client, auth, two, tmp_path
+):
+    """备注: each row's remark is kept with its record; the list's page shows what it recorded
+    with the remarks, the person's page and the API show it too; hostile text stays text (no
+    markup, no hidden characters, an ID number in it masked) and a remark over 200 characters
+    is a problem of its row."""
+    head, wife = two
+    hostile = f'<script>alert(1)</script>=HYPERLINK("x") \u202e反向\u0007 {wife.id_number}'
+    too_long = row(wife)
+    too_long[6] = "长" * 201
+    auth.login("officer")
+    refused = upload_ok(client, write_csv(tmp_path, [row(head), too_long], name="long.csv"))
+    assert "备注超过 200 个字" in report(client, refused)
+    assert not _offered(report(client, refused), refused)
+
+    first, second = row(head), row(wife, how="投靠")
+    first[6] = "户主随单位集体户迁入"
+    second[6] = hostile
+    job_id = upload_ok(client, write_csv(tmp_path, [first, second]))
+    assert "户主随单位集体户迁入" not in report(client, job_id)  # shown once recorded
+    assert promote(client, job_id).status_code == 302
+    records = {r.person_uid: r for r in db.session.scalars(select(SettlementRecord))}
+    assert records[head.uid].note == "户主随单位集体户迁入"
+    stored = records[wife.uid].note
+    assert stored.startswith("<script>alert(1)</script>=HYPERLINK")
+    assert "\u202e" not in stored and "\u0007" not in stored and "反向" in stored
+
+    page = report(client, job_id)
+    assert "户主随单位集体户迁入" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert wife.id_number not in page  # masked, in the remark too
+    person_page = client.get(f"/settlement/people/{head.uid}").get_data(as_text=True)
+    assert "户主随单位集体户迁入" in person_page
+    auth.logout()
+    answer = client.get(
+        "/api/v1/settlements",
+        query_string={"person_uid": head.uid},
+        headers=_bearer(app, "officer"),
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert [s["note"] for s in answer.get_json()["items"]] == ["户主随单位集体户迁入"]

@@ -172,7 +172,7 @@ def contract(listing_id: int):
             obj.id,
             current_user,
             signed_on=form.signed_on.data,
-            contract_document_id=form.document.data or 0,
+            contract_document_id=form.document.data or None,
             payment_terms=form.payment_terms.data,
         ),
         fields={"source_document_id": "document", "contract_document_id": "document"},

@@ -261,7 +261,10 @@ def _encumbrance_page(e: Encumbrance, *, form: ReleaseForm | None = None, status
         for d in db.session.scalars(
             select(SourceDocument).where(
                 SourceDocument.id.in_(
-                    {e.source_document_id, release.source_document_id if release else -1}
+                    {
+                        e.source_document_id or -1,
+                        (release.source_document_id or -1) if release else -1,
+                    }
                 )
             )
         )
