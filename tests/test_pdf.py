@@ -17,11 +17,11 @@ from pypdf import PdfReader
 from app.audit import trail
 from app.core import pdf as pdf_module
 from app.extensions import db
-from app.registry import certificates, history, land, notices
+from app.registry import history, land, notices
 from app.registry.models import Household, LandContract, Person, Plot
 from tests.factories import land as land_fx
 from tests.factories import make_world
-from tests.factories.documents import make_holder
+from tests.factories.certificates import contract_with_plots
 
 HOSTILE = "<img src=file:///etc/passwd>"
 
@@ -38,62 +38,6 @@ def read_pdf(response) -> tuple[str, int]:
 def flat(text: str) -> str:
     """The text without the line breaks and spaces layout puts inside long codes and names."""
     return re.sub(r"\s+", "", text)
-
-
-def contract_with_plots(collective_id: int, household_name: str, plots: int) -> dict:
-    """A confirmed contract of a five-person household with ``plots`` plots and its
-    certificate (as the print test of the HTML page builds it)."""
-    household_uid, head = land_fx.make_household(collective_id, household_name)
-    contract = land.create_contract(
-        household_uid,
-        land_fx.TERM_START,
-        land_fx.TERM_END,
-        source_document_id=land_fx.make_document(collective_id),
-        reason="确权登记",
-        today=land_fx.TODAY,
-        confirmed=True,
-    )
-    household = history.current_of(Household, household_uid)
-    for name, relation in (
-        ("林秀兰", "10"),
-        ("欧阳建国", "20"),
-        ("欧阳建华", "20"),
-        ("欧阳小燕", "30"),
-    ):
-        make_holder(household, name, relation)
-    x, y = land_fx.origin(collective_id)
-    for k in range(plots):
-        land_fx.add(
-            collective_id,
-            land_fx.square(x + (k % 5) * 45.0, y + (k // 5) * 45.0, side=38.0),
-            contract_uid=contract.uid,
-            name=f"长垅尾水田{k + 1}号",
-            contract_area_m2=1400 + k,
-            east="欧阳石生承包地",
-            south="村道及灌溉渠",
-            west="集体机动地",
-            north="后龙山脚",
-            is_basic_farmland=k % 2 == 0,
-        )
-    cert = certificates.issue_certificate(
-        "land_contract", contract.uid, issued_on=land_fx.TODAY, reason="确权颁证"
-    )
-    db.session.commit()
-    dkbms = sorted(
-        p.dkbm
-        for p in db.session.query(Plot).filter(
-            Plot.contract_uid == contract.uid, Plot.end_lifespan.is_(None)
-        )
-    )
-    return {
-        "certificate": cert.id,
-        "number": cert.number,
-        "verification": certificates.verification_code(cert),
-        "head": head,
-        "cbfbm": household.cbfbm,
-        "cbhtbm": history.current_of(LandContract, contract.uid).cbhtbm,
-        "dkbms": dkbms,
-    }
 
 
 # --- the fetcher: only the app's own static files

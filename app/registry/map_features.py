@@ -13,7 +13,7 @@ import functools
 import json
 import math
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.sql.elements import TextClause
 
 from app.auth.scope import readable
@@ -157,10 +157,20 @@ def _too_many(cap: int) -> DomainError:
 
 
 def features_in_bbox(
-    user: Any, box: BBox, *, kinds: Iterable[str] = KINDS, cap: int | None = None
+    user: Any,
+    box: BBox,
+    *,
+    kinds: Iterable[str] = KINDS,
+    cap: int | None = None,
+    also: Mapping[str, Collection[int]] | None = None,
 ) -> MapFeatures:
     """Current plots and homesteads whose boxes meet ``box``, that ``user`` may read, in the
-    box's CRS. More than ``cap`` (MAP_MAX_FEATURES) of them is refused: zoom in."""
+    box's CRS. More than ``cap`` (MAP_MAX_FEATURES) of them is refused: zoom in.
+
+    ``also``: rights by kind (``{"plot": {12, 13}}``) the caller has found ``user`` may see on
+    its page beyond the registry's scope (a marketplace listing's plots, which every member of
+    its collective may browse); only those are added, never their neighbours."""
+    extra = also or {}
     cap = int(cap or current_app.config["MAP_MAX_FEATURES"])
     wanted = [k for k in KINDS if k in set(kinds)]
     frame = _registry_frame(box)
@@ -172,13 +182,16 @@ def features_in_bbox(
     rows: list[tuple[str, Any]] = []
     for kind in wanted:
         model: Any = Plot if kind == "plot" else Homestead
+        scope = readable(user, model.collective_id, model.household_uid)
+        if extra.get(kind):
+            scope = or_(scope, model.uid.in_(sorted(extra[kind])))
         q = (
             select(model)
             .where(
                 model.end_lifespan.is_(None),
                 model.geom.is_not(None),
                 _candidates(model.__tablename__, dialect).bindparams(**params),
-                readable(user, model.collective_id, model.household_uid),
+                scope,
             )
             .order_by(model.uid)
             .limit(cap + 1 - len(rows))
@@ -263,6 +276,7 @@ def map_settings(
     household_uid: int | None = None,
     collective_id: int | None = None,
     outline: BaseGeometry | None = None,
+    features: str | None = None,
 ) -> dict[str, str] | None:
     """What a page's map reads from its data- attributes (the ``map_panel`` macro writes them):
     where to open (the box of ``geoms``, in the registry CRS, with a margin), which right is
@@ -273,7 +287,10 @@ def map_settings(
     With ``outline`` given (a plot form: the plot's boundary, or an empty geometry for a new
     plot), the map is also an editor: the administrator draws or moves the outline, snapping to
     the neighbours, and the map writes it as GeoJSON in the registry CRS into the form's
-    ``geometry`` field, which is submitted like a pasted one (the same service and checks)."""
+    ``geometry`` field, which is submitted like a pasted one (the same service and checks).
+
+    ``selected`` may name several rights, comma-separated (a listing's plots). ``features``: the
+    URL the map fetches its features from, when not the registry's own (``/map/features``)."""
     shapes = [g for g in geoms if g is not None and not g.is_empty]
     if not shapes:
         return None
@@ -293,6 +310,8 @@ def map_settings(
         "household": str(household_uid or ""),
         "collective": str(collective_id or ""),
     }
+    if features:
+        out["features"] = features
     if outline is not None:
         out["edit"] = "geometry"  # the form field the outline goes to
         out["edit-crs"] = "crs"  # …and the field naming its CRS

@@ -14,11 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.extensions import db
-from app.registry import certificates, history, land
-from app.registry.models import Household
-from tests.factories import land as land_fx
-from tests.factories.documents import make_holder
+from tests.factories.certificates import contract_with_plots
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -61,46 +57,8 @@ def print_to_pdf(client, url: str, workdir: Path) -> bytes:
 
 @pytest.fixture
 def ten_plots(ctx, baseline):
-    """A confirmed contract of a five-person household with 10 plots (codes, names, both areas,
-    four boundaries)."""
-    cid = baseline.collective_a
-    household_uid, _head = land_fx.make_household(cid, "欧阳长青")
-    contract = land.create_contract(
-        household_uid,
-        land_fx.TERM_START,
-        land_fx.TERM_END,
-        source_document_id=land_fx.make_document(cid),
-        reason="确权登记",
-        today=land_fx.TODAY,
-        confirmed=True,
-    )
-    household = history.current_of(Household, household_uid)
-    for name, relation in (
-        ("林秀兰", "10"),
-        ("欧阳建国", "20"),
-        ("欧阳建华", "20"),
-        ("欧阳小燕", "30"),
-    ):
-        make_holder(household, name, relation)  # a household of five co-holders
-    x, y = land_fx.origin(cid)
-    for k in range(10):
-        land_fx.add(
-            cid,
-            land_fx.square(x + (k % 5) * 45.0, y + (k // 5) * 45.0, side=38.0),
-            contract_uid=contract.uid,
-            name=f"长垅尾水田{k + 1}号",
-            contract_area_m2=1400 + k,
-            east="欧阳石生承包地",
-            south="村道及灌溉渠",
-            west="集体机动地",
-            north="后龙山脚",
-            is_basic_farmland=k % 2 == 0,
-        )
-    cert = certificates.issue_certificate(
-        "land_contract", contract.uid, issued_on=land_fx.TODAY, reason="确权颁证"
-    )
-    db.session.commit()
-    return cert.id
+    """A confirmed contract of a five-person household with 10 plots, and its certificate."""
+    return contract_with_plots(baseline.collective_a, "欧阳长青", 10)["certificate"]
 
 
 def test_a_certificate_with_ten_plots_prints_on_one_a4_sheet(client, auth, ten_plots, tmp_path):

@@ -21,5 +21,6 @@ from app.market.views import (  # noqa: E402,F401  (modules register their route
     buyers,
     holder,
     leasing,
+    listing_map,
     staff,
 )

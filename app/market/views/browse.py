@@ -26,7 +26,7 @@ from app.market.forms import (
     QueueFilterForm,
 )
 from app.market.models import Listing
-from app.market.views import bp
+from app.market.views import bp, listing_map
 from app.market.views.common import (
     ADMIN,
     BUREAU,
@@ -192,6 +192,7 @@ def listing(listing_id: int):
         accept_form=AcceptForm(),
         bidding=_bidding_view(obj),
         today=today,
+        map_settings=listing_map.map_settings(obj),
     )
 
 

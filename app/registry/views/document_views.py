@@ -42,6 +42,7 @@ from app.registry.models import (
 from app.registry.present import certificate_content_for
 from app.registry.views import bp
 from app.registry.views.common import length
+from app.registry.views.statement_views import public_check
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
 PAGE = 50
@@ -240,6 +241,7 @@ def certificate_sketch(cert: Certificate, content: dict) -> dict | None:
 
 def _sheet_context(cert: Certificate, view: cert_service.CertificateView) -> dict:
     """What the certificate's sheet needs (registry/_certificate_sheet.html), page and PDF."""
+    code = cert_service.verification_code(cert)
     return {
         "cert": cert,
         "content": certificate_content_for(current_user, view.content),
@@ -251,7 +253,8 @@ def _sheet_context(cert: Certificate, view: cert_service.CertificateView) -> dic
         "land_classes": LAND_CLASSES,
         "mu": format_mu,
         "sketch": certificate_sketch(cert, view.content),
-        "verification": cert_service.verification_code(cert),
+        "verification": code,
+        "check": public_check(code) if code else None,
     }
 
 

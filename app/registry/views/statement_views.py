@@ -1,10 +1,12 @@
-"""Rights-retained statements (权益保留证明): printed by staff, checked by anyone.
+"""Rights-retained statements (权益保留证明): printed by staff, checked by anyone; and the same
+public check of a certificate's verification code.
 
 Staff who may print one: the hukou officer (their job: a settled person asks for it), the county
 bureau, a collective's administrator for a person of their collectives. The printed page is A4,
 in Chinese by default, with the verification code and a QR code of the public check's address.
 The public check (``/verify``) needs no login and shows no personal data: valid, changed since
-printing, or unknown.
+printing, or unknown. A certificate's code (16 hex digits, certificate_check.py) is answered on
+the same page: issued or not, its kind, number, date and village, in force or not.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from app.core.errors import DomainError
 from app.core.inputs import MAX_ID
 from app.core.pdf import pdf_response, render_pdf
 from app.extensions import db
-from app.registry import statements
+from app.registry import certificate_check, statements
 from app.registry.models import RightsStatement
 from app.registry.views import bp
 
@@ -74,12 +76,22 @@ def _statement_sheet(statement_id: int) -> dict:
     found = db.session.get(RightsStatement, statement_id)
     if found is None or not _may_print_for(found.collective_id):
         abort(404)
-    address = url_for("registry.verify_statement", code=found.code, _external=True)
     return {
         "statement": found,
         "content": statements.printed(found),
+        **public_check(found.code),
+    }
+
+
+def public_check(code: str) -> dict:
+    """What a sheet prints of the public check of its code: the check's ``address`` for this
+    code, its QR code (``qr``, an SVG data URI) and the address of the check's form
+    (``form_address``, shorter, for the words beside the printed code)."""
+    address = url_for("registry.verify_statement", code=code, _external=True)
+    return {
         "address": address,
         "qr": segno.make(address, error="m").svg_data_uri(scale=3, border=2),
+        "form_address": url_for("registry.verify_form", _external=True),
     }
 
 
@@ -103,7 +115,9 @@ def statement_pdf(statement_id: int):
 def verify_form():
     form = CheckForm(request.args)
     if request.args and form.validate():
-        code = statements.normalise_code(form.code.data)
+        code = statements.normalise_code(form.code.data) or certificate_check.normalise_code(
+            form.code.data
+        )
         if code is not None:
             return redirect(url_for("registry.verify_statement", code=code))
         form.code.errors = [_l("This is not a verification code: check what you typed.")]
@@ -112,6 +126,16 @@ def verify_form():
 
 @bp.route("/verify/<code>")
 def verify_statement(code: str):
+    """A statement's code or a certificate's: the same page answers both."""
+    certificate_code = certificate_check.normalise_code(code)
+    if certificate_code is not None:
+        return render_template(
+            "registry/verify.html",
+            form=CheckForm(),
+            result="certificate",
+            certificates=certificate_check.check(certificate_code),
+            code=certificate_code,
+        )
     return render_template(
         "registry/verify.html",
         form=CheckForm(),

@@ -3,7 +3,8 @@
  * Each <div class="map-panel"> written by the map_panel macro carries its settings in data-
  * attributes (strict CSP: no inline script or style): the features URL, where to open (a box in
  * the registry CRS), the registry CRS and its proj4 definition, the county's base tiles if any,
- * the right to highlight ("plot.12") and the household whose rights are the page's own. Features
+ * the rights to highlight ("plot.12", or several: "plot.12,plot.13") and the household whose rights
+ * are the page's own. Features
  * are fetched by bounding box as the map moves; a box holding too many is refused by the server
  * and the map says so (zoom in). Without JavaScript the server-drawn SVG inside the panel stays.
  */
@@ -25,7 +26,7 @@
       if (panel.editing && feature.getId() === panel.selected) {
         return null;  // the outline being edited is drawn by the editor's layer
       }
-      if (feature.getId() === panel.selected) {
+      if (panel.highlight.indexOf(feature.getId()) !== -1) {
         key = 'selected';
       } else if (panel.household && String(p.household_uid) === panel.household) {
         key = p.kind === 'homestead' ? 'homestead' : 'own';
@@ -67,7 +68,11 @@
     var viewProjection = d.tiles ? 'EPSG:3857' : d.registryCrs;
     var extent = ol.proj.transformExtent(
       d.extent.split(',').map(Number), d.registryCrs, viewProjection);
-    var panel = { selected: d.selected || '', household: d.household || '' };
+    var panel = {
+      selected: d.selected || '',
+      highlight: (d.selected || '').split(',').filter(Boolean),
+      household: d.household || ''
+    };
 
     function say(text) {
       if (status) {
