@@ -106,7 +106,9 @@ _FIELD_OF = {
 
 
 def _choices(form: UserForm) -> None:
-    form.role.choices = [("", "")] + [(r.value, str(label)) for r, label in ROLE_LABELS.items()]
+    form.role.choices = [("", _("— choose —"))] + [
+        (r.value, str(label)) for r, label in ROLE_LABELS.items()
+    ]
     form.collectives.choices = services.collective_choices()
 
 

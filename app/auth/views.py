@@ -120,6 +120,7 @@ def logout_everywhere():
     db.session.commit()
     logout_user()
     session.clear()
+    flash(_("You were logged out on every device."), "ok")
     return redirect(url_for("auth.login"))
 
 

@@ -111,8 +111,10 @@ def collective_imports(collective_id: int):
             else:
                 db.session.commit()
                 if job.status == JobStatus.NEEDS_MAPPING:
+                    flash(_("The file was uploaded. Say which column holds what."))
                     return redirect(url_for("imports.job_mapping", job_id=job.id))
                 jobs.queue_validation(job)
+                flash(_("The file was uploaded. It is being checked; this page shows the result."))
                 return redirect(url_for("imports.job_page", job_id=job.id))
     history = list(
         db.session.scalars(
@@ -178,6 +180,7 @@ def job_mapping(job_id: int):
         jobs.set_mapping(job, chosen)
         db.session.commit()
         jobs.queue_validation(job)
+        flash(_("The columns were saved. The file is being checked; this page shows the result."))
         return redirect(url_for("imports.job_page", job_id=job.id))
     return render_template(
         "imports/mapping.html", job=job, form=form, targets=maps.PARCEL_FIELDS, fields=fields

@@ -249,7 +249,8 @@ def settlement_correction(settlement_id: int):
 
 @bp.route("/settlement/imports", methods=["GET", "POST"])
 def settlement_imports():
-    from flask import render_template
+    from flask import flash, render_template
+    from flask_babel import gettext as _
 
     from app.core.errors import DomainError
     from app.core.forms import form_failed
@@ -276,6 +277,7 @@ def settlement_imports():
             else:
                 db.session.commit()
                 police.start_checking(job)
+                flash(_("The list was uploaded. It is being checked; this page shows the result."))
                 return redirect(url_for("main.settlement_import", job_id=job.id))
     body = render_template(
         "main/settlement_imports.html", form=form, jobs=police.list_jobs(current_user)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -41,7 +42,7 @@ from app.registry.models import (
 )
 from app.registry.present import certificate_content_for
 from app.registry.views import bp
-from app.registry.views.common import length
+from app.registry.views.common import document_choices, length
 from app.registry.views.statement_views import public_check
 
 READERS = (Role.COLLECTIVE_ADMIN, Role.BUREAU_REVIEWER, Role.AUDITOR)
@@ -77,9 +78,8 @@ class UploadForm(FlaskForm):
 class CertificateActionForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), length("reason")])
     on = DateField(_l("Date"), validators=[DataRequired()], default=date.today)
-    source_document_id = IntegerField(
-        _l("Source document no. (optional)"), validators=[Optional(), NumberRange(min=1)]
-    )
+    # Picked by title (choices: certificate_action_form), never typed as a number; 0 is none.
+    source_document_id = SelectField(_l("Source document"), coerce=int, default=0)
     # Only for a homestead: the number the real-estate registry printed (不动产权证书号).
     number = StringField(
         _l("Real-estate certificate no. (as printed)"),
@@ -118,6 +118,13 @@ class ConfirmForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), length("reason")])
+
+
+def certificate_action_form(prefix: str, collective_id: int) -> CertificateActionForm:
+    """A certificate action's form, its source document picked among the collective's."""
+    form = CertificateActionForm(prefix=prefix)
+    form.source_document_id.choices = document_choices(collective_id, none=_("(no document)"))
+    return form
 
 
 def _form_error(form: FlaskForm) -> str | None:
@@ -162,6 +169,7 @@ def collective_documents(collective_id: int):
                 error, status = exc.message, exc.status
             else:
                 db.session.commit()
+                flash(_("The document was stored."))
                 return redirect(url_for("registry.document", document_id=doc.id))
         else:
             error, status = _form_error(form), 422
@@ -264,20 +272,24 @@ def _certificate_page(
     error: str | None = None,
     error_link: str | None = None,
     status: int = 200,
+    posted: CertificateActionForm | None = None,
 ):
+    """The certificate's page; after a refused action, its form as typed (``posted``)."""
     view = cert_service.certificate_view(cert)
     may_edit = can_edit(current_user, cert)
+    forms = None
+    if may_edit and cert.status == "valid":
+        forms = {
+            action: posted
+            if posted is not None and posted._prefix == f"{action}-"
+            else certificate_action_form(action, cert.collective_id)
+            for action in ("reissue", "replace", "cancel")
+        }
     return render_template(
         "registry/certificate.html",
         view=view,
         **_sheet_context(cert, view),
-        forms={
-            "reissue": CertificateActionForm(prefix="reissue"),
-            "replace": CertificateActionForm(prefix="replace"),
-            "cancel": CertificateActionForm(prefix="cancel"),
-        }
-        if may_edit and cert.status == "valid"
-        else None,
+        forms=forms,
         error=error,
         error_link=error_link,
     ), status
@@ -324,28 +336,34 @@ _CERT_ACTIONS = {
     "replace": cert_service.replace_certificate,
     "cancel": cert_service.cancel_certificate,
 }
+_CERT_DONE = {
+    "reissue": _l("The certificate was re-issued."),
+    "replace": _l("A new certificate replaces the old one."),
+    "cancel": _l("The certificate was cancelled."),
+}
 
 
 def _certificate_action(certificate_id: int, action: str):
     cert = load_or_404(Certificate, certificate_id, edit=True)
-    form = CertificateActionForm(prefix=action)
+    form = certificate_action_form(action, cert.collective_id)
     if not form.validate_on_submit():
-        return _certificate_page(cert, error=_form_error(form), status=422)
+        return _certificate_page(cert, error=_form_error(form), status=422, posted=form)
     try:
         result = _CERT_ACTIONS[action](
             cert.id,
             form.reason.data,
             form.on.data,
-            source_document_id=form.source_document_id.data,
+            source_document_id=form.source_document_id.data or None,
             number=form.number.data,
         )
     except DomainError as exc:
         db.session.rollback()
         cert = load_or_404(Certificate, certificate_id)
         return _certificate_page(
-            cert, error=exc.message, error_link=overlap_link(exc), status=exc.status
+            cert, error=exc.message, error_link=overlap_link(exc), status=exc.status, posted=form
         )
     db.session.commit()
+    flash(str(_CERT_DONE[action]))
     return redirect(url_for("registry.certificate", certificate_id=result.id))
 
 
@@ -399,6 +417,7 @@ def collective_notices(collective_id: int):
                 error, status = exc.message, exc.status
             else:
                 db.session.commit()
+                flash(_("The public notice was opened."))
                 return redirect(url_for("registry.notice", notice_id=notice.id))
         else:
             error, status = _form_error(form), 422
@@ -428,7 +447,9 @@ def _notice_page(
     error: str | None = None,
     error_link: str | None = None,
     status: int = 200,
+    posted: dict[str, FlaskForm] | None = None,
 ):
+    """The notice's page; after a refused action, its form as typed (``posted``, by name)."""
     may_edit = can_edit(current_user, notice)
     objections = notice_service.objections_of(notice.id)
     today = county_today()
@@ -437,6 +458,13 @@ def _notice_page(
         if may_edit and notice.status == "confirmed"
         else None
     )
+    forms = {
+        "objection_form": ObjectionForm(prefix="objection"),
+        "confirm_form": ConfirmForm(prefix="confirm"),
+        "withdraw_form": WithdrawForm(prefix="withdraw"),
+        "issue_form": certificate_action_form("issue", notice.collective_id),
+        **(posted or {}),
+    }
     return render_template(
         "registry/notice.html",
         notice=notice,
@@ -445,11 +473,8 @@ def _notice_page(
         objections=objections,
         today=today,
         may_edit=may_edit,
-        objection_form=ObjectionForm(prefix="objection"),
         resolve_forms={o.id: ResolveForm(prefix=f"resolve{o.id}") for o in objections},
-        confirm_form=ConfirmForm(prefix="confirm"),
-        withdraw_form=WithdrawForm(prefix="withdraw"),
-        issue_form=CertificateActionForm(prefix="issue"),
+        **forms,
         issue_refusal=issue_refusal,
         status_labels=notice_service.NOTICE_STATUS_LABELS,
         objection_labels=notice_service.OBJECTION_STATUS_LABELS,
@@ -485,11 +510,13 @@ def notice_pdf(notice_id: int):
     return pdf_response(pdf, f"notice-{notice.id}.pdf")
 
 
-def _notice_action(notice: PublicNotice, form: FlaskForm, call):
-    """Run one service call for a notice form; show the notice again with the reason if refused."""
+def _notice_action(notice: PublicNotice, form: FlaskForm, call, done: str, name: str | None = None):
+    """Run one service call for a notice form and say it was done; show the notice again with
+    the reason, and the form ``name`` as typed, if refused."""
     notice_id = notice.id
+    posted = {name: form} if name else None
     if not form.validate_on_submit():
-        return _notice_page(notice, error=_form_error(form), status=422)
+        return _notice_page(notice, error=_form_error(form), status=422, posted=posted)
     try:
         call()
     except DomainError as exc:
@@ -499,8 +526,10 @@ def _notice_action(notice: PublicNotice, form: FlaskForm, call):
             error=exc.message,
             error_link=overlap_link(exc),
             status=exc.status,
+            posted=posted,
         )
     db.session.commit()
+    flash(done)
     return redirect(url_for("registry.notice", notice_id=notice_id))
 
 
@@ -515,6 +544,8 @@ def notice_objection(notice_id: int):
         lambda: notice_service.lodge_objection(
             notice.id, form.lodged_by.data, form.text.data, form.lodged_on.data
         ),
+        _("The objection was recorded."),
+        "objection_form",
     )
 
 
@@ -530,6 +561,7 @@ def objection_resolve(objection_id: int):
         lambda: notice_service.resolve_objection(
             objection.id, form.status.data, form.resolution.data, form.resolved_on.data
         ),
+        _("The objection was decided."),
     )
 
 
@@ -542,6 +574,8 @@ def notice_confirm(notice_id: int):
         notice,
         form,
         lambda: notice_service.confirm_registration(notice.id, reason=form.reason.data),
+        _("The registration was confirmed."),
+        "confirm_form",
     )
 
 
@@ -551,7 +585,11 @@ def notice_withdraw(notice_id: int):
     notice = load_or_404(PublicNotice, notice_id, edit=True)
     form = WithdrawForm(prefix="withdraw")
     return _notice_action(
-        notice, form, lambda: notice_service.withdraw_notice(notice.id, form.reason.data)
+        notice,
+        form,
+        lambda: notice_service.withdraw_notice(notice.id, form.reason.data),
+        _("The notice was withdrawn."),
+        "withdraw_form",
     )
 
 
@@ -560,16 +598,17 @@ def notice_withdraw(notice_id: int):
 def notice_certificate(notice_id: int):
     """Issue the certificate of a registration confirmed by this notice."""
     notice = load_or_404(PublicNotice, notice_id, edit=True)
-    form = CertificateActionForm(prefix="issue")
+    form = certificate_action_form("issue", notice.collective_id)
+    posted = {"issue_form": form}
     if not form.validate_on_submit():
-        return _notice_page(notice, error=_form_error(form), status=422)
+        return _notice_page(notice, error=_form_error(form), status=422, posted=posted)
     try:
         cert = cert_service.issue_certificate(
             notice.right_kind,
             notice.right_uid,
             issued_on=form.on.data,
             reason=form.reason.data,
-            source_document_id=form.source_document_id.data,
+            source_document_id=form.source_document_id.data or None,
             number=form.number.data,
         )
     except DomainError as exc:
@@ -579,6 +618,8 @@ def notice_certificate(notice_id: int):
             error=exc.message,
             error_link=overlap_link(exc),
             status=exc.status,
+            posted=posted,
         )
     db.session.commit()
+    flash(_("The certificate was issued."))
     return redirect(url_for("registry.certificate", certificate_id=cert.id))
