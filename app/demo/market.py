@@ -10,7 +10,11 @@ notice periods have run where the step needs it:
 * a share transfer between two households of 东湖坪第一组, in the county bureau's review;
 * one plot transferred between two households, registered, with its attestation (鉴证书);
 * a homestead listing the holder withdrew;
-* in 瑶村, a paid exit of shares with the members' resolution recorded.
+* in 瑶村, a paid exit of shares with the members' resolution recorded;
+* one plot of household 4 sold to household 6, the offer accepted: waiting for the collective's
+  consent (发包方);
+* the homestead of household 11 sold to household 9 (which holds none), the offer accepted:
+  waiting for the collective's consent, then the township's approval.
 """
 
 from __future__ import annotations
@@ -204,7 +208,33 @@ def seed_market() -> int:
         count += 1
         break
 
-    # 5. 瑶村: the cooperative buys back a household's shares by a members' resolution.
+    # 5. and 6. Two deals waiting for the collective's consent: a plot, and a homestead (after
+    # the collective's consent it goes to the township). Neither seller settled in town.
+    _accepted_deal(admin, paper, _plot_right(_household(f"{code}0004")), _household(f"{code}0006"))
+    seller = _household(f"{code}0011")
+    homestead = db.session.scalar(
+        select(Homestead).where(
+            Homestead.household_uid == seller.uid, Homestead.end_lifespan.is_(None)
+        )
+    )
+    if homestead is not None:
+        _accepted_deal(
+            admin,
+            paper,
+            (
+                seller,
+                "homestead",
+                homestead.uid,
+                None,
+                8_800_000,
+                "老屋一栋连宅基地，转让给本组无宅基地的成员户。",
+            ),
+            _household(f"{code}0009"),
+        )
+        count += 1
+    count += 1
+
+    # 7. 瑶村: the cooperative buys back a household's shares by a members' resolution.
     yao = db.session.scalar(select(Collective).where(Collective.fbfbm == "44022210021100"))
     yao_admin = _user("yaocun_admin")
     seller = _household(f"{yao.fbfbm}0002")
@@ -230,3 +260,45 @@ def seed_market() -> int:
         votes_cast=47,
     )
     return count + 1
+
+
+def _plot_right(seller: Household) -> tuple[Household, str, int, list[int], int, str]:
+    """(seller, right kind, right, plots, asking price, description) of one plot of a household."""
+    return (
+        seller,
+        "land_contract",
+        land.contract_of_household(seller.uid).uid,
+        [_first_plot(seller)],
+        3_600_000,
+        "村口旱地一块，近水渠，转让给本组成员户。",
+    )
+
+
+def _accepted_deal(
+    admin: User,
+    paper: int,
+    right: tuple[Household, str, int, list[int] | None, int, str],
+    buyer: Household,
+) -> int:
+    """The seller's head declares at the office, the collective publishes, the buyer's offer
+    at the asking price is accepted once the cooling-off has run: the listing waits for the
+    collective's consent. Its id."""
+    today = history.county_today()
+    seller, kind, right_uid, plots, price, description = right
+    lid = listings.create_listing(
+        admin,
+        kind,
+        right_uid,
+        deal_kind="transfer",
+        method="negotiated",
+        plot_uids=plots,
+        asking_price_fen=price,
+        description=description,
+    ).id
+    _declared(admin, lid, seller, paper, today - timedelta(days=50))
+    listings.publish(lid, admin, today=today - timedelta(days=30))
+    offer = offers.make_offer(
+        lid, admin, amount_fen=price, household_uid=buyer.uid, today=today - timedelta(days=25)
+    )
+    offers.accept_offer(lid, offer.id, admin, today=today - timedelta(days=20))
+    return lid

@@ -36,7 +36,7 @@ from app.market.forms import (
 )
 from app.market.models import Deal, Listing, Offer
 from app.registry import history, people
-from app.registry.models import Household, Person
+from app.registry.models import Household, Person, SourceDocument
 
 FARMER = Role.FARMER
 ADMIN = Role.COLLECTIVE_ADMIN
@@ -85,6 +85,10 @@ STEP_LABELS = {
     "priority_match": _l("A member household matched the terms and takes the lease"),
     "confirm_outsider": _l("No member matched in time: the outsider takes the lease"),
 }
+#: The township's approval of a homestead transfer ("approve" is also the bureau's word).
+TOWNSHIP_APPROVED = _l("The township approved")
+#: Who may open a step's document (the source documents' readers).
+DOCUMENT_READERS = frozenset({ADMIN, BUREAU, AUDITOR})
 ACTOR_LABELS = {
     states.HOLDER: _l("Holder"),
     states.CO_HOLDER: _l("Co-holder"),
@@ -331,10 +335,25 @@ def _display_names(usernames: set[str]) -> dict[str, str]:
     )
 
 
+def _step_documents(rows: list[Any]) -> dict[int, str]:
+    """The titles of the documents the steps attach (the township's written approval, the
+    collective's resolution, the contract), by id; for those who may open them."""
+    ids = {s.document_id for s in rows if s.document_id}
+    if not ids or Role(current_user.role) not in DOCUMENT_READERS:
+        return {}
+    return dict(
+        db.session.execute(
+            select(SourceDocument.id, SourceDocument.title).where(SourceDocument.id.in_(ids))
+        ).all()
+    )
+
+
 def _steps(listing: Listing) -> list[dict[str, Any]]:
-    """Each step: what happened, who (name and role), when, why."""
+    """Each step: what happened, who (name and role), when, why, and the document it attaches
+    (for staff)."""
     rows = listings.steps_of(listing.id)
     names = _display_names({s.actor for s in rows})
+    documents = _step_documents(rows)
     out = []
     for s in rows:
         if s.actor_role in ACTOR_LABELS:
@@ -346,12 +365,21 @@ def _steps(listing: Listing) -> list[dict[str, Any]]:
                 role = ""
         out.append(
             {
-                "what": str(STEP_LABELS.get(s.action, s.action)),
+                "what": str(
+                    TOWNSHIP_APPROVED
+                    if s.action == "approve" and s.from_state == "township_approval"
+                    else STEP_LABELS.get(s.action, s.action)
+                ),
                 "to": states.state_label(s.to_state),
                 "who": names.get(s.actor) or s.actor,
                 "role": role,
                 "at": s.at,
                 "why": s.reason,
+                "document": (
+                    (s.document_id, documents[s.document_id])
+                    if s.document_id in documents
+                    else None
+                ),
             }
         )
     return out
