@@ -89,6 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_LOGIN_ALL", str, "300 per minute", "login attempts of all clients"),
     Setting("RATELIMIT_TOKEN", str, "20 per hour", "API tokens issued per client address"),
     Setting("RATELIMIT_API", str, "600 per minute", "API requests per user"),
+    Setting("RATELIMIT_VERIFY", str, "30 per minute", "public checks of a code per address"),
     # Source documents (来源材料): largest accepted file, and where the files are kept
     # (None = instance/documents). Files are content-addressed by their SHA-256.
     Setting("DOCUMENT_MAX_BYTES", int, 20 * 1024 * 1024),

@@ -364,8 +364,12 @@ def measure(
     database_url: str, plan: Plan, *, rounds: int, seconds: float, warm: float = 3.0
 ) -> dict:
     """Both servers up, the logins made, then ``rounds`` rounds of pages then bare."""
+    # The same app with kept pages off (PAGE_CACHE_SECONDS=0): every view rendered, the cost of
+    # a page the first time it is seen after a change.
+    rendered_env = {**app_env(database_url), "PAGE_CACHE_SECONDS": "0"}
     with (
         gunicorn("app:create_app()", app_env(database_url), "/healthz") as app_port,
+        gunicorn("app:create_app()", rendered_env, "/healthz") as rendered_port,
         gunicorn("bench.pages:bare_app()", {"PYTHONPATH": str(ROOT)}) as bare_port,
     ):
         for login in plan.logins:
@@ -373,19 +377,22 @@ def measure(
         requests = plan.requests()
         # Every worker up and warm (templates compiled, connections open) before timing.
         load(app_port, requests, seconds=warm, warm=0)
+        load(rendered_port, requests, seconds=warm, warm=0)
         load(bare_port, [("/", "")], seconds=warm / 3, warm=0)
-        pages, bare = [], []
+        pages, rendered, bare = [], [], []
         for r in range(rounds):
             pages.append(load(app_port, requests, seconds, warm=min(1.0, warm)))
+            rendered.append(load(rendered_port, requests, seconds, warm=min(1.0, warm)))
             bare.append(load(bare_port, [("/", "")], seconds, warm=min(1.0, warm)))
             print(
                 f"  round {r + 1}: pages {pages[-1]['per_s']}/s p95 {pages[-1]['p95_ms']} ms"
-                f" {pages[-1]['cpu_ms']} ms CPU; bare {bare[-1]['per_s']}/s"
-                f" p95 {bare[-1]['p95_ms']} ms {bare[-1]['cpu_ms']} ms CPU; load average"
-                f" {os.getloadavg()[0]:.1f}",
+                f" {pages[-1]['cpu_ms']} ms CPU; rendered {rendered[-1]['per_s']}/s"
+                f" p95 {rendered[-1]['p95_ms']} ms {rendered[-1]['cpu_ms']} ms CPU;"
+                f" bare {bare[-1]['per_s']}/s p95 {bare[-1]['p95_ms']} ms"
+                f" {bare[-1]['cpu_ms']} ms CPU; load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-    if not all(x["requests"] for x in pages + bare):
+    if not all(x["requests"] for x in pages + rendered + bare):
         raise SystemExit("a round completed no request: make the rounds longer")
     pages_per_s = statistics.median(p["per_s"] for p in pages)
     bare_per_s = statistics.median(b["per_s"] for b in bare)
@@ -396,13 +403,19 @@ def measure(
         "bare_cpu_ms": bare_cpu,
         # what the throughput ratio would be with the servers alone on the machine's cores
         "cpu_ratio_bare_to_page": round(bare_cpu / page_cpu, 3) if page_cpu else 0.0,
-        "rounds": {"pages": pages, "bare": bare},
+        "rounds": {"pages": pages, "rendered": rendered, "bare": bare},
         "page_p95_ms": statistics.median(p["p95_ms"] for p in pages),
         "page_p50_ms": statistics.median(p["p50_ms"] for p in pages),
         "page_per_s": pages_per_s,
         "bare_p95_ms": statistics.median(b["p95_ms"] for b in bare),
         "bare_per_s": bare_per_s,
         "page_throughput_vs_bare": round(pages_per_s / bare_per_s, 3),
+        "rendered_p95_ms": statistics.median(p["p95_ms"] for p in rendered),
+        "rendered_per_s": statistics.median(p["per_s"] for p in rendered),
+        "rendered_cpu_ms": statistics.median(p["cpu_ms"] for p in rendered),
+        "rendered_throughput_vs_bare": round(
+            statistics.median(p["per_s"] for p in rendered) / bare_per_s, 3
+        ),
         "urls": [u for u, _c in requests],
     }
 

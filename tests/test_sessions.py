@@ -625,7 +625,20 @@ def limited_app(database_url):
         RATELIMIT_ENABLED=True,
         RATELIMIT_LOGIN="3 per minute",
         RATELIMIT_API="3 per minute",
+        RATELIMIT_VERIFY="3 per minute",
     )
+
+
+@pytest.mark.hostile
+def test_the_public_code_check_is_limited_per_address(limited_app):
+    """Codes cannot be tried by the thousand: the form and the answer page share one count."""
+    client = limited_app.test_client()
+    assert client.get("/verify").status_code == 200
+    assert client.get("/verify/ABCD-EFGH-JKLM").status_code == 200  # "not found", in words
+    assert client.get("/verify?code=0000-0000-0000-0000").status_code == 302
+    refused = client.get("/verify/0000-0000-0000-0000")
+    assert refused.status_code == 429 and "请求过于频繁" in refused.get_data(as_text=True)
+    assert int(refused.headers["Retry-After"]) > 0
 
 
 @pytest.mark.hostile

@@ -31,7 +31,8 @@ def _everyone() -> str:
 
 
 def install(app: Flask) -> Limiter | None:
-    """Bind a Limiter to ``app`` and put the limits on login, token issuing and the API."""
+    """Bind a Limiter to ``app`` and put the limits on login, token issuing, the API and the
+    public code check."""
     cfg = app.config
     if not cfg.get("RATELIMIT_STORAGE_URI"):
         cfg["RATELIMIT_STORAGE_URI"] = cfg.get("REDIS_URL") or "memory://"
@@ -52,4 +53,10 @@ def install(app: Flask) -> Limiter | None:
         views["api.issue_token"]
     )
     limiter.limit(lambda: cfg["RATELIMIT_API"], key_func=api_caller)(app.blueprints["api"])
+    # The public check of a statement's or a certificate's code needs no login: one count per
+    # client address for both pages, so codes cannot be tried by the thousand.
+    verify = limiter.shared_limit(lambda: cfg["RATELIMIT_VERIFY"], scope="verify")
+    for endpoint in ("registry.verify_form", "registry.verify_statement"):
+        if endpoint in views:
+            views[endpoint] = verify(views[endpoint])
     return limiter
