@@ -19,6 +19,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -301,6 +302,84 @@ def fresh_app(tmp_path_factory) -> Iterator[Flask]:
         db.session.remove()
         db.engine.dispose()
     drop()
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    """The demo county seeded once in this test process: its database and what the seed printed."""
+
+    url: str
+    output: str
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Iterator[DemoTemplate]:
+    """The demo county, seeded once per test process by the real `flask demo seed` on a newly
+    migrated database, as `./dev.sh serve` seeds it on first start. Tests never use it directly:
+    ``demo_county_app`` gives each user its own copy (seeding costs 10-30 seconds, a copy under
+    one)."""
+    from flask_migrate import upgrade
+
+    url, drop = make_database(tmp_path_factory)
+    application = app_for(url)
+    with application.app_context():
+        upgrade()
+    result = application.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()  # a PostgreSQL template must have no connection when it is copied
+    yield DemoTemplate(url, result.output)
+    drop()
+
+
+def copy_database(tmp_path_factory, url: str) -> tuple[str, callable]:
+    """A new database holding what the database at ``url`` holds; returns (the app's url, drop)."""
+    if BACKEND == "sqlite":
+        import sqlite3
+
+        path = tmp_path_factory.mktemp("db") / "test.sqlite"
+        source = sqlite3.connect(sa.engine.make_url(url).database)
+        target = sqlite3.connect(path)
+        try:
+            source.backup(target)  # consistent whatever the journal mode
+        finally:
+            target.close()
+            source.close()
+        return f"sqlite:///{path}", lambda: None
+    template = sa.engine.make_url(url).database
+    name = f"sanquan_test_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" OWNER {OWNER_ROLE}')
+    new = sa.engine.make_url(url).set(database=name)
+    owner = sa.engine.make_url(MIGRATION_URLS[url]).set(database=name)
+    MIGRATION_URLS[new.render_as_string(hide_password=False)] = owner.render_as_string(
+        hide_password=False
+    )
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return new.render_as_string(hide_password=False), drop
+
+
+@contextmanager
+def demo_county_app(template: DemoTemplate, tmp_path_factory, **extra) -> Iterator[Flask]:
+    """An app on its own copy of the seeded demo county (``extra`` is its configuration, e.g.
+    WTF_CSRF_ENABLED=True as in production); the copy is dropped on leaving. Use it from a
+    fixture whose name starts with fresh_, so no test transaction wraps it: it commits for real."""
+    url, drop = copy_database(tmp_path_factory, template.url)
+    application = app_for(url, **extra)
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop()
 
 
 def token_for(app: Flask, username: str) -> str:

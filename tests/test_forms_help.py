@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.demo.seed import PASSWORD, USERS
 from app.extensions import db
-from tests.conftest import app_for, make_database
+from tests.conftest import demo_county_app
 
 PER_SHAPE = 2  # URLs opened per path shape (e.g. /plots/N)
 MAX_PAGES = 300  # per role: a guard against a walk that never ends
@@ -231,22 +231,11 @@ def crawl(client) -> tuple[list[str], int]:
 
 
 @pytest.fixture(scope="module")
-def fresh_demo_forms(tmp_path_factory):
-    """The demo county as `./dev.sh serve` seeds it, CSRF protection on as in production (on
-    its own database: the name starts with fresh_, so no test transaction wraps it)."""
-    from flask_migrate import upgrade
-
-    url, drop = make_database(tmp_path_factory)
-    application = app_for(url, WTF_CSRF_ENABLED=True)
-    with application.app_context():
-        upgrade()
-    result = application.test_cli_runner().invoke(args=["demo", "seed"])
-    assert result.exit_code == 0, result.output
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
+def fresh_demo_forms(demo_template, tmp_path_factory):
+    """The demo county as `./dev.sh serve` seeds it, CSRF protection on as in production (its
+    own copy: the name starts with fresh_, so no test transaction wraps it)."""
+    with demo_county_app(demo_template, tmp_path_factory, WTF_CSRF_ENABLED=True) as application:
+        yield application
 
 
 def _token(html: str) -> str:

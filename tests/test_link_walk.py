@@ -17,8 +17,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import pytest
 
 from app.demo.seed import PASSWORD, USERS
-from app.extensions import db
-from tests.conftest import app_for, make_database
+from tests.conftest import demo_county_app
 
 PER_SHAPE = 3  # URLs opened per path shape (e.g. /plots/N)
 MAX_PAGES = 400  # per role: a guard against a walk that never ends
@@ -149,21 +148,10 @@ def walk(client, start: str = "/", patterns: tuple = (RAW,)) -> tuple[list, list
 
 
 @pytest.fixture(scope="module")
-def fresh_demo_walk(tmp_path_factory):
-    """A new database seeded as `./dev.sh serve` seeds it on first start."""
-    from flask_migrate import upgrade
-
-    url, drop = make_database(tmp_path_factory)
-    application = app_for(url)
-    with application.app_context():
-        upgrade()
-    result = application.test_cli_runner().invoke(args=["demo", "seed"])
-    assert result.exit_code == 0, result.output
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
+def fresh_demo_walk(demo_template, tmp_path_factory):
+    """The demo county as `./dev.sh serve` seeds it on first start (its own copy)."""
+    with demo_county_app(demo_template, tmp_path_factory) as application:
+        yield application
 
 
 @pytest.mark.parametrize("username", [u[0] for u in USERS])

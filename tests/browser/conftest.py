@@ -23,8 +23,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app.demo.seed import PASSWORD
-from app.extensions import db
-from tests.conftest import app_for, make_database
+from tests.conftest import demo_county_app
 
 CHROMIUM = os.environ.get("SANQUAN_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
@@ -33,29 +32,19 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 @pytest.fixture(scope="session")
-def fresh_demo_server(tmp_path_factory) -> Iterator[str]:
-    """The seeded demo county served on 127.0.0.1 (a free port); yields its base URL."""
-    from flask_migrate import upgrade
-
-    url, drop = make_database(tmp_path_factory)
-    application = app_for(url, WTF_CSRF_ENABLED=True)
-    with application.app_context():
-        upgrade()
-    result = application.test_cli_runner().invoke(args=["demo", "seed"])
-    assert result.exit_code == 0, result.output
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="sanquan-browser", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        drop()
+def fresh_demo_server(demo_template, tmp_path_factory) -> Iterator[str]:
+    """The seeded demo county (its own copy) served on 127.0.0.1 (a free port); yields its base
+    URL."""
+    with demo_county_app(demo_template, tmp_path_factory, WTF_CSRF_ENABLED=True) as application:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+        server = make_server("127.0.0.1", 0, application, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="sanquan-browser", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            thread.join(10)
 
 
 @pytest.fixture(scope="session")

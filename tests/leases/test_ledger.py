@@ -284,22 +284,11 @@ def test_the_api_refuses_hostile_queries_in_words(app, client, committed, query)
 
 
 @pytest.fixture(scope="module")
-def fresh_demo(tmp_path_factory):
-    from flask_migrate import upgrade
+def fresh_demo(demo_template, tmp_path_factory):
+    from tests.conftest import demo_county_app
 
-    from tests.conftest import app_for, make_database
-
-    url, drop = make_database(tmp_path_factory)
-    application = app_for(url)
-    with application.app_context():
-        upgrade()
-    result = application.test_cli_runner().invoke(args=["demo", "seed"])
-    assert result.exit_code == 0, result.output
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
+    with demo_county_app(demo_template, tmp_path_factory) as application:
+        yield application
 
 
 def test_the_demo_countys_ledger_export_opens_with_the_right_totals(fresh_demo):
