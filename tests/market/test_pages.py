@@ -272,10 +272,14 @@ def test_a_bad_offer_amount_is_refused_beside_the_field(client, auth, family, bu
 
 
 def test_staff_witness_publish_and_consent_then_the_bureau_reviews(
-    client, auth, family, buyers, monkeypatch
+    client, auth, family, buyers, monkeypatch, baseline
 ):
     lid = walk.draft(family)
     auth.login("admin_a")
+    # A paper staff must choose is among the source documents: the page says so and links there.
+    documents = f'href="/collectives/{baseline.collective_a}/documents"'
+    page = text(client.get(f"/market/{lid}/witness"))
+    assert documents in page and "本人签字的纸质表格从本集体的来源材料中选择" in page
     # The holder's declaration, witnessed, with the signed paper form.
     r = client.post(f"/market/{lid}/witness", data={"person": str(family["head"]), "paper": "0"})
     assert r.status_code == 422 and _field_error_after(text(r), "paper")
@@ -333,6 +337,8 @@ def test_staff_witness_publish_and_consent_then_the_bureau_reviews(
 
     auth.logout()
     auth.login("admin_a")
+    page = text(client.get(f"/market/{lid}/contract"))
+    assert documents in page and "已签订的合同从本集体的来源材料中选择" in page
     today = county_today().isoformat()
     r = client.post(
         f"/market/{lid}/contract",
