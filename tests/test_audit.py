@@ -76,6 +76,14 @@ def test_r16_a_users_collectives_changed_alone_are_recorded(ctx, baseline):
     assert entry.action == "update" and entry.event == "user.update"
     assert json.loads(entry.before) == {"collectives": before}
     assert json.loads(entry.after) == {"collectives": [baseline.collective_b]}
+    # …and the auditor reads them by name, not by number
+    from app.audit.browse import changes_in_words
+    from app.divisions.models import Collective
+
+    name = {c.id: c.name for c in db.session.scalars(sa.select(Collective))}
+    ((_field, was, now),) = changes_in_words(entry)
+    assert was == "、".join(name[c] for c in before)
+    assert now == name[baseline.collective_b]
 
 
 def test_r16_write_without_an_actor_is_refused(app, baseline):

@@ -171,6 +171,10 @@ def words(record: str, field: str, value: Any) -> str | None:
         return _named("plot", value)
     if field == "collective_id":
         return _named("collective", value)
+    if record == "app_user" and field == "collectives" and isinstance(value, list):
+        # an account's collectives (app.audit.trail records the association alone)
+        names = [_named("collective", uid) or _("(recorded value)") for uid in value]
+        return "、".join(names) if names else "—"
     if not isinstance(value, str):
         return None
     if field == "id_number":
