@@ -261,9 +261,12 @@ def correct_settlement(
     district: Any,
     channel: Any,
     source_document_id: Any,
+    note: Any = None,
     today: date | None = None,
 ) -> SettlementRecord:
-    """A correction: a new row naming the record it corrects; the old row is kept as it was."""
+    """A correction: a new row naming the record it corrects; the old row is kept as it was.
+
+    The police list's remark (备注) is carried to the correction unless ``note`` gives another."""
     _write(user, _no_record())
     hold_settlement_writes()
     old = _record(record_id)
@@ -276,6 +279,7 @@ def correct_settlement(
     reason = inputs.require_reason(reason)
     person = _current_person(old.person_uid)
     fields = _fields(person, settled_on, city, district, channel, today)
+    remark = old.note if note is None else check_note(note)
     doc = source_document(source_document_id, citable_collectives(person))
     record = SettlementRecord(
         person_uid=person.uid,
@@ -283,6 +287,7 @@ def correct_settlement(
         corrects_id=old.id,
         reason=reason,
         recorded_by=user.username,
+        note=remark,
         **fields,
     )
     with trail.because("settlement.correct", reason=reason, source_sha256=doc.sha256):

@@ -79,6 +79,23 @@ def test_a_correction_adds_a_row_and_keeps_the_first_as_it_was(family):
     assert refused.value.code == "already_corrected"
 
 
+def test_a_correction_keeps_the_police_lists_remark_unless_given_another(family):
+    first = _record(family, note="户主随单位集体户迁入")
+    args = {
+        "reason": "派出所更正了区县",
+        "settled_on": "2026-03-01",
+        "city": "韶关市",
+        "district": "武江区",
+        "channel": "housing",
+        "source_document_id": family["doc"],
+    }
+    fixed = services.correct_settlement(user("officer"), first.id, **args)
+    assert fixed.note == "户主随单位集体户迁入"
+    again = services.correct_settlement(user("officer"), fixed.id, **args, note="  派出所补充说明 ")
+    assert again.note == "派出所补充说明"
+    assert db.session.get(SettlementRecord, first.id).note == "户主随单位集体户迁入"
+
+
 def test_a_correction_needs_a_reason(family):
     first = _record(family)
     with pytest.raises(DomainError) as refused:
