@@ -126,13 +126,18 @@ def make_database(tmp_path_factory) -> tuple[str, callable]:
     with eng.begin() as conn:  # before any table: default privileges, as DEPLOYMENT.md says
         grant_app(conn, APP_ROLE)
     eng.dispose()
+    return _registered(admin, url, owner_url)
+
+
+def _registered(admin: sa.Engine, url: sa.URL, owner_url: sa.URL) -> tuple[str, callable]:
+    """A new PostgreSQL database's (app's url, drop), its owner's url kept for ``app_for``."""
     MIGRATION_URLS[url.render_as_string(hide_password=False)] = owner_url.render_as_string(
         hide_password=False
     )
 
     def drop() -> None:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
         admin.dispose()
 
     return url.render_as_string(hide_password=False), drop
@@ -353,17 +358,7 @@ def copy_database(tmp_path_factory, url: str) -> tuple[str, callable]:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" OWNER {OWNER_ROLE}')
     new = sa.engine.make_url(url).set(database=name)
-    owner = sa.engine.make_url(MIGRATION_URLS[url]).set(database=name)
-    MIGRATION_URLS[new.render_as_string(hide_password=False)] = owner.render_as_string(
-        hide_password=False
-    )
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return new.render_as_string(hide_password=False), drop
+    return _registered(admin, new, sa.engine.make_url(MIGRATION_URLS[url]).set(database=name))
 
 
 @contextmanager
