@@ -173,8 +173,8 @@ def words(record: str, field: str, value: Any) -> str | None:
         return _named("collective", value)
     if record == "app_user" and field == "collectives" and isinstance(value, list):
         # an account's collectives (app.audit.trail records the association alone)
-        names = [_named("collective", uid) or _("(recorded value)") for uid in value]
-        return "、".join(names) if names else "—"
+        villages = [_named("collective", uid) or _("(recorded value)") for uid in value]
+        return "、".join(villages) if villages else "—"
     if not isinstance(value, str):
         return None
     if field == "id_number":
