@@ -66,3 +66,25 @@ def test_translations_keep_placeholders_and_format_cleanly():
                     text % values
                 except (ValueError, TypeError, KeyError) as exc:
                     raise AssertionError(f"{locale}: {text!r} ({exc})") from None
+
+
+def test_a_page_in_english_stays_english_and_a_forced_language_is_honoured(app, client):
+    """The page's texts are looked up in the request's catalog once a request: a page asked for
+    in English after one in Chinese is English throughout, and a text forced into Chinese in
+    the middle of an English request (a notification's words) is Chinese, then English again."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('Households') }}|{{ _('Log in') }}"
+    with app.test_request_context("/"):
+        assert render_template_string(page) == "农户|登录"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert render_template_string(page) == "Households|Log in"
+        with force_locale("zh_CN"):
+            assert render_template_string(page) == "农户|登录"
+        assert render_template_string(page) == "Households|Log in"
+    # …and through the app, one client switching language between two views
+    assert "登录" in client.get("/login").get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    english = client.get("/login").get_data(as_text=True)
+    assert "Log in" in english and "登录" not in english

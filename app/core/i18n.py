@@ -24,6 +24,28 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def translations() -> Any:
+    """The request's message catalog, as ``flask_babel.get_translations()`` returns it, found
+    once per request and language: a page translates some 150 texts, and Flask-Babel works the
+    catalog out afresh for each (about 7 µs, a fifth of a rendered page's time).
+
+    Kept on ``g`` beside the locale it was found for, and found again whenever Flask-Babel's
+    locale for the request is another object (``force_locale``, ``refresh``, a new request)."""
+    from flask import g, has_app_context
+    from flask_babel import get_translations
+
+    if not has_app_context():
+        return get_translations()
+    here = g._get_current_object()  # the proxy resolved once: this runs for every text
+    locale = getattr(getattr(here, "_flask_babel", None), "babel_locale", None)
+    kept = getattr(here, "_sanquan_translations", None)
+    if locale is not None and kept is not None and kept[0] is locale:
+        return kept[1]
+    found = get_translations()
+    here._sanquan_translations = (getattr(here._flask_babel, "babel_locale", None), found)
+    return found
+
+
 def current_language() -> str:
     from flask import has_request_context
     from flask_babel import get_locale

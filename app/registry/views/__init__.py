@@ -1,9 +1,9 @@
 """HTML views of the registry: one blueprint, one module per part of the domain."""
 
 from flask import Blueprint
-from flask_babel import get_translations
 from flask_login import current_user
 
+from app.core.i18n import translations
 from app.core.numbers import plain
 from app.registry.labels import (
     for_reader,
@@ -86,9 +86,9 @@ def _plain_labels_for_farmers(state) -> None:
     """Every template text passes through labels.for_reader: a farmer reads labels without the
     field codes in brackets that staff pages carry (one place instead of every template)."""
     state.app.jinja_env.install_gettext_callables(
-        gettext=lambda s: for_reader(get_translations().ugettext(s)),
-        ngettext=lambda s, p, n: for_reader(get_translations().ungettext(s, p, n)),
+        gettext=lambda s: for_reader(translations().ugettext(s)),
+        ngettext=lambda s, p, n: for_reader(translations().ungettext(s, p, n)),
         newstyle=True,
-        pgettext=lambda c, s: for_reader(get_translations().upgettext(c, s)),
-        npgettext=lambda c, s, p, n: for_reader(get_translations().unpgettext(c, s, p, n)),
+        pgettext=lambda c, s: for_reader(translations().upgettext(c, s)),
+        npgettext=lambda c, s, p, n: for_reader(translations().unpgettext(c, s, p, n)),
     )
