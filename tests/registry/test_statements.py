@@ -35,6 +35,8 @@ def test_r12_a_statement_stays_valid_through_settlement_and_reports_a_changed_ri
     r = _print(client, auth, person)
     assert r.status_code == 302, r.get_data(as_text=True)[:300]
     sheet = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "证明已出具并已记录" in sheet  # said once, on screen (print.css hides it on paper)
+    assert "证明已出具并已记录" not in client.get(r.headers["Location"]).get_data(as_text=True)
     code = CODE.search(sheet).group(0)
     assert "data:image/svg+xml" in sheet  # the QR code of the public check
     plot = history.current_of(Plot, world["plot_uid"])

@@ -12,7 +12,8 @@ the same page: issued or not, its kind, number, date and village, in force or no
 from __future__ import annotations
 
 import segno
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -67,6 +68,7 @@ def issue_statement():
     except DomainError:
         abort(404)  # no such person within the user's reach: nothing else is refused here
     db.session.commit()
+    flash(_("The statement was issued and recorded: print it, or download the PDF."))
     return redirect(url_for("registry.statement", statement_id=statement.id))
 
 
