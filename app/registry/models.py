@@ -722,6 +722,8 @@ class Certificate(OfHousehold, Model):
             sqlite_where=db.text("status = 'valid'"),
             postgresql_where=db.text("status = 'valid'"),
         ),
+        # The printed verification code (the hash's first 16 hex digits), for the public check.
+        Index("ix_certificate_code", db.text("substr(snapshot_sha256, 1, 16)")),
     )
 
 

@@ -163,3 +163,25 @@ def test_hostile_input_gets_a_plain_answer(client, issued, typed):
     r = client.get("/verify/" + typed.replace("/", ""))
     assert r.status_code in (200, 404, 422)
     assert issued["number"] not in r.get_data(as_text=True)
+
+
+@pytest.mark.load
+def test_the_code_is_found_through_its_index_not_by_reading_every_certificate(ctx, issued):
+    """The public check looks a code up by the index on the printed code (migration 0028), on
+    both databases: the query's expression is the index's, constants and all."""
+    from app.registry.certificate_check import printed_with
+
+    query = printed_with(issued["verification"])
+    assert [c.id for c in db.session.scalars(query)] == [issued["certificate"]]
+    # the statement as the app sends it, parameters bound
+    compiled = query.compile(db.engine)
+    connection = db.session.connection()
+    if db.engine.dialect.name == "sqlite":
+        bound = tuple(compiled.params[name] for name in compiled.positiontup)
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", bound)
+        plan = " ".join(str(row[-1]) for row in rows)
+    else:  # a table this small is read whole by choice: ask whether the index can serve it
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        rows = connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
+        plan = " ".join(row[0] for row in rows)
+    assert "ix_certificate_code" in plan, plan
