@@ -26,8 +26,12 @@ def test_a_kept_page_is_served_again_asking_the_database_only_for_the_datas_vers
 ):
     auth.login("admin_a")
     url = household_url(family)
-    client.get(url)  # the first view after logging in gives the session its CSRF token
+    # the first view after logging in, which gives the session its CSRF token, is kept too
+    with client.session_transaction() as s:
+        assert "csrf_token" not in s
     first = client.get(url)
+    with client.session_transaction() as s:
+        assert s.get("csrf_token")
     assert first.status_code == 200 and "李大山" in first.get_data(as_text=True)
     with counting(app) as statements:
         again = client.get(url)

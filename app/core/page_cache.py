@@ -136,6 +136,10 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
             return Response(hit[0], mimetype=hit[1])
         result = view(*args, **kwargs)
         response = current_app.make_response(result)
+        # The first page of a session makes its CSRF token while rendering: keep the page under
+        # the key of the session it leaves (with the token it carries), or the next view would
+        # render it again.
+        key = _key(sources) or key
         if (
             response.status_code == 200
             and not response.direct_passthrough
