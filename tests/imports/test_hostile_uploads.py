@@ -17,7 +17,6 @@ import socket
 import sqlite3
 import stat
 import threading
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -767,28 +766,19 @@ def _reading_processes() -> list[int]:
     return found
 
 
-def _the_reading_process(deadline: float = 10.0) -> int:
-    """The one reading process, waited for: it may not have shown in /proc yet."""
-    end = time.monotonic() + deadline
-    while True:
-        found = _reading_processes()
-        if found or time.monotonic() > end:
-            (pid,) = found
-            return pid
-        time.sleep(0.02)
-
-
 def test_the_reading_process_inherits_no_secret_and_no_connection(app, tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "the-secret-key")
     monkeypatch.setenv("DATABASE_URL", "postgresql://user:password@db/sanquan")
     # Enough plots, one to a batch, that the reader fills the pipe and waits for us to read: a
-    # small file is written out whole and the process ends before it can be looked at.
+    # small file is written out whole and the process ends (a zombie, with no command line)
+    # before it can be looked at. Once a batch has come back the reader has started, and it
+    # stays blocked on the full pipe until the block is left.
     src, _ = nyt_file(tmp_path, 600)
     with app.app_context():
         db.session.execute(text("SELECT 1"))  # the app holds a database connection
         with readers.stream_layer(src, batch_size=1) as (_, batches):
             next(batches)
-            pid = _the_reading_process()
+            (pid,) = _reading_processes()
             environ = Path(f"/proc/{pid}/environ").read_bytes()
             targets = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
         db.session.remove()
